@@ -1,0 +1,10 @@
+//! libmicro: go-micro v5 re-made as one Rust engine. This crate is the engine itself; the C,
+//! Go, Python and Node bindings are thin layers over it.
+
+pub mod broker;
+
+pub mod errors;
+pub mod registry;
+pub mod store;
+
+pub use errors::{Error, Result};

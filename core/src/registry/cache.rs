@@ -1,0 +1,183 @@
+//! A read-through cache over any registry, for the client's hot path. Entries are dropped when
+//! a watch event names their service, and after a TTL in case the registry cannot watch. A
+//! watcher that lagged clears the whole cache, so no event is ever silently lost.
+
+use super::{Registry, Service, Watcher};
+use crate::errors::Result;
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, RwLock, Weak};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// How long an entry is trusted without a watch event, as go-micro's cache does.
+const DEFAULT_TTL: Duration = Duration::from_secs(60);
+
+/// A registry cache, invalidated by watch events. Lookups that hit cost one read lock.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use micro::registry::{Cache, Memory, Node, Registry, Service};
+/// let cache = Cache::new(Memory::new());
+/// let svc = Service { name: "greeter".into(), nodes: vec![Node { id: "greeter-1".into(), ..Default::default() }], ..Default::default() };
+/// cache.register(&svc, None).await.unwrap();
+/// assert_eq!(cache.lookup("greeter").await.unwrap()[0].name, "greeter");
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Cache {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    registry: Arc<dyn Registry>,
+    ttl: Duration,
+    entries: RwLock<HashMap<String, (Arc<Vec<Service>>, Instant)>>,
+    /// Bumped by every invalidation, so a lookup that raced one does not store stale data.
+    generation: AtomicU64,
+    /// Dropping the cache drops this sender, which ends the watch task.
+    stop: OnceLock<watch::Sender<()>>,
+}
+
+impl Cache {
+    /// A cache over `registry` with go-micro's one-minute TTL.
+    pub fn new(registry: impl Registry) -> Self {
+        Self::with_ttl(Arc::new(registry), DEFAULT_TTL)
+    }
+
+    /// A cache over a shared registry with the given TTL.
+    pub fn with_ttl(registry: Arc<dyn Registry>, ttl: Duration) -> Self {
+        Cache {
+            inner: Arc::new(Inner {
+                registry,
+                ttl,
+                entries: RwLock::new(HashMap::new()),
+                generation: AtomicU64::new(0),
+                stop: OnceLock::new(),
+            }),
+        }
+    }
+
+    /// The registry under the cache.
+    pub fn registry(&self) -> &Arc<dyn Registry> {
+        &self.inner.registry
+    }
+
+    /// Every version of the named service, shared rather than copied: the client's fast path.
+    pub async fn lookup(&self, name: &str) -> Result<Arc<Vec<Service>>> {
+        if let Some((services, at)) = self.inner.entries.read().unwrap().get(name)
+            && at.elapsed() < self.inner.ttl
+        {
+            return Ok(services.clone());
+        }
+        self.watch_in_background();
+        let generation = self.inner.generation.load(Ordering::Acquire);
+        let services = Arc::new(self.inner.registry.get_service(name).await?);
+        let mut entries = self.inner.entries.write().unwrap();
+        if self.inner.generation.load(Ordering::Acquire) == generation {
+            entries.insert(name.to_string(), (services.clone(), Instant::now()));
+        }
+        Ok(services)
+    }
+
+    /// Starts, once, the task that turns watch events into invalidations.
+    fn watch_in_background(&self) {
+        if self.inner.stop.get().is_some() {
+            return;
+        }
+        let (stop, mut stopped) = watch::channel(());
+        if self.inner.stop.set(stop).is_err() {
+            return;
+        }
+        let weak = Arc::downgrade(&self.inner);
+        let registry = self.inner.registry.clone();
+        tokio::spawn(async move {
+            loop {
+                let watcher = tokio::select! {
+                    _ = stopped.changed() => return,
+                    w = registry.watch(None) => w,
+                };
+                let Ok(mut watcher) = watcher else {
+                    // This registry cannot watch: entries then live for the TTL only.
+                    return;
+                };
+                if !invalidate_until_error(&weak, &mut watcher, &mut stopped).await {
+                    return;
+                }
+                // Events were missed: forget everything, then watch again.
+                let Some(inner) = weak.upgrade() else { return };
+                inner.invalidate(None);
+            }
+        });
+    }
+}
+
+/// Drops the entry named by each event; false when the cache is gone, true when the watcher
+/// failed (lagged or closed) and the caller must resync.
+async fn invalidate_until_error(
+    weak: &Weak<Inner>,
+    watcher: &mut Watcher,
+    stopped: &mut watch::Receiver<()>,
+) -> bool {
+    loop {
+        let event = tokio::select! {
+            _ = stopped.changed() => return false,
+            e = watcher.next() => e,
+        };
+        let Some(inner) = weak.upgrade() else {
+            return false;
+        };
+        match event {
+            Ok(event) => inner.invalidate(Some(&event.service.name)),
+            Err(err) => {
+                tracing::warn!(%err, "registry cache watcher failed; clearing the cache");
+                return true;
+            }
+        }
+    }
+}
+
+impl Inner {
+    fn invalidate(&self, name: Option<&str>) {
+        let mut entries = self.entries.write().unwrap();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        match name {
+            Some(name) => {
+                entries.remove(name);
+            }
+            None => entries.clear(),
+        }
+    }
+}
+
+#[async_trait]
+impl Registry for Cache {
+    async fn register(&self, service: &Service, ttl: Option<Duration>) -> Result<()> {
+        self.inner.registry.register(service, ttl).await?;
+        self.inner.invalidate(Some(&service.name));
+        Ok(())
+    }
+
+    async fn deregister(&self, service: &Service) -> Result<()> {
+        self.inner.registry.deregister(service).await?;
+        self.inner.invalidate(Some(&service.name));
+        Ok(())
+    }
+
+    async fn get_service(&self, name: &str) -> Result<Vec<Service>> {
+        Ok(self.lookup(name).await?.as_ref().clone())
+    }
+
+    async fn list_services(&self) -> Result<Vec<Service>> {
+        self.inner.registry.list_services().await
+    }
+
+    async fn watch(&self, service: Option<&str>) -> Result<super::Watcher> {
+        self.inner.registry.watch(service).await
+    }
+
+    fn name(&self) -> &'static str {
+        self.inner.registry.name()
+    }
+}
