@@ -2,8 +2,10 @@
 //! prefix, suffix, limit, offset, expiry), and the implementations [`Memory`] and `File`
 //! (the embedded, durable default).
 
+mod file;
 mod memory;
 
+pub use file::File;
 pub use memory::Memory;
 
 use crate::errors::{Error, Result};
