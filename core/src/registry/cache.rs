@@ -7,9 +7,9 @@ use crate::errors::Result;
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, RwLock, Weak};
+use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
+use tokio::sync::{OnceCell, watch};
 
 /// How long an entry is trusted without a watch event, as go-micro's cache does.
 const DEFAULT_TTL: Duration = Duration::from_secs(60);
@@ -37,7 +37,7 @@ struct Inner {
     /// Bumped by every invalidation, so a lookup that raced one does not store stale data.
     generation: AtomicU64,
     /// Dropping the cache drops this sender, which ends the watch task.
-    stop: OnceLock<watch::Sender<()>>,
+    stop: OnceCell<watch::Sender<()>>,
 }
 
 impl Cache {
@@ -54,7 +54,7 @@ impl Cache {
                 ttl,
                 entries: RwLock::new(HashMap::new()),
                 generation: AtomicU64::new(0),
-                stop: OnceLock::new(),
+                stop: OnceCell::new(),
             }),
         }
     }
@@ -71,7 +71,7 @@ impl Cache {
         {
             return Ok(services.clone());
         }
-        self.watch_in_background();
+        self.watch_in_background().await;
         let generation = self.inner.generation.load(Ordering::Acquire);
         let services = Arc::new(self.inner.registry.get_service(name).await?);
         let mut entries = self.inner.entries.write().unwrap();
@@ -81,35 +81,53 @@ impl Cache {
         Ok(services)
     }
 
-    /// Starts, once, the task that turns watch events into invalidations.
-    fn watch_in_background(&self) {
-        if self.inner.stop.get().is_some() {
-            return;
-        }
-        let (stop, mut stopped) = watch::channel(());
-        if self.inner.stop.set(stop).is_err() {
-            return;
-        }
-        let weak = Arc::downgrade(&self.inner);
-        let registry = self.inner.registry.clone();
-        tokio::spawn(async move {
-            loop {
-                let watcher = tokio::select! {
-                    _ = stopped.changed() => return,
-                    w = registry.watch(None) => w,
-                };
-                let Ok(mut watcher) = watcher else {
+    /// Starts, once, the task that turns watch events into invalidations. The first watcher
+    /// is opened before the first lookup reads the registry, so no change can slip between.
+    async fn watch_in_background(&self) {
+        let inner = &self.inner;
+        inner
+            .stop
+            .get_or_init(|| async {
+                let (stop, stopped) = watch::channel(());
+                match inner.registry.watch(None).await {
+                    Ok(watcher) => {
+                        let weak = Arc::downgrade(inner);
+                        tokio::spawn(invalidate(weak, inner.registry.clone(), watcher, stopped));
+                    }
                     // This registry cannot watch: entries then live for the TTL only.
-                    return;
-                };
-                if !invalidate_until_error(&weak, &mut watcher, &mut stopped).await {
+                    Err(err) => tracing::warn!(%err, "registry cache cannot watch; entries expire by TTL only"),
+                }
+                stop
+            })
+            .await;
+    }
+}
+
+/// Turns watch events into invalidations until the cache is dropped; when the watcher fails
+/// (it lagged, or the registry closed it) the whole cache is cleared and a new watcher opened.
+async fn invalidate(
+    weak: Weak<Inner>,
+    registry: Arc<dyn Registry>,
+    mut watcher: Watcher,
+    mut stopped: watch::Receiver<()>,
+) {
+    loop {
+        if !invalidate_until_error(&weak, &mut watcher, &mut stopped).await {
+            return;
+        }
+        let Some(inner) = weak.upgrade() else { return };
+        inner.invalidate(None);
+        drop(inner);
+        watcher = tokio::select! {
+            _ = stopped.changed() => return,
+            w = registry.watch(None) => match w {
+                Ok(w) => w,
+                Err(err) => {
+                    tracing::warn!(%err, "registry cache lost its watcher; entries expire by TTL only");
                     return;
                 }
-                // Events were missed: forget everything, then watch again.
-                let Some(inner) = weak.upgrade() else { return };
-                inner.invalidate(None);
-            }
-        });
+            },
+        };
     }
 }
 

@@ -1,0 +1,25 @@
+# libmicro: `make run` starts the example, `make test` installs what is missing and runs every
+# suite, `make bench` runs the benchmarks. Build output lives outside the clone.
+
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/libmicro/target
+CARGO ?= cargo
+
+.PHONY: run test setup lint rust-test bench
+
+run:
+	$(CARGO) run --release -p micro --example tour
+
+test: setup lint rust-test
+
+setup:
+	@./scripts/setup.sh
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+rust-test:
+	$(CARGO) test --workspace --locked
+
+bench:
+	$(CARGO) bench -p micro
