@@ -4,8 +4,20 @@
 use micro::store::{self, DeleteOptions, ListOptions, ReadOptions, Record, Store, WriteOptions};
 use std::time::Duration;
 
-fn memory() -> Box<dyn Store> {
-    Box::new(store::Memory::new(store::Options::default()))
+/// A store to test, and the directory it keeps its files in, if any, removed when dropped.
+type Fixture = (Box<dyn Store>, Option<tempfile::TempDir>);
+
+fn memory() -> Fixture {
+    (Box::new(store::Memory::new(store::Options::default())), None)
+}
+
+fn file() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let options = store::Options {
+        address: Some(dir.path().to_str().unwrap().into()),
+        ..Default::default()
+    };
+    (Box::new(store::File::new(options).unwrap()), Some(dir))
 }
 
 async fn seed(store: &dyn Store, keys: &[&str]) {
@@ -147,7 +159,7 @@ macro_rules! contract {
         $(
             #[tokio::test]
             async fn $test() {
-                let store = $make;
+                let (store, _dir) = $make;
                 super::$test(&*store).await;
             }
         )*
@@ -155,3 +167,4 @@ macro_rules! contract {
 }
 
 contract!(memory_store, memory());
+contract!(file_store, file());

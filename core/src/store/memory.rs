@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 /// The in-process store.
 ///
@@ -29,7 +29,25 @@ pub struct Memory {
     tables: Arc<RwLock<HashMap<String, HashMap<String, Table>>>>,
 }
 
-type Table = BTreeMap<String, Stored>;
+/// One table's records, and when expired ones were last swept out.
+#[derive(Default)]
+struct Table {
+    records: BTreeMap<String, Stored>,
+    swept: Option<Instant>,
+}
+
+/// How often a write sweeps its table's expired records, so unread ones do not pile up.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
+impl Table {
+    fn sweep_if_due(&mut self, now: SystemTime) {
+        if self.swept.is_some_and(|at| at.elapsed() < SWEEP_EVERY) {
+            return;
+        }
+        self.swept = Some(Instant::now());
+        self.records.retain(|_, s| time_left(s.expires, now).is_some());
+    }
+}
 
 struct Stored {
     value: Bytes,
@@ -70,7 +88,7 @@ impl Store for Memory {
             check_key(key)?;
             return self
                 .with_table(database, table, |t| {
-                    t.get(key).and_then(|s| record(key, s, now))
+                    t.records.get(key).and_then(|s| record(key, s, now))
                 })
                 .flatten()
                 .map(|r| vec![r])
@@ -80,6 +98,7 @@ impl Store for Memory {
             .with_table(database, table, |t| {
                 let start = if options.prefix { key } else { "" };
                 let matches = t
+                    .records
                     .range::<str, _>((std::ops::Bound::Included(start), std::ops::Bound::Unbounded))
                     .take_while(|(k, _)| !options.prefix || k.starts_with(key))
                     .filter(|(k, _)| !options.suffix || k.ends_with(key))
@@ -93,19 +112,20 @@ impl Store for Memory {
         let (database, table) = scope(&self.options, &options.database, &options.table)?;
         let expires = check_write(&self.options, &record, options)?;
         let mut tables = self.tables.write().unwrap();
-        tables
+        let table = tables
             .entry(database.to_string())
             .or_default()
             .entry(table.to_string())
-            .or_default()
-            .insert(
-                record.key,
-                Stored {
-                    value: record.value,
-                    metadata: record.metadata,
-                    expires,
-                },
-            );
+            .or_default();
+        table.sweep_if_due(SystemTime::now());
+        table.records.insert(
+            record.key,
+            Stored {
+                value: record.value,
+                metadata: record.metadata,
+                expires,
+            },
+        );
         Ok(())
     }
 
@@ -114,7 +134,7 @@ impl Store for Memory {
         check_key(key)?;
         let mut tables = self.tables.write().unwrap();
         if let Some(t) = tables.get_mut(database).and_then(|d| d.get_mut(table)) {
-            t.remove(key);
+            t.records.remove(key);
         }
         Ok(())
     }
@@ -125,6 +145,7 @@ impl Store for Memory {
         Ok(self
             .with_table(database, table, |t| {
                 let matches = t
+                    .records
                     .range::<str, _>((
                         std::ops::Bound::Included(options.prefix.as_str()),
                         std::ops::Bound::Unbounded,
@@ -141,5 +162,25 @@ impl Store for Memory {
 
     fn name(&self) -> &'static str {
         "memory"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn writes_sweep_out_expired_records_nobody_reads() {
+        let store = Memory::new(Options::default());
+        let ttl = WriteOptions { ttl: Some(Duration::from_millis(1)), ..Default::default() };
+        for i in 0..100 {
+            store.write(Record::new(format!("old/{i}"), "x"), &ttl).await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let held = |store: &Memory| store.tables.read().unwrap()["micro"]["micro"].records.len();
+        assert_eq!(held(&store), 100);
+        store.tables.write().unwrap().get_mut("micro").unwrap().get_mut("micro").unwrap().swept = None;
+        store.write(Record::new("new", "y"), &WriteOptions::default()).await.unwrap();
+        assert_eq!(held(&store), 1);
     }
 }
