@@ -420,7 +420,11 @@ fn decode_expiry(bytes: &[u8]) -> std::result::Result<Option<SystemTime>, Corrup
 }
 
 /// The record stored under `key`, or `None` when it has expired by `now`.
-fn decode(key: &str, bytes: &[u8], now: SystemTime) -> std::result::Result<Option<Record>, Corrupt> {
+fn decode(
+    key: &str,
+    bytes: &[u8],
+    now: SystemTime,
+) -> std::result::Result<Option<Record>, Corrupt> {
     let expires = decode_expiry(bytes)?;
     let Some(expiry) = time_left(expires, now) else {
         return Ok(None);
@@ -434,7 +438,8 @@ fn decode(key: &str, bytes: &[u8], now: SystemTime) -> std::result::Result<Optio
     let metadata = if metadata.is_empty() {
         HashMap::new()
     } else {
-        serde_json::from_slice(metadata).map_err(|_| Corrupt("its metadata is not a JSON object"))?
+        serde_json::from_slice(metadata)
+            .map_err(|_| Corrupt("its metadata is not a JSON object"))?
     };
     Ok(Some(Record {
         key: key.to_string(),
@@ -458,7 +463,9 @@ fn corrupt_error(file: &TableFile, key: &str, why: Corrupt) -> Error {
 // ---- reading ----
 
 /// The table of `file` in a fresh read transaction, or `None` when nothing was ever written.
-fn read_table(file: &TableFile) -> Result<Option<redb::ReadOnlyTable<&'static str, &'static [u8]>>> {
+fn read_table(
+    file: &TableFile,
+) -> Result<Option<redb::ReadOnlyTable<&'static str, &'static [u8]>>> {
     let txn = file.db.begin_read().map_err(|e| storage_error(file, e))?;
     match txn.open_table(RECORDS) {
         Ok(table) => Ok(Some(table)),
@@ -561,7 +568,11 @@ impl Store for File {
             check_key(key)?;
         }
         let Some(file) = self.inner.file(database, table, false)? else {
-            return if exact { Err(not_found(key)) } else { Ok(Vec::new()) };
+            return if exact {
+                Err(not_found(key))
+            } else {
+                Ok(Vec::new())
+            };
         };
         let found = if exact {
             read_one(&file, key)?
@@ -629,11 +640,16 @@ mod tests {
         metadata.insert("n".to_string(), serde_json::json!(1));
         let later = SystemTime::now() + Duration::from_secs(60);
         let bytes = encode(&metadata, Some(later), b"value").unwrap();
-        let record = decode("k", &bytes, SystemTime::now()).ok().unwrap().unwrap();
+        let record = decode("k", &bytes, SystemTime::now())
+            .ok()
+            .unwrap()
+            .unwrap();
         assert_eq!(record.value, "value");
         assert_eq!(record.metadata, metadata);
         assert!(record.expiry.unwrap() <= Duration::from_secs(60));
-        let gone = decode("k", &bytes, later + Duration::from_secs(1)).ok().unwrap();
+        let gone = decode("k", &bytes, later + Duration::from_secs(1))
+            .ok()
+            .unwrap();
         assert!(gone.is_none());
     }
 

@@ -1,0 +1,673 @@
+//! The `file` store on real files in a temporary directory: the read/write/delete/list options,
+//! expiry, reopening, bad input, damaged files, a second process, and no acknowledged write lost
+//! when the writing process is killed with SIGKILL.
+
+use micro::store::{
+    DeleteOptions, File, ListOptions, Options, ReadOptions, Record, Store, WriteOptions,
+};
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, SystemTime};
+
+/// Set in a child process to the mode it should run in; holds the store's directory in
+/// `CHILD_DIR`.
+const CHILD_MODE: &str = "MICRO_STORE_FILE_TEST_CHILD";
+const CHILD_DIR: &str = "MICRO_STORE_FILE_TEST_DIR";
+/// Lines the child prints after a write returned Ok start with this.
+const ACK: &str = "ACK ";
+
+fn open(dir: &Path) -> File {
+    File::new(Options {
+        address: Some(dir.display().to_string()),
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+async fn put(store: &File, key: &str, value: &str) {
+    store
+        .write(Record::new(key, value.to_string()), &Default::default())
+        .await
+        .unwrap();
+}
+
+fn keys(records: &[Record]) -> Vec<&str> {
+    records.iter().map(|r| r.key.as_str()).collect()
+}
+
+fn read_options(prefix: bool, suffix: bool, limit: usize, offset: usize) -> ReadOptions {
+    ReadOptions {
+        prefix,
+        suffix,
+        limit,
+        offset,
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn reads_exact_keys_and_404s_missing_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    assert_eq!(store.name(), "file");
+    let err = store
+        .read("nothing", &Default::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, 404, "{err}");
+    put(&store, "user/1", "alice").await;
+    put(&store, "user/1", "alice2").await;
+    let found = store.read("user/1", &Default::default()).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].key, "user/1");
+    assert_eq!(found[0].value, "alice2");
+    assert_eq!(found[0].expiry, None);
+    let err = store.read("user/", &Default::default()).await.unwrap_err();
+    assert_eq!(err.code, 404);
+    assert!(err.detail.contains("user/"), "{}", err.detail);
+}
+
+#[tokio::test]
+async fn prefix_suffix_limit_and_offset_read_in_key_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    for key in ["b/2.json", "a/1.txt", "b/1.txt", "b/3.txt", "c/1.txt", "b"] {
+        put(&store, key, &format!("value of {key}")).await;
+    }
+    let read = |key: &'static str, options: ReadOptions| {
+        let store = store.clone();
+        async move { store.read(key, &options).await.unwrap() }
+    };
+    let found = read("b/", read_options(true, false, 0, 0)).await;
+    assert_eq!(keys(&found), ["b/1.txt", "b/2.json", "b/3.txt"]);
+    assert_eq!(found[1].value, "value of b/2.json");
+    let found = read(".txt", read_options(false, true, 0, 0)).await;
+    assert_eq!(keys(&found), ["a/1.txt", "b/1.txt", "b/3.txt", "c/1.txt"]);
+    let found = read("b/", read_options(true, false, 2, 0)).await;
+    assert_eq!(keys(&found), ["b/1.txt", "b/2.json"]);
+    let found = read("b/", read_options(true, false, 2, 1)).await;
+    assert_eq!(keys(&found), ["b/2.json", "b/3.txt"]);
+    let found = read(".txt", read_options(false, true, 1, 2)).await;
+    assert_eq!(keys(&found), ["b/3.txt"]);
+    // prefix and suffix together: both must match.
+    let found = read("b", read_options(true, true, 0, 0)).await;
+    assert_eq!(keys(&found), ["b"]);
+    let found = read("zzz", read_options(true, false, 0, 0)).await;
+    assert!(found.is_empty());
+    let found = read("b/", read_options(true, false, 0, 10)).await;
+    assert!(found.is_empty());
+}
+
+#[tokio::test]
+async fn list_filters_by_prefix_and_suffix_and_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    assert!(store.list(&Default::default()).await.unwrap().is_empty());
+    for i in 0..10 {
+        put(&store, &format!("k{i}"), "v").await;
+        put(&store, &format!("other{i}.x"), "v").await;
+    }
+    let list = |prefix: &str, suffix: &str, limit: usize, offset: usize| {
+        let options = ListOptions {
+            prefix: prefix.into(),
+            suffix: suffix.into(),
+            limit,
+            offset,
+            ..Default::default()
+        };
+        let store = store.clone();
+        async move { store.list(&options).await.unwrap() }
+    };
+    assert_eq!(list("", "", 0, 0).await.len(), 20);
+    assert_eq!(
+        list("k", "", 0, 0).await,
+        (0..10).map(|i| format!("k{i}")).collect::<Vec<_>>()
+    );
+    assert_eq!(list("k", "", 3, 4).await, ["k4", "k5", "k6"]);
+    assert_eq!(list("", ".x", 2, 0).await, ["other0.x", "other1.x"]);
+    assert_eq!(list("other", "5.x", 0, 0).await, ["other5.x"]);
+    assert!(list("k", "", 0, 10).await.is_empty());
+}
+
+#[tokio::test]
+async fn delete_removes_a_record_and_missing_keys_are_fine() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    store.delete("never", &Default::default()).await.unwrap();
+    put(&store, "a", "1").await;
+    put(&store, "b", "2").await;
+    store.delete("a", &Default::default()).await.unwrap();
+    store.delete("a", &Default::default()).await.unwrap();
+    assert_eq!(
+        store.read("a", &Default::default()).await.unwrap_err().code,
+        404
+    );
+    assert_eq!(store.list(&Default::default()).await.unwrap(), ["b"]);
+    let elsewhere = DeleteOptions {
+        database: Some("nowhere".into()),
+        ..Default::default()
+    };
+    store.delete("b", &elsewhere).await.unwrap();
+    assert!(
+        !dir.path().join("nowhere").exists(),
+        "deleting must not create files"
+    );
+}
+
+#[tokio::test]
+async fn databases_and_tables_are_kept_apart_in_their_own_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = File::new(Options {
+        address: Some(dir.path().display().to_string()),
+        database: "app".into(),
+        table: "main".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    let at = |database: &str, table: &str| WriteOptions {
+        database: Some(database.into()),
+        table: Some(table.into()),
+        ..Default::default()
+    };
+    let read_at = |database: &str, table: &str| ReadOptions {
+        database: Some(database.into()),
+        table: Some(table.into()),
+        ..Default::default()
+    };
+    put(&store, "k", "default").await;
+    store
+        .write(Record::new("k", "one"), &at("app", "one"))
+        .await
+        .unwrap();
+    store
+        .write(Record::new("k", "two"), &at("other", "main"))
+        .await
+        .unwrap();
+
+    let value = |found: Vec<Record>| found[0].value.clone();
+    assert_eq!(
+        value(store.read("k", &Default::default()).await.unwrap()),
+        "default"
+    );
+    assert_eq!(
+        value(store.read("k", &read_at("app", "main")).await.unwrap()),
+        "default"
+    );
+    assert_eq!(
+        value(store.read("k", &read_at("app", "one")).await.unwrap()),
+        "one"
+    );
+    assert_eq!(
+        value(store.read("k", &read_at("other", "main")).await.unwrap()),
+        "two"
+    );
+    let err = store.read("k", &read_at("other", "one")).await.unwrap_err();
+    assert_eq!(err.code, 404);
+
+    for file in ["app/main.redb", "app/one.redb", "other/main.redb"] {
+        assert!(dir.path().join(file).is_file(), "{file} is missing");
+    }
+    assert!(
+        !dir.path().join("other/one.redb").exists(),
+        "a read created a file"
+    );
+    store
+        .delete(
+            "k",
+            &DeleteOptions {
+                database: Some("app".into()),
+                table: Some("one".into()),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        value(store.read("k", &read_at("other", "main")).await.unwrap()),
+        "two"
+    );
+}
+
+#[tokio::test]
+async fn metadata_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let mut record = Record::new("m", vec![0u8, 1, 2, 255]);
+    record.metadata = HashMap::from([
+        ("owner".to_string(), serde_json::json!("alice")),
+        ("count".to_string(), serde_json::json!(3)),
+        ("tags".to_string(), serde_json::json!(["a", {"b": null}])),
+    ]);
+    store
+        .write(record.clone(), &Default::default())
+        .await
+        .unwrap();
+    let found = store.read("m", &Default::default()).await.unwrap();
+    assert_eq!(found, vec![record.clone()]);
+    drop(store);
+    let found = open(dir.path())
+        .read("m", &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(found, vec![record]);
+}
+
+#[tokio::test]
+async fn expired_records_are_never_returned_and_are_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let second = Duration::from_secs(1);
+    let mut by_record = Record::new("a-record-expiry", "1");
+    by_record.expiry = Some(second);
+    store.write(by_record, &Default::default()).await.unwrap();
+    let ttl = WriteOptions {
+        ttl: Some(second),
+        ..Default::default()
+    };
+    store.write(Record::new("b-ttl", "2"), &ttl).await.unwrap();
+    let at = WriteOptions {
+        expiry: Some(SystemTime::now() + second),
+        ..Default::default()
+    };
+    store
+        .write(Record::new("c-expiry", "3"), &at)
+        .await
+        .unwrap();
+    put(&store, "d-forever", "4").await;
+    let long = WriteOptions {
+        ttl: Some(Duration::from_secs(3600)),
+        ..Default::default()
+    };
+    store
+        .write(Record::new("e-later", "5"), &long)
+        .await
+        .unwrap();
+    let past = WriteOptions {
+        expiry: Some(SystemTime::now() - second),
+        ..Default::default()
+    };
+    store
+        .write(Record::new("f-past", "6"), &past)
+        .await
+        .unwrap();
+
+    let found = store.read("b-ttl", &Default::default()).await.unwrap();
+    let left = found[0]
+        .expiry
+        .expect("a record with a TTL says how long it has left");
+    assert!(left <= second && left > Duration::ZERO, "{left:?}");
+    assert_eq!(
+        store
+            .read("f-past", &Default::default())
+            .await
+            .unwrap_err()
+            .code,
+        404
+    );
+    assert_eq!(store.list(&Default::default()).await.unwrap().len(), 5);
+
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    for key in ["a-record-expiry", "b-ttl", "c-expiry"] {
+        let err = store.read(key, &Default::default()).await.unwrap_err();
+        assert_eq!(err.code, 404, "{key} was returned after it expired");
+    }
+    let all = store
+        .read("", &read_options(true, false, 0, 0))
+        .await
+        .unwrap();
+    assert_eq!(keys(&all), ["d-forever", "e-later"]);
+    assert_eq!(
+        store.list(&Default::default()).await.unwrap(),
+        ["d-forever", "e-later"]
+    );
+    // A write (queued behind the removals) makes sure the writer has done them.
+    put(&store, "g", "7").await;
+    drop(store);
+
+    assert_eq!(
+        raw_keys(&dir.path().join("micro/micro.redb")),
+        ["d-forever", "e-later", "g"],
+        "expired records stay on disk after they were met"
+    );
+}
+
+const RECORDS: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("records");
+
+/// Every key in a table file, read with redb directly.
+fn raw_keys(path: &Path) -> Vec<String> {
+    use redb::ReadableTable;
+    let db = redb::Database::open(path).unwrap();
+    let txn = db.begin_read().unwrap();
+    let table = txn.open_table(RECORDS).unwrap();
+    table
+        .iter()
+        .unwrap()
+        .map(|entry| entry.unwrap().0.value().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn data_survives_closing_and_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    for i in 0..100 {
+        put(&store, &format!("key{i:03}"), &format!("value{i}")).await;
+    }
+    store.delete("key050", &Default::default()).await.unwrap();
+    let clone = store.clone();
+    drop(store);
+    drop(clone);
+
+    let store = open(dir.path());
+    let listed = store.list(&Default::default()).await.unwrap();
+    assert_eq!(listed.len(), 99);
+    assert!(!listed.contains(&"key050".to_string()));
+    let found = store.read("key042", &Default::default()).await.unwrap();
+    assert_eq!(found[0].value, "value42");
+    put(&store, "key050", "back").await;
+    drop(store);
+    let found = open(dir.path())
+        .read("key050", &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(found[0].value, "back");
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_with_400_and_the_store_stays_intact() {
+    let parent = tempfile::tempdir().unwrap();
+    let root = parent.path().join("root");
+    let store = open(&root);
+    put(&store, "keep", "me").await;
+
+    let long_key = "k".repeat(2000);
+    for key in ["", long_key.as_str(), "a\nb", "tab\there"] {
+        let err = store
+            .write(Record::new(key, "v"), &Default::default())
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, 400, "write {key:?}: {err}");
+        let err = store.read(key, &Default::default()).await.unwrap_err();
+        assert_eq!(err.code, 400, "read {key:?}: {err}");
+        let err = store.delete(key, &Default::default()).await.unwrap_err();
+        assert_eq!(err.code, 400, "delete {key:?}: {err}");
+    }
+
+    let small = File::new(Options {
+        address: Some(parent.path().join("small").display().to_string()),
+        max_value_size: 8,
+        ..Default::default()
+    })
+    .unwrap();
+    let err = small
+        .write(Record::new("big", vec![0u8; 9]), &Default::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, 400);
+    assert!(err.detail.contains("max_value_size"), "{}", err.detail);
+    small
+        .write(Record::new("fits", vec![0u8; 8]), &Default::default())
+        .await
+        .unwrap();
+
+    for name in ["../x", "..", ".", "a/b", "/etc", "x\\y", ""] {
+        let write = WriteOptions {
+            database: Some(name.into()),
+            ..Default::default()
+        };
+        let err = store
+            .write(Record::new("k", "v"), &write)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, 400, "database {name:?}: {err}");
+        assert!(
+            err.detail.contains("invalid database name"),
+            "{}",
+            err.detail
+        );
+        let write = WriteOptions {
+            table: Some(name.into()),
+            ..Default::default()
+        };
+        let err = store
+            .write(Record::new("k", "v"), &write)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, 400, "table {name:?}: {err}");
+        let read = ReadOptions {
+            table: Some(name.into()),
+            prefix: true,
+            ..Default::default()
+        };
+        assert_eq!(store.read("", &read).await.unwrap_err().code, 400);
+        let list = ListOptions {
+            database: Some(name.into()),
+            ..Default::default()
+        };
+        assert_eq!(store.list(&list).await.unwrap_err().code, 400);
+    }
+
+    let mut outside: Vec<_> = std::fs::read_dir(parent.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    outside.sort();
+    assert_eq!(
+        outside,
+        ["root", "small"],
+        "something was written outside the root"
+    );
+    let found = store.read("keep", &Default::default()).await.unwrap();
+    assert_eq!(found[0].value, "me");
+    assert_eq!(store.list(&Default::default()).await.unwrap(), ["keep"]);
+}
+
+#[tokio::test]
+async fn damaged_records_and_files_give_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    put(&store, "good", "fine").await;
+    drop(store);
+    {
+        let db = redb::Database::open(dir.path().join("micro/micro.redb")).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(RECORDS)
+            .unwrap()
+            .insert("bad", b"\x07garbage".as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let store = open(dir.path());
+    let err = store.read("bad", &Default::default()).await.unwrap_err();
+    assert_eq!(err.code, 500);
+    assert!(
+        err.detail.contains("\"bad\"") && err.detail.contains("cannot be read"),
+        "{}",
+        err.detail
+    );
+    let err = store
+        .read("", &read_options(true, false, 0, 0))
+        .await
+        .unwrap_err();
+    assert!(err.detail.contains("cannot be read"), "{}", err.detail);
+    assert_eq!(
+        store.read("good", &Default::default()).await.unwrap()[0].value,
+        "fine"
+    );
+    // Writing the key again repairs it.
+    put(&store, "bad", "mended").await;
+    assert_eq!(
+        store.read("bad", &Default::default()).await.unwrap()[0].value,
+        "mended"
+    );
+
+    std::fs::create_dir_all(dir.path().join("junk")).unwrap();
+    std::fs::write(dir.path().join("junk/micro.redb"), vec![0x5a; 10_000]).unwrap();
+    let junk = WriteOptions {
+        database: Some("junk".into()),
+        ..Default::default()
+    };
+    let err = store.write(Record::new("k", "v"), &junk).await.unwrap_err();
+    assert_eq!(err.code, 500);
+    assert!(
+        err.detail.contains("cannot open the store file"),
+        "{}",
+        err.detail
+    );
+    assert!(err.detail.contains("junk/micro.redb"), "{}", err.detail);
+    assert_eq!(
+        store.read("good", &Default::default()).await.unwrap()[0].value,
+        "fine"
+    );
+}
+
+#[tokio::test]
+async fn a_second_process_is_told_the_table_is_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    put(&store, "held", "by the parent").await;
+
+    let output = child("open", dir.path(), Stdio::piped())
+        .wait_with_output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|l| l.find("RESULT ").map(|at| &l[at..]))
+        .unwrap_or_else(|| panic!("the child printed no result: {stdout}"));
+    assert!(line.starts_with("RESULT 409 "), "{line}");
+    assert!(line.contains("in use by another process"), "{line}");
+    assert!(line.contains("MICRO_STORE_ADDRESS"), "{line}");
+    // The parent's store is unharmed.
+    assert_eq!(
+        store.read("held", &Default::default()).await.unwrap()[0].value,
+        "by the parent"
+    );
+    put(&store, "after", "ok").await;
+}
+
+#[test]
+fn acknowledged_writes_survive_kill_9() {
+    let acked = run_and_kill("sequential", 300);
+    check_all_there(&acked);
+}
+
+#[test]
+fn acknowledged_concurrent_writes_survive_kill_9() {
+    let acked = run_and_kill("concurrent", 800);
+    check_all_there(&acked);
+}
+
+/// Starts a child that writes until killed, SIGKILLs it once it has acknowledged `enough`
+/// writes, and returns the directory with every acknowledged key and value.
+fn run_and_kill(mode: &str, enough: usize) -> (tempfile::TempDir, BTreeMap<String, String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = child(mode, dir.path(), Stdio::piped());
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut acked = BTreeMap::new();
+    let mut killed = false;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if stdout.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        // A line cut short by the kill was never fully acknowledged.
+        let ack = line.find(ACK).map(|at| &line[at + ACK.len()..]);
+        let Some(ack) = ack.and_then(|l| l.strip_suffix('\n')) else {
+            continue;
+        };
+        let (key, value) = ack.split_once(' ').expect("ACK key value");
+        acked.insert(key.to_string(), value.to_string());
+        if acked.len() >= enough && !killed {
+            child.kill().unwrap(); // SIGKILL on unix
+            killed = true;
+        }
+    }
+    let status = child.wait().unwrap();
+    assert!(
+        killed,
+        "the child stopped by itself ({status}) after {} writes",
+        acked.len()
+    );
+    (dir, acked)
+}
+
+fn check_all_there((dir, acked): &(tempfile::TempDir, BTreeMap<String, String>)) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = open(dir.path());
+        for (key, value) in acked {
+            let found = store
+                .read(key, &Default::default())
+                .await
+                .unwrap_or_else(|e| panic!("acknowledged {key} is lost: {e}"));
+            assert_eq!(found[0].value, value.as_str(), "{key}");
+        }
+        let listed = store.list(&Default::default()).await.unwrap();
+        assert!(listed.len() >= acked.len());
+    });
+}
+
+fn child(mode: &str, dir: &Path, stdout: Stdio) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["child_process_entry", "--exact", "--nocapture", "--quiet"])
+        .env(CHILD_MODE, mode)
+        .env(CHILD_DIR, dir)
+        .stdout(stdout)
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap()
+}
+
+/// Not a test of its own: the body of the child processes above, run only when `CHILD_MODE`
+/// is set.
+#[test]
+fn child_process_entry() {
+    let Ok(mode) = std::env::var(CHILD_MODE) else {
+        return;
+    };
+    let dir = std::env::var(CHILD_DIR).unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        match mode.as_str() {
+            "open" => {
+                let store = open(Path::new(&dir));
+                match store.read("held", &Default::default()).await {
+                    Ok(_) => println!("RESULT ok"),
+                    Err(e) => println!("RESULT {} {}", e.code, e.detail),
+                }
+            }
+            "sequential" => write_forever(open(Path::new(&dir)), "seq").await,
+            "concurrent" => {
+                let store = open(Path::new(&dir));
+                let writers: Vec<_> = (0..16)
+                    .map(|w| tokio::spawn(write_forever(store.clone(), format!("w{w:02}"))))
+                    .collect();
+                for writer in writers {
+                    writer.await.unwrap();
+                }
+            }
+            other => panic!("unknown child mode {other}"),
+        }
+    });
+}
+
+async fn write_forever(store: File, name: impl std::fmt::Display) {
+    for i in 0u64.. {
+        let key = format!("{name}-{i:08}");
+        let value = format!("v{i}-{}", "x".repeat((i % 50) as usize));
+        store
+            .write(Record::new(key.clone(), value.clone()), &Default::default())
+            .await
+            .unwrap();
+        println!("{ACK}{key} {value}");
+    }
+}
