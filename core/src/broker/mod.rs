@@ -2,8 +2,10 @@
 //! and the implementations [`Memory`] (in-process) and `Http` (go-micro's HTTP broker, found
 //! through the registry).
 
+mod http;
 mod memory;
 
+pub use http::{Http, HttpOptions};
 pub use memory::Memory;
 
 use crate::errors::Result;
