@@ -332,6 +332,34 @@ async fn expired_records_are_never_returned_and_are_removed() {
     );
 }
 
+#[tokio::test]
+async fn expired_records_nobody_reads_are_swept_by_later_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let ttl = WriteOptions {
+        ttl: Some(Duration::from_secs(1)),
+        ..Default::default()
+    };
+    let writes = (0..600).map(|i| store.write(Record::new(format!("short{i:03}"), "v"), &ttl));
+    for written in futures::future::join_all(writes).await {
+        written.unwrap();
+    }
+    put(&store, "long", "stays").await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Each commit sweeps a few hundred keys onward; a handful of writes go all the way round.
+    for i in 0..8 {
+        put(&store, &format!("new{i}"), "v").await;
+    }
+    drop(store);
+    let left = raw_keys(&dir.path().join("micro/micro.redb"));
+    assert_eq!(
+        left,
+        [
+            "long", "new0", "new1", "new2", "new3", "new4", "new5", "new6", "new7"
+        ]
+    );
+}
+
 const RECORDS: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("records");
 
 /// Every key in a table file, read with redb directly.

@@ -6,7 +6,8 @@
 //! commits it in one durable transaction per table file and then answers every caller ("group
 //! commit"): one writer pays one fsync, many concurrent writers share theirs. Each file holds one
 //! redb table, `records`, from key to an encoded record (see [`encode`]). Expired records are
-//! never returned; a read or list that meets one asks the writer to remove it.
+//! never returned; a read or list that meets one asks the writer to remove it, and every commit
+//! also sweeps the next few hundred keys for expired records, so unread ones do not pile up.
 
 use super::{
     DeleteOptions, ID, ListOptions, Options, ReadOptions, Record, Store, WriteOptions, check_key,
@@ -17,6 +18,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use redb::{Database, ReadableTable, TableDefinition, TableError};
 use std::collections::HashMap;
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, RwLock};
@@ -34,6 +36,8 @@ const VERSION: u8 = 1;
 const HEADER: usize = 1 + 8 + 4;
 /// At most this many changes go into one commit, so one caller never waits on an endless batch.
 const MAX_BATCH: usize = 4096;
+/// How many records each commit's rolling sweep looks at.
+const SWEEP_STEP: usize = 256;
 /// Memory redb may use to cache each open file.
 const CACHE_BYTES: usize = 64 << 20;
 
@@ -71,6 +75,8 @@ struct Inner {
 struct TableFile {
     db: Database,
     path: PathBuf,
+    /// The last key the rolling sweep looked at; only the writer thread uses it.
+    swept_to: Mutex<String>,
 }
 
 /// One change for the writer thread, and where to send its outcome.
@@ -237,7 +243,11 @@ fn open_table_file(path: PathBuf) -> Result<TableFile> {
         .set_cache_size(CACHE_BYTES)
         .create(&path)
         .map_err(|e| open_error(&path, e))?;
-    Ok(TableFile { db, path })
+    Ok(TableFile {
+        db,
+        path,
+        swept_to: Mutex::default(),
+    })
 }
 
 fn open_error(path: &Path, err: redb::DatabaseError) -> Error {
@@ -332,9 +342,14 @@ fn apply_and_commit(file: &TableFile, jobs: &[Job]) -> Result<Vec<Result<()>>> {
     let txn = file.db.begin_write().map_err(|e| fail(&e))?;
     let outcomes = {
         let mut table = txn.open_table(RECORDS).map_err(|e| fail(&e))?;
-        jobs.iter()
+        let outcomes = jobs
+            .iter()
             .map(|job| apply(&mut table, &job.change).map_err(|e| fail(&e)))
-            .collect()
+            .collect::<Vec<_>>();
+        if let Err(e) = sweep(file, &mut table) {
+            tracing::warn!(path = %file.path.display(), error = %e, "file store sweep failed");
+        }
+        outcomes
     };
     txn.commit().map_err(|e| fail(&e))?;
     Ok(outcomes)
@@ -361,6 +376,39 @@ fn apply(
             }
         }
     }
+    Ok(())
+}
+
+/// Removes the expired records among the next `SWEEP_STEP` keys after where the last sweep
+/// stopped, wrapping round at the end, so expired records that nobody reads do not pile up.
+/// Each commit does one step; it costs little beside the commit's fsync.
+fn sweep(
+    file: &TableFile,
+    table: &mut redb::Table<&str, &[u8]>,
+) -> std::result::Result<(), redb::StorageError> {
+    let mut swept_to = file.swept_to.lock().unwrap_or_else(|e| e.into_inner());
+    let now = SystemTime::now();
+    let mut expired = Vec::new();
+    let mut seen = 0;
+    let from = (Bound::Excluded(swept_to.as_str()), Bound::Unbounded);
+    let mut last = String::new();
+    for entry in table.range::<&str>(from)?.take(SWEEP_STEP) {
+        let (key, raw) = entry?;
+        seen += 1;
+        let dead =
+            decode_expiry(raw.value()).is_ok_and(|expires| time_left(expires, now).is_none());
+        if dead {
+            expired.push(key.value().to_string());
+        }
+        if seen == SWEEP_STEP {
+            last = key.value().to_string();
+        }
+    }
+    for key in &expired {
+        table.remove(key.as_str())?;
+    }
+    // Fewer than a full step means the end was reached: start again from the first key.
+    *swept_to = last;
     Ok(())
 }
 
