@@ -4,10 +4,12 @@
 //! over any of them.
 
 mod cache;
+mod mdns;
 mod memory;
 mod nullable;
 
 pub use cache::Cache;
+pub use mdns::{Mdns, MdnsOptions};
 pub use memory::Memory;
 
 use crate::errors::{Error, Result};
