@@ -288,6 +288,29 @@ fn node_whose_ttl_runs_out_stops_being_announced() {
 }
 
 #[test]
+fn ipv6_node_address_travels_in_aaaa_records_and_own_watchers_hear_it() {
+    in_netns(
+        "ipv6_node_address_travels_in_aaaa_records_and_own_watchers_hear_it",
+        async {
+            let server = mdns();
+            let client = mdns();
+            let mut own = server.watch(None).await.unwrap();
+            let mut svc = service("greeter", "1", "greeter-6", 9001);
+            svc.nodes[0].address = "[::1]:9001".into();
+            server.register(&svc, None).await.unwrap();
+
+            let event = next(&mut own).await;
+            assert_eq!(event.action, Action::Create);
+            assert_eq!(event.service.nodes[0].address, "[::1]:9001");
+            let found = client.get_service("greeter").await.unwrap();
+            assert_eq!(found[0].nodes[0].address, "[::1]:9001");
+            // Our own looped-back announcements are not reported twice.
+            quiet(&mut own, Duration::from_millis(1500)).await;
+        },
+    );
+}
+
+#[test]
 fn dropped_registry_says_goodbye_for_its_nodes() {
     in_netns("dropped_registry_says_goodbye_for_its_nodes", async {
         let server = mdns();
