@@ -279,47 +279,55 @@ impl Inner {
         self.post(node, topic, json.clone()).await
     }
 
-    /// POSTs the encoded message to a remote node and reads what it answered.
+    /// POSTs the encoded message to a remote node and reads what it answered, all within
+    /// the publish timeout.
     async fn post(&self, node: &Node, topic: &str, json: Bytes) -> Sent {
         let request = match post_request(node, json) {
             Ok(request) => request,
             Err(err) => return Sent::Unreached(err),
         };
         let timeout = self.options.publish_timeout;
-        let response = match tokio::time::timeout(timeout, self.client.request(request)).await {
-            Err(_) => {
-                return Sent::Lost(Error::timeout(
-                    ERROR_ID,
-                    format!(
-                        "broker node {} at {} took longer than {timeout:?} to take a message on {topic}",
-                        node.id, node.address
-                    ),
-                ));
-            }
-            Ok(Err(err)) if err.is_connect() => {
-                return Sent::Unreached(Error::internal(
-                    ERROR_ID,
-                    format!(
-                        "cannot connect to broker node {} at {}: {err:?}",
-                        node.id, node.address
-                    ),
-                ));
-            }
-            Ok(Err(err)) => {
-                return Sent::Lost(Error::internal(
-                    ERROR_ID,
-                    format!(
-                        "sending to broker node {} at {} failed, the message may be lost: {err:?}",
-                        node.id, node.address
-                    ),
-                ));
-            }
-            Ok(Ok(response)) => response,
+        let exchange = async {
+            let response = self.client.request(request).await?;
+            let status = response.status();
+            Ok::<_, hyper_util::client::legacy::Error>((
+                status,
+                read_answer(response.into_body()).await,
+            ))
         };
-        let status = response.status();
-        let answer = read_answer(response.into_body()).await;
-        judge(status, answer, node, topic)
+        let peer = format!("broker node {} at {}", node.id, node.address);
+        match tokio::time::timeout(timeout, exchange).await {
+            Ok(Ok((status, answer))) => judge(status, answer, &peer, topic),
+            Ok(Err(err)) if err.is_connect() => Sent::Unreached(Error::new(
+                ERROR_ID,
+                format!("cannot connect to {peer}: {}", causes(&err)),
+                503,
+            )),
+            Ok(Err(err)) => Sent::Lost(Error::internal(
+                ERROR_ID,
+                format!(
+                    "sending to {peer} failed, the message may be lost: {}",
+                    causes(&err)
+                ),
+            )),
+            Err(_) => Sent::Lost(Error::timeout(
+                ERROR_ID,
+                format!("{peer} took longer than {timeout:?} to take a message on {topic}"),
+            )),
+        }
     }
+}
+
+/// An error and its causes, joined with `: `.
+fn causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// How one delivery attempt ended.
@@ -333,14 +341,11 @@ enum Sent {
 }
 
 /// Turns a subscriber's HTTP answer into the outcome of the delivery.
-fn judge(status: StatusCode, answer: String, node: &Node, topic: &str) -> Sent {
+fn judge(status: StatusCode, answer: String, peer: &str, topic: &str) -> Sent {
     if status.is_success() {
         return Sent::Delivered;
     }
-    let detail = format!(
-        "broker node {} at {} answered {status}: {answer}",
-        node.id, node.address
-    );
+    let detail = format!("{peer} answered {status}: {answer}");
     if status == StatusCode::NOT_FOUND {
         return Sent::Unreached(Error::not_found(ERROR_ID, detail));
     }
