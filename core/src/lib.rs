@@ -2,7 +2,7 @@
 //! Go, Python and Node bindings are thin layers over it.
 
 pub mod broker;
-
+pub mod config;
 pub mod errors;
 pub mod registry;
 pub mod store;

@@ -30,10 +30,13 @@ pub struct Cache {
     inner: Arc<Inner>,
 }
 
+/// A service's versions and when they were read from the registry.
+type Entry = (Arc<Vec<Service>>, Instant);
+
 struct Inner {
     registry: Arc<dyn Registry>,
     ttl: Duration,
-    entries: RwLock<HashMap<String, (Arc<Vec<Service>>, Instant)>>,
+    entries: RwLock<HashMap<String, Entry>>,
     /// Bumped by every invalidation, so a lookup that raced one does not store stale data.
     generation: AtomicU64,
     /// Dropping the cache drops this sender, which ends the watch task.
