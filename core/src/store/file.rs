@@ -36,6 +36,9 @@ const VERSION: u8 = 1;
 const HEADER: usize = 1 + 8 + 4;
 /// At most this many changes go into one commit, so one caller never waits on an endless batch.
 const MAX_BATCH: usize = 4096;
+/// How long the first change of a batch waits for others while writes come concurrently;
+/// small beside an fsync.
+const GATHER: Duration = Duration::from_micros(200);
 /// How many records each commit's rolling sweep looks at.
 const SWEEP_STEP: usize = 256;
 /// Memory redb may use to cache each open file.
@@ -286,15 +289,25 @@ fn storage_error(file: &TableFile, err: impl std::fmt::Display) -> Error {
 
 /// Takes every queued change, commits them per file, answers, and repeats until the store is
 /// dropped.
+///
+/// Writers that start together reach the queue a few microseconds apart, and the first one
+/// would otherwise wake this thread and get an fsync of its own. So while writes are coming
+/// concurrently (the last batch held more than one), the first change of a batch waits
+/// `GATHER` for the others; a lone sequential writer never waits.
 fn run_writer(queue: mpsc::Receiver<Job>) {
+    let mut concurrent = false;
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
+        if concurrent {
+            std::thread::sleep(GATHER);
+        }
         while batch.len() < MAX_BATCH {
             match queue.try_recv() {
                 Ok(job) => batch.push(job),
                 Err(_) => break,
             }
         }
+        concurrent = batch.len() > 1;
         for (file, jobs) in group_by_file(batch) {
             commit_jobs(&file, jobs);
         }
