@@ -5,7 +5,7 @@
 //! waits for a writer. Writes and deletes go to one writer thread that takes everything queued,
 //! commits it in one durable transaction per table file and then answers every caller ("group
 //! commit"): one writer pays one fsync, many concurrent writers share theirs. Each file holds one
-//! redb table, `records`, from key to an encoded record (see [`encode`]). Expired records are
+//! redb table, `records`, from key to an encoded record (see `encode`). Expired records are
 //! never returned; a read or list that meets one asks the writer to remove it, and every commit
 //! also sweeps the next few hundred keys for expired records, so unread ones do not pile up.
 
