@@ -4,7 +4,7 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/libmicro/target
 CARGO ?= cargo
 
-.PHONY: run test setup lint rust-test bench
+.PHONY: run test setup lint go-tools rust-test bench
 
 run:
 	$(CARGO) run --release -p micro --example tour
@@ -18,8 +18,12 @@ lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
-rust-test:
-	$(CARGO) test --workspace --locked
+# Go programs built on go-micro v5.30.0 that the Rust tests drive to prove interop.
+go-tools:
+	cd tests/interop/mdnscapture && GOFLAGS=-mod=mod go build -o mdnscapture .
+
+rust-test: go-tools
+	MICRO_INTEROP_REQUIRED=1 $(CARGO) test --workspace --locked
 
 bench:
 	$(CARGO) bench -p micro

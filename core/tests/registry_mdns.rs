@@ -542,6 +542,10 @@ fn go(helper: &PathBuf, args: &[&str]) -> String {
 #[test]
 fn go_micro_finds_our_node_and_we_find_its_node() {
     let Some(helper) = go_helper() else {
+        assert!(
+            std::env::var_os("MICRO_INTEROP_REQUIRED").is_none(),
+            "MICRO_INTEROP_REQUIRED is set but tests/interop/mdnscapture is not built"
+        );
         eprintln!(
             "skipped: build tests/interop/mdnscapture (see this file's header) to run go-micro interop"
         );
