@@ -6,5 +6,6 @@ pub mod config;
 pub mod errors;
 pub mod registry;
 pub mod store;
+pub mod transport;
 
 pub use errors::{Error, Result};

@@ -1,0 +1,38 @@
+//! go-micro's HTTP transport (protocol `mucp`): HTTP/1.1 messages over TCP, framed by hand so
+//! one request can be answered by many responses (streams). [`Conn`] is the client end,
+//! [`Pool`] keeps idle client connections per address, [`Responder`] is the server's
+//! write end of an accepted connection.
+
+mod client;
+mod server;
+pub mod wire;
+
+pub use client::{Conn, Pool, RecvHalf, SendHalf};
+pub use server::{Responder, accept};
+
+use std::collections::HashMap;
+
+/// Message headers, names in Go's canonical form (`Micro-Id`, `Content-Type`).
+pub type Header = HashMap<String, String>;
+
+/// One transport message: headers and a body.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Message {
+    /// Headers, including `Micro-*` call headers and call metadata.
+    pub header: Header,
+    /// The encoded body.
+    pub body: bytes::Bytes,
+}
+
+/// A `Micro-*` header by its name (`Id`, `Endpoint`, ...), also accepting the `X-Micro-*`
+/// spelling.
+pub fn micro_header<'a>(header: &'a Header, name: &str) -> Option<&'a str> {
+    header
+        .get(&format!("Micro-{name}"))
+        .or_else(|| header.get(&format!("X-Micro-{name}")))
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+}
+
+/// The `Micro-Error` value that ends a stream.
+pub const END_OF_STREAM: &str = "EOS";
