@@ -9,7 +9,10 @@ fn service() -> Service {
         name: "helloworld".into(),
         version: "latest".into(),
         endpoints: ["Helloworld.Call", "Helloworld.Stream"]
-            .map(|name| Endpoint { name: name.into(), ..Default::default() })
+            .map(|name| Endpoint {
+                name: name.into(),
+                ..Default::default()
+            })
             .to_vec(),
         nodes: (0..3)
             .map(|i| Node {
@@ -23,7 +26,10 @@ fn service() -> Service {
 }
 
 fn cached_lookup(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let cache = Cache::new(Memory::new());
     rt.block_on(async {
         cache.register(&service(), None).await.unwrap();
@@ -32,11 +38,19 @@ fn cached_lookup(c: &mut Criterion) {
     let mut group = c.benchmark_group("registry");
     group.throughput(Throughput::Elements(1));
     group.bench_function("cached_lookup", |b| {
-        b.to_async(&rt).iter(|| async { black_box(cache.lookup(black_box("helloworld")).await.unwrap()) })
+        b.to_async(&rt)
+            .iter(|| async { black_box(cache.lookup(black_box("helloworld")).await.unwrap()) })
     });
     group.bench_function("memory_get_service", |b| {
-        b.to_async(&rt)
-            .iter(|| async { black_box(cache.registry().get_service(black_box("helloworld")).await.unwrap()) })
+        b.to_async(&rt).iter(|| async {
+            black_box(
+                cache
+                    .registry()
+                    .get_service(black_box("helloworld"))
+                    .await
+                    .unwrap(),
+            )
+        })
     });
     group.finish();
 }

@@ -7,12 +7,21 @@ use std::hint::black_box;
 const KEYS: usize = 10_000;
 
 fn memory_store(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let store = Memory::new(Options::default());
     let keys: Vec<String> = (0..KEYS).map(|i| format!("user/{i:06}")).collect();
     rt.block_on(async {
         for key in &keys {
-            store.write(Record::new(key.clone(), vec![7u8; 100]), &WriteOptions::default()).await.unwrap();
+            store
+                .write(
+                    Record::new(key.clone(), vec![7u8; 100]),
+                    &WriteOptions::default(),
+                )
+                .await
+                .unwrap();
         }
     });
     let mut group = c.benchmark_group("memory_store");

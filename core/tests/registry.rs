@@ -18,7 +18,11 @@ fn service(name: &str, version: &str, node: &str) -> Service {
         }],
         endpoints: vec![Endpoint {
             name: "Greeter.Hello".into(),
-            request: Some(Value { name: "Request".into(), kind: "Request".into(), values: vec![] }),
+            request: Some(Value {
+                name: "Request".into(),
+                kind: "Request".into(),
+                values: vec![],
+            }),
             ..Default::default()
         }],
         ..Default::default()
@@ -28,9 +32,18 @@ fn service(name: &str, version: &str, node: &str) -> Service {
 #[tokio::test]
 async fn registered_nodes_are_found_and_deregistered_nodes_leave() {
     let registry = Memory::new();
-    registry.register(&service("greeter", "1", "a"), None).await.unwrap();
-    registry.register(&service("greeter", "1", "b"), None).await.unwrap();
-    registry.register(&service("greeter", "2", "c"), None).await.unwrap();
+    registry
+        .register(&service("greeter", "1", "a"), None)
+        .await
+        .unwrap();
+    registry
+        .register(&service("greeter", "1", "b"), None)
+        .await
+        .unwrap();
+    registry
+        .register(&service("greeter", "2", "c"), None)
+        .await
+        .unwrap();
 
     let mut found = registry.get_service("greeter").await.unwrap();
     found.sort_by(|a, b| a.version.cmp(&b.version));
@@ -39,13 +52,22 @@ async fn registered_nodes_are_found_and_deregistered_nodes_leave() {
     assert_eq!(found[0].endpoints[0].name, "Greeter.Hello");
     assert_eq!(registry.list_services().await.unwrap().len(), 2);
 
-    registry.deregister(&service("greeter", "1", "a")).await.unwrap();
-    registry.deregister(&service("greeter", "2", "c")).await.unwrap();
+    registry
+        .deregister(&service("greeter", "1", "a"))
+        .await
+        .unwrap();
+    registry
+        .deregister(&service("greeter", "2", "c"))
+        .await
+        .unwrap();
     let found = registry.get_service("greeter").await.unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].nodes[0].id, "greeter-b");
 
-    registry.deregister(&service("greeter", "1", "b")).await.unwrap();
+    registry
+        .deregister(&service("greeter", "1", "b"))
+        .await
+        .unwrap();
     let err = registry.get_service("greeter").await.unwrap_err();
     assert_eq!(err.code, 404);
     assert!(err.detail.contains("greeter"), "{}", err.detail);
@@ -55,24 +77,45 @@ async fn registered_nodes_are_found_and_deregistered_nodes_leave() {
 async fn node_leaves_when_its_ttl_runs_out_and_watchers_hear_it() {
     let registry = Memory::new();
     let mut watcher = registry.watch(Some("greeter")).await.unwrap();
-    registry.register(&service("greeter", "1", "a"), Some(Duration::from_millis(200))).await.unwrap();
-    registry.register(&service("greeter", "1", "b"), None).await.unwrap();
+    registry
+        .register(
+            &service("greeter", "1", "a"),
+            Some(Duration::from_millis(200)),
+        )
+        .await
+        .unwrap();
+    registry
+        .register(&service("greeter", "1", "b"), None)
+        .await
+        .unwrap();
     assert_eq!(watcher.next().await.unwrap().action, Action::Create);
     assert_eq!(watcher.next().await.unwrap().action, Action::Update);
 
-    let event = tokio::time::timeout(Duration::from_secs(3), watcher.next()).await.unwrap().unwrap();
+    let event = tokio::time::timeout(Duration::from_secs(3), watcher.next())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(event.action, Action::Delete);
     assert_eq!(event.service.nodes[0].id, "greeter-a");
     let nodes = &registry.get_service("greeter").await.unwrap()[0].nodes;
-    assert_eq!(nodes.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(), ["greeter-b"]);
+    assert_eq!(
+        nodes.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(),
+        ["greeter-b"]
+    );
 }
 
 #[tokio::test]
 async fn watcher_filters_by_service() {
     let registry = Memory::new();
     let mut watcher = registry.watch(Some("wanted")).await.unwrap();
-    registry.register(&service("other", "1", "a"), None).await.unwrap();
-    registry.register(&service("wanted", "1", "a"), None).await.unwrap();
+    registry
+        .register(&service("other", "1", "a"), None)
+        .await
+        .unwrap();
+    registry
+        .register(&service("wanted", "1", "a"), None)
+        .await
+        .unwrap();
     assert_eq!(watcher.next().await.unwrap().service.name, "wanted");
 }
 
@@ -81,7 +124,10 @@ async fn watcher_that_falls_behind_is_told_so() {
     let registry = Memory::new();
     let mut watcher = registry.watch(None).await.unwrap();
     for i in 0..2000 {
-        registry.register(&service(&format!("s{i}"), "1", "a"), None).await.unwrap();
+        registry
+            .register(&service(&format!("s{i}"), "1", "a"), None)
+            .await
+            .unwrap();
     }
     let err = watcher.next().await.unwrap_err();
     assert_eq!(err.id, WATCH_LAGGED);
@@ -94,27 +140,48 @@ async fn watcher_that_falls_behind_is_told_so() {
 async fn cache_serves_lookups_and_drops_entries_on_watch_events() {
     let registry = Arc::new(Memory::new());
     let cache = Cache::with_ttl(registry.clone(), Duration::from_secs(3600));
-    registry.register(&service("greeter", "1", "a"), None).await.unwrap();
+    registry
+        .register(&service("greeter", "1", "a"), None)
+        .await
+        .unwrap();
     let first = cache.lookup("greeter").await.unwrap();
     assert_eq!(first[0].nodes.len(), 1);
-    assert!(Arc::ptr_eq(&first, &cache.lookup("greeter").await.unwrap()), "second lookup is cached");
+    assert!(
+        Arc::ptr_eq(&first, &cache.lookup("greeter").await.unwrap()),
+        "second lookup is cached"
+    );
 
     // A change made behind the cache's back reaches it through the watch.
-    registry.register(&service("greeter", "1", "b"), None).await.unwrap();
+    registry
+        .register(&service("greeter", "1", "b"), None)
+        .await
+        .unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
     loop {
         if cache.lookup("greeter").await.unwrap()[0].nodes.len() == 2 {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "cache never saw the new node");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "cache never saw the new node"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 
-    registry.deregister(&service("greeter", "1", "a")).await.unwrap();
-    registry.deregister(&service("greeter", "1", "b")).await.unwrap();
+    registry
+        .deregister(&service("greeter", "1", "a"))
+        .await
+        .unwrap();
+    registry
+        .deregister(&service("greeter", "1", "b"))
+        .await
+        .unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
     while cache.lookup("greeter").await.is_ok() {
-        assert!(tokio::time::Instant::now() < deadline, "cache kept a deregistered service");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "cache kept a deregistered service"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     assert_eq!(cache.lookup("greeter").await.unwrap_err().code, 404);
@@ -124,10 +191,16 @@ async fn cache_serves_lookups_and_drops_entries_on_watch_events() {
 async fn cache_entries_expire_after_their_ttl() {
     let registry = Arc::new(Memory::new());
     let cache = Cache::with_ttl(registry.clone(), Duration::from_millis(50));
-    registry.register(&service("greeter", "1", "a"), None).await.unwrap();
+    registry
+        .register(&service("greeter", "1", "a"), None)
+        .await
+        .unwrap();
     let first = cache.lookup("greeter").await.unwrap();
     tokio::time::sleep(Duration::from_millis(80)).await;
-    assert!(!Arc::ptr_eq(&first, &cache.lookup("greeter").await.unwrap()));
+    assert!(!Arc::ptr_eq(
+        &first,
+        &cache.lookup("greeter").await.unwrap()
+    ));
 }
 
 #[test]
@@ -135,9 +208,16 @@ fn json_is_go_micro_json() {
     let svc = service("greeter", "1", "a");
     let json: serde_json::Value = serde_json::to_value(&svc).unwrap();
     assert_eq!(json["name"], "greeter");
-    assert_eq!(json["metadata"], serde_json::Value::Null, "empty maps are null, as Go writes them");
+    assert_eq!(
+        json["metadata"],
+        serde_json::Value::Null,
+        "empty maps are null, as Go writes them"
+    );
     assert_eq!(json["endpoints"][0]["request"]["type"], "Request");
-    assert_eq!(json["endpoints"][0]["request"]["values"], serde_json::Value::Null);
+    assert_eq!(
+        json["endpoints"][0]["request"]["values"],
+        serde_json::Value::Null
+    );
     assert_eq!(json["endpoints"][0]["response"], serde_json::Value::Null);
     assert_eq!(json["nodes"][0]["metadata"]["protocol"], "mucp");
 
@@ -146,7 +226,10 @@ fn json_is_go_micro_json() {
         "request":{"name":"Request","type":"Request","values":[{"name":"name","type":"string","values":null}]},
         "response":null,"metadata":{"stream":"true"}}],"nodes":[{"id":"greeter-1","address":"10.0.0.1:8080","metadata":null}]}"#;
     let svc: Service = serde_json::from_str(go).unwrap();
-    assert_eq!(svc.endpoints[0].request.as_ref().unwrap().values[0].kind, "string");
+    assert_eq!(
+        svc.endpoints[0].request.as_ref().unwrap().values[0].kind,
+        "string"
+    );
     assert_eq!(svc.endpoints[0].metadata["stream"], "true");
     assert!(svc.nodes[0].metadata.is_empty());
     let again: Service = serde_json::from_str(&serde_json::to_string(&svc).unwrap()).unwrap();

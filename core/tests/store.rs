@@ -8,7 +8,10 @@ use std::time::Duration;
 type Fixture = (Box<dyn Store>, Option<tempfile::TempDir>);
 
 fn memory() -> Fixture {
-    (Box::new(store::Memory::new(store::Options::default())), None)
+    (
+        Box::new(store::Memory::new(store::Options::default())),
+        None,
+    )
 }
 
 fn file() -> Fixture {
@@ -32,29 +35,59 @@ fn keys(records: &[Record]) -> Vec<&str> {
 }
 
 fn prefix(n: usize, offset: usize) -> ReadOptions {
-    ReadOptions { prefix: true, limit: n, offset, ..Default::default() }
+    ReadOptions {
+        prefix: true,
+        limit: n,
+        offset,
+        ..Default::default()
+    }
 }
 
 async fn reads_exactly_what_was_written(store: &dyn Store) {
     let mut record = Record::new("user/alice", "Alice");
     record.metadata.insert("age".into(), serde_json::json!(42));
-    store.write(record.clone(), &WriteOptions::default()).await.unwrap();
-    let found = store.read("user/alice", &ReadOptions::default()).await.unwrap();
+    store
+        .write(record.clone(), &WriteOptions::default())
+        .await
+        .unwrap();
+    let found = store
+        .read("user/alice", &ReadOptions::default())
+        .await
+        .unwrap();
     assert_eq!(found, vec![record]);
 }
 
 async fn missing_key_is_a_404(store: &dyn Store) {
-    let err = store.read("nobody", &ReadOptions::default()).await.unwrap_err();
+    let err = store
+        .read("nobody", &ReadOptions::default())
+        .await
+        .unwrap_err();
     assert_eq!(err.code, 404);
     assert!(err.detail.contains("nobody"), "{}", err.detail);
 }
 
 async fn write_replaces_and_delete_removes(store: &dyn Store) {
-    store.write(Record::new("k", "one"), &WriteOptions::default()).await.unwrap();
-    store.write(Record::new("k", "two"), &WriteOptions::default()).await.unwrap();
-    assert_eq!(store.read("k", &ReadOptions::default()).await.unwrap()[0].value, "two");
+    store
+        .write(Record::new("k", "one"), &WriteOptions::default())
+        .await
+        .unwrap();
+    store
+        .write(Record::new("k", "two"), &WriteOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.read("k", &ReadOptions::default()).await.unwrap()[0].value,
+        "two"
+    );
     store.delete("k", &DeleteOptions::default()).await.unwrap();
-    assert_eq!(store.read("k", &ReadOptions::default()).await.unwrap_err().code, 404);
+    assert_eq!(
+        store
+            .read("k", &ReadOptions::default())
+            .await
+            .unwrap_err()
+            .code,
+        404
+    );
     store.delete("k", &DeleteOptions::default()).await.unwrap();
 }
 
@@ -63,9 +96,18 @@ async fn prefix_suffix_limit_offset_follow_key_order(store: &dyn Store) {
     let all = store.read("b/", &prefix(0, 0)).await.unwrap();
     assert_eq!(keys(&all), ["b/1", "b/2", "b/3", "b/3.json"]);
     assert_eq!(all[0].value, "value of b/1");
-    assert_eq!(keys(&store.read("b/", &prefix(2, 1)).await.unwrap()), ["b/2", "b/3"]);
-    let suffix = ReadOptions { suffix: true, ..Default::default() };
-    assert_eq!(keys(&store.read("/1", &suffix).await.unwrap()), ["a/1", "b/1", "c/1"]);
+    assert_eq!(
+        keys(&store.read("b/", &prefix(2, 1)).await.unwrap()),
+        ["b/2", "b/3"]
+    );
+    let suffix = ReadOptions {
+        suffix: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        keys(&store.read("/1", &suffix).await.unwrap()),
+        ["a/1", "b/1", "c/1"]
+    );
     assert!(store.read("zzz", &prefix(0, 0)).await.unwrap().is_empty());
 
     let list = |prefix: &str, suffix: &str, limit, offset| ListOptions {
@@ -76,10 +118,19 @@ async fn prefix_suffix_limit_offset_follow_key_order(store: &dyn Store) {
         ..Default::default()
     };
     assert_eq!(store.list(&list("", "", 0, 0)).await.unwrap().len(), 6);
-    assert_eq!(store.list(&list("b/", "", 0, 0)).await.unwrap(), ["b/1", "b/2", "b/3", "b/3.json"]);
+    assert_eq!(
+        store.list(&list("b/", "", 0, 0)).await.unwrap(),
+        ["b/1", "b/2", "b/3", "b/3.json"]
+    );
     assert_eq!(store.list(&list("b/", "", 1, 2)).await.unwrap(), ["b/3"]);
-    assert_eq!(store.list(&list("", ".json", 0, 0)).await.unwrap(), ["b/3.json"]);
-    assert_eq!(store.list(&list("", "", 0, 10)).await.unwrap(), Vec::<String>::new());
+    assert_eq!(
+        store.list(&list("", ".json", 0, 0)).await.unwrap(),
+        ["b/3.json"]
+    );
+    assert_eq!(
+        store.list(&list("", "", 0, 10)).await.unwrap(),
+        Vec::<String>::new()
+    );
 }
 
 async fn databases_and_tables_are_separate(store: &dyn Store) {
@@ -88,54 +139,129 @@ async fn databases_and_tables_are_separate(store: &dyn Store) {
         table: Some(table.into()),
         ..Default::default()
     };
-    store.write(Record::new("k", "default"), &WriteOptions::default()).await.unwrap();
-    store.write(Record::new("k", "orders"), &at("shop", "orders")).await.unwrap();
-    store.write(Record::new("k", "users"), &at("shop", "users")).await.unwrap();
+    store
+        .write(Record::new("k", "default"), &WriteOptions::default())
+        .await
+        .unwrap();
+    store
+        .write(Record::new("k", "orders"), &at("shop", "orders"))
+        .await
+        .unwrap();
+    store
+        .write(Record::new("k", "users"), &at("shop", "users"))
+        .await
+        .unwrap();
     let read = |db: &str, table: &str| ReadOptions {
         database: Some(db.into()),
         table: Some(table.into()),
         ..Default::default()
     };
-    assert_eq!(store.read("k", &read("shop", "orders")).await.unwrap()[0].value, "orders");
-    assert_eq!(store.read("k", &read("shop", "users")).await.unwrap()[0].value, "users");
-    assert_eq!(store.read("k", &read("micro", "micro")).await.unwrap()[0].value, "default");
-    assert_eq!(store.read("k", &read("other", "micro")).await.unwrap_err().code, 404);
+    assert_eq!(
+        store.read("k", &read("shop", "orders")).await.unwrap()[0].value,
+        "orders"
+    );
+    assert_eq!(
+        store.read("k", &read("shop", "users")).await.unwrap()[0].value,
+        "users"
+    );
+    assert_eq!(
+        store.read("k", &read("micro", "micro")).await.unwrap()[0].value,
+        "default"
+    );
+    assert_eq!(
+        store
+            .read("k", &read("other", "micro"))
+            .await
+            .unwrap_err()
+            .code,
+        404
+    );
 }
 
 async fn expired_records_are_never_returned(store: &dyn Store) {
-    let ttl = WriteOptions { ttl: Some(Duration::from_millis(300)), ..Default::default() };
+    let ttl = WriteOptions {
+        ttl: Some(Duration::from_millis(300)),
+        ..Default::default()
+    };
     store.write(Record::new("short", "x"), &ttl).await.unwrap();
     let mut own = Record::new("own", "y");
     own.expiry = Some(Duration::from_millis(300));
     store.write(own, &WriteOptions::default()).await.unwrap();
-    store.write(Record::new("long", "z"), &WriteOptions::default()).await.unwrap();
+    store
+        .write(Record::new("long", "z"), &WriteOptions::default())
+        .await
+        .unwrap();
 
-    let left = store.read("short", &ReadOptions::default()).await.unwrap()[0].expiry.unwrap();
-    assert!(left <= Duration::from_millis(300) && !left.is_zero(), "{left:?}");
+    let left = store.read("short", &ReadOptions::default()).await.unwrap()[0]
+        .expiry
+        .unwrap();
+    assert!(
+        left <= Duration::from_millis(300) && !left.is_zero(),
+        "{left:?}"
+    );
     tokio::time::sleep(Duration::from_millis(400)).await;
 
     for key in ["short", "own"] {
-        assert_eq!(store.read(key, &ReadOptions::default()).await.unwrap_err().code, 404);
+        assert_eq!(
+            store
+                .read(key, &ReadOptions::default())
+                .await
+                .unwrap_err()
+                .code,
+            404
+        );
     }
-    assert_eq!(keys(&store.read("", &prefix(0, 0)).await.unwrap()), ["long"]);
+    assert_eq!(
+        keys(&store.read("", &prefix(0, 0)).await.unwrap()),
+        ["long"]
+    );
     assert_eq!(store.list(&ListOptions::default()).await.unwrap(), ["long"]);
-    assert_eq!(store.read("long", &ReadOptions::default()).await.unwrap()[0].expiry, None);
+    assert_eq!(
+        store.read("long", &ReadOptions::default()).await.unwrap()[0].expiry,
+        None
+    );
 }
 
 async fn bad_input_is_refused_and_leaves_the_store_intact(store: &dyn Store) {
-    store.write(Record::new("keep", "me"), &WriteOptions::default()).await.unwrap();
-    let bad_keys = ["".to_string(), "a\nb".to_string(), "k".repeat(store::MAX_KEY_SIZE + 1)];
+    store
+        .write(Record::new("keep", "me"), &WriteOptions::default())
+        .await
+        .unwrap();
+    let bad_keys = [
+        "".to_string(),
+        "a\nb".to_string(),
+        "k".repeat(store::MAX_KEY_SIZE + 1),
+    ];
     for key in &bad_keys {
-        let err = store.write(Record::new(key.clone(), "v"), &WriteOptions::default()).await.unwrap_err();
+        let err = store
+            .write(Record::new(key.clone(), "v"), &WriteOptions::default())
+            .await
+            .unwrap_err();
         assert_eq!(err.code, 400, "{key:?}: {err}");
     }
     let huge = vec![0u8; store::DEFAULT_MAX_VALUE_SIZE + 1];
-    let err = store.write(Record::new("huge", huge), &WriteOptions::default()).await.unwrap_err();
+    let err = store
+        .write(Record::new("huge", huge), &WriteOptions::default())
+        .await
+        .unwrap_err();
     assert!(err.detail.contains("max_value_size"), "{}", err.detail);
-    let escape = WriteOptions { database: Some("../etc".into()), ..Default::default() };
-    let err = store.write(Record::new("k", "v"), &escape).await.unwrap_err();
-    assert!(err.detail.contains("invalid database name"), "{}", err.detail);
-    let escape = ListOptions { table: Some("a/b".into()), ..Default::default() };
+    let escape = WriteOptions {
+        database: Some("../etc".into()),
+        ..Default::default()
+    };
+    let err = store
+        .write(Record::new("k", "v"), &escape)
+        .await
+        .unwrap_err();
+    assert!(
+        err.detail.contains("invalid database name"),
+        "{}",
+        err.detail
+    );
+    let escape = ListOptions {
+        table: Some("a/b".into()),
+        ..Default::default()
+    };
     assert_eq!(store.list(&escape).await.unwrap_err().code, 400);
     assert_eq!(store.list(&ListOptions::default()).await.unwrap(), ["keep"]);
 }

@@ -45,7 +45,8 @@ impl Table {
             return;
         }
         self.swept = Some(Instant::now());
-        self.records.retain(|_, s| time_left(s.expires, now).is_some());
+        self.records
+            .retain(|_, s| time_left(s.expires, now).is_some());
     }
 }
 
@@ -172,15 +173,32 @@ mod tests {
     #[tokio::test]
     async fn writes_sweep_out_expired_records_nobody_reads() {
         let store = Memory::new(Options::default());
-        let ttl = WriteOptions { ttl: Some(Duration::from_millis(1)), ..Default::default() };
+        let ttl = WriteOptions {
+            ttl: Some(Duration::from_millis(1)),
+            ..Default::default()
+        };
         for i in 0..100 {
-            store.write(Record::new(format!("old/{i}"), "x"), &ttl).await.unwrap();
+            store
+                .write(Record::new(format!("old/{i}"), "x"), &ttl)
+                .await
+                .unwrap();
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
         let held = |store: &Memory| store.tables.read().unwrap()["micro"]["micro"].records.len();
         assert_eq!(held(&store), 100);
-        store.tables.write().unwrap().get_mut("micro").unwrap().get_mut("micro").unwrap().swept = None;
-        store.write(Record::new("new", "y"), &WriteOptions::default()).await.unwrap();
+        store
+            .tables
+            .write()
+            .unwrap()
+            .get_mut("micro")
+            .unwrap()
+            .get_mut("micro")
+            .unwrap()
+            .swept = None;
+        store
+            .write(Record::new("new", "y"), &WriteOptions::default())
+            .await
+            .unwrap();
         assert_eq!(held(&store), 1);
     }
 }
