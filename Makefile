@@ -18,9 +18,11 @@ lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
-# Go programs built on go-micro v5.30.0 that the Rust tests drive to prove interop.
+# Go programs built on go-micro v5.30.0 that the Rust tests drive to prove interop, and
+# go-micro's own micro CLI (from the Go module proxy), all into tests/interop/bin/.
 go-tools:
-	cd tests/interop/mdnscapture && GOFLAGS=-mod=mod go build -o mdnscapture .
+	cd tests/interop && GOFLAGS=-mod=mod go build -o bin/ ./cmd/...
+	cd tests/interop && GOFLAGS=-mod=mod go build -o bin/micro go-micro.dev/v5/cmd/micro
 
 rust-test: go-tools
 	MICRO_INTEROP_REQUIRED=1 $(CARGO) test --workspace --locked

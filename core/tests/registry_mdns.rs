@@ -7,7 +7,7 @@
 //! the parent asserts that it passed. This needs root (or CAP_SYS_ADMIN), `unshare` and `ip`.
 //!
 //! The go-micro interop test also needs the Go helper built (it is skipped otherwise):
-//! `cd tests/interop/mdnscapture && GOFLAGS=-mod=mod go build -o mdnscapture .`, then
+//! `make go-tools` (or `cd tests/interop && GOFLAGS=-mod=mod go build -o bin/ ./cmd/...`), then
 //! `cargo test -p micro --test registry_mdns go_micro`.
 
 use micro::registry::{
@@ -522,8 +522,7 @@ fn go_helper() -> Option<PathBuf> {
     let path = std::env::var_os("MICRO_MDNSCAPTURE")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../tests/interop/mdnscapture/mdnscapture")
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/interop/bin/mdnscapture")
         });
     path.exists().then_some(path)
 }
@@ -544,10 +543,10 @@ fn go_micro_finds_our_node_and_we_find_its_node() {
     let Some(helper) = go_helper() else {
         assert!(
             std::env::var_os("MICRO_INTEROP_REQUIRED").is_none(),
-            "MICRO_INTEROP_REQUIRED is set but tests/interop/mdnscapture is not built"
+            "MICRO_INTEROP_REQUIRED is set but tests/interop/bin/mdnscapture is not built"
         );
         eprintln!(
-            "skipped: build tests/interop/mdnscapture (see this file's header) to run go-micro interop"
+            "skipped: build tests/interop/bin/mdnscapture (see this file's header) to run go-micro interop"
         );
         return;
     };
