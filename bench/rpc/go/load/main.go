@@ -129,6 +129,7 @@ func run(cfg config) (Result, error) {
 	}
 
 	var (
+		firstErr sync.Once
 		started  int64
 		failures int64
 		wg       sync.WaitGroup
@@ -144,6 +145,9 @@ func run(cfg config) (Result, error) {
 				t := time.Now()
 				if err := call(); err != nil {
 					atomic.AddInt64(&failures, 1)
+					firstErr.Do(func() {
+						fmt.Fprintf(os.Stderr, "load: first error after %v: %v\n", time.Since(t), err)
+					})
 					continue
 				}
 				lat[i] = append(lat[i], time.Since(t).Microseconds())
