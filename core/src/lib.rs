@@ -2,9 +2,11 @@
 //! Go, Python and Node bindings are thin layers over it.
 
 pub mod broker;
+pub mod codec;
 pub mod config;
 pub mod errors;
 pub mod registry;
+pub mod schema;
 pub mod store;
 pub mod transport;
 
