@@ -1,9 +1,10 @@
 //! Message body encodings, chosen by `Content-Type` as go-micro's RPC server chooses them.
 //!
 //! A [`Codec`] turns a body as it came off the wire into what a handler needs, and back:
-//! typed (serde) handlers get JSON through [`Codec::decode`] and [`Codec::encode`]; raw
-//! handlers, which bindings use to bring their own protobuf, get the payload through
-//! [`Codec::unframe`] and [`Codec::frame`]. The gRPC kinds wrap each payload in gRPC's
+//! [`Codec::unframe`] takes the payload out of a body and [`Codec::frame`] puts one back (the
+//! server and client do this for every handler); typed (serde) handlers then read and write
+//! payloads as JSON with [`Codec::decode`] and [`Codec::encode`], and raw handlers, which
+//! bindings use to bring their own protobuf, take the payload as it is. The gRPC kinds wrap each payload in gRPC's
 //! 5-byte prefix (one flag byte, then the length as a big-endian `u32`); the others carry the
 //! payload as is.
 //!
@@ -30,9 +31,9 @@
 //! use micro::codec::Codec;
 //!
 //! let codec = Codec::from_content_type("application/grpc+json; charset=utf-8").unwrap();
-//! let body = codec.encode(&serde_json::json!({"name": "Alice"})).unwrap();
+//! let body = codec.frame(codec.encode(&serde_json::json!({"name": "Alice"})).unwrap());
 //! assert_eq!(&body[..5], &[0, 0, 0, 0, 16]);
-//! let back: serde_json::Value = codec.decode(body).unwrap();
+//! let back: serde_json::Value = codec.decode(codec.unframe(body).unwrap()).unwrap();
 //! assert_eq!(back["name"], "Alice");
 //! ```
 
@@ -199,15 +200,14 @@ impl Codec {
         body.freeze()
     }
 
-    /// Decodes a body as it came off the wire (framed, for the gRPC kinds) into `T`.
+    /// Decodes a JSON payload (a body after [`Codec::unframe`]) into `T`.
     ///
     /// Only the JSON kinds decode: a bad body is a 400 naming `T` and serde's complaint; the
     /// other kinds are a 415, since typed handlers need JSON and protobuf goes to raw handlers.
     /// An empty body decodes as `{}`, or `null` for unit and `Option` types (see the module
     /// doc for why).
-    pub fn decode<T: DeserializeOwned>(&self, body: Bytes) -> Result<T> {
+    pub fn decode<T: DeserializeOwned>(&self, payload: Bytes) -> Result<T> {
         self.require_json::<T>("decode a request into")?;
-        let payload = self.unframe(body)?;
         if payload.is_empty() {
             return decode_empty();
         }
@@ -223,32 +223,18 @@ impl Codec {
         })
     }
 
-    /// Encodes `value` into a body ready for the wire (framed, for the gRPC kinds).
+    /// Encodes `value` as a JSON payload; [`Codec::frame`] makes it a body.
     ///
     /// Only the JSON kinds encode; the others are a 415. A value serde cannot write as JSON
     /// (a map with non-string keys, a failing `Serialize`) is a 500.
     pub fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Bytes> {
         self.require_json::<T>("encode a response from")?;
-        let prefix = if self.is_framed() { GRPC_PREFIX } else { 0 };
-        let mut out = vec![0u8; prefix];
-        serde_json::to_writer(&mut out, value).map_err(|e| {
+        let out = serde_json::to_vec(value).map_err(|e| {
             Error::internal(
                 ID,
                 format!("cannot encode {} as JSON: {e}", std::any::type_name::<T>()),
             )
         })?;
-        if prefix > 0 {
-            let len = u32::try_from(out.len() - prefix).map_err(|_| {
-                Error::internal(
-                    ID,
-                    format!(
-                        "{} encodes to 4 GiB or more, too large for one gRPC message",
-                        std::any::type_name::<T>()
-                    ),
-                )
-            })?;
-            out[1..prefix].copy_from_slice(&len.to_be_bytes());
-        }
         Ok(Bytes::from(out))
     }
 
@@ -496,9 +482,8 @@ mod tests {
 
     #[test]
     fn grpc_json_encoding_is_framed_json() {
-        let body = Codec::GrpcJson
-            .encode(&Request { name: "Al".into() })
-            .unwrap();
+        let codec = Codec::GrpcJson;
+        let body = codec.frame(codec.encode(&Request { name: "Al".into() }).unwrap());
         assert_eq!(&body[..], b"\x00\x00\x00\x00\x0d{\"name\":\"Al\"}");
     }
 
@@ -557,8 +542,7 @@ mod tests {
         );
         let long = Codec::Grpc.unframe(Bytes::from_static(b"\x00\x00\x00\x00\x01abc"));
         assert_eq!(long.unwrap_err().code, 400);
-        let bad: Result<Request> =
-            Codec::GrpcJson.decode(Bytes::from_static(b"\x00\xff\xff\xff\xff{}"));
+        let bad = Codec::GrpcJson.unframe(Bytes::from_static(b"\x00\xff\xff\xff\xff{}"));
         assert_eq!(bad.unwrap_err().code, 400);
     }
 }

@@ -7,7 +7,10 @@ pub mod config;
 pub mod errors;
 pub mod registry;
 pub mod schema;
+pub mod server;
+pub mod service;
 pub mod store;
 pub mod transport;
 
 pub use errors::{Error, Result};
+pub use service::{Group, Service};

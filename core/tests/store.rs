@@ -109,6 +109,18 @@ async fn prefix_suffix_limit_offset_follow_key_order(store: &dyn Store) {
         ["a/1", "b/1", "c/1"]
     );
     assert!(store.read("zzz", &prefix(0, 0)).await.unwrap().is_empty());
+    let both = ReadOptions {
+        prefix: true,
+        suffix: true,
+        ..Default::default()
+    };
+    seed(store, &["b"]).await;
+    assert_eq!(
+        keys(&store.read("b", &both).await.unwrap()),
+        ["b"],
+        "prefix and suffix must both match"
+    );
+    store.delete("b", &DeleteOptions::default()).await.unwrap();
 
     let list = |prefix: &str, suffix: &str, limit, offset| ListOptions {
         prefix: prefix.into(),
