@@ -13,61 +13,13 @@
 use micro::registry::{
     Action, Endpoint, Event, Mdns, MdnsOptions, Node, Registry, Service, Value, Watcher,
 };
-use std::future::Future;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-/// Set in the child process that runs inside the namespace.
-const INSIDE: &str = "MICRO_MDNS_TEST_IN_NETNS";
-
-/// Runs `body` inside a new network namespace with multicast on loopback.
-fn in_netns(test: &str, body: impl Future<Output = ()>) {
-    in_netns_with(test, &[], &[], body)
-}
-
-/// Like [`in_netns`], with extra shell setup commands and environment for the child.
-fn in_netns_with(test: &str, setup: &[&str], env: &[(&str, &str)], body: impl Future<Output = ()>) {
-    if std::env::var_os(INSIDE).is_some() {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(body);
-        return;
-    }
-    drop(body);
-    let mut script = vec![
-        "ip link set lo up",
-        "ip link set lo multicast on",
-        "ip route add 224.0.0.0/4 dev lo",
-    ];
-    script.extend_from_slice(setup);
-    let script = format!("{} && exec \"$0\" \"$@\"", script.join(" && "));
-    let output = Command::new("unshare")
-        .args(["-n", "sh", "-c", &script])
-        .arg(std::env::current_exe().unwrap())
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .env(INSIDE, "1")
-        .envs(env.iter().copied())
-        .output()
-        .expect("could not run unshare; these tests need root, unshare and ip");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("{stdout}");
-    eprintln!("{stderr}");
-    assert!(
-        output.status.success(),
-        "{test} failed inside its network namespace ({})",
-        output.status
-    );
-    assert!(
-        stdout.contains("1 passed"),
-        "{test} did not run inside its network namespace"
-    );
-}
+mod support;
+use support::{in_netns, in_netns_with};
 
 /// A registry on loopback that waits long enough for answers on a busy test machine.
 fn mdns() -> Mdns {
@@ -517,16 +469,6 @@ fn hostile_packets_are_dropped_and_the_responder_keeps_answering() {
     );
 }
 
-/// The Go helper, when built.
-fn go_helper() -> Option<PathBuf> {
-    let path = std::env::var_os("MICRO_MDNSCAPTURE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/interop/bin/mdnscapture")
-        });
-    path.exists().then_some(path)
-}
-
 /// Runs the Go helper to completion and returns its stdout.
 fn go(helper: &PathBuf, args: &[&str]) -> String {
     let out = Command::new(helper).args(args).output().unwrap();
@@ -540,14 +482,7 @@ fn go(helper: &PathBuf, args: &[&str]) -> String {
 
 #[test]
 fn go_micro_finds_our_node_and_we_find_its_node() {
-    let Some(helper) = go_helper() else {
-        assert!(
-            std::env::var_os("MICRO_INTEROP_REQUIRED").is_none(),
-            "MICRO_INTEROP_REQUIRED is set but tests/interop/bin/mdnscapture is not built"
-        );
-        eprintln!(
-            "skipped: build tests/interop/bin/mdnscapture (see this file's header) to run go-micro interop"
-        );
+    let Some(helper) = support::go_program("mdnscapture") else {
         return;
     };
     in_netns("go_micro_finds_our_node_and_we_find_its_node", async move {

@@ -1,0 +1,306 @@
+//! libmicro and go-micro v5.30.0 as peers, each test inside its own network namespace with
+//! the mDNS registry: go-micro's client and its `micro` CLI call our service, we call
+//! go-micro's service, and broker messages flow both ways over the HTTP broker. The Go
+//! programs come from tests/interop (`make go-tools`).
+
+mod support;
+
+use micro::broker::{self, Broker};
+use micro::registry::{Mdns, MdnsOptions, Registry};
+use micro::server::{Context, Stream};
+use micro::{Error, Service};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+use support::{go_program, in_netns};
+
+#[derive(Deserialize, JsonSchema)]
+struct Request {
+    name: String,
+    #[serde(default)]
+    count: u32,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct Response {
+    msg: String,
+}
+
+fn registry() -> Arc<dyn Registry> {
+    Arc::new(
+        Mdns::new(MdnsOptions {
+            timeout: Duration::from_millis(400),
+            ..Default::default()
+        })
+        .unwrap(),
+    )
+}
+
+/// Our helloworld, as examples/helloworld serves it, plus an endpoint that fails.
+fn helloworld(registry: Arc<dyn Registry>) -> Service {
+    Service::new("helloworld")
+        .registry(registry)
+        .handle(
+            "Helloworld.Call",
+            |_ctx: Context, req: Request| async move {
+                Ok(Response {
+                    msg: format!("Hello {}", req.name),
+                })
+            },
+        )
+        .describe(
+            "Helloworld.Call",
+            "Greets a person by name",
+            r#"{"name":"Alice"}"#,
+        )
+        .handle(
+            "Helloworld.Fail",
+            |_ctx: Context, req: Request| async move {
+                Err::<Response, _>(Error::bad_request(
+                    "helloworld",
+                    format!("bad {}", req.name),
+                ))
+            },
+        )
+        .stream(
+            "Helloworld.Stream",
+            |_ctx: Context, mut stream: Stream| async move {
+                if let Some(req) = stream.recv_json::<Request>().await? {
+                    for i in 1..=req.count {
+                        stream
+                            .send_json(&Response {
+                                msg: format!("Hello {} {i}", req.name),
+                            })
+                            .await?;
+                    }
+                }
+                Ok(())
+            },
+        )
+}
+
+fn run(program: &Path, args: &[&str]) -> Output {
+    Command::new(program)
+        .args(args)
+        .env("MICRO_INTEROP_ALLOW_NETWORK", "1")
+        .output()
+        .unwrap()
+}
+
+fn stdout_of(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "exit {}: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Starts a long-running Go program and waits for its `ready` line.
+fn start(program: &Path, args: &[&str]) -> (Child, BufReader<std::process::ChildStdout>) {
+    let mut child = Command::new(program)
+        .args(args)
+        .env("MICRO_INTEROP_ALLOW_NETWORK", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert!(
+        line.starts_with("ready"),
+        "{program:?} said {line:?} instead of ready"
+    );
+    (child, out)
+}
+
+/// Stops a Go program with SIGTERM, as a user would, and waits for it to exit.
+fn stop(mut child: Child) {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn go_micro_client_calls_streams_and_gets_errors_from_our_service() {
+    let Some(client) = go_program("client") else {
+        return;
+    };
+    in_netns(
+        "go_micro_client_calls_streams_and_gets_errors_from_our_service",
+        async move {
+            let running = helloworld(registry()).start().await.unwrap();
+            let client2 = client.clone();
+            let outputs = tokio::task::spawn_blocking(move || {
+                let call = run(
+                    &client2,
+                    &["call", "helloworld", "Helloworld.Call", r#"{"name":"Go"}"#],
+                );
+                let stream = run(
+                    &client2,
+                    &[
+                        "stream",
+                        "helloworld",
+                        "Helloworld.Stream",
+                        r#"{"name":"Go","count":3}"#,
+                    ],
+                );
+                let fail = run(
+                    &client2,
+                    &["call", "helloworld", "Helloworld.Fail", r#"{"name":"Go"}"#],
+                );
+                let missing = run(&client2, &["call", "helloworld", "Helloworld.Nope", "{}"]);
+                (call, stream, fail, missing)
+            })
+            .await
+            .unwrap();
+            let (call, stream, fail, missing) = outputs;
+            let rsp: serde_json::Value = serde_json::from_str(stdout_of(&call).trim()).unwrap();
+            assert_eq!(rsp["msg"], "Hello Go");
+            let lines: Vec<String> = stdout_of(&stream).lines().map(str::to_string).collect();
+            assert_eq!(lines.len(), 3, "{lines:?}");
+            for (i, line) in lines.iter().enumerate() {
+                let msg: serde_json::Value = serde_json::from_str(line).unwrap();
+                assert_eq!(msg["msg"], format!("Hello Go {}", i + 1));
+            }
+            assert_eq!(
+                fail.status.code(),
+                Some(2),
+                "{}",
+                String::from_utf8_lossy(&fail.stderr)
+            );
+            let last = String::from_utf8_lossy(&fail.stderr)
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .to_string();
+            assert_eq!(
+                Error::parse(&last),
+                Error::bad_request("helloworld", "bad Go")
+            );
+            let last = String::from_utf8_lossy(&missing.stderr)
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .to_string();
+            assert_eq!(Error::parse(&last).code, 404, "{last}");
+            running.stop().await.unwrap();
+        },
+    );
+}
+
+#[test]
+fn go_micro_cli_lists_describes_and_calls_our_service() {
+    let Some(cli) = go_program("micro") else {
+        return;
+    };
+    in_netns(
+        "go_micro_cli_lists_describes_and_calls_our_service",
+        async move {
+            let running = helloworld(registry()).start().await.unwrap();
+            let (services, describe, call) = tokio::task::spawn_blocking(move || {
+                (
+                    run(&cli, &["services"]),
+                    run(&cli, &["describe", "helloworld"]),
+                    run(
+                        &cli,
+                        &["call", "helloworld", "Helloworld.Call", r#"{"name":"CLI"}"#],
+                    ),
+                )
+            })
+            .await
+            .unwrap();
+            assert!(
+                stdout_of(&services)
+                    .lines()
+                    .any(|l| l.trim() == "helloworld")
+            );
+            let described = stdout_of(&describe);
+            assert!(described.contains("Helloworld.Call"), "{described}");
+            assert!(described.contains("Greets a person by name"), "{described}");
+            assert!(stdout_of(&call).contains("Hello CLI"));
+            running.stop().await.unwrap();
+        },
+    );
+}
+
+#[test]
+fn broker_messages_flow_both_ways_between_go_micro_and_us() {
+    let Some(client) = go_program("client") else {
+        return;
+    };
+    in_netns(
+        "broker_messages_flow_both_ways_between_go_micro_and_us",
+        async move {
+            let registry = registry();
+            let broker: Arc<dyn Broker> = Arc::new(broker::Http::new(registry.clone(), None));
+
+            // go-micro publishes, we receive.
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let _sub = broker
+                .subscribe(
+                    "to.rust",
+                    broker::handler(move |_topic, message| {
+                        let tx = tx.clone();
+                        async move {
+                            tx.send(message).unwrap();
+                            Ok(())
+                        }
+                    }),
+                    Default::default(),
+                )
+                .await
+                .unwrap();
+            let publisher = client.clone();
+            let published = tokio::task::spawn_blocking(move || {
+                run(&publisher, &["publish", "to.rust", r#"{"from":"go"}"#])
+            })
+            .await
+            .unwrap();
+            stdout_of(&published);
+            let message = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+                .await
+                .unwrap()
+                .unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&message.body).unwrap();
+            assert_eq!(body["from"], "go");
+            assert_eq!(
+                message.header.get("Micro-Topic").map(String::as_str),
+                Some("to.rust")
+            );
+
+            // We publish, go-micro receives.
+            let subscriber = client.clone();
+            let (child, mut out) = tokio::task::spawn_blocking(move || {
+                start(&subscriber, &["-n", "1", "subscribe", "to.go"])
+            })
+            .await
+            .unwrap();
+            let mut message = broker::Message::new(r#"{"from":"rust"}"#);
+            message
+                .header
+                .insert("Content-Type".into(), "application/json".into());
+            message.header.insert("Micro-Topic".into(), "to.go".into());
+            broker.publish("to.go", message).await.unwrap();
+            let line = tokio::task::spawn_blocking(move || {
+                let mut line = String::new();
+                out.read_line(&mut line).unwrap();
+                stop(child);
+                line
+            })
+            .await
+            .unwrap();
+            let got: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+            assert_eq!(got["topic"], "to.go");
+            assert_eq!(got["body"]["from"], "rust");
+        },
+    );
+}
