@@ -7,7 +7,7 @@ CARGO ?= cargo
 .PHONY: run test setup lint go-tools rust-test bench
 
 run:
-	$(CARGO) run --release -p micro --example tour
+	$(CARGO) run --release -p helloworld
 
 test: setup lint rust-test
 
