@@ -469,7 +469,7 @@ impl Group {
     }
 
     /// Adds a service.
-    pub fn add(mut self, service: Service) -> Self {
+    pub fn service(mut self, service: Service) -> Self {
         self.services.push(service);
         self
     }

@@ -534,8 +534,8 @@ async fn group_runs_services_side_by_side_and_subscribers_get_messages() {
         }
     });
     let running = Group::new()
-        .add(service(&registry))
-        .add(
+        .service(service(&registry))
+        .service(
             Service::new("listener")
                 .registry(registry.clone())
                 .broker(broker.clone())
