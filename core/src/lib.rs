@@ -2,6 +2,7 @@
 //! Go, Python and Node bindings are thin layers over it.
 
 pub mod broker;
+pub mod client;
 pub mod codec;
 pub mod config;
 pub mod errors;
@@ -12,5 +13,6 @@ pub mod service;
 pub mod store;
 pub mod transport;
 
+pub use client::Client;
 pub use errors::{Error, Result};
 pub use service::{Group, Service};

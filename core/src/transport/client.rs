@@ -159,7 +159,9 @@ impl Pool {
         Conn::dial(address, dial_timeout, max_body).await
     }
 
-    fn take(&self, address: &str) -> Option<Conn> {
+    /// An idle connection to `address`, if one is kept; the server may have closed it since,
+    /// so a caller should redial once when it fails before any response.
+    pub fn take(&self, address: &str) -> Option<Conn> {
         let mut idle = self.idle.lock().unwrap();
         let conns = idle.get_mut(address)?;
         while let Some(conn) = conns.pop() {
