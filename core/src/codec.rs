@@ -4,9 +4,9 @@
 //! [`Codec::unframe`] takes the payload out of a body and [`Codec::frame`] puts one back (the
 //! server and client do this for every handler); typed (serde) handlers then read and write
 //! payloads as JSON with [`Codec::decode`] and [`Codec::encode`], and raw handlers, which
-//! bindings use to bring their own protobuf, take the payload as it is. The gRPC kinds wrap each payload in gRPC's
-//! 5-byte prefix (one flag byte, then the length as a big-endian `u32`); the others carry the
-//! payload as is.
+//! bindings use to bring their own protobuf, take the payload as it is. The gRPC kinds wrap
+//! each payload in gRPC's 5-byte prefix (one flag byte, then the length as a big-endian `u32`);
+//! the others carry the payload as is.
 //!
 //! | Content-Type               | [`Codec`]     | framed | typed handlers |
 //! |----------------------------|---------------|--------|----------------|
