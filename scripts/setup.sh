@@ -13,7 +13,12 @@ for component in rustfmt clippy; do
         rustup component add "$component"
     fi
 done
-# The mDNS tests run in network namespaces they create: they need unshare and ip.
-if ! need unshare || ! need ip; then
-    apt-get update -qq && apt-get install -y -qq util-linux iproute2
+# The networked tests run in network namespaces they create (unshare, ip); the interop tests
+# build go-micro programs (go); the RPC bench polls health with curl.
+if ! need go; then
+    echo "setup: go is missing; install Go 1.24 or newer" >&2
+    exit 1
+fi
+if ! need unshare || ! need ip || ! need curl; then
+    apt-get update -qq && apt-get install -y -qq util-linux iproute2 curl
 fi
