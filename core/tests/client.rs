@@ -364,6 +364,16 @@ async fn retry_goes_to_another_node_when_one_is_dead() {
         assert_eq!(reply.node, "live");
     }
 
+    // Streams open on the live node the same way.
+    for _ in 0..2 {
+        let mut stream = client
+            .stream("helloworld", "Helloworld.Echo", &options)
+            .await
+            .unwrap();
+        stream.send(Bytes::from("ping")).await.unwrap();
+        assert_eq!(stream.recv().await.unwrap().unwrap(), "ping");
+    }
+
     // Without retries the dead node's connection failure is the answer.
     let only_dead = CallOptions {
         retries: 0,
@@ -685,4 +695,27 @@ async fn middleware_runs_outermost_first_and_can_add_metadata() {
         *log.lock().unwrap(),
         ["outer in", "inner in", "inner out", "outer out"]
     );
+}
+
+#[tokio::test]
+async fn from_config_uses_the_chosen_registry_and_broker() {
+    let config = micro::config::Config {
+        registry: Some("memory".into()),
+        broker: Some("memory".into()),
+        ..Default::default()
+    };
+    let client = Client::from_config(&config).unwrap();
+    client.publish("nobody-listens", &alice()).await.unwrap();
+    let err = client
+        .call::<_, Reply>("helloworld", "Helloworld.Call", &alice())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, 404);
+
+    let bad = micro::config::Config {
+        registry: Some("zookeeper".into()),
+        ..Default::default()
+    };
+    let err = Client::from_config(&bad).err().unwrap();
+    assert!(err.detail.contains("unknown registry"), "{}", err.detail);
 }

@@ -372,27 +372,12 @@ impl Core {
                 Err(err) => err,
             };
             tried.push(address);
-            self.pause_before_retry(&err, tried.len(), options, deadline)
-                .await?;
+            if !may_retry(&err, tried.len(), options, deadline) {
+                return Err(err);
+            }
             tracing::debug!(%err, service = %request.service, endpoint = %request.endpoint, address, "retrying the call");
+            tokio::time::sleep(options.backoff.delay(tried.len())).await;
         }
-    }
-
-    /// Sleeps before retry number `attempt`, or returns `err` when it must not be retried:
-    /// not retryable, out of retries, or the pause would outlast the call's deadline.
-    async fn pause_before_retry(
-        &self,
-        err: &Error,
-        attempt: usize,
-        options: &CallOptions,
-        deadline: Instant,
-    ) -> Result<()> {
-        let delay = options.backoff.delay(attempt);
-        if attempt > options.retries || !retryable(err) || Instant::now() + delay >= deadline {
-            return Err(err.clone());
-        }
-        tokio::time::sleep(delay).await;
-        Ok(())
     }
 
     /// Sends one request and reads its response on a pooled connection. A pooled connection
@@ -486,9 +471,11 @@ impl Core {
                 Err(err) => err,
             };
             tried.push(address);
-            self.pause_before_retry(&err, tried.len(), options, deadline)
-                .await?;
+            if !may_retry(&err, tried.len(), options, deadline) {
+                return Err(err);
+            }
             tracing::debug!(%err, service, endpoint, address, "retrying to open the stream");
+            tokio::time::sleep(options.backoff.delay(tried.len())).await;
         }
     }
 }
@@ -556,10 +543,14 @@ fn typed_codec(content_type: &str) -> Result<Codec> {
     Ok(codec)
 }
 
-/// Whether a failed attempt may be retried: timeouts, 500-class errors (connection failures
-/// included).
-fn retryable(err: &Error) -> bool {
-    err.code == 408 || err.code >= 500
+/// Whether retry number `attempt` may follow `err`: it is a timeout or a 500-class error
+/// (connection failures included), retries are left, and the pause before it ends before
+/// the call's deadline.
+fn may_retry(err: &Error, attempt: usize, options: &CallOptions, deadline: Instant) -> bool {
+    let retryable = err.code == 408 || err.code >= 500;
+    retryable
+        && attempt <= options.retries
+        && Instant::now() + options.backoff.delay(attempt) < deadline
 }
 
 fn not_found(service: &str) -> Error {
