@@ -304,3 +304,82 @@ fn broker_messages_flow_both_ways_between_go_micro_and_us() {
         },
     );
 }
+
+#[test]
+fn our_client_calls_streams_and_gets_errors_from_a_go_micro_service() {
+    let Some(helloworld) = go_program("helloworld") else {
+        return;
+    };
+    in_netns(
+        "our_client_calls_streams_and_gets_errors_from_a_go_micro_service",
+        async move {
+            let (child, _out) = tokio::task::spawn_blocking(move || {
+                start(&helloworld, &["-name", "gohello", "-topic", ""])
+            })
+            .await
+            .unwrap();
+            let client = micro::Client::new(registry());
+
+            let rsp: serde_json::Value = client
+                .call(
+                    "gohello",
+                    "Helloworld.Call",
+                    &serde_json::json!({ "name": "Rust" }),
+                )
+                .await
+                .unwrap();
+            assert_eq!(rsp["msg"], "Hello Rust");
+
+            let err = client
+                .call::<_, serde_json::Value>(
+                    "gohello",
+                    "Helloworld.Fail",
+                    &serde_json::json!({ "name": "Rust" }),
+                )
+                .await
+                .unwrap_err();
+            assert_eq!(err, Error::bad_request("gohello", "bad Rust"));
+
+            let mut stream = client
+                .stream("gohello", "Helloworld.Stream", &Default::default())
+                .await
+                .unwrap();
+            stream
+                .send_json(&serde_json::json!({ "name": "Rust", "count": 3 }))
+                .await
+                .unwrap();
+            let mut got = Vec::new();
+            while let Some(msg) = stream.recv_json::<serde_json::Value>().await.unwrap() {
+                got.push(msg["msg"].as_str().unwrap().to_string());
+            }
+            assert_eq!(got, ["Hello Rust 1", "Hello Rust 2", "Hello Rust 3"]);
+
+            let mut echo = client
+                .stream("gohello", "Helloworld.Echo", &Default::default())
+                .await
+                .unwrap();
+            for i in 0..3 {
+                echo.send_json(&serde_json::json!({ "i": i }))
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    echo.recv_json::<serde_json::Value>()
+                        .await
+                        .unwrap()
+                        .unwrap()["i"],
+                    i
+                );
+            }
+            echo.close().await.unwrap();
+
+            let missing = client
+                .call::<_, serde_json::Value>("nosuch", "X.Y", &serde_json::json!({}))
+                .await
+                .unwrap_err();
+            assert_eq!(missing.code, 404);
+            tokio::task::spawn_blocking(move || stop(child))
+                .await
+                .unwrap();
+        },
+    );
+}
