@@ -11,7 +11,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 c="${1:-64}"
 d="${2:-10}"
-target="${CARGO_TARGET_DIR:-$HOME/.cache/libmicro/target}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/libmicro/target}"
+target="$CARGO_TARGET_DIR"
 
 if [ -z "${MICRO_BENCH_IN_NETNS:-}" ]; then
     (cd "$here/go" && GOFLAGS=-mod=mod go build -o bin/ ./server ./load)

@@ -8,6 +8,7 @@ use crate::errors::{Error, Result};
 use crate::registry::{self, Node, Registry};
 use crate::schema;
 use crate::server::{self, Context, Middleware, Route, Router, Shared, Stream};
+use crate::store::Store;
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -46,6 +47,7 @@ pub struct Service {
     config: Config,
     registry: Option<Arc<dyn Registry>>,
     broker: Option<Arc<dyn Broker>>,
+    store: Option<Arc<dyn Store>>,
     router: Router,
     subscribers: Vec<(String, broker::Handler, Option<String>)>,
     register_ttl: Duration,
@@ -79,6 +81,7 @@ impl Service {
             config: Config::from_env(),
             registry: None,
             broker: None,
+            store: None,
             router: Router::default(),
             subscribers: Vec::new(),
             register_ttl: seconds("MICRO_REGISTER_TTL", 90),
@@ -121,6 +124,23 @@ impl Service {
     pub fn broker(mut self, broker: Arc<dyn Broker>) -> Self {
         self.broker = Some(broker);
         self
+    }
+
+    /// Uses this store instead of the configured one.
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The service's store, for handlers to keep: the one given to [`Service::store`], else
+    /// the one the configuration (`MICRO_STORE`, default `file`) chooses, opened once.
+    pub fn open_store(&mut self) -> Result<Arc<dyn Store>> {
+        if let Some(store) = &self.store {
+            return Ok(store.clone());
+        }
+        let store = self.config.store()?;
+        self.store = Some(store.clone());
+        Ok(store)
     }
 
     /// Chooses components by name, as `MICRO_*` variables would.

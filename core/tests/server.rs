@@ -493,6 +493,49 @@ async fn middleware_runs_outermost_first() {
 }
 
 #[tokio::test]
+async fn handlers_keep_the_services_store() {
+    let registry = Arc::new(Memory::new());
+    let mut svc =
+        Service::new("counter")
+            .registry(registry.clone())
+            .config(micro::config::Config {
+                store: Some("memory".into()),
+                ..Default::default()
+            });
+    let store = svc.open_store().unwrap();
+    assert!(
+        Arc::ptr_eq(&store, &svc.open_store().unwrap()),
+        "opened once"
+    );
+    let running = svc
+        .handle("Counter.Save", move |_ctx, req: Request| {
+            let store = store.clone();
+            async move {
+                store
+                    .write(
+                        micro::store::Record::new("last", req.name.clone()),
+                        &Default::default(),
+                    )
+                    .await?;
+                let saved = store.read("last", &Default::default()).await?;
+                Ok(Response {
+                    msg: String::from_utf8_lossy(&saved[0].value).into_owned(),
+                })
+            }
+        })
+        .start()
+        .await
+        .unwrap();
+    let mut conn = dial(running.address()).await;
+    let reply = call(&mut conn, "Counter.Save", r#"{"name":"kept"}"#).await;
+    assert_eq!(
+        serde_json::from_slice::<Response>(&reply.body).unwrap().msg,
+        "kept"
+    );
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
 async fn grpc_json_bodies_are_framed_both_ways() {
     let registry = Arc::new(Memory::new());
     let running = service(&registry).start().await.unwrap();

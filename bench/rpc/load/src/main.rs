@@ -82,7 +82,7 @@ async fn main() -> micro::Result<()> {
             "requests": latencies.len(),
             "errors": errors,
             "seconds": seconds,
-            "rps": latencies.len() as f64 / seconds,
+            "rps": (latencies.len() as f64 / seconds).round(),
             "p50_us": at(0.50),
             "p99_us": at(0.99),
         })
