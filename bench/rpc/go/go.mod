@@ -65,4 +65,7 @@ require (
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20250324211829-b45e905df463 // indirect
 	google.golang.org/grpc v1.71.1 // indirect
 	google.golang.org/protobuf v1.36.6 // indirect
+	libmicro/tests/interop v0.0.0
 )
+
+replace libmicro/tests/interop => ../../../tests/interop

@@ -28,7 +28,7 @@ import (
 
 	"go-micro.dev/v5/client"
 
-	"libmicro/bench/rpc/go/internal/netns"
+	"libmicro/tests/interop/netns"
 )
 
 // maxDuration and maxCalls bound a run whatever the flags say.

@@ -15,7 +15,7 @@ import (
 
 	"go-micro.dev/v5"
 
-	"libmicro/bench/rpc/go/internal/netns"
+	"libmicro/tests/interop/netns"
 )
 
 // Request is the body of Helloworld.Call.

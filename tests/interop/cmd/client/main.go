@@ -36,7 +36,7 @@ import (
 	"go-micro.dev/v5/errors"
 	"go-micro.dev/v5/metadata"
 
-	"libmicro/tests/interop/internal/netns"
+	"libmicro/tests/interop/netns"
 )
 
 // headerFlags collects repeated -H Key:Value flags.

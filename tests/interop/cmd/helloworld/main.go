@@ -26,7 +26,7 @@ import (
 	"go-micro.dev/v5/metadata"
 	"go-micro.dev/v5/server"
 
-	"libmicro/tests/interop/internal/netns"
+	"libmicro/tests/interop/netns"
 )
 
 // Request is the body of Call, Fail and Meta.

@@ -1,7 +1,7 @@
-// Package netns keeps the benchmark programs off real networks. go-micro's mDNS registry
+// Package netns keeps the interop and benchmark programs off real networks. go-micro's mDNS registry
 // multicasts on every interface that can carry it, so the programs refuse to start while any
 // interface other than loopback is up and multicast-capable: they are meant to run inside a
-// network namespace that holds only loopback (see bench/rpc/go/README.md).
+// network namespace that holds only loopback (see tests/interop/README.md).
 package netns
 
 import (
@@ -29,7 +29,7 @@ func Check() error {
 		if up && multicast && !loopback {
 			return fmt.Errorf("interface %s is up and multicast-capable; mDNS would leave this "+
 				"machine. Run inside a network namespace holding only loopback (unshare -n, see "+
-				"bench/rpc/go/README.md), or set %s=1 if you mean it", iface.Name, AllowVar)
+				"tests/interop/README.md), or set %s=1 if you mean it", iface.Name, AllowVar)
 		}
 	}
 	return nil
