@@ -1,0 +1,111 @@
+//! Looking at and talking to running services, as go-micro's `micro` CLI does: list and
+//! describe services, call endpoints, and use the registry, store, broker and configuration
+//! from the shell. Output is JSON where go-micro prints JSON; every failure goes to stderr and
+//! ends the process with a non-zero exit code.
+
+mod broker;
+mod call;
+mod config;
+mod registry;
+mod store;
+
+use clap::Subcommand;
+use micro::Error;
+use micro::config::Config;
+use std::future::Future;
+use std::io::Write;
+
+/// The id of errors raised by these commands.
+const ID: &str = "micro.cli";
+
+/// The inspecting and calling commands.
+#[derive(Subcommand)]
+pub enum Command {
+    /// List the names of the registered services, one a line.
+    Services,
+    /// Show a service's registry record (name, version, endpoints, nodes) as indented JSON.
+    Describe {
+        /// The service name, e.g. helloworld.
+        service: String,
+    },
+    /// Call an endpoint and print the response JSON; a failure prints the error JSON on stderr.
+    Call(call::CallArgs),
+    /// Look at the service registry.
+    #[command(subcommand)]
+    Registry(registry::RegistryCommand),
+    /// Read and write records in the store.
+    #[command(subcommand)]
+    Store(store::StoreCommand),
+    /// Publish to and subscribe to broker topics.
+    #[command(subcommand)]
+    Broker(broker::BrokerCommand),
+    /// Read configuration from the environment.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
+}
+
+/// Runs one inspecting or calling command.
+pub async fn run(command: Command, config: Config) -> micro::Result<()> {
+    match command {
+        Command::Services => call::services(&config).await,
+        Command::Describe { service } => call::describe(&config, &service).await,
+        Command::Call(args) => call::call(&config, args).await,
+        Command::Registry(command) => registry::run(command, &config).await,
+        Command::Store(command) => store::run(command, &config).await,
+        Command::Broker(command) => broker::run(command, &config).await,
+        Command::Config(command) => config::run(command, &config),
+    }
+}
+
+/// Writes one line to stdout and flushes it, so a reader sees each line as it is made; a
+/// closed stdout (`micro registry watch | head -1`) is an error that ends the command.
+fn line(text: &str) -> micro::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::internal(ID, format!("cannot write to stdout: {e}")))
+}
+
+/// Prints `value` as JSON indented by two spaces, as go-micro's resource commands do.
+fn print_json(value: &serde_json::Value) -> micro::Result<()> {
+    line(&serde_json::to_string_pretty(value).expect("JSON values serialize"))
+}
+
+/// `value` as JSON indented by four spaces, as go-micro's `describe` prints. serde_json escapes
+/// every newline inside strings, so the leading spaces of each line are all indentation.
+fn indented_by_four(value: &serde_json::Value) -> String {
+    let two = serde_json::to_string_pretty(value).expect("JSON values serialize");
+    let lines: Vec<String> = two
+        .lines()
+        .map(|l| {
+            let body = l.trim_start_matches(' ');
+            format!("{}{body}", " ".repeat(2 * (l.len() - body.len())))
+        })
+        .collect();
+    lines.join("\n")
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are in place when this returns, so a
+/// signal sent after the command has said it is ready is never missed.
+#[cfg(unix)]
+fn interrupted() -> micro::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let install =
+        |kind| signal(kind).map_err(|e| Error::internal(ID, format!("cannot handle signals: {e}")));
+    let mut interrupt = install(SignalKind::interrupt())?;
+    let mut terminate = install(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
+        }
+    })
+}
+
+/// Resolves on Ctrl-C.
+#[cfg(not(unix))]
+fn interrupted() -> micro::Result<impl Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+}
