@@ -353,3 +353,54 @@ fn broker_publish_and_subscribe_reach_subscribers_both_ways() {
         },
     );
 }
+
+#[test]
+fn describe_and_registry_print_what_go_micro_prints_byte_for_byte() {
+    let (Some(go_micro), Some(helloworld)) = (
+        support::go_program("micro"),
+        support::go_program("helloworld"),
+    ) else {
+        return;
+    };
+    support::in_netns(
+        "describe_and_registry_print_what_go_micro_prints_byte_for_byte",
+        async move {
+            let mut hello = Command::new(&helloworld)
+                .args(["-topic", ""])
+                .env("MICRO_INTEROP_ALLOW_NETWORK", "1")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let mut ready = lines(hello.stdout.take().unwrap());
+            let first = timeout(PATIENCE, ready.recv()).await.unwrap().unwrap();
+            assert!(first.starts_with("ready "), "{first}");
+            for args in [
+                &["describe", "gohello"][..],
+                &["registry", "get", "gohello"],
+                &["registry", "list"],
+            ] {
+                let ours = micro_until(args, |_| true).await;
+                let go = Command::new(&go_micro).args(args).output().unwrap();
+                assert!(go.status.success(), "go-micro's micro {args:?}: {go:?}");
+                assert_eq!(ours, String::from_utf8_lossy(&go.stdout), "micro {args:?}");
+            }
+            let call = ["call", "gohello", "Helloworld.Call", r#"{"name":"Alice"}"#];
+            let go = Command::new(&go_micro).args(call).output().unwrap();
+            assert_eq!(micro(&call).await.stdout, go.stdout);
+            // A failed call: the error JSON as the last line of stderr, exit code 1, both.
+            let fail = ["call", "gohello", "Helloworld.Fail", r#"{"name":"Alice"}"#];
+            let go = Command::new(&go_micro).args(fail).output().unwrap();
+            let ours = micro(&fail).await;
+            assert_eq!(ours.status.code(), Some(1));
+            assert_eq!(go.status.code(), Some(1));
+            let last = |output: &Output| {
+                let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+                stderr.lines().last().unwrap_or_default().to_string()
+            };
+            assert_eq!(last(&ours), last(&go));
+            hello.kill().unwrap();
+            hello.wait().unwrap();
+        },
+    );
+}

@@ -1,6 +1,6 @@
 //! `micro services`, `micro describe <service>` and `micro call <service> <endpoint> [json]`.
 
-use super::{ID, indented_by_four, line};
+use super::{ID, go_service, indented_by_four, line};
 use clap::Args;
 use micro::client::{CallOptions, RawRequest};
 use micro::config::Config;
@@ -49,7 +49,7 @@ pub async fn describe(config: &Config, service: &str) -> micro::Result<()> {
     let first = services
         .first()
         .ok_or_else(|| Error::not_found(ID, format!("service {service}: not found")))?;
-    line(&indented_by_four(&serde_json::json!(first)))
+    line(&indented_by_four(&go_service(first)))
 }
 
 /// Calls the endpoint and prints the response body. A failure prints only the error's JSON

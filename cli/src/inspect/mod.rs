@@ -12,6 +12,9 @@ mod store;
 use clap::Subcommand;
 use micro::Error;
 use micro::config::Config;
+use micro::registry::{Endpoint, Metadata, Service, Value};
+use serde_json::json;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::io::Write;
 
@@ -68,7 +71,9 @@ fn line(text: &str) -> micro::Result<()> {
 
 /// Prints `value` as JSON indented by two spaces, as go-micro's resource commands do.
 fn print_json(value: &serde_json::Value) -> micro::Result<()> {
-    line(&serde_json::to_string_pretty(value).expect("JSON values serialize"))
+    line(&go_escaped(
+        &serde_json::to_string_pretty(value).expect("JSON values serialize"),
+    ))
 }
 
 /// `value` as JSON indented by four spaces, as go-micro's `describe` prints. serde_json escapes
@@ -82,7 +87,65 @@ fn indented_by_four(value: &serde_json::Value) -> String {
             format!("{}{body}", " ".repeat(2 * (l.len() - body.len())))
         })
         .collect();
-    lines.join("\n")
+    go_escaped(&lines.join("\n"))
+}
+
+/// JSON text with the characters Go's encoder escapes by default (`<`, `>`, `&`, U+2028,
+/// U+2029) escaped the same way, so our output is byte for byte go-micro's. These characters
+/// only occur inside JSON strings, where the escape means the same character.
+fn go_escaped(json: &str) -> String {
+    json.replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029")
+}
+
+/// A registry record laid out as go-micro's encoding/json writes it: fields in the order of
+/// go-micro's structs, map keys sorted, empty maps and lists `null`.
+fn go_service(service: &Service) -> serde_json::Value {
+    json!({
+        "name": service.name,
+        "version": service.version,
+        "metadata": go_map(&service.metadata),
+        "endpoints": go_list(&service.endpoints, go_endpoint),
+        "nodes": go_list(&service.nodes, |node| json!({
+            "metadata": go_map(&node.metadata),
+            "id": node.id,
+            "address": node.address,
+        })),
+    })
+}
+
+fn go_endpoint(endpoint: &Endpoint) -> serde_json::Value {
+    json!({
+        "request": endpoint.request.as_ref().map(go_value),
+        "response": endpoint.response.as_ref().map(go_value),
+        "metadata": go_map(&endpoint.metadata),
+        "name": endpoint.name,
+    })
+}
+
+fn go_value(value: &Value) -> serde_json::Value {
+    json!({
+        "name": value.name,
+        "type": value.kind,
+        "values": go_list(&value.values, go_value),
+    })
+}
+
+fn go_map(map: &Metadata) -> serde_json::Value {
+    if map.is_empty() {
+        return serde_json::Value::Null;
+    }
+    json!(map.iter().collect::<BTreeMap<_, _>>())
+}
+
+fn go_list<T>(items: &[T], each: impl Fn(&T) -> serde_json::Value) -> serde_json::Value {
+    if items.is_empty() {
+        return serde_json::Value::Null;
+    }
+    items.iter().map(each).collect()
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are in place when this returns, so a

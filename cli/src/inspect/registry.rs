@@ -1,6 +1,6 @@
 //! `micro registry list|get <name>|watch`: the service registry as JSON.
 
-use super::{interrupted, line, print_json};
+use super::{go_escaped, go_service, interrupted, line, print_json};
 use clap::Subcommand;
 use micro::config::Config;
 use micro::registry::WATCH_LAGGED;
@@ -43,7 +43,10 @@ pub async fn run(command: RegistryCommand, config: &Config) -> micro::Result<()>
                 .collect();
             print_json(&json!(listed))
         }
-        RegistryCommand::Get { name } => print_json(&json!(registry.get_service(&name).await?)),
+        RegistryCommand::Get { name } => {
+            let services = registry.get_service(&name).await?;
+            print_json(&services.iter().map(go_service).collect())
+        }
         RegistryCommand::Watch { service } => {
             let mut watcher = registry.watch(service.as_deref()).await?;
             let stop = interrupted()?;
@@ -55,9 +58,10 @@ pub async fn run(command: RegistryCommand, config: &Config) -> micro::Result<()>
                     event = watcher.next() => event,
                 };
                 match event {
-                    Ok(event) => line(
-                        &json!({ "action": event.action, "service": event.service }).to_string(),
-                    )?,
+                    Ok(event) => {
+                        let event = json!({ "action": event.action, "service": go_service(&event.service) });
+                        line(&go_escaped(&event.to_string()))?
+                    }
                     // Missed events are reported and watching goes on; the next events are real.
                     Err(err) if err.id == WATCH_LAGGED => eprintln!("micro: {}", err.detail),
                     Err(err) => return Err(err),
