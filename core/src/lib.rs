@@ -6,6 +6,7 @@ pub mod client;
 pub mod codec;
 pub mod config;
 pub mod errors;
+pub mod gateway;
 pub mod registry;
 pub mod schema;
 pub mod server;

@@ -1,0 +1,458 @@
+//! The HTTP API gateway over real loopback sockets, in front of a real `micro::Service` found
+//! through a memory registry: every route (the framework routes too), the JSON shapes
+//! go-micro's `micro api` answers, and its error statuses (404, 400, 413, 502, 405).
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client as HttpClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use micro::broker::{self, Broker, SubscribeOptions};
+use micro::gateway::{self, Gateway};
+use micro::registry::{Memory, Node, Registry, Service};
+use micro::server::Context;
+use micro::store::{self, Store};
+use micro::{Error, service};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+#[derive(Deserialize, JsonSchema)]
+struct Request {
+    #[serde(default)]
+    name: String,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct Reply {
+    msg: String,
+}
+
+/// The body cap the tests' gateway runs with.
+const LIMIT: usize = 1024;
+
+/// A gateway in front of a helloworld service, both on loopback.
+struct Setup {
+    http: Http,
+    registry: Arc<dyn Registry>,
+    store: Arc<dyn Store>,
+    broker: Arc<dyn Broker>,
+    gateway: gateway::Running,
+    _service: service::Running,
+}
+
+async fn setup() -> Setup {
+    let registry: Arc<dyn Registry> = Arc::new(Memory::new());
+    let store: Arc<dyn Store> = Arc::new(store::Memory::new(store::Options::default()));
+    let broker: Arc<dyn Broker> = Arc::new(broker::Memory::new());
+    let service = micro::Service::new("helloworld")
+        .registry(registry.clone())
+        .address("127.0.0.1:0")
+        .handle("Helloworld.Call", |_ctx, req: Request| async move {
+            Ok(Reply {
+                msg: format!("Hello {}", req.name),
+            })
+        })
+        .describe("Helloworld.Call", "Greets a person", r#"{"name":"Alice"}"#)
+        .handle("Helloworld.Fail", |_ctx, req: Request| async move {
+            Err::<Reply, _>(Error::bad_request(
+                "helloworld",
+                format!("bad {}", req.name),
+            ))
+        })
+        .handle(
+            "Helloworld.Meta",
+            |ctx: Context, _req: Request| async move { Ok(ctx.metadata) },
+        )
+        .stream("Helloworld.Stream", |_ctx, _stream| async move { Ok(()) })
+        .start()
+        .await
+        .unwrap();
+    let gateway = Gateway::new(registry.clone(), store.clone(), broker.clone())
+        .max_body_size(LIMIT)
+        .start("127.0.0.1:0")
+        .await
+        .unwrap();
+    Setup {
+        http: Http::new(gateway.address().to_string()),
+        registry,
+        store,
+        broker,
+        gateway,
+        _service: service,
+    }
+}
+
+/// A plain HTTP/1.1 client for the gateway.
+struct Http {
+    client: HttpClient<HttpConnector, Full<Bytes>>,
+    address: String,
+}
+
+/// Status, Content-Type and body of one answer.
+struct Answer {
+    status: u16,
+    content_type: String,
+    body: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
+    }
+
+    /// The `error` text of a `{"error": ...}` answer.
+    fn error(&self) -> String {
+        self.json()["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error field: {}", self.body))
+            .to_string()
+    }
+}
+
+impl Http {
+    fn new(address: String) -> Http {
+        Http {
+            client: HttpClient::builder(TokioExecutor::new()).build_http(),
+            address,
+        }
+    }
+
+    async fn get(&self, path: &str) -> Answer {
+        self.send("GET", path, &[], "").await
+    }
+
+    async fn post(&self, path: &str, body: &str) -> Answer {
+        self.send("POST", path, &[], body).await
+    }
+
+    async fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
+        let mut request = hyper::Request::builder()
+            .method(method)
+            .uri(format!("http://{}{path}", self.address));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request
+            .body(Full::new(Bytes::from(body.to_string())))
+            .unwrap();
+        let response = self.client.request(request).await.unwrap();
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        Answer {
+            status,
+            content_type,
+            body: String::from_utf8(body.to_vec()).unwrap(),
+        }
+    }
+}
+
+#[tokio::test]
+async fn health_answers_ok() {
+    let setup = setup().await;
+    let answer = setup.http.get("/health").await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.content_type, "application/json");
+    assert_eq!(answer.body, "{\"status\":\"ok\"}\n");
+}
+
+#[tokio::test]
+async fn root_and_registry_list_services_with_their_endpoints() {
+    let setup = setup().await;
+    for path in ["/", "/micro/registry", "/micro/registry/"] {
+        let answer = setup.http.get(path).await;
+        assert_eq!(answer.status, 200, "{path}");
+        let listed = answer.json();
+        let services = listed.as_array().unwrap();
+        assert_eq!(services.len(), 1, "{path}: {listed}");
+        assert_eq!(services[0]["name"], "helloworld");
+        let endpoints: Vec<&str> = services[0]["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_str().unwrap())
+            .collect();
+        for endpoint in ["Helloworld.Call", "Helloworld.Fail", "Helloworld.Stream"] {
+            assert!(endpoints.contains(&endpoint), "{path}: {endpoints:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn service_and_registry_name_describe_a_service_as_go_micro_does() {
+    let setup = setup().await;
+    for path in ["/helloworld", "/helloworld/", "/micro/registry/helloworld"] {
+        let answer = setup.http.get(path).await;
+        assert_eq!(answer.status, 200, "{path}");
+        let described = answer.json();
+        assert_eq!(described["name"], "helloworld");
+        assert_eq!(described["version"], "latest");
+        assert_eq!(described["nodes"], 1);
+        let call = described["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == "Helloworld.Call")
+            .unwrap();
+        assert_eq!(call["metadata"]["description"], "Greets a person");
+    }
+    let missing = setup.http.get("/micro/registry/nope").await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.error(), "service not found: nope");
+    assert_eq!(setup.http.get("/nope").await.status, 404);
+}
+
+#[tokio::test]
+async fn endpoints_are_called_by_path_header_and_api_routes() {
+    let setup = setup().await;
+    let body = r#"{"name":"Alice"}"#;
+    let by_header = [("Micro-Endpoint", "Helloworld.Call")];
+    let answers = [
+        setup.http.post("/helloworld/Helloworld.Call", body).await,
+        setup.http.post("/helloworld/Helloworld/Call", body).await,
+        setup
+            .http
+            .send("POST", "/helloworld", &by_header, body)
+            .await,
+        setup
+            .http
+            .post("/api/helloworld/Helloworld.Call", body)
+            .await,
+        setup
+            .http
+            .post("/api/helloworld/Helloworld/Call", body)
+            .await,
+    ];
+    for answer in answers {
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        assert_eq!(answer.content_type, "application/json");
+        assert_eq!(answer.body, r#"{"msg":"Hello Alice"}"#);
+    }
+}
+
+#[tokio::test]
+async fn an_empty_body_is_sent_as_an_empty_object() {
+    let setup = setup().await;
+    let answer = setup.http.post("/helloworld/Helloworld.Call", "").await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.json(), json!({"msg": "Hello "}));
+}
+
+#[tokio::test]
+async fn request_headers_reach_the_handler_as_metadata() {
+    let setup = setup().await;
+    let headers = [("X-Trace-Id", "abc123"), ("Authorization", "Bearer t0k")];
+    let answer = setup
+        .http
+        .send("POST", "/helloworld/Helloworld.Meta", &headers, "{}")
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let metadata = answer.json();
+    assert_eq!(metadata["X-Trace-Id"], "abc123", "{metadata}");
+    assert_eq!(metadata["Authorization"], "Bearer t0k", "{metadata}");
+    let gateway = setup.gateway.address().to_string();
+    assert_ne!(
+        metadata["Host"],
+        gateway.as_str(),
+        "the HTTP hop's Host stays behind"
+    );
+}
+
+#[tokio::test]
+async fn unknown_service_or_endpoint_is_404() {
+    let setup = setup().await;
+    let answer = setup.http.post("/nope/Nope.Call", "{}").await;
+    assert_eq!(answer.status, 404);
+    assert_eq!(answer.error(), "service not found: nope");
+    let answer = setup.http.post("/api/nope/Nope/Call", "{}").await;
+    assert_eq!(answer.status, 404);
+    let answer = setup.http.post("/helloworld/Helloworld.Nope", "{}").await;
+    assert_eq!(answer.status, 404);
+    assert!(
+        answer.error().contains("Helloworld.Nope"),
+        "{}",
+        answer.body
+    );
+}
+
+#[tokio::test]
+async fn an_error_from_the_service_is_502_carrying_its_go_micro_error() {
+    let setup = setup().await;
+    let answer = setup
+        .http
+        .post("/helloworld/Helloworld.Fail", r#"{"name":"Bob"}"#)
+        .await;
+    assert_eq!(answer.status, 502);
+    assert_eq!(answer.content_type, "application/json");
+    let inner = Error::parse(&answer.error());
+    assert_eq!(inner, Error::bad_request("helloworld", "bad Bob"));
+}
+
+#[tokio::test]
+async fn an_unreachable_node_is_502() {
+    let setup = setup().await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    let ghost = Service {
+        name: "ghost".into(),
+        version: "latest".into(),
+        nodes: vec![Node {
+            id: "ghost-1".into(),
+            address,
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    setup.registry.register(&ghost, None).await.unwrap();
+    let answer = setup.http.post("/ghost/Ghost.Call", "{}").await;
+    assert_eq!(answer.status, 502);
+    assert!(answer.error().contains("500"), "{}", answer.body);
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_400() {
+    let setup = setup().await;
+    let answer = setup
+        .http
+        .post("/helloworld/Helloworld.Call", "{\"name\":")
+        .await;
+    assert_eq!(answer.status, 400);
+    assert!(answer.error().contains("not JSON"), "{}", answer.body);
+}
+
+#[tokio::test]
+async fn a_stream_endpoint_is_400() {
+    let setup = setup().await;
+    let answer = setup.http.post("/helloworld/Helloworld.Stream", "{}").await;
+    assert_eq!(answer.status, 400);
+    assert!(answer.error().contains("stream"), "{}", answer.body);
+}
+
+#[tokio::test]
+async fn a_body_over_the_cap_is_413() {
+    let setup = setup().await;
+    let big = format!(r#"{{"name":"{}"}}"#, "a".repeat(LIMIT));
+    for path in [
+        "/helloworld/Helloworld.Call",
+        "/micro/store/big",
+        "/micro/broker/t",
+    ] {
+        let answer = setup.http.post(path, &big).await;
+        assert_eq!(answer.status, 413, "{path}");
+        assert!(answer.error().contains("1024 bytes"), "{}", answer.body);
+    }
+    // A body sent in chunks, with no Content-Length, is cut off at the cap too.
+    let mut stream = TcpStream::connect(setup.gateway.address()).await.unwrap();
+    let head = "POST /helloworld/Helloworld.Call HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    for _ in 0..3 {
+        let chunk = "x".repeat(500);
+        let chunk = format!("{:x}\r\n{chunk}\r\n", chunk.len());
+        if stream.write_all(chunk.as_bytes()).await.is_err() {
+            break;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+}
+
+#[tokio::test]
+async fn store_routes_write_read_and_list_records() {
+    let setup = setup().await;
+    assert_eq!(setup.http.get("/micro/store").await.body, "[]\n");
+    let written = setup.http.post("/micro/store/user/1", "alice").await;
+    assert_eq!(written.status, 200);
+    assert_eq!(written.body, "{\"key\":\"user/1\",\"status\":\"ok\"}\n");
+    let read = setup.http.get("/micro/store/user/1").await;
+    assert_eq!((read.status, read.body.as_str()), (200, "alice"));
+    let record = setup
+        .store
+        .read("user/1", &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(record[0].value, "alice");
+    setup.http.post("/micro/store/user%202", "bob").await;
+    for path in ["/micro/store", "/micro/store/"] {
+        let listed = setup.http.get(path).await;
+        assert_eq!(listed.json(), json!(["user 2", "user/1"]), "{path}");
+    }
+    let missing = setup.http.get("/micro/store/nobody").await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.error(), "key not found");
+    let deleted = setup
+        .http
+        .send("DELETE", "/micro/store/user/1", &[], "")
+        .await;
+    assert_eq!(deleted.status, 405);
+    assert_eq!(deleted.error(), "use GET or POST");
+}
+
+#[tokio::test]
+async fn broker_route_publishes_the_body() {
+    let setup = setup().await;
+    let (sent, mut received) = mpsc::unbounded_channel();
+    let handler = broker::handler(move |topic, message| {
+        let sent = sent.clone();
+        async move {
+            sent.send((topic, message.body)).unwrap();
+            Ok(())
+        }
+    });
+    let _subscription = setup
+        .broker
+        .subscribe("events", handler, SubscribeOptions::default())
+        .await
+        .unwrap();
+    let answer = setup.http.post("/micro/broker/events", r#"{"id":1}"#).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body, "{\"status\":\"ok\",\"topic\":\"events\"}\n");
+    let (topic, body) = tokio::time::timeout(Duration::from_secs(5), received.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((topic.as_str(), &body[..]), ("events", &br#"{"id":1}"#[..]));
+    assert_eq!(setup.http.get("/micro/broker/events").await.status, 405);
+    let no_topic = setup.http.post("/micro/broker/", "{}").await;
+    assert_eq!(no_topic.status, 400);
+}
+
+#[tokio::test]
+async fn stop_closes_the_listener() {
+    let setup = setup().await;
+    let address = setup.gateway.address();
+    assert_eq!(setup.http.get("/health").await.status, 200);
+    tokio::time::timeout(Duration::from_secs(10), setup.gateway.stop())
+        .await
+        .expect("stop finishes");
+    assert!(TcpStream::connect(address).await.is_err());
+}
+
+#[test]
+fn routes_list_every_route_for_banners() {
+    let routes = Gateway::routes().join("\n");
+    for path in [
+        "/health",
+        "/{service}/{Handler.Method}",
+        "/api/{service}/{Handler}/{Method}",
+        "/micro/registry/{name}",
+        "/micro/store/{key}",
+        "/micro/broker/{topic}",
+    ] {
+        assert!(routes.contains(path), "{path} missing from {routes}");
+    }
+}
