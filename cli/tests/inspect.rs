@@ -404,3 +404,67 @@ fn describe_and_registry_print_what_go_micro_prints_byte_for_byte() {
         },
     );
 }
+
+#[test]
+fn broker_messages_cross_to_and_from_go_micro() {
+    let (Some(client), Some(helloworld)) = (
+        support::go_program("client"),
+        support::go_program("helloworld"),
+    ) else {
+        return;
+    };
+    support::in_netns("broker_messages_cross_to_and_from_go_micro", async move {
+        // A go-micro subscriber gets what `micro broker publish` sends, decoded as JSON.
+        let mut hello = Command::new(&helloworld)
+            .args(["-topic", "gohello.events"])
+            .env("MICRO_INTEROP_ALLOW_NETWORK", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut said = lines(hello.stdout.take().unwrap());
+        let first = timeout(PATIENCE, said.recv()).await.unwrap().unwrap();
+        assert!(first.starts_with("ready "), "{first}");
+        let got = timeout(PATIENCE, async {
+            loop {
+                micro(&["broker", "publish", "gohello.events", r#"{"from":"cli"}"#]).await;
+                if let Ok(Some(line)) = timeout(Duration::from_millis(500), said.recv()).await {
+                    return json(&line);
+                }
+            }
+        })
+        .await
+        .expect("the go-micro subscriber got the message");
+        assert_eq!(got["body"], serde_json::json!({"from": "cli"}), "{got}");
+        hello.kill().unwrap();
+        hello.wait().unwrap();
+
+        // `micro broker subscribe` prints what a go-micro client publishes.
+        let mut subscribe = Running::start(&["broker", "subscribe", "cli.go"]);
+        subscribe.said("Subscribed to").await;
+        let line = timeout(PATIENCE, async {
+            loop {
+                let client = client.clone();
+                tokio::task::spawn_blocking(move || {
+                    Command::new(client)
+                        .args(["-linger", "300ms", "publish", "cli.go", r#"{"from":"go"}"#])
+                        .env("MICRO_INTEROP_ALLOW_NETWORK", "1")
+                        .output()
+                        .unwrap()
+                })
+                .await
+                .unwrap();
+                if let Ok(Some(line)) =
+                    timeout(Duration::from_millis(300), subscribe.stdout.recv()).await
+                {
+                    return json(&line);
+                }
+            }
+        })
+        .await
+        .expect("micro broker subscribe printed the go-micro message");
+        assert_eq!(line["body"], serde_json::json!({"from": "go"}), "{line}");
+        assert_eq!(line["header"]["Content-Type"], "application/json", "{line}");
+        assert!(subscribe.terminate().await);
+    });
+}
