@@ -1,6 +1,7 @@
 //! `micro`: the command line over the libmicro engine. Components are chosen with the same
 //! `MICRO_*` variables as every libmicro and go-micro program.
 
+mod api;
 mod inspect;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -22,6 +23,8 @@ struct Cli {
 enum Command {
     #[command(flatten)]
     Inspect(inspect::Command),
+    /// Serve the HTTP API gateway in front of the registered services.
+    Api(api::Args),
     /// Print a shell completion script: `micro completion bash > /etc/bash_completion.d/micro`.
     Completion {
         /// bash, zsh, fish, elvish or powershell.
@@ -37,6 +40,7 @@ async fn main() -> ExitCode {
         .init();
     let result = match Cli::parse().command {
         Command::Inspect(command) => inspect::run(command, Config::from_env()).await,
+        Command::Api(args) => api::run(args, Config::from_env()).await,
         Command::Completion { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "micro", &mut std::io::stdout());
             Ok(())
