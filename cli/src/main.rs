@@ -3,6 +3,7 @@
 
 mod api;
 mod inspect;
+mod new;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use micro::config::Config;
@@ -23,6 +24,8 @@ struct Cli {
 enum Command {
     #[command(flatten)]
     Inspect(inspect::Command),
+    /// Create a service project from a template, build it and print its tree.
+    New(new::Args),
     /// Serve the HTTP API gateway in front of the registered services.
     Api(api::Args),
     /// Print a shell completion script: `micro completion bash > /etc/bash_completion.d/micro`.
@@ -40,6 +43,7 @@ async fn main() -> ExitCode {
         .init();
     let result = match Cli::parse().command {
         Command::Inspect(command) => inspect::run(command, Config::from_env()).await,
+        Command::New(args) => new::run(args),
         Command::Api(args) => api::run(args, Config::from_env()).await,
         Command::Completion { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "micro", &mut std::io::stdout());
