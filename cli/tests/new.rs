@@ -63,6 +63,11 @@ fn new_service(parent: &Path, name: &str, template: &str, port: u16) -> PathBuf 
         .output()
         .unwrap();
     let printed = stdout(&output);
+    let built = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !built.contains("warning"),
+        "the {template} template builds with warnings:\n{built}"
+    );
     for file in [
         "Cargo.toml",
         "README.md",
