@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# HTTP gateway load, in one run on this machine: wrk POSTs {"name":"Alice"} to
+# Helloworld.Call through
+#   1. libmicro's `micro api` in front of libmicro's helloworld,
+#   2. go-micro v5.30.0's `micro api` in front of go-micro's helloworld,
+#   3. go-micro's `micro api` in front of libmicro's helloworld (the same service as 1, so
+#      the two gateways are compared alone),
+#   4. a bare hyper server answering the same JSON with no RPC behind it (the ceiling),
+# each for D seconds over C connections, on loopback, services found through mDNS inside a
+# network namespace this script creates. Writes bench/results/gateway.md.
+#
+#   bench/gateway/run.sh [connections=64] [seconds=10]
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+c="${1:-64}"
+d="${2:-10}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/libmicro/target}"
+target="$CARGO_TARGET_DIR"
+interop="$root/tests/interop/bin"
+
+if [ -z "${MICRO_BENCH_IN_NETNS:-}" ]; then
+    command -v wrk >/dev/null || apt-get install -y wrk >/dev/null ||
+        { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
+    if [ ! -x "$interop/micro" ] || [ ! -x "$interop/helloworld" ]; then
+        make -C "$root" go-tools
+    fi
+    (cd "$root" && cargo build --release -q -p helloworld -p micro-cli -p gateway-ceiling)
+    exec unshare -n env MICRO_BENCH_IN_NETNS=1 CARGO_TARGET_DIR="$target" bash "$0" "$@"
+fi
+
+ip link set lo up
+ip link set lo multicast on
+ip route add 224.0.0.0/4 dev lo
+
+script="$(mktemp --suffix .lua)"
+cat >"$script" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"name":"Alice"}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+pids=()
+stop_all() {
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    pids=()
+}
+trap 'stop_all; rm -f "$script"' EXIT
+
+# Waits until POSTing to $1 answers helloworld's greeting (the gateway found the service).
+await_greeting() {
+    for _ in $(seq 200); do
+        if [ "$(curl -s -m 2 -d '{"name":"Alice"}' "$1" 2>/dev/null)" = '{"msg":"Hello Alice"}' ]; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "no greeting from $1" >&2
+    exit 1
+}
+
+# wrk against $1, warmed up for 2 s first; prints "req/s p50 p99 non2xx".
+load() {
+    wrk -t2 -c"$c" -d2s -s "$script" "$1" >/dev/null
+    local out
+    out="$(wrk -t2 -c"$c" -d"${d}s" --latency -s "$script" "$1")"
+    echo "$out" >&2
+    local rps p50 p99 bad
+    rps="$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")"
+    p50="$(awk '$1 == "50%" {print $2}' <<<"$out")"
+    p99="$(awk '$1 == "99%" {print $2}' <<<"$out")"
+    bad="$(awk '/Non-2xx/ {print $NF}' <<<"$out")"
+    echo "$rps $(us "$p50") $(us "$p99") ${bad:-0}"
+}
+
+# wrk's latency (e.g. 812.00us, 1.53ms, 2.01s) in microseconds.
+us() {
+    awk -v v="$1" 'BEGIN {
+        n = v + 0
+        if (v ~ /us$/) m = 1; else if (v ~ /ms$/) m = 1000; else if (v ~ /s$/) m = 1000000; else m = 1
+        printf "%d", n * m
+    }'
+}
+
+rust_helloworld() {
+    MICRO_SERVER_ADDRESS=127.0.0.1:8082 MICRO_LOG=warn "$target/release/helloworld" &
+    pids+=($!)
+}
+go_helloworld() {
+    "$interop/helloworld" -name helloworld -address 127.0.0.1:8083 >/dev/null 2>&1 &
+    pids+=($!)
+}
+
+# 1. libmicro's micro api -> libmicro helloworld.
+rust_helloworld
+MICRO_LOG=warn MICRO_STORE=memory "$target/release/micro" api --address 127.0.0.1:8090 >/dev/null &
+pids+=($!)
+await_greeting http://127.0.0.1:8090/helloworld/Helloworld.Call
+ours="$(load http://127.0.0.1:8090/helloworld/Helloworld.Call)"
+stop_all
+
+# 2. go-micro's micro api -> go-micro helloworld.
+go_helloworld
+"$interop/micro" api --address 127.0.0.1:8091 >/dev/null 2>&1 &
+pids+=($!)
+await_greeting http://127.0.0.1:8091/helloworld/Helloworld.Call
+go_go="$(load http://127.0.0.1:8091/helloworld/Helloworld.Call)"
+stop_all
+
+# 3. go-micro's micro api -> libmicro helloworld.
+rust_helloworld
+"$interop/micro" api --address 127.0.0.1:8091 >/dev/null 2>&1 &
+pids+=($!)
+await_greeting http://127.0.0.1:8091/helloworld/Helloworld.Call
+go_rust="$(load http://127.0.0.1:8091/helloworld/Helloworld.Call)"
+stop_all
+
+# 4. The ceiling: bare hyper, same JSON, no RPC.
+"$target/release/gateway-ceiling" 127.0.0.1:8092 >/dev/null &
+pids+=($!)
+await_greeting http://127.0.0.1:8092/helloworld/Helloworld.Call
+bare="$(load http://127.0.0.1:8092/helloworld/Helloworld.Call)"
+stop_all
+
+col() { awk -v i="$2" '{print $i}' <<<"$1"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+row() { echo "| $1 | $(col "$2" 1) | $(col "$2" 2) | $(col "$2" 3) | $(col "$2" 4) |"; }
+cpu="$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
+cat >"$root/bench/results/gateway.md" <<MD
+# HTTP gateway load: libmicro \`micro api\` vs go-micro v5.30.0 \`micro api\`
+
+Date $(date -u +%Y-%m-%d), $(nproc) cores ($cpu), $(free -g | awk '/Mem:/ {print $2}') GiB.
+wrk POSTs \`{"name":"Alice"}\` to \`/helloworld/Helloworld.Call\` over $c keep-alive connections
+(2 threads) for $d s after a 2 s warm-up, on loopback; gateways find helloworld through mDNS
+(\`bench/gateway/run.sh $c $d\`). wrk, gateway and service share the machine's cores.
+
+| gateway -> service | requests/s | p50 µs | p99 µs | non-2xx |
+| --- | --- | --- | --- | --- |
+$(row "libmicro micro api -> libmicro helloworld" "$ours")
+$(row "go-micro micro api -> go-micro helloworld" "$go_go")
+$(row "go-micro micro api -> libmicro helloworld" "$go_rust")
+$(row "bare hyper, same JSON, no RPC (ceiling)" "$bare")
+
+| ratio | requests/s | p99 |
+| --- | --- | --- |
+| libmicro / go-micro (each with its own helloworld) | $(ratio "$(col "$ours" 1)" "$(col "$go_go" 1)") | $(ratio "$(col "$ours" 3)" "$(col "$go_go" 3)") |
+| libmicro / go-micro (both gateways before libmicro helloworld) | $(ratio "$(col "$ours" 1)" "$(col "$go_rust" 1)") | $(ratio "$(col "$ours" 3)" "$(col "$go_rust" 3)") |
+| libmicro / bare hyper | $(ratio "$(col "$ours" 1)" "$(col "$bare" 1)") | $(ratio "$(col "$ours" 3)" "$(col "$bare" 3)") |
+
+Targets: at least 2x go-micro's requests/s, at least 40% of the bare hyper figure.
+MD
+cat "$root/bench/results/gateway.md"
