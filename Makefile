@@ -1,13 +1,15 @@
-# libmicro: `make run` starts the example, `make test` installs what is missing and runs every
-# suite, `make bench` runs the benchmarks. Build output lives outside the clone.
+# libmicro: `make run` starts the example under `micro run`, `make test` installs what is
+# missing and runs every suite, `make bench` runs the benchmarks. Build output lives outside the clone.
 
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/libmicro/target
 CARGO ?= cargo
 
 .PHONY: run test setup lint go-tools rust-test bench
 
+# micro run builds helloworld (debug: quick to rebuild), serves the gateway on :8080 and
+# restarts helloworld when its files change.
 run:
-	$(CARGO) run --release -p helloworld
+	$(CARGO) run -p micro-cli --bin micro -- run examples/helloworld
 
 test: setup lint rust-test
 

@@ -3,6 +3,8 @@
 
 mod api;
 mod inspect;
+mod project;
+mod run;
 mod new;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -24,6 +26,8 @@ struct Cli {
 enum Command {
     #[command(flatten)]
     Inspect(inspect::Command),
+    /// Build and run the project's services with the API gateway, restarting them on change.
+    Run(run::Args),
     /// Create a service project from a template, build it and print its tree.
     New(new::Args),
     /// Serve the HTTP API gateway in front of the registered services.
@@ -43,6 +47,7 @@ async fn main() -> ExitCode {
         .init();
     let result = match Cli::parse().command {
         Command::Inspect(command) => inspect::run(command, Config::from_env()).await,
+        Command::Run(args) => run::run(args).await,
         Command::New(args) => new::run(args),
         Command::Api(args) => api::run(args, Config::from_env()).await,
         Command::Completion { shell } => {

@@ -1,0 +1,633 @@
+//! `micro run`: the development runner. Reads the project file (or finds the services), builds
+//! each service with cargo, starts them in dependency order (waiting for each one's `/health`
+//! before its dependents), gives them the selected environment's variables, prefixes and
+//! colours their log lines (also kept in `~/micro/logs/<service>.log`, with pid files in
+//! `~/micro/run`), serves the API gateway, and rebuilds and restarts a service when its files
+//! change. Ctrl-C or SIGTERM stops every service (SIGTERM, then a wait) and exits.
+//!
+//! Builds are debug builds unless `--release` is given: this is the edit-and-retry loop, and a
+//! debug build of a changed service takes a fraction of a release build's time.
+
+use crate::project::{self, Project, ServiceDef};
+use bytes::Bytes;
+use http_body_util::Empty;
+use micro::config::Config;
+use micro::{Error, Result};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+const ID: &str = "micro.run";
+/// How long a service has to answer `/health` after it starts.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a service has to exit after SIGTERM before it is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long files must be quiet after a change before rebuilding.
+const DEBOUNCE: Duration = Duration::from_millis(300);
+const COLOURS: &[&str] = &["36", "33", "35", "32", "34", "31"];
+
+/// Options of `micro run`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The project: a directory with micro.mu or micro.json, or with Rust services below it.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// The environment (an `env` block of micro.mu) whose variables every service gets.
+    #[arg(long, env = "MICRO_ENV", default_value = "development")]
+    env: String,
+    /// Where the API gateway listens; `:8080` means 127.0.0.1:8080.
+    #[arg(long, default_value = ":8080")]
+    address: String,
+    /// Do not serve the API gateway.
+    #[arg(long)]
+    no_gateway: bool,
+    /// Do not rebuild and restart services when their files change.
+    #[arg(long)]
+    no_watch: bool,
+    /// Build with `cargo build --release` (default: debug builds, quicker to rebuild).
+    #[arg(long)]
+    release: bool,
+}
+
+/// Runs the project until Ctrl-C or SIGTERM.
+pub async fn run(args: Args) -> Result<()> {
+    let mut shutdown = shutdown_watch()?;
+    let dir = args
+        .dir
+        .canonicalize()
+        .map_err(|e| Error::bad_request(ID, format!("cannot open {}: {e}", args.dir.display())))?;
+    let project = match project::load(&dir)? {
+        Some(project) => project,
+        None => project::discover(&dir)?,
+    };
+    let order = project.start_order()?;
+    let mut runner = Runner::new(&project, &args, order)?;
+    let started = tokio::select! {
+        started = runner.start_up(&args) => Some(started),
+        _ = shutdown.changed() => None,
+    };
+    let gateway = match started {
+        Some(Ok(gateway)) => gateway,
+        None => {
+            println!("\nShutting down...");
+            runner.stop_all().await;
+            return Ok(());
+        }
+        Some(Err(err)) => {
+            runner.stop_all().await;
+            return Err(err);
+        }
+    };
+    print_banner(
+        gateway.as_ref().map(|g| g.address()),
+        &runner.services,
+        !args.no_watch,
+    );
+    let result = if args.no_watch {
+        let _ = shutdown.changed().await;
+        Ok(())
+    } else {
+        runner.watch(&mut shutdown).await
+    };
+    println!("\nShutting down...");
+    if let Some(gateway) = gateway {
+        gateway.stop().await;
+    }
+    runner.stop_all().await;
+    result
+}
+
+/// A flag that turns true on Ctrl-C or SIGTERM; the handlers are in place when it returns.
+fn shutdown_watch() -> Result<watch::Receiver<bool>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let handler =
+        |kind| signal(kind).map_err(|e| Error::internal(ID, format!("cannot handle signals: {e}")));
+    let mut interrupt = handler(SignalKind::interrupt())?;
+    let mut terminate = handler(SignalKind::terminate())?;
+    let (tell, told) = watch::channel(false);
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
+        }
+        let _ = tell.send(true);
+    });
+    Ok(told)
+}
+
+async fn start_gateway(address: &str) -> Result<micro::gateway::Running> {
+    let config = Config::from_env();
+    let registry = config.registry()?;
+    let store = config.store()?;
+    let broker = config.broker(registry.clone())?;
+    micro::gateway::Gateway::new(registry, store, broker)
+        .start(address)
+        .await
+}
+
+/// One service under the runner.
+struct Managed {
+    def: ServiceDef,
+    /// The canonical directory, for matching changed files.
+    dir: PathBuf,
+    prefix: String,
+    binary: Option<PathBuf>,
+    process: Option<Process>,
+}
+
+/// A started service process, supervised by its own task.
+struct Process {
+    stop: oneshot::Sender<()>,
+    done: JoinHandle<()>,
+}
+
+/// The services of one `micro run` and where their logs and pid files go.
+struct Runner {
+    services: Vec<Managed>,
+    env: BTreeMap<String, String>,
+    logs: PathBuf,
+    pids: PathBuf,
+    release: bool,
+    /// Colour our prefixes (stdout is a terminal); otherwise services are asked for none.
+    colour: bool,
+}
+
+impl Runner {
+    fn new(project: &Project, args: &Args, order: Vec<ServiceDef>) -> Result<Runner> {
+        let home = dirs::home_dir()
+            .ok_or_else(|| Error::internal(ID, "cannot find the home directory; set HOME"))?;
+        let logs = home.join("micro/logs");
+        let pids = home.join("micro/run");
+        for dir in [&logs, &pids] {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Error::internal(ID, format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let width = order.iter().map(|s| s.name.len()).max().unwrap_or(0);
+        let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        let services = order
+            .into_iter()
+            .enumerate()
+            .map(|(i, def)| managed(def, i, width, colour))
+            .collect::<Result<_>>()?;
+        Ok(Runner {
+            services,
+            env: project.env(&args.env),
+            logs,
+            pids,
+            release: args.release,
+            colour,
+        })
+    }
+
+    /// Builds and starts every service, then the gateway unless `--no-gateway`.
+    async fn start_up(&mut self, args: &Args) -> Result<Option<micro::gateway::Running>> {
+        self.build_all().await?;
+        self.start_all().await?;
+        if args.no_gateway {
+            return Ok(None);
+        }
+        Ok(Some(start_gateway(&args.address).await?))
+    }
+
+    async fn build_all(&mut self) -> Result<()> {
+        for i in 0..self.services.len() {
+            let service = &self.services[i];
+            say(&service.prefix, "building...");
+            let binary = build(&service.def.name, &service.dir, self.release).await?;
+            self.services[i].binary = Some(binary);
+        }
+        Ok(())
+    }
+
+    async fn start_all(&mut self) -> Result<()> {
+        for i in 0..self.services.len() {
+            self.start(i).await?;
+        }
+        Ok(())
+    }
+
+    /// Starts service `i` and, when it has a port, waits for its `/health`.
+    async fn start(&mut self, i: usize) -> Result<()> {
+        let service = &self.services[i];
+        let binary = service.binary.clone().expect("built before starting");
+        let mut command = Command::new(&binary);
+        command
+            .current_dir(&service.dir)
+            .envs(&self.env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        if !self.colour && std::env::var_os("NO_COLOR").is_none() {
+            command.env("NO_COLOR", "1");
+        }
+        if let Some(port) = service.def.port {
+            command.env("MICRO_SERVER_ADDRESS", format!("127.0.0.1:{port}"));
+        }
+        let mut child = command.spawn().map_err(|e| {
+            Error::internal(
+                ID,
+                format!(
+                    "{}: cannot start {}: {e}",
+                    service.def.name,
+                    binary.display()
+                ),
+            )
+        })?;
+        let pid = child.id().unwrap_or(0);
+        let pid_file = self.pids.join(format!("{}.pid", service.def.name));
+        let _ = std::fs::write(&pid_file, format!("{pid}\n"));
+        let log = self.logs.join(format!("{}.log", service.def.name));
+        pipe_output(&mut child, &service.prefix, &log)?;
+        say(&service.prefix, &format!("started (pid {pid})"));
+        let (stop, stopped) = oneshot::channel();
+        let done = tokio::spawn(supervise(child, service.prefix.clone(), stopped, pid_file));
+        self.services[i].process = Some(Process { stop, done });
+        if let Some(port) = self.services[i].def.port {
+            self.wait_healthy(i, port).await?;
+        }
+        Ok(())
+    }
+
+    async fn wait_healthy(&self, i: usize, port: u16) -> Result<()> {
+        let service = &self.services[i];
+        let url = format!("http://127.0.0.1:{port}/health");
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http::<Empty<Bytes>>();
+        let deadline = tokio::time::Instant::now() + HEALTH_TIMEOUT;
+        loop {
+            let exited = service
+                .process
+                .as_ref()
+                .is_none_or(|p| p.done.is_finished());
+            if exited {
+                return Err(Error::internal(
+                    ID,
+                    format!(
+                        "{} exited before answering {url}; see {}",
+                        service.def.name,
+                        self.logs
+                            .join(format!("{}.log", service.def.name))
+                            .display()
+                    ),
+                ));
+            }
+            let uri = url.parse().expect("a valid URL");
+            let answer = tokio::time::timeout(Duration::from_secs(1), client.get(uri)).await;
+            if let Ok(Ok(response)) = answer
+                && response.status().is_success()
+            {
+                say(&service.prefix, &format!("healthy on 127.0.0.1:{port}"));
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(Error::timeout(
+                    ID,
+                    format!(
+                        "{} did not answer {url} within {}s; does it listen on MICRO_SERVER_ADDRESS?",
+                        service.def.name,
+                        HEALTH_TIMEOUT.as_secs()
+                    ),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Stops service `i` (SIGTERM, then a wait) if it is running.
+    async fn stop(&mut self, i: usize) {
+        if let Some(process) = self.services[i].process.take() {
+            let _ = process.stop.send(());
+            let _ = process.done.await;
+        }
+    }
+
+    /// Stops every service, dependents first.
+    async fn stop_all(&mut self) {
+        for i in (0..self.services.len()).rev() {
+            self.stop(i).await;
+        }
+    }
+
+    /// Rebuilds and restarts services whose files change, until Ctrl-C or SIGTERM.
+    async fn watch(&mut self, shutdown: &mut watch::Receiver<bool>) -> Result<()> {
+        let (changes, mut changed) = mpsc::unbounded_channel();
+        let mut watcher = notify::recommended_watcher(move |event| {
+            let _ = changes.send(event);
+        })
+        .map_err(|e| Error::internal(ID, format!("cannot watch files: {e}; try --no-watch")))?;
+        for service in &self.services {
+            use notify::Watcher;
+            watcher
+                .watch(&service.dir, notify::RecursiveMode::Recursive)
+                .map_err(|e| {
+                    Error::internal(
+                        ID,
+                        format!(
+                            "cannot watch {}: {e}; try --no-watch",
+                            service.dir.display()
+                        ),
+                    )
+                })?;
+        }
+        loop {
+            let event = tokio::select! {
+                _ = shutdown.changed() => return Ok(()),
+                event = changed.recv() => event,
+            };
+            let Some(event) = event else { return Ok(()) };
+            let mut touched = BTreeSet::new();
+            self.note(event, &mut touched);
+            // Let a burst of saves settle before rebuilding.
+            while let Ok(Some(event)) = tokio::time::timeout(DEBOUNCE, changed.recv()).await {
+                self.note(event, &mut touched);
+            }
+            for i in touched {
+                self.reload(i).await;
+            }
+        }
+    }
+
+    /// Adds the services whose files `event` changed to `touched`.
+    fn note(&self, event: notify::Result<notify::Event>, touched: &mut BTreeSet<usize>) {
+        let Ok(event) = event else { return };
+        if event.kind.is_access() || event.kind.is_other() {
+            return;
+        }
+        for path in &event.paths {
+            let owner = self
+                .services
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| path.starts_with(&s.dir))
+                .max_by_key(|(_, s)| s.dir.as_os_str().len());
+            if let Some((i, service)) = owner
+                && is_source(path.strip_prefix(&service.dir).unwrap_or(path))
+            {
+                touched.insert(i);
+            }
+        }
+    }
+
+    /// Rebuilds service `i` and, when that works, restarts it; a failed build leaves the
+    /// running one alone.
+    async fn reload(&mut self, i: usize) {
+        let prefix = self.services[i].prefix.clone();
+        say(&prefix, "files changed, rebuilding...");
+        let service = &self.services[i];
+        match build(&service.def.name, &service.dir, self.release).await {
+            Ok(binary) => self.services[i].binary = Some(binary),
+            Err(err) => {
+                say(
+                    &prefix,
+                    &format!("{}; still running the last build", err.detail),
+                );
+                return;
+            }
+        }
+        self.stop(i).await;
+        match self.start(i).await {
+            Ok(()) => say(&prefix, "restarted"),
+            Err(err) => say(&prefix, &format!("restart failed: {}", err.detail)),
+        }
+    }
+}
+
+fn managed(def: ServiceDef, i: usize, width: usize, colour: bool) -> Result<Managed> {
+    let dir = def.path.canonicalize().map_err(|e| {
+        Error::bad_request(
+            ID,
+            format!(
+                "service `{}`: cannot open its path {}: {e}",
+                def.name,
+                def.path.display()
+            ),
+        )
+    })?;
+    if !dir.join("Cargo.toml").is_file() {
+        return Err(Error::bad_request(
+            ID,
+            format!(
+                "service `{}`: {} has no Cargo.toml; micro run builds Rust services with cargo",
+                def.name,
+                dir.display()
+            ),
+        ));
+    }
+    let name = format!("{:width$}", def.name);
+    let prefix = if colour {
+        format!("\x1b[{}m{name} |\x1b[0m", COLOURS[i % COLOURS.len()])
+    } else {
+        format!("{name} |")
+    };
+    Ok(Managed {
+        def,
+        dir,
+        prefix,
+        binary: None,
+        process: None,
+    })
+}
+
+/// True for a file (its path inside the service directory) whose change should rebuild the
+/// service: not build output, not hidden files, not the lock file cargo itself rewrites.
+fn is_source(path: &Path) -> bool {
+    let skipped = path.components().any(|c| {
+        let c = c.as_os_str().to_string_lossy();
+        c == "target" || (c.starts_with('.') && c.len() > 1 && c != "..")
+    });
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    !skipped
+        && !matches!(name.as_deref(), Some("Cargo.lock"))
+        && !name.is_some_and(|n| n.ends_with('~'))
+}
+
+fn say(prefix: &str, line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{prefix} {line}");
+    let _ = out.flush();
+}
+
+/// Builds the crate in `dir` with cargo (its progress shows on stderr) and returns the path of
+/// its binary: the one named `name` when it has several.
+async fn build(name: &str, dir: &Path, release: bool) -> Result<PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let manifest = dir.join("Cargo.toml");
+    let mut command = Command::new(cargo);
+    command
+        .arg("build")
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .args(["--message-format", "json-render-diagnostics"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if release {
+        command.arg("--release");
+    }
+    let output = command.output().await.map_err(|e| {
+        Error::internal(
+            ID,
+            format!("{name}: cannot run cargo: {e}; is Rust installed?"),
+        )
+    })?;
+    if !output.status.success() {
+        return Err(Error::internal(
+            ID,
+            format!("{name}: cargo build failed (the errors are above)"),
+        ));
+    }
+    let binaries = binaries(&String::from_utf8_lossy(&output.stdout), &manifest);
+    binaries
+        .iter()
+        .find(|(bin, _)| bin == name)
+        .or(binaries.first())
+        .map(|(_, path)| path.clone())
+        .ok_or_else(|| {
+            Error::bad_request(
+                ID,
+                format!("{name}: {} builds no binary", manifest.display()),
+            )
+        })
+}
+
+/// The (name, path) of each binary cargo's JSON messages report for `manifest`.
+fn binaries(messages: &str, manifest: &Path) -> Vec<(String, PathBuf)> {
+    let manifest = manifest
+        .canonicalize()
+        .unwrap_or_else(|_| manifest.to_path_buf());
+    messages
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact")
+        .filter(|m| m["manifest_path"].as_str().map(PathBuf::from).as_deref() == Some(&manifest))
+        .filter_map(|m| {
+            let path = m["executable"].as_str()?;
+            let name = m["target"]["name"].as_str()?;
+            Some((name.to_string(), PathBuf::from(path)))
+        })
+        .collect()
+}
+
+/// Copies each line the child writes to its log file and, prefixed, to our stdout.
+fn pipe_output(child: &mut Child, prefix: &str, log: &Path) -> Result<()> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| Error::internal(ID, format!("cannot open {}: {e}", log.display())))?;
+    let file = std::sync::Arc::new(std::sync::Mutex::new(file));
+    if let Some(stdout) = child.stdout.take() {
+        tokio::spawn(copy_lines(stdout, prefix.to_string(), file.clone()));
+    }
+    if let Some(stderr) = child.stderr.take() {
+        tokio::spawn(copy_lines(stderr, prefix.to_string(), file));
+    }
+    Ok(())
+}
+
+async fn copy_lines(
+    from: impl AsyncRead + Unpin,
+    prefix: String,
+    file: std::sync::Arc<std::sync::Mutex<std::fs::File>>,
+) {
+    let mut lines = BufReader::new(from).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if let Ok(mut file) = file.lock() {
+            let _ = writeln!(file, "{line}");
+        }
+        say(&prefix, &line);
+    }
+}
+
+/// Waits for the child to exit by itself or for a stop request (then SIGTERM, a wait, and a
+/// kill when it does not exit in time); removes its pid file either way.
+async fn supervise(
+    mut child: Child,
+    prefix: String,
+    stop: oneshot::Receiver<()>,
+    pid_file: PathBuf,
+) {
+    tokio::select! {
+        status = child.wait() => {
+            let status = status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
+            say(&prefix, &format!("exited ({status})"));
+        }
+        _ = stop => {
+            if let Some(pid) = child.id() {
+                terminate(pid);
+            }
+            match tokio::time::timeout(STOP_TIMEOUT, child.wait()).await {
+                Ok(_) => say(&prefix, "stopped"),
+                Err(_) => {
+                    let _ = child.kill().await;
+                    say(&prefix, &format!("killed: no exit within {}s of SIGTERM", STOP_TIMEOUT.as_secs()));
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_file(pid_file);
+}
+
+/// Sends SIGTERM to process `pid`.
+fn terminate(pid: u32) {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return;
+    };
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+}
+
+/// Prints the boxed start-up banner: gateway addresses, services, whether files are watched.
+fn print_banner(gateway: Option<std::net::SocketAddr>, services: &[Managed], watching: bool) {
+    let mut lines = vec![String::new(), "Micro".to_string(), String::new()];
+    if let Some(address) = gateway {
+        lines.push(format!("Web:     http://{address}"));
+        lines.push(format!(
+            "API:     http://{address}/api/{{service}}/{{method}}"
+        ));
+        lines.push(format!("Health:  http://{address}/health"));
+        lines.push(String::new());
+    }
+    lines.push("Services:".to_string());
+    for service in services {
+        let port = service
+            .def
+            .port
+            .map(|p| format!(" (127.0.0.1:{p})"))
+            .unwrap_or_default();
+        lines.push(format!("  ● {}{port}", service.def.name));
+    }
+    lines.push(String::new());
+    if watching {
+        lines.push("Watching for changes...".to_string());
+        lines.push(String::new());
+    }
+    let width = lines
+        .iter()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(57)
+        + 4;
+    let mut out = String::from("\n");
+    out.push_str(&format!("  ┌{}┐\n", "─".repeat(width)));
+    for line in lines {
+        let pad = width - 3 - line.chars().count();
+        out.push_str(&format!("  │   {line}{}│\n", " ".repeat(pad)));
+    }
+    out.push_str(&format!("  └{}┘\n", "─".repeat(width)));
+    print!("{out}");
+    let _ = std::io::stdout().flush();
+}

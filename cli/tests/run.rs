@@ -1,0 +1,369 @@
+//! `micro run` as a user runs it: the real binary as a child process building and running the
+//! three-service example (examples/multi) inside a network namespace with mDNS. Proves start
+//! order, environment injection, calls through the gateway, hot reload, clean shutdown, and
+//! that bad project files are refused with the line or the cycle named.
+
+#[path = "../../core/tests/support/mod.rs"]
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Builds of the examples can take minutes on a cold cache.
+const START_TIMEOUT: Duration = Duration::from_secs(600);
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A running `micro run` whose stdout lines are collected as they come.
+struct MicroRun {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+    home: PathBuf,
+}
+
+impl MicroRun {
+    /// Starts `micro run <args>` with HOME in `home` (so ~/micro is the test's own) and cargo
+    /// working offline (the namespace has no network).
+    fn start(home: &Path, args: &[&str], env: &[(&str, &str)]) -> MicroRun {
+        let real_home = PathBuf::from(std::env::var("HOME").unwrap());
+        let cargo_home = std::env::var("CARGO_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| real_home.join(".cargo"));
+        let rustup_home = std::env::var("RUSTUP_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| real_home.join(".rustup"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_micro"))
+            .arg("run")
+            .args(args)
+            .env("HOME", home)
+            .env("CARGO_HOME", cargo_home)
+            .env("RUSTUP_HOME", rustup_home)
+            .env("CARGO_NET_OFFLINE", "true")
+            .env("MICRO_REGISTRY", "mdns")
+            .env("MICRO_STORE_ADDRESS", home.join("store"))
+            .env_remove("MICRO_ENV")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let stdout = child.stdout.take().unwrap();
+        let collected = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(|l| l.ok()) {
+                println!("micro run: {line}");
+                collected.lock().unwrap().push(line);
+            }
+        });
+        MicroRun {
+            child,
+            lines,
+            home: home.to_path_buf(),
+        }
+    }
+
+    fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// Waits until a line satisfies `found`, failing if `micro run` exits first.
+    async fn wait_for(&mut self, what: &str, found: impl Fn(&str) -> bool, within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            if self.lines().iter().any(|l| found(l)) {
+                return;
+            }
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("micro run exited ({status}) before {what}");
+            }
+            assert!(Instant::now() < deadline, "no {what} within {within:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits for the start-up banner's closing line.
+    async fn wait_started(&mut self) {
+        self.wait_for("start-up banner", |l| l.contains('└'), START_TIMEOUT)
+            .await;
+    }
+
+    /// The pid in ~/micro/run/<service>.pid.
+    fn pid(&self, service: &str) -> Option<u32> {
+        let text =
+            std::fs::read_to_string(self.home.join(format!("micro/run/{service}.pid"))).ok()?;
+        text.trim().parse().ok()
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    async fn stop(mut self) {
+        signal(self.child.id(), "TERM");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "micro run still runs 30 s after SIGTERM"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert!(status.success(), "micro run exited with {status}");
+    }
+}
+
+impl Drop for MicroRun {
+    /// A failed test still stops `micro run` and so its services.
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            signal(self.child.id(), "TERM");
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn signal(pid: u32, name: &str) {
+    Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .unwrap();
+}
+
+fn alive(pid: u32) -> bool {
+    // A zombie still has a /proc entry; count it as gone.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| !stat.contains(") Z "))
+        .unwrap_or(false)
+}
+
+/// Where a runner line about `service` saying `text` is (`users | started (pid 7)`).
+fn position(lines: &[String], service: &str, text: &str) -> usize {
+    lines
+        .iter()
+        .position(|l| {
+            l.split_once(" | ")
+                .is_some_and(|(name, rest)| name.trim() == service && rest.starts_with(text))
+        })
+        .unwrap_or_else(|| panic!("no `{service} | {text}` line in {lines:#?}"))
+}
+
+/// POSTs `body` to the gateway on 127.0.0.1:8080 and returns status and body.
+fn post(path: &str, body: &str) -> (u16, String) {
+    let mut conn = std::net::TcpStream::connect("127.0.0.1:8080").unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        conn,
+        "POST {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    let status = answer[9..12].parse().unwrap();
+    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (status, body.to_string())
+}
+
+/// POSTs until the answer contains `expected` (services and the gateway's registry cache need
+/// a moment), returning the last answer.
+async fn post_until(path: &str, body: &str, expected: &str) -> (u16, String) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let path = path.to_string();
+        let request = body.to_string();
+        let answer = tokio::task::spawn_blocking(move || post(&path, &request))
+            .await
+            .unwrap();
+        if answer.1.contains(expected) || Instant::now() > deadline {
+            return answer;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[test]
+fn three_services_start_in_dependency_order_and_answer_through_the_gateway() {
+    support::in_netns(
+        "three_services_start_in_dependency_order_and_answer_through_the_gateway",
+        async {
+            let home = tempfile::tempdir().unwrap();
+            let example = repo().join("examples/multi");
+            let mut run =
+                MicroRun::start(home.path(), &[example.to_str().unwrap(), "--no-watch"], &[]);
+            run.wait_started().await;
+            let lines = run.lines();
+            // Each service starts only after everything it depends on answered /health.
+            assert!(position(&lines, "users", "healthy") < position(&lines, "posts", "started"));
+            assert!(position(&lines, "posts", "healthy") < position(&lines, "web", "started"));
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| l.contains("API:") && l.contains("127.0.0.1:8080"))
+            );
+            assert!(!lines.iter().any(|l| l.contains("Watching for changes")));
+
+            // web calls users and posts, posts calls users; the development environment's
+            // GREETING reaches users.
+            let (status, body) =
+                post_until("/api/web/Web.Home", "{}", "hello from development").await;
+            assert_eq!(status, 200, "{body}");
+            let home_page: serde_json::Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(home_page["greeting"], "hello from development");
+            assert_eq!(
+                home_page["posts"],
+                serde_json::json!(["Hello, micro by Alice", "Services in Rust by Bob"])
+            );
+            let (status, body) = post("/api/users/Users.Get", r#"{"id":9}"#);
+            assert_ne!(status, 200, "{body}");
+            assert!(body.contains("no user with id 9"), "{body}");
+
+            // Logs and pid files are kept under ~/micro while the services run.
+            let pids: Vec<u32> = ["users", "posts", "web"]
+                .iter()
+                .map(|s| run.pid(s).unwrap_or_else(|| panic!("no pid file for {s}")))
+                .collect();
+            assert!(pids.iter().all(|&pid| alive(pid)));
+            let log = std::fs::read_to_string(home.path().join("micro/logs/users.log")).unwrap();
+            assert!(!log.is_empty(), "users.log is empty");
+
+            let root = home.path().to_path_buf();
+            run.stop().await;
+            for pid in pids {
+                assert!(!alive(pid), "service process {pid} outlived micro run");
+            }
+            for service in ["users", "posts", "web"] {
+                let pid_file = root.join(format!("micro/run/{service}.pid"));
+                assert!(!pid_file.exists(), "{} left behind", pid_file.display());
+            }
+        },
+    );
+}
+
+#[test]
+fn selected_environment_variables_reach_the_services() {
+    support::in_netns("selected_environment_variables_reach_the_services", async {
+        let home = tempfile::tempdir().unwrap();
+        let example = repo().join("examples/multi");
+        let mut run = MicroRun::start(
+            home.path(),
+            &[example.to_str().unwrap(), "--no-watch"],
+            &[("MICRO_ENV", "production")],
+        );
+        run.wait_started().await;
+        let (status, body) =
+            post_until("/api/users/Users.Greeting", "{}", "hello from production").await;
+        assert_eq!(
+            (status, body.as_str()),
+            (200, r#"{"greeting":"hello from production"}"#)
+        );
+        run.stop().await;
+    });
+}
+
+/// A copy of examples/multi/users in `dir` that builds on its own: the workspace's dependency
+/// lines written out, the workspace's lock file so cargo needs no network.
+fn standalone_users(dir: &Path) {
+    let example = repo().join("examples/multi/users");
+    let root = std::fs::read_to_string(repo().join("Cargo.toml")).unwrap();
+    let dependency = |name: &str| {
+        root.lines()
+            .find(|l| l.starts_with(&format!("{name} = ")))
+            .unwrap_or_else(|| panic!("{name} is not a workspace dependency"))
+            .to_string()
+    };
+    let mut manifest = String::from(
+        "[package]\nname = \"reload-users\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n[workspace]\n\n[dependencies]\n",
+    );
+    manifest.push_str(&format!(
+        "micro = {{ path = {:?} }}\n",
+        repo().join("core").canonicalize().unwrap()
+    ));
+    for name in ["schemars", "serde", "tokio", "tracing-subscriber"] {
+        manifest.push_str(&dependency(name));
+        manifest.push('\n');
+    }
+    std::fs::create_dir_all(dir.join("users/src")).unwrap();
+    std::fs::write(dir.join("users/Cargo.toml"), manifest).unwrap();
+    std::fs::copy(repo().join("Cargo.lock"), dir.join("users/Cargo.lock")).unwrap();
+    std::fs::copy(example.join("src/main.rs"), dir.join("users/src/main.rs")).unwrap();
+    std::fs::write(
+        dir.join("micro.mu"),
+        "service users\n    path ./users\n    port 8081\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn edited_service_is_rebuilt_restarted_and_serves_the_new_answer() {
+    support::in_netns(
+        "edited_service_is_rebuilt_restarted_and_serves_the_new_answer",
+        async {
+            let home = tempfile::tempdir().unwrap();
+            let project = tempfile::tempdir().unwrap();
+            standalone_users(project.path());
+            let mut run = MicroRun::start(home.path(), &[project.path().to_str().unwrap()], &[]);
+            run.wait_started().await;
+            assert!(
+                run.lines()
+                    .iter()
+                    .any(|l| l.contains("Watching for changes"))
+            );
+            let (status, body) = post_until("/api/users/Users.Get", r#"{"id":1}"#, "Alice").await;
+            assert_eq!((status, body.as_str()), (200, r#"{"id":1,"name":"Alice"}"#));
+            let first_pid = run.pid("users").unwrap();
+
+            let main = project.path().join("users/src/main.rs");
+            let source = std::fs::read_to_string(&main).unwrap();
+            std::fs::write(&main, source.replace("\"Alice\"", "\"Alicia\"")).unwrap();
+            run.wait_for(
+                "a restart",
+                |l| l.starts_with("users |") && l.contains("restarted"),
+                START_TIMEOUT,
+            )
+            .await;
+            let (status, body) = post_until("/api/users/Users.Get", r#"{"id":1}"#, "Alicia").await;
+            assert_eq!(
+                (status, body.as_str()),
+                (200, r#"{"id":1,"name":"Alicia"}"#)
+            );
+            assert!(!alive(first_pid), "the old process still runs");
+            assert_ne!(run.pid("users"), Some(first_pid));
+            run.stop().await;
+        },
+    );
+}
+
+/// Runs `micro run` on a project holding only `micro.mu` with `text`, returning stderr.
+fn refused(text: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("micro.mu"), text).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_micro"))
+        .args(["run", dir.path().to_str().unwrap(), "--no-gateway"])
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "micro run accepted {text:?}");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn bad_micro_mu_is_refused_naming_the_line_and_what_was_expected() {
+    let stderr = refused("# blog\nservice users\n    port eighty\n");
+    assert!(stderr.contains("micro.mu:3:"), "{stderr}");
+    assert!(stderr.contains("expected a port number"), "{stderr}");
+}
+
+#[test]
+fn dependency_cycle_is_refused_naming_it() {
+    let stderr = refused("service users\n    depends web\nservice web\n    depends users\n");
+    assert!(
+        stderr.contains("dependency cycle: users -> web -> users"),
+        "{stderr}"
+    );
+}
