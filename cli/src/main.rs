@@ -2,6 +2,7 @@
 //! `MICRO_*` variables as every libmicro and go-micro program.
 
 mod api;
+mod build;
 mod inspect;
 mod project;
 mod run;
@@ -30,6 +31,8 @@ enum Command {
     Run(run::Args),
     /// Create a service project from a template, build it and print its tree.
     New(new::Args),
+    /// Build release binaries of a project's services into one directory.
+    Build(build::Args),
     /// Serve the HTTP API gateway in front of the registered services.
     Api(api::Args),
     /// Print a shell completion script: `micro completion bash > /etc/bash_completion.d/micro`.
@@ -49,6 +52,7 @@ async fn main() -> ExitCode {
         Command::Inspect(command) => inspect::run(command, Config::from_env()).await,
         Command::Run(args) => run::run(args).await,
         Command::New(args) => new::run(args),
+        Command::Build(args) => build::run(args),
         Command::Api(args) => api::run(args, Config::from_env()).await,
         Command::Completion { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "micro", &mut std::io::stdout());

@@ -340,3 +340,106 @@ fn bad_names_and_existing_directories_are_clear_errors() {
     );
     assert!(err.contains("crud") && err.contains("pubsub"), "{err}");
 }
+
+/// A crate with one binary printing `text` and no dependencies, so its release build is quick.
+fn tiny_crate(dir: &Path, name: &str, text: &str) {
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    let manifest = format!(
+        "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[workspace]\n"
+    );
+    std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
+    let main = format!("fn main() {{\n    println!(\"{text}\");\n}}\n");
+    std::fs::write(dir.join("src/main.rs"), main).unwrap();
+}
+
+fn run_binary(path: &Path) -> String {
+    let ran = Command::new(path).output().unwrap();
+    String::from_utf8(ran.stdout).unwrap()
+}
+
+#[test]
+fn build_puts_release_binaries_of_micro_mu_services_in_output_in_dependency_order() {
+    let project = tempfile::tempdir().unwrap();
+    tiny_crate(
+        &project.path().join("accounts"),
+        "accounts-bin",
+        "users here",
+    );
+    tiny_crate(&project.path().join("posts"), "posts-bin", "posts here");
+    let mu = "service posts\n    path ./posts\n    depends users\nservice users\n    path ./accounts\n    port 9001\n";
+    std::fs::write(project.path().join("micro.mu"), mu).unwrap();
+    let output = tempfile::tempdir().unwrap();
+    let printed = stdout(
+        &micro()
+            .arg("build")
+            .arg(project.path())
+            .arg("--output")
+            .arg(output.path())
+            .env("CARGO_TARGET_DIR", shared_target())
+            .output()
+            .unwrap(),
+    );
+    let users = printed.find("Building users").expect(&printed);
+    let posts = printed.find("Building posts").expect(&printed);
+    assert!(
+        users < posts,
+        "users is built before posts, which depends on it:\n{printed}"
+    );
+    assert_eq!(run_binary(&output.path().join("users")), "users here\n");
+    assert_eq!(run_binary(&output.path().join("posts")), "posts here\n");
+}
+
+#[test]
+fn build_without_a_project_file_finds_binary_crates_and_fills_dir_bin() {
+    let project = tempfile::tempdir().unwrap();
+    tiny_crate(&project.path().join("hello"), "hello-bin", "hi");
+    stdout(
+        &micro()
+            .arg("build")
+            .arg(project.path())
+            .env("CARGO_TARGET_DIR", shared_target())
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run_binary(&project.path().join("bin/hello")), "hi\n");
+}
+
+#[test]
+fn build_for_a_missing_target_or_unknown_platform_is_a_clear_error() {
+    let project = tempfile::tempdir().unwrap();
+    tiny_crate(&project.path().join("hello"), "hello", "hi");
+    let build = |os: &str, arch: &str| {
+        micro()
+            .arg("build")
+            .arg(project.path())
+            .args(["--os", os, "--arch", arch])
+            .output()
+            .unwrap()
+    };
+    let err = stderr_of_failure(&build("plan9", "amd64"));
+    assert!(
+        err.contains("unknown --os \"plan9\"; supported: linux, darwin, windows"),
+        "{err}"
+    );
+    let err = stderr_of_failure(&build("linux", "mips"));
+    assert!(err.contains("supported: amd64, arm64"), "{err}");
+
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
+    let Ok(installed) = installed else {
+        eprintln!("skipped the missing-target case: no rustup");
+        return;
+    };
+    let triple = "aarch64-apple-darwin";
+    if String::from_utf8_lossy(&installed.stdout).contains(triple) {
+        eprintln!("skipped the missing-target case: {triple} is installed");
+        return;
+    }
+    let err = stderr_of_failure(&build("darwin", "arm64"));
+    assert!(
+        err.contains(&format!("rustup target add {triple}")),
+        "{err}"
+    );
+    assert!(!project.path().join("bin/hello").exists());
+}
