@@ -439,16 +439,16 @@ fn managed(def: ServiceDef, i: usize, width: usize, colour: bool) -> Result<Mana
 }
 
 /// True for a file (its path inside the service directory) whose change should rebuild the
-/// service: not build output, not hidden files, not the lock file cargo itself rewrites.
+/// service: Rust sources and Cargo.toml, outside build output and hidden directories. Data a
+/// service writes next to its code (a file store, say) never restarts it.
 fn is_source(path: &Path) -> bool {
     let skipped = path.components().any(|c| {
         let c = c.as_os_str().to_string_lossy();
         c == "target" || (c.starts_with('.') && c.len() > 1 && c != "..")
     });
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    !skipped
-        && !matches!(name.as_deref(), Some("Cargo.lock"))
-        && !name.is_some_and(|n| n.ends_with('~'))
+    let rust = path.extension().is_some_and(|e| e == "rs")
+        || path.file_name().is_some_and(|n| n == "Cargo.toml");
+    !skipped && rust
 }
 
 fn say(prefix: &str, line: &str) {
@@ -630,4 +630,27 @@ fn print_banner(gateway: Option<std::net::SocketAddr>, services: &[Managed], wat
     out.push_str(&format!("  └{}┘\n", "─".repeat(width)));
     print!("{out}");
     let _ = std::io::stdout().flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_rust_sources_and_manifests_outside_build_output_count_as_changes() {
+        for path in ["src/main.rs", "Cargo.toml", "build.rs", "src/a/b.rs"] {
+            assert!(is_source(Path::new(path)), "{path}");
+        }
+        for path in [
+            "Cargo.lock",
+            "data/micro/users.db",
+            "target/debug/build/x/out.rs",
+            ".git/index",
+            "src/.main.rs.swp",
+            ".idea/x.rs",
+            "README.md",
+        ] {
+            assert!(!is_source(Path::new(path)), "{path}");
+        }
+    }
 }

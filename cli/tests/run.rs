@@ -266,6 +266,33 @@ fn selected_environment_variables_reach_the_services() {
     });
 }
 
+#[test]
+fn project_without_micro_mu_runs_the_crates_found_in_it() {
+    support::in_netns(
+        "project_without_micro_mu_runs_the_crates_found_in_it",
+        async {
+            // What `make run` does: helloworld has no micro.mu; it is found as a binary crate.
+            let home = tempfile::tempdir().unwrap();
+            let helloworld = repo().join("examples/helloworld");
+            let mut run = MicroRun::start(
+                home.path(),
+                &[helloworld.to_str().unwrap(), "--no-watch"],
+                &[],
+            );
+            run.wait_started().await;
+            assert!(run.lines().iter().any(|l| l.contains("● helloworld")));
+            let (status, body) = post_until(
+                "/api/helloworld/Helloworld.Call",
+                r#"{"name":"Alice"}"#,
+                "Hello Alice",
+            )
+            .await;
+            assert_eq!((status, body.as_str()), (200, r#"{"msg":"Hello Alice"}"#));
+            run.stop().await;
+        },
+    );
+}
+
 /// A copy of examples/multi/users in `dir` that builds on its own: the workspace's dependency
 /// lines written out, the workspace's lock file so cargo needs no network.
 fn standalone_users(dir: &Path) {
@@ -320,6 +347,22 @@ fn edited_service_is_rebuilt_restarted_and_serves_the_new_answer() {
 
             let main = project.path().join("users/src/main.rs");
             let source = std::fs::read_to_string(&main).unwrap();
+            // A change that does not build leaves the running service alone.
+            std::fs::write(
+                &main,
+                format!("{source}\nfn broken() -> u32 {{ \"no\" }}\n"),
+            )
+            .unwrap();
+            run.wait_for(
+                "a failed build",
+                |l| l.starts_with("users |") && l.contains("still running the last build"),
+                START_TIMEOUT,
+            )
+            .await;
+            assert_eq!(run.pid("users"), Some(first_pid));
+            let (status, body) = post("/api/users/Users.Get", r#"{"id":1}"#);
+            assert_eq!((status, body.as_str()), (200, r#"{"id":1,"name":"Alice"}"#));
+
             std::fs::write(&main, source.replace("\"Alice\"", "\"Alicia\"")).unwrap();
             run.wait_for(
                 "a restart",
