@@ -87,6 +87,7 @@ pub async fn run(args: Args) -> Result<()> {
     print_banner(
         gateway.as_ref().map(|g| g.address()),
         &runner.services,
+        &runner.logs,
         !args.no_watch,
     );
     let result = if args.no_watch {
@@ -244,6 +245,7 @@ impl Runner {
         })?;
         let pid = child.id().unwrap_or(0);
         let pid_file = self.pids.join(format!("{}.pid", service.def.name));
+        warn_if_left_running(&pid_file, &service.prefix);
         let _ = std::fs::write(&pid_file, format!("{pid}\n"));
         let log = self.logs.join(format!("{}.log", service.def.name));
         pipe_output(&mut child, &service.prefix, &log)?;
@@ -470,7 +472,8 @@ async fn build(name: &str, dir: &Path, release: bool) -> Result<PathBuf> {
         .args(["--message-format", "json-render-diagnostics"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
     if release {
         command.arg("--release");
     }
@@ -578,6 +581,27 @@ async fn supervise(
     let _ = std::fs::remove_file(pid_file);
 }
 
+/// Says so when a pid file names a process that still runs (an earlier `micro run` that was
+/// killed before it could stop its services).
+fn warn_if_left_running(pid_file: &Path, prefix: &str) {
+    let Some(pid) = std::fs::read_to_string(pid_file)
+        .ok()
+        .and_then(|text| text.trim().parse::<libc::pid_t>().ok())
+    else {
+        return;
+    };
+    // SAFETY: kill(2) with signal 0 only checks that the process exists.
+    if pid > 0 && unsafe { libc::kill(pid, 0) } == 0 {
+        say(
+            prefix,
+            &format!(
+                "warning: {} names pid {pid}, which still runs; an earlier micro run may have left it",
+                pid_file.display()
+            ),
+        );
+    }
+}
+
 /// Sends SIGTERM to process `pid`.
 fn terminate(pid: u32) {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
@@ -590,7 +614,12 @@ fn terminate(pid: u32) {
 }
 
 /// Prints the boxed start-up banner: gateway addresses, services, whether files are watched.
-fn print_banner(gateway: Option<std::net::SocketAddr>, services: &[Managed], watching: bool) {
+fn print_banner(
+    gateway: Option<std::net::SocketAddr>,
+    services: &[Managed],
+    logs: &Path,
+    watching: bool,
+) {
     let mut lines = vec![String::new(), "Micro".to_string(), String::new()];
     if let Some(address) = gateway {
         lines.push(format!("Web:     http://{address}"));
@@ -609,6 +638,8 @@ fn print_banner(gateway: Option<std::net::SocketAddr>, services: &[Managed], wat
             .unwrap_or_default();
         lines.push(format!("  ● {}{port}", service.def.name));
     }
+    lines.push(String::new());
+    lines.push(format!("Logs:    {}", logs.display()));
     lines.push(String::new());
     if watching {
         lines.push("Watching for changes...".to_string());
