@@ -528,6 +528,23 @@ deploy prod
     }
 
     #[test]
+    fn load_prefers_micro_mu_then_micro_json_and_resolves_paths_against_the_project() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(load(dir.path()).unwrap(), None);
+        std::fs::write(
+            dir.path().join("micro.json"),
+            r#"{"services":{"api":{"port":8080}}}"#,
+        )
+        .unwrap();
+        let project = load(dir.path()).unwrap().unwrap();
+        assert_eq!(project.services[0].path, dir.path().join("./api"));
+        std::fs::write(dir.path().join("micro.mu"), "service users\n    path ./u\n").unwrap();
+        let project = load(dir.path()).unwrap().unwrap();
+        assert_eq!(names(&project.services), ["users"]);
+        assert_eq!(project.services[0].path, dir.path().join("./u"));
+    }
+
+    #[test]
     fn discovery_finds_binary_crates_and_skips_target() {
         let dir = tempfile::tempdir().unwrap();
         let crate_at = |rel: &str, main: bool| {
