@@ -60,19 +60,31 @@ await_greeting() {
     exit 1
 }
 
-# wrk against $1, warmed up for 2 s first; prints "req/s p50 p99 non2xx".
+# CPU time (user + system) a process has used, in clock ticks.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# wrk against $1, warmed up for 2 s first, with the gateway process $2 and the service
+# process $3 (or none); prints "req/s p50_us p99_us non2xx gateway_cpu_us/req service_cpu_us/req".
 load() {
     wrk -t2 -c"$c" -d2s -s "$script" "$1" >/dev/null
-    local out
+    local out g0 s0=0 g1 s1=0
+    g0="$(ticks "$2")"
+    [ -n "${3:-}" ] && s0="$(ticks "$3")"
     out="$(wrk -t2 -c"$c" -d"${d}s" --latency -s "$script" "$1")"
+    g1="$(ticks "$2")"
+    [ -n "${3:-}" ] && s1="$(ticks "$3")"
     echo "$out" >&2
-    local rps p50 p99 bad
+    local rps p50 p99 bad total
     rps="$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")"
     p50="$(awk '$1 == "50%" {print $2}' <<<"$out")"
     p99="$(awk '$1 == "99%" {print $2}' <<<"$out")"
     bad="$(awk '/Non-2xx/ {print $NF}' <<<"$out")"
-    echo "$rps $(us "$p50") $(us "$p99") ${bad:-0}"
+    total="$(awk '/requests in/ {print $1}' <<<"$out")"
+    echo "$rps $(us "$p50") $(us "$p99") ${bad:-0} $(per "$((g1 - g0))" "$total") $(if [ -n "${3:-}" ]; then per "$((s1 - s0))" "$total"; else echo -; fi)"
 }
+
+# CPU ticks spent over N requests, as microseconds per request.
+per() { awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }'; }
 
 # wrk's latency (e.g. 812.00us, 1.53ms, 2.01s) in microseconds.
 us() {
@@ -86,46 +98,52 @@ us() {
 rust_helloworld() {
     MICRO_SERVER_ADDRESS=127.0.0.1:8082 MICRO_LOG=warn "$target/release/helloworld" &
     pids+=($!)
+    service=$!
 }
 go_helloworld() {
-    "$interop/helloworld" -name helloworld -address 127.0.0.1:8083 >/dev/null 2>&1 &
+    "$interop/helloworld" -name helloworld -address 127.0.0.1:8083 -topic "" >/dev/null 2>&1 &
     pids+=($!)
+    service=$!
 }
 
 # 1. libmicro's micro api -> libmicro helloworld.
 rust_helloworld
 MICRO_LOG=warn MICRO_STORE=memory "$target/release/micro" api --address 127.0.0.1:8090 >/dev/null &
 pids+=($!)
+gateway=$!
 await_greeting http://127.0.0.1:8090/helloworld/Helloworld.Call
-ours="$(load http://127.0.0.1:8090/helloworld/Helloworld.Call)"
+ours="$(load http://127.0.0.1:8090/helloworld/Helloworld.Call $gateway $service)"
 stop_all
 
 # 2. go-micro's micro api -> go-micro helloworld.
 go_helloworld
 "$interop/micro" api --address 127.0.0.1:8091 >/dev/null 2>&1 &
 pids+=($!)
+gateway=$!
 await_greeting http://127.0.0.1:8091/helloworld/Helloworld.Call
-go_go="$(load http://127.0.0.1:8091/helloworld/Helloworld.Call)"
+go_go="$(load http://127.0.0.1:8091/helloworld/Helloworld.Call $gateway $service)"
 stop_all
 
 # 3. go-micro's micro api -> libmicro helloworld.
 rust_helloworld
 "$interop/micro" api --address 127.0.0.1:8091 >/dev/null 2>&1 &
 pids+=($!)
+gateway=$!
 await_greeting http://127.0.0.1:8091/helloworld/Helloworld.Call
-go_rust="$(load http://127.0.0.1:8091/helloworld/Helloworld.Call)"
+go_rust="$(load http://127.0.0.1:8091/helloworld/Helloworld.Call $gateway $service)"
 stop_all
 
 # 4. The ceiling: bare hyper, same JSON, no RPC.
 "$target/release/gateway-ceiling" 127.0.0.1:8092 >/dev/null &
 pids+=($!)
+gateway=$!
 await_greeting http://127.0.0.1:8092/helloworld/Helloworld.Call
-bare="$(load http://127.0.0.1:8092/helloworld/Helloworld.Call)"
+bare="$(load http://127.0.0.1:8092/helloworld/Helloworld.Call $gateway)"
 stop_all
 
 col() { awk -v i="$2" '{print $i}' <<<"$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-row() { echo "| $1 | $(col "$2" 1) | $(col "$2" 2) | $(col "$2" 3) | $(col "$2" 4) |"; }
+row() { echo "| $1 | $(col "$2" 1) | $(col "$2" 2) | $(col "$2" 3) | $(col "$2" 4) | $(col "$2" 5) | $(col "$2" 6) |"; }
 cpu="$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
 cat >"$root/bench/results/gateway.md" <<MD
 # HTTP gateway load: libmicro \`micro api\` vs go-micro v5.30.0 \`micro api\`
@@ -133,10 +151,12 @@ cat >"$root/bench/results/gateway.md" <<MD
 Date $(date -u +%Y-%m-%d), $(nproc) cores ($cpu), $(free -g | awk '/Mem:/ {print $2}') GiB.
 wrk POSTs \`{"name":"Alice"}\` to \`/helloworld/Helloworld.Call\` over $c keep-alive connections
 (2 threads) for $d s after a 2 s warm-up, on loopback; gateways find helloworld through mDNS
-(\`bench/gateway/run.sh $c $d\`). wrk, gateway and service share the machine's cores.
+(\`bench/gateway/run.sh $c $d\`). wrk, gateway and service share the machine's cores, so
+run it on an otherwise idle machine. CPU µs/req: user + system time of that process over the
+measured run, divided by the requests served.
 
-| gateway -> service | requests/s | p50 µs | p99 µs | non-2xx |
-| --- | --- | --- | --- | --- |
+| gateway -> service | requests/s | p50 µs | p99 µs | non-2xx | gateway CPU µs/req | service CPU µs/req |
+| --- | --- | --- | --- | --- | --- | --- |
 $(row "libmicro micro api -> libmicro helloworld" "$ours")
 $(row "go-micro micro api -> go-micro helloworld" "$go_go")
 $(row "go-micro micro api -> libmicro helloworld" "$go_rust")
@@ -149,5 +169,11 @@ $(row "bare hyper, same JSON, no RPC (ceiling)" "$bare")
 | libmicro / bare hyper | $(ratio "$(col "$ours" 1)" "$(col "$bare" 1)") | $(ratio "$(col "$ours" 3)" "$(col "$bare" 3)") |
 
 Targets: at least 2x go-micro's requests/s, at least 40% of the bare hyper figure.
+
+Where a gateway request goes: the bare server reads the request and writes one answer; the
+gateway also writes the RPC to the service and reads its reply, and the service does its own
+read, dispatch and write, all on the same cores as wrk. On loopback each write runs the
+receiver's TCP path inside the writer's syscall, so those writes dominate the gateway's CPU
+(profile with \`perf record -p <micro api pid>\` during the run).
 MD
 cat "$root/bench/results/gateway.md"
