@@ -4,9 +4,9 @@
 mod api;
 mod build;
 mod inspect;
+mod new;
 mod project;
 mod run;
-mod new;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use micro::config::Config;
@@ -27,14 +27,14 @@ struct Cli {
 enum Command {
     #[command(flatten)]
     Inspect(inspect::Command),
-    /// Build and run the project's services with the API gateway, restarting them on change.
-    Run(run::Args),
+    /// Serve the HTTP API gateway in front of the registered services.
+    Api(api::Args),
     /// Create a service project from a template, build it and print its tree.
     New(new::Args),
     /// Build release binaries of a project's services into one directory.
     Build(build::Args),
-    /// Serve the HTTP API gateway in front of the registered services.
-    Api(api::Args),
+    /// Build and run the project's services with the API gateway, restarting them on change.
+    Run(run::Args),
     /// Print a shell completion script: `micro completion bash > /etc/bash_completion.d/micro`.
     Completion {
         /// bash, zsh, fish, elvish or powershell.
@@ -50,10 +50,10 @@ async fn main() -> ExitCode {
         .init();
     let result = match Cli::parse().command {
         Command::Inspect(command) => inspect::run(command, Config::from_env()).await,
-        Command::Run(args) => run::run(args).await,
+        Command::Api(args) => api::run(args, Config::from_env()).await,
         Command::New(args) => new::run(args),
         Command::Build(args) => build::run(args),
-        Command::Api(args) => api::run(args, Config::from_env()).await,
+        Command::Run(args) => run::run(args).await,
         Command::Completion { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "micro", &mut std::io::stdout());
             Ok(())
