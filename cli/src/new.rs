@@ -169,7 +169,7 @@ impl Template {
         }
     }
 
-    /// Dependencies beyond micro, serde, schemars, tokio and tracing-subscriber.
+    /// Dependencies beyond micro, serde, schemars and tokio.
     fn extra_deps(self) -> &'static [&'static str] {
         match self {
             Template::Default | Template::Api => &[],
@@ -342,7 +342,7 @@ fn dependencies(template: Template, core: &Path) -> Result<Vec<String>> {
     let mut micro = toml::Table::new();
     micro.insert("path".into(), core.display().to_string().into());
     let mut lines = vec![format!("micro = {}", toml::Value::Table(micro))];
-    let common = ["schemars", "serde", "tokio", "tracing-subscriber"];
+    let common = ["schemars", "serde", "tokio"];
     let mut names: Vec<&str> = common
         .iter()
         .chain(template.extra_deps())

@@ -7,6 +7,7 @@ pub mod codec;
 pub mod config;
 pub mod errors;
 pub mod gateway;
+pub mod log;
 pub mod registry;
 pub mod schema;
 pub mod server;

@@ -57,12 +57,7 @@ async fn stream(_ctx: Context, mut stream: Stream) -> Result<()> {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MICRO_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    micro::log::init();
     Service::new("helloworld")
         .handle("Helloworld.Call", call)
         .describe(

@@ -59,12 +59,7 @@ async fn list(client: Client) -> Result<Posts> {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MICRO_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    micro::log::init();
     let client = Client::new(Config::from_env().registry()?);
     Service::new("posts")
         .handle("Posts.List", move |_ctx: Context, _req: Empty| {

@@ -55,12 +55,7 @@ async fn greeting(_ctx: Context, _req: Empty) -> Result<Greeting> {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MICRO_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    micro::log::init();
     Service::new("users")
         .handle("Users.Get", get)
         .handle("Users.Greeting", greeting)
