@@ -20,6 +20,11 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/libmicro/target}"
 target="$CARGO_TARGET_DIR"
 interop="$root/tests/interop/bin"
 
+# wrk, a gateway and a service share two cores here: every server process gets one
+# scheduler thread (Rust's tokio and Go's runtime alike, the ceiling included), which spares
+# the cross-thread wake-ups that otherwise cost each side a quarter of its CPU per request.
+export TOKIO_WORKER_THREADS="${TOKIO_WORKER_THREADS:-1}" GOMAXPROCS="${GOMAXPROCS:-1}"
+
 if [ -z "${MICRO_BENCH_IN_NETNS:-}" ]; then
     command -v wrk >/dev/null || apt-get install -y wrk >/dev/null ||
         { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
