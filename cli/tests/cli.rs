@@ -201,3 +201,25 @@ fn every_command_has_help_with_an_about_line_and_argument_docs() {
         call.contains("-H, --header <KEY:VALUE>") && call.contains("-m, --metadata <KEY:VALUE>")
     );
 }
+
+#[test]
+fn completion_scripts_cover_every_shell_and_command() {
+    let root = tempfile::tempdir().unwrap();
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef micro"),
+        ("fish", "complete -c micro"),
+    ] {
+        let script = stdout(&micro(root.path(), &["completion", shell]));
+        assert!(script.contains(marker), "{shell}: no {marker:?}");
+        for command in ["services", "call", "api", "run", "new", "build", "store"] {
+            assert!(
+                script.contains(command),
+                "{shell} completion lacks {command}"
+            );
+        }
+    }
+    let bad = micro(root.path(), &["completion", "tcsh"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("possible values"));
+}
