@@ -1,6 +1,7 @@
 //! libmicro: go-micro v5 re-made as one Rust engine. This crate is the engine itself; the C,
 //! Go, Python and Node bindings are thin layers over it.
 
+pub mod auth;
 pub mod broker;
 pub mod client;
 pub mod codec;

@@ -1,0 +1,143 @@
+//! Endpoint scopes: the scopes an endpoint requires, stored at
+//! `endpoint-scopes/<service>.<Handler.Method>`, set one by one or by pattern, and the check
+//! of a token's claims against them.
+
+use super::{ALL_SCOPES, Auth, Claims, ID};
+use crate::errors::{Error, Result};
+use crate::store::{DeleteOptions, ReadOptions, Record, WriteOptions};
+
+const PREFIX: &str = "endpoint-scopes/";
+
+impl Auth {
+    /// Sets the scopes `service`'s `endpoint` (`Handler.Method`) requires; an empty list opens
+    /// it to any valid token again.
+    pub async fn set_scopes(&self, service: &str, endpoint: &str, scopes: &[String]) -> Result<()> {
+        let key = endpoint_key(service, endpoint)?;
+        self.set_scopes_at(&key, scopes).await
+    }
+
+    /// Sets the scopes on every endpoint among `endpoints` (each `service.Handler.Method`)
+    /// that matches `pattern`, where `*` stands for any run of characters (`greeter.*`).
+    /// Returns how many endpoints matched.
+    pub async fn set_scopes_matching(
+        &self,
+        pattern: &str,
+        endpoints: &[String],
+        scopes: &[String],
+    ) -> Result<usize> {
+        if pattern.is_empty() {
+            return Err(Error::bad_request(
+                ID,
+                "the pattern is empty; use e.g. greeter.*",
+            ));
+        }
+        let mut matched = 0;
+        for key in endpoints.iter().filter(|k| pattern_matches(pattern, k)) {
+            self.set_scopes_at(&format!("{PREFIX}{key}"), scopes)
+                .await?;
+            matched += 1;
+        }
+        Ok(matched)
+    }
+
+    /// The scopes `service`'s `endpoint` requires; empty when it is open to any valid token.
+    pub async fn scopes_for(&self, service: &str, endpoint: &str) -> Result<Vec<String>> {
+        let key = endpoint_key(service, endpoint)?;
+        match self.store.read(&key, &ReadOptions::default()).await {
+            Ok(records) => Ok(records
+                .first()
+                .and_then(|r| serde_json::from_slice(&r.value).ok())
+                .unwrap_or_default()),
+            Err(e) if e.code == 404 => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every endpoint with scopes set, as (`service.Handler.Method`, scopes), in key order.
+    pub async fn list_scopes(&self) -> Result<Vec<(String, Vec<String>)>> {
+        let options = ReadOptions {
+            prefix: true,
+            ..Default::default()
+        };
+        let records = self.store.read(PREFIX, &options).await?;
+        Ok(records
+            .iter()
+            .filter_map(|r| {
+                let scopes: Vec<String> = serde_json::from_slice(&r.value).ok()?;
+                Some((r.key.strip_prefix(PREFIX)?.to_string(), scopes))
+            })
+            .collect())
+    }
+
+    /// Allows the call when the endpoint requires no scopes, or the token has `*` or any one
+    /// of the required scopes; otherwise a 403 whose detail names the required scopes.
+    pub async fn authorize(&self, claims: &Claims, service: &str, endpoint: &str) -> Result<()> {
+        let required = self.scopes_for(service, endpoint).await?;
+        if has_scopes(&claims.scopes, &required) {
+            return Ok(());
+        }
+        Err(Error::forbidden(
+            ID,
+            format!(
+                "insufficient scopes: {service} {endpoint} requires one of {}",
+                required.join(",")
+            ),
+        ))
+    }
+
+    async fn set_scopes_at(&self, key: &str, scopes: &[String]) -> Result<()> {
+        let scopes: Vec<String> = scopes
+            .iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if scopes.is_empty() {
+            return self.store.delete(key, &DeleteOptions::default()).await;
+        }
+        let value = serde_json::to_vec(&scopes)
+            .map_err(|e| Error::internal(ID, format!("cannot encode the scopes: {e}")))?;
+        self.store
+            .write(Record::new(key, value), &WriteOptions::default())
+            .await
+    }
+}
+
+/// True when `required` is empty, `held` has `*`, or `held` has any one of `required`.
+pub fn has_scopes(held: &[String], required: &[String]) -> bool {
+    required.is_empty()
+        || held.iter().any(|s| s == ALL_SCOPES)
+        || held.iter().any(|s| required.contains(s))
+}
+
+/// True when `text` matches `pattern`, where `*` stands for any run of characters.
+pub fn pattern_matches(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !text.starts_with(first) || text.len() < first.len() + last.len() {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    if !text.ends_with(last) {
+        return false;
+    }
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+fn endpoint_key(service: &str, endpoint: &str) -> Result<String> {
+    if service.is_empty() || endpoint.is_empty() {
+        return Err(Error::bad_request(
+            ID,
+            "give both a service and an endpoint (Handler.Method)",
+        ));
+    }
+    Ok(format!("{PREFIX}{service}.{endpoint}"))
+}

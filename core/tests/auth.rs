@@ -1,0 +1,404 @@
+//! The auth core: accounts with bcrypt hashes, the default admin and its deletion marker, RS256
+//! tokens and every way a forged or stale token is refused, revocation, and endpoint scopes.
+//! Each test uses a memory store and its own temporary keys directory.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use micro::auth::{Auth, Claims, DEFAULT_TTL, Kind, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE};
+use micro::store::{self, ReadOptions, Store};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+fn memory() -> Arc<dyn Store> {
+    Arc::new(store::Memory::new(store::Options::default()))
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+async fn open() -> (Auth, Arc<dyn Store>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = memory();
+    let auth = Auth::open(store.clone(), dir.path()).await.unwrap();
+    (auth, store, dir)
+}
+
+/// Signs `claims` with the real private key, as a leaked key or a forger with it would.
+fn sign_with_real_key(dir: &Path, claims: &Claims) -> String {
+    let pem = std::fs::read(dir.join(PRIVATE_KEY_FILE)).unwrap();
+    let key = EncodingKey::from_rsa_pem(&pem).unwrap();
+    jsonwebtoken::encode(&Header::new(Algorithm::RS256), claims, &key).unwrap()
+}
+
+fn claims_for(sub: &str, scopes: &[&str], jti: &str) -> Claims {
+    let now = now();
+    Claims {
+        sub: sub.into(),
+        kind: "admin".into(),
+        scopes: strings(scopes),
+        exp: now + 3600,
+        iat: now,
+        nbf: now,
+        jti: jti.into(),
+    }
+}
+
+async fn refused(auth: &Auth, token: &str, why: &str) {
+    let err = auth.verify(token).await.expect_err("forged token accepted");
+    assert_eq!(err.code, 401, "{err:?}");
+    assert!(
+        err.detail.contains(why),
+        "detail {:?} should say {why:?}",
+        err.detail
+    );
+}
+
+#[tokio::test]
+async fn first_start_creates_the_default_admin_with_a_bcrypt_hash() {
+    let (auth, store, _dir) = open().await;
+    let token = auth.login("admin", "micro").await.unwrap();
+    let claims = auth.verify(&token.token).await.unwrap();
+    assert_eq!(claims.sub, "admin");
+    assert_eq!(claims.kind, "admin");
+    assert_eq!(claims.scopes, strings(&["*"]));
+    let lifetime = claims.exp - claims.iat;
+    assert_eq!(lifetime, DEFAULT_TTL.as_secs());
+    assert!(auth.default_password_unchanged().await.unwrap());
+
+    let record = &store
+        .read("auth/admin", &ReadOptions::default())
+        .await
+        .unwrap()[0];
+    let json: serde_json::Value = serde_json::from_slice(&record.value).unwrap();
+    assert_eq!(json["id"], "admin");
+    assert_eq!(json["type"], "admin");
+    let hash = json["metadata"]["password_hash"].as_str().unwrap();
+    assert!(hash.starts_with("$2"), "not a bcrypt hash: {hash}");
+    assert!(bcrypt::verify("micro", hash).unwrap());
+    assert!(!String::from_utf8_lossy(&record.value).contains("\"micro\""));
+}
+
+#[tokio::test]
+async fn changing_the_password_ends_the_default_password_warning() {
+    let (auth, _store, _dir) = open().await;
+    auth.change_password("admin", "s3cret-enough")
+        .await
+        .unwrap();
+    assert!(!auth.default_password_unchanged().await.unwrap());
+    let err = auth.login("admin", "micro").await.unwrap_err();
+    assert_eq!(err.code, 401);
+    auth.login("admin", "s3cret-enough").await.unwrap();
+}
+
+#[tokio::test]
+async fn accounts_are_created_listed_and_refused_when_taken_or_wrong() {
+    let (auth, _store, _dir) = open().await;
+    let alice = auth
+        .create_account(
+            "alice",
+            Kind::User,
+            Some("pw-alice"),
+            &strings(&["greeter"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(alice.scopes, strings(&["greeter"]));
+    let taken = auth
+        .create_account("alice", Kind::User, Some("x"), &[])
+        .await
+        .unwrap_err();
+    assert_eq!(taken.code, 409);
+    let no_password = auth
+        .create_account("bob", Kind::User, None, &[])
+        .await
+        .unwrap_err();
+    assert_eq!(no_password.code, 400);
+    let bad_id = auth
+        .create_account("../x", Kind::User, Some("x"), &[])
+        .await
+        .unwrap_err();
+    assert_eq!(bad_id.code, 400);
+    auth.create_account("ci", Kind::Service, None, &strings(&["deploy"]))
+        .await
+        .unwrap();
+
+    let ids: Vec<String> = auth
+        .list_accounts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(ids, strings(&["admin", "alice", "ci"]));
+
+    assert_eq!(auth.login("alice", "wrong").await.unwrap_err().code, 401);
+    assert_eq!(auth.login("nobody", "x").await.unwrap_err().code, 401);
+    assert_eq!(auth.login("ci", "").await.unwrap_err().code, 401);
+    let token = auth.login("alice", "pw-alice").await.unwrap();
+    let claims = auth.verify(&token.token).await.unwrap();
+    assert_eq!(
+        (claims.kind.as_str(), claims.scopes),
+        ("user", strings(&["greeter"]))
+    );
+}
+
+#[tokio::test]
+async fn deleted_admin_is_not_recreated_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = memory();
+    let auth = Auth::open(store.clone(), dir.path()).await.unwrap();
+    auth.delete_account("admin").await.unwrap();
+    drop(auth);
+
+    let again = Auth::open(store.clone(), dir.path()).await.unwrap();
+    assert_eq!(again.account("admin").await.unwrap_err().code, 404);
+    assert!(again.list_accounts().await.unwrap().is_empty());
+    assert!(!again.default_password_unchanged().await.unwrap());
+    let marker = store
+        .read("auth/.admin-deleted", &ReadOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(marker.len(), 1);
+}
+
+#[tokio::test]
+async fn keys_are_kept_private_and_reused_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = memory();
+    let first = Auth::open(store.clone(), dir.path()).await.unwrap();
+    let token = first.login("admin", "micro").await.unwrap();
+    let private = std::fs::read(dir.path().join(PRIVATE_KEY_FILE)).unwrap();
+    let public = std::fs::read(dir.path().join(PUBLIC_KEY_FILE)).unwrap();
+    drop(first);
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join(PRIVATE_KEY_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    let second = Auth::open(store, dir.path()).await.unwrap();
+    assert_eq!(second.verify(&token.token).await.unwrap().sub, "admin");
+    assert_eq!(
+        std::fs::read(dir.path().join(PRIVATE_KEY_FILE)).unwrap(),
+        private
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join(PUBLIC_KEY_FILE)).unwrap(),
+        public
+    );
+}
+
+#[tokio::test]
+async fn forged_and_stale_tokens_are_refused_with_401() {
+    let (auth, _store, dir) = open().await;
+    let real = auth.login("admin", "micro").await.unwrap();
+    let claims = auth.verify(&real.token).await.unwrap();
+
+    // alg none: no signature at all.
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
+    refused(&auth, &format!("{header}.{payload}."), "malformed").await;
+
+    // HS256 keyed with the public key PEM (the classic algorithm confusion).
+    let public = std::fs::read(dir.path().join(PUBLIC_KEY_FILE)).unwrap();
+    let hs = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(&public),
+    )
+    .unwrap();
+    refused(&auth, &hs, "RS256").await;
+
+    // Tampered payload: more scopes, same signature.
+    let mut parts: Vec<String> = real.token.split('.').map(String::from).collect();
+    let mut wider = claims.clone();
+    wider.sub = "root".into();
+    parts[1] = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&wider).unwrap());
+    refused(&auth, &parts.join("."), "signature").await;
+
+    // Well signed but expired, or not valid yet.
+    let mut expired = claims.clone();
+    expired.exp = now() - 3600;
+    expired.iat = now() - 7200;
+    refused(&auth, &sign_with_real_key(dir.path(), &expired), "expired").await;
+    let mut early = claims.clone();
+    early.nbf = now() + 3600;
+    refused(
+        &auth,
+        &sign_with_real_key(dir.path(), &early),
+        "not valid yet",
+    )
+    .await;
+
+    // Well signed, in date, but never issued (no live record): treated as revoked.
+    let unknown = claims_for("admin", &["*"], "never-issued");
+    refused(&auth, &sign_with_real_key(dir.path(), &unknown), "revoked").await;
+
+    // Garbage.
+    refused(&auth, "not-a-jwt", "malformed").await;
+    refused(&auth, "", "malformed").await;
+}
+
+#[tokio::test]
+async fn revoked_tokens_and_tokens_of_deleted_accounts_are_refused() {
+    let (auth, _store, dir) = open().await;
+    auth.create_account("bob", Kind::User, Some("pw-bob"), &strings(&["greeter"]))
+        .await
+        .unwrap();
+    let one = auth.login("bob", "pw-bob").await.unwrap();
+    let two = auth
+        .issue("bob", &strings(&["other"]), Duration::from_secs(600))
+        .await
+        .unwrap();
+    let admin = auth.login("admin", "micro").await.unwrap();
+
+    let listed = auth.list_tokens(Some("bob")).await.unwrap();
+    let mut ids: Vec<&str> = listed.iter().map(|t| t.id.as_str()).collect();
+    ids.sort();
+    let mut want = vec![one.id.as_str(), two.id.as_str()];
+    want.sort();
+    assert_eq!(ids, want);
+    assert_eq!(auth.list_tokens(None).await.unwrap().len(), 3);
+
+    auth.revoke(&one.id).await.unwrap();
+    refused(&auth, &one.token, "revoked").await;
+    auth.verify(&two.token).await.unwrap();
+
+    // A token signed for bob, with a live jti of bob's, stops working with the account.
+    let forged_live = claims_for("bob", &["greeter"], &two.id);
+    let forged_live = sign_with_real_key(dir.path(), &forged_live);
+    auth.verify(&forged_live).await.unwrap();
+    auth.delete_account("bob").await.unwrap();
+    refused(&auth, &two.token, "revoked").await;
+    assert!(auth.list_tokens(Some("bob")).await.unwrap().is_empty());
+
+    // A still-live jti pointing at a deleted account is refused too.
+    let stray = claims_for("ghost", &["*"], &admin.id);
+    refused(
+        &auth,
+        &sign_with_real_key(dir.path(), &stray),
+        "no longer exists",
+    )
+    .await;
+    auth.verify(&admin.token).await.unwrap();
+    assert_eq!(
+        auth.issue("ghost", &[], DEFAULT_TTL)
+            .await
+            .unwrap_err()
+            .code,
+        404
+    );
+}
+
+#[tokio::test]
+async fn scopes_decide_which_tokens_may_call_an_endpoint() {
+    let (auth, store, _dir) = open().await;
+    let claims = |scopes: &[&str]| claims_for("x", scopes, "j");
+
+    // No scopes set: any valid token.
+    auth.authorize(&claims(&[]), "greeter", "Say.Hello")
+        .await
+        .unwrap();
+
+    auth.set_scopes("greeter", "Say.Hello", &strings(&["a", " b "]))
+        .await
+        .unwrap();
+    assert_eq!(
+        auth.scopes_for("greeter", "Say.Hello").await.unwrap(),
+        strings(&["a", "b"])
+    );
+    let stored = store
+        .read("endpoint-scopes/greeter.Say.Hello", &ReadOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(&stored[0].value[..], br#"["a","b"]"#);
+
+    auth.authorize(&claims(&["b"]), "greeter", "Say.Hello")
+        .await
+        .unwrap();
+    auth.authorize(&claims(&["*"]), "greeter", "Say.Hello")
+        .await
+        .unwrap();
+    let err = auth
+        .authorize(&claims(&["c"]), "greeter", "Say.Hello")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, 403);
+    assert!(err.detail.contains("insufficient scopes"), "{}", err.detail);
+    assert!(err.detail.contains("a,b"), "{}", err.detail);
+
+    // Clearing opens it again.
+    auth.set_scopes("greeter", "Say.Hello", &[]).await.unwrap();
+    assert!(
+        auth.scopes_for("greeter", "Say.Hello")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    auth.authorize(&claims(&[]), "greeter", "Say.Hello")
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn scopes_are_set_in_bulk_by_pattern() {
+    let (auth, _store, _dir) = open().await;
+    let endpoints = strings(&[
+        "greeter.Say.Hello",
+        "greeter.Say.Bye",
+        "greeter2.Say.Hello",
+        "users.Users.Create",
+    ]);
+    let matched = auth
+        .set_scopes_matching("greeter.*", &endpoints, &strings(&["greet"]))
+        .await
+        .unwrap();
+    assert_eq!(matched, 2);
+    let matched = auth
+        .set_scopes_matching("*.Create", &endpoints, &strings(&["admin"]))
+        .await
+        .unwrap();
+    assert_eq!(matched, 1);
+    let listed = auth.list_scopes().await.unwrap();
+    assert_eq!(
+        listed,
+        vec![
+            ("greeter.Say.Bye".to_string(), strings(&["greet"])),
+            ("greeter.Say.Hello".to_string(), strings(&["greet"])),
+            ("users.Users.Create".to_string(), strings(&["admin"])),
+        ]
+    );
+    assert!(
+        auth.scopes_for("greeter2", "Say.Hello")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn patterns_match_with_stars_anywhere() {
+    use micro::auth::pattern_matches;
+    assert!(pattern_matches("greeter.*", "greeter.Say.Hello"));
+    assert!(!pattern_matches("greeter.*", "greeter2.Say.Hello"));
+    assert!(pattern_matches("*", "anything"));
+    assert!(pattern_matches("*.Say.*", "greeter.Say.Hello"));
+    assert!(pattern_matches("greeter.Say.Hello", "greeter.Say.Hello"));
+    assert!(!pattern_matches("greeter.Say.Hello", "greeter.Say.Bye"));
+    assert!(!pattern_matches("a*a", "a"));
+}
