@@ -402,3 +402,39 @@ fn patterns_match_with_stars_anywhere() {
     assert!(!pattern_matches("greeter.Say.Hello", "greeter.Say.Bye"));
     assert!(!pattern_matches("a*a", "a"));
 }
+
+#[tokio::test]
+async fn a_lost_public_key_is_rebuilt_from_the_private_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = memory();
+    let first = Auth::open(store.clone(), dir.path()).await.unwrap();
+    let token = first.login("admin", "micro").await.unwrap();
+    drop(first);
+    let private = std::fs::read(dir.path().join(PRIVATE_KEY_FILE)).unwrap();
+    std::fs::remove_file(dir.path().join(PUBLIC_KEY_FILE)).unwrap();
+
+    let second = Auth::open(store, dir.path()).await.unwrap();
+    assert_eq!(
+        std::fs::read(dir.path().join(PRIVATE_KEY_FILE)).unwrap(),
+        private
+    );
+    assert_eq!(second.verify(&token.token).await.unwrap().sub, "admin");
+}
+
+#[tokio::test]
+async fn a_key_file_that_is_not_a_key_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(PRIVATE_KEY_FILE), "not a key").unwrap();
+    std::fs::write(dir.path().join(PUBLIC_KEY_FILE), "not a key").unwrap();
+    let err = match Auth::open(memory(), dir.path()).await {
+        Ok(_) => panic!("opened with garbage keys"),
+        Err(e) => e,
+    };
+    assert_eq!(err.code, 500);
+    assert!(err.detail.contains(PRIVATE_KEY_FILE), "{}", err.detail);
+    assert!(
+        err.detail.contains("remove the keys directory"),
+        "{}",
+        err.detail
+    );
+}

@@ -6,6 +6,7 @@ use crate::errors::{Error, Result};
 use crate::store::{DeleteOptions, ListOptions, ReadOptions, Record, WriteOptions};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 const PREFIX: &str = "auth/";
@@ -77,6 +78,22 @@ impl Stored {
             kind: self.kind,
             scopes: self.scopes.clone(),
             created,
+        }
+    }
+
+    /// An account that no password matches, with a real hash to check against.
+    fn decoy() -> Stored {
+        static DECOY_HASH: OnceLock<String> = OnceLock::new();
+        let hash = DECOY_HASH.get_or_init(|| {
+            bcrypt::hash(uuid::Uuid::new_v4().to_string(), bcrypt::DEFAULT_COST).unwrap_or_default()
+        });
+        Stored {
+            id: String::new(),
+            kind: Kind::User,
+            issuer: String::new(),
+            secret: String::new(),
+            scopes: Vec::new(),
+            metadata: HashMap::from([(HASH.to_string(), hash.clone())]),
         }
     }
 
@@ -188,7 +205,14 @@ impl Auth {
         if check_id(id).is_err() {
             return Err(refused());
         }
-        let stored = self.read_account(id).await?.ok_or_else(refused)?;
+        let Some(stored) = self.read_account(id).await? else {
+            // Spend the same bcrypt time as a real check, so timing does not tell which ids exist.
+            let password = password.to_string();
+            let _ =
+                tokio::task::spawn_blocking(move || Stored::decoy().password_matches(&password))
+                    .await;
+            return Err(refused());
+        };
         let (stored, ok) = verify_password(stored, password.to_string()).await?;
         if !ok {
             return Err(refused());

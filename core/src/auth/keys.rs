@@ -4,7 +4,7 @@
 use crate::errors::{Error, Result};
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use rsa::RsaPrivateKey;
-use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 use std::path::{Path, PathBuf};
 
 use super::ID;
@@ -36,7 +36,7 @@ pub(crate) async fn load_or_create(dir: &Path) -> Result<Keys> {
     let public = dir.join(PUBLIC_KEY_FILE);
     if !private.exists() || !public.exists() {
         let dir = dir.to_path_buf();
-        tokio::task::spawn_blocking(move || create(&dir))
+        tokio::task::spawn_blocking(move || create_missing(&dir))
             .await
             .map_err(|e| Error::internal(ID, format!("key generation stopped: {e}")))??;
     }
@@ -66,22 +66,40 @@ fn bad_key(path: &Path, e: jsonwebtoken::errors::Error) -> Error {
     )
 }
 
-fn create(dir: &Path) -> Result<()> {
+/// Makes what is missing: a whole new pair, or only the public half of an existing private key
+/// (never replacing a private key that is there).
+fn create_missing(dir: &Path) -> Result<()> {
     let io = |what: &str, e: std::io::Error| {
         Error::internal(ID, format!("cannot {what} in {}: {e}", dir.display()))
     };
     std::fs::create_dir_all(dir).map_err(|e| io("create the keys directory", e))?;
-    let key = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, KEY_BITS)
-        .map_err(|e| Error::internal(ID, format!("cannot generate an RSA key: {e}")))?;
-    let private_pem = key
-        .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|e| Error::internal(ID, format!("cannot encode the private key: {e}")))?;
+    let private_path = dir.join(PRIVATE_KEY_FILE);
+    let key = if private_path.exists() {
+        let pem =
+            std::fs::read_to_string(&private_path).map_err(|e| io("read the private key", e))?;
+        RsaPrivateKey::from_pkcs8_pem(&pem).map_err(|e| {
+            Error::internal(
+                ID,
+                format!(
+                    "the key file {} is not a PKCS#8 RSA key ({e}); remove the keys directory to make a new pair",
+                    private_path.display()
+                ),
+            )
+        })?
+    } else {
+        let key = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, KEY_BITS)
+            .map_err(|e| Error::internal(ID, format!("cannot generate an RSA key: {e}")))?;
+        let private_pem = key
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|e| Error::internal(ID, format!("cannot encode the private key: {e}")))?;
+        write_private(&private_path, private_pem.as_bytes())
+            .map_err(|e| io("write the private key", e))?;
+        key
+    };
     let public_pem = key
         .to_public_key()
         .to_public_key_pem(LineEnding::LF)
         .map_err(|e| Error::internal(ID, format!("cannot encode the public key: {e}")))?;
-    write_private(&dir.join(PRIVATE_KEY_FILE), private_pem.as_bytes())
-        .map_err(|e| io("write the private key", e))?;
     std::fs::write(dir.join(PUBLIC_KEY_FILE), public_pem.as_bytes())
         .map_err(|e| io("write the public key", e))?;
     Ok(())
