@@ -185,11 +185,7 @@ impl Auth {
 
     /// Every account, in id order.
     pub async fn list_accounts(&self) -> Result<Vec<Account>> {
-        let options = ReadOptions {
-            prefix: true,
-            ..Default::default()
-        };
-        let records = self.store.read(PREFIX, &options).await?;
+        let records = self.records_under(PREFIX).await?;
         Ok(records
             .iter()
             .filter(|r| r.key != ADMIN_DELETED)

@@ -18,7 +18,7 @@ pub use scopes::{has_scopes, pattern_matches};
 pub use tokens::{Claims, Token, TokenInfo};
 
 use crate::errors::Result;
-use crate::store::Store;
+use crate::store::{ReadOptions, Record, Store};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
 use std::path::Path;
 use std::sync::Arc;
@@ -76,4 +76,15 @@ fn validation() -> Validation {
     v.validate_aud = false;
     v.set_required_spec_claims(&["exp", "sub"]);
     v
+}
+
+impl Auth {
+    /// Every record whose key starts with `prefix`, in key order.
+    async fn records_under(&self, prefix: &str) -> Result<Vec<Record>> {
+        let options = ReadOptions {
+            prefix: true,
+            ..Default::default()
+        };
+        self.store.read(prefix, &options).await
+    }
 }

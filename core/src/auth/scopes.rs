@@ -55,11 +55,7 @@ impl Auth {
 
     /// Every endpoint with scopes set, as (`service.Handler.Method`, scopes), in key order.
     pub async fn list_scopes(&self) -> Result<Vec<(String, Vec<String>)>> {
-        let options = ReadOptions {
-            prefix: true,
-            ..Default::default()
-        };
-        let records = self.store.read(PREFIX, &options).await?;
+        let records = self.records_under(PREFIX).await?;
         Ok(records
             .iter()
             .filter_map(|r| {

@@ -112,11 +112,7 @@ impl Auth {
 
     /// The live tokens, all of them or only those of one account, in id order.
     pub async fn list_tokens(&self, subject: Option<&str>) -> Result<Vec<TokenInfo>> {
-        let options = ReadOptions {
-            prefix: true,
-            ..Default::default()
-        };
-        let records = self.store.read(PREFIX, &options).await?;
+        let records = self.records_under(PREFIX).await?;
         Ok(records
             .iter()
             .filter_map(|r| serde_json::from_slice::<TokenInfo>(&r.value).ok())
