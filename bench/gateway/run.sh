@@ -111,40 +111,35 @@ go_helloworld() {
     service=$!
 }
 
+# Starts a gateway (the command after the variable name and port), waits until it answers,
+# runs the load through it into the named variable, then stops every process.
+through_gateway() {
+    local result=$1 port=$2
+    shift 2
+    "$@" >/dev/null 2>&1 &
+    pids+=($!)
+    gateway=$!
+    local url="http://127.0.0.1:$port/helloworld/Helloworld.Call"
+    await_greeting "$url"
+    printf -v "$result" '%s' "$(load "$url" $gateway $service)"
+    stop_all
+}
+
 # 1. libmicro's micro api -> libmicro helloworld.
 rust_helloworld
-MICRO_LOG=warn MICRO_STORE=memory "$target/release/micro" api --address 127.0.0.1:8090 >/dev/null &
-pids+=($!)
-gateway=$!
-await_greeting http://127.0.0.1:8090/helloworld/Helloworld.Call
-ours="$(load http://127.0.0.1:8090/helloworld/Helloworld.Call $gateway $service)"
-stop_all
+through_gateway ours 8090 env MICRO_LOG=warn MICRO_STORE=memory "$target/release/micro" api --address 127.0.0.1:8090
 
 # 2. go-micro's micro api -> go-micro helloworld.
 go_helloworld
-"$interop/micro" api --address 127.0.0.1:8091 >/dev/null 2>&1 &
-pids+=($!)
-gateway=$!
-await_greeting http://127.0.0.1:8091/helloworld/Helloworld.Call
-go_go="$(load http://127.0.0.1:8091/helloworld/Helloworld.Call $gateway $service)"
-stop_all
+through_gateway go_go 8091 "$interop/micro" api --address 127.0.0.1:8091
 
 # 3. go-micro's micro api -> libmicro helloworld.
 rust_helloworld
-"$interop/micro" api --address 127.0.0.1:8091 >/dev/null 2>&1 &
-pids+=($!)
-gateway=$!
-await_greeting http://127.0.0.1:8091/helloworld/Helloworld.Call
-go_rust="$(load http://127.0.0.1:8091/helloworld/Helloworld.Call $gateway $service)"
-stop_all
+through_gateway go_rust 8091 "$interop/micro" api --address 127.0.0.1:8091
 
-# 4. The ceiling: bare hyper, same JSON, no RPC.
-"$target/release/gateway-ceiling" 127.0.0.1:8092 >/dev/null &
-pids+=($!)
-gateway=$!
-await_greeting http://127.0.0.1:8092/helloworld/Helloworld.Call
-bare="$(load http://127.0.0.1:8092/helloworld/Helloworld.Call $gateway)"
-stop_all
+# 4. The ceiling: bare hyper, same JSON, no RPC and so no service to measure.
+service=""
+through_gateway bare 8092 "$target/release/gateway-ceiling" 127.0.0.1:8092
 
 col() { awk -v i="$2" '{print $i}' <<<"$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
