@@ -20,9 +20,12 @@
 //! # Ok(()) }
 //! ```
 
+mod guard;
+mod pages;
 mod routes;
 
 use crate::Client;
+use crate::auth::Auth;
 use crate::broker::Broker;
 use crate::errors::{Error, Result};
 use crate::registry::{Cache, Registry};
@@ -31,6 +34,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use routes::Shared;
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
@@ -69,6 +73,8 @@ pub struct Gateway {
     store: Arc<dyn Store>,
     broker: Arc<dyn Broker>,
     max_body_size: usize,
+    auth: Option<Arc<Auth>>,
+    dashboard: Option<PathBuf>,
 }
 
 impl Gateway {
@@ -84,7 +90,25 @@ impl Gateway {
             store,
             broker,
             max_body_size: DEFAULT_MAX_BODY_SIZE,
+            auth: None,
+            dashboard: None,
         }
+    }
+
+    /// Turns auth on: every call and framework route needs a valid token (from
+    /// `Authorization: Bearer`, `?token=` or the `micro_token` cookie) with the scopes the
+    /// endpoint requires, and `/auth/...` serves login and the account pages.
+    pub fn auth(mut self, auth: Arc<Auth>) -> Gateway {
+        self.auth = Some(auth);
+        self
+    }
+
+    /// Turns the dashboard on, as `micro server` and `micro run` serve it: `/` and
+    /// `/{service}[/{endpoint}]` become HTML pages and the JSON API stays under `/api/` and
+    /// `/micro/`. `micro_dir` is where `micro run` keeps `logs/` and `run/` (`~/micro`).
+    pub fn dashboard(mut self, micro_dir: impl Into<PathBuf>) -> Gateway {
+        self.dashboard = Some(micro_dir.into());
+        self
     }
 
     /// Answers request bodies over `bytes` with a 413 (default [`DEFAULT_MAX_BODY_SIZE`]).
@@ -114,12 +138,20 @@ impl Gateway {
         let local = listener
             .local_addr()
             .map_err(|e| Error::internal(ID, format!("cannot read the listening address: {e}")))?;
+        let default_password = match &self.auth {
+            Some(auth) => auth.default_password_unchanged().await?,
+            None => false,
+        };
         let shared = Arc::new(Shared {
             cache: Cache::with_ttl(self.registry.clone(), CACHE_TTL),
             client: Client::new(self.registry).broker(self.broker.clone()),
             store: self.store,
             broker: self.broker,
             max_body_size: self.max_body_size,
+            auth: self.auth,
+            dashboard: self.dashboard,
+            pages: pages::Pages::new(default_password),
+            limiter: guard::LoginLimiter::default(),
         });
         let (stopping, stopped) = watch::channel(false);
         let server = tokio::spawn(serve(listener, shared, stopped));
@@ -170,8 +202,8 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopping: watch::
             _ = stopped(&mut stopping) => break,
         };
         match accepted {
-            Ok((stream, _)) => {
-                connections.spawn(connection(stream, shared.clone(), stopping.clone()));
+            Ok((stream, peer)) => {
+                connections.spawn(connection(stream, peer, shared.clone(), stopping.clone()));
             }
             Err(err) => {
                 // Out of file descriptors and the like: wait a moment rather than spin.
@@ -188,11 +220,16 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopping: watch::
 }
 
 /// Serves one keep-alive connection; finishes the request in flight and closes it on stop.
-async fn connection(stream: TcpStream, shared: Arc<Shared>, mut stopping: watch::Receiver<bool>) {
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    mut stopping: watch::Receiver<bool>,
+) {
     let _ = stream.set_nodelay(true);
     let service = hyper::service::service_fn(move |request| {
         let shared = shared.clone();
-        async move { Ok::<_, Infallible>(routes::handle(&shared, request).await) }
+        async move { Ok::<_, Infallible>(routes::handle(&shared, request, peer.ip()).await) }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())

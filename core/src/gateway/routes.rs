@@ -3,7 +3,10 @@
 //! and a newline after each JSON document the gateway writes itself.
 
 use super::ID;
+use super::guard::{self, LoginLimiter};
+use super::pages::{self, Pages};
 use crate::Client;
+use crate::auth::{Auth, Claims};
 use crate::broker::{Broker, Message};
 use crate::client::{CallOptions, RawRequest};
 use crate::errors::Error;
@@ -19,6 +22,8 @@ use serde::Serialize;
 use serde::de::IgnoredAny;
 use std::borrow::Cow;
 use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// The id of errors the client raises itself, e.g. for a service with no nodes.
@@ -31,16 +36,28 @@ pub(super) struct Shared {
     pub(super) store: Arc<dyn Store>,
     pub(super) broker: Arc<dyn Broker>,
     pub(super) max_body_size: usize,
+    /// Accounts, tokens and scopes; `None` when auth is off.
+    pub(super) auth: Option<Arc<Auth>>,
+    /// Where `micro run` keeps logs and pid files; `Some` turns the dashboard on.
+    pub(super) dashboard: Option<PathBuf>,
+    /// The HTML pages' templates.
+    pub(super) pages: Pages,
+    /// Failed logins per client address.
+    pub(super) limiter: LoginLimiter,
 }
 
 /// The answer to one request.
-type Reply = Response<Full<Bytes>>;
+pub(super) type Reply = Response<Full<Bytes>>;
 
 /// What a path asks for.
 #[derive(Debug, PartialEq, Eq)]
 enum Route<'a> {
-    /// `/health`.
+    /// `/health`, `/health/live`: the gateway runs.
     Health,
+    /// `/health/ready`: the gateway can reach the registry.
+    Ready,
+    /// An HTML page or the login route.
+    Page,
     /// `/`, `/micro/registry`.
     List,
     /// `/micro/registry/{name}`.
@@ -58,12 +75,42 @@ enum Route<'a> {
     Publish(&'a str),
 }
 
-/// Answers one request.
-pub(super) async fn handle(shared: &Shared, request: Request<Incoming>) -> Reply {
+/// Answers one request from `peer`, with the security headers on every answer.
+pub(super) async fn handle(shared: &Shared, request: Request<Incoming>, peer: IpAddr) -> Reply {
+    let mut reply = dispatch(shared, request, peer).await;
+    guard::secure(reply.headers_mut());
+    reply
+}
+
+async fn dispatch(shared: &Shared, request: Request<Incoming>, peer: IpAddr) -> Reply {
     let (parts, body) = request.into_parts();
     let path = percent_encoding::percent_decode_str(parts.uri.path()).decode_utf8_lossy();
-    match route(&path) {
+    let route = if pages::owns(shared, &path) {
+        Route::Page
+    } else {
+        route(&path)
+    };
+    let claims = match route {
+        Route::Health | Route::Ready | Route::Page => None,
+        _ => match guard::permit(shared, &parts.headers, parts.uri.query()).await {
+            Ok(claims) => claims,
+            Err(reply) => return reply,
+        },
+    };
+    if matches!(
+        route,
+        Route::StoreList | Route::StoreKey(_) | Route::Publish(_)
+    ) && let Err(reply) = guard::allow_admin(claims.as_ref())
+    {
+        return reply;
+    }
+    match route {
         Route::Health => json(StatusCode::OK, encode(&Status::ok())),
+        Route::Ready => ready(shared).await,
+        Route::Page => {
+            let path = path.into_owned();
+            pages::handle(shared, parts, body, peer, &path).await
+        }
         Route::List => list(shared).await,
         Route::Describe(name) => describe(shared, name).await,
         Route::Service(service, endpoint) => {
@@ -73,13 +120,15 @@ pub(super) async fn handle(shared: &Shared, request: Request<Incoming>) -> Reply
                 .and_then(|v| v.to_str().ok())
                 .filter(|v| !v.is_empty());
             match chosen {
-                Some(endpoint) => call(shared, service, endpoint, &parts.headers, body).await,
+                Some(endpoint) => {
+                    call(shared, claims, service, endpoint, &parts.headers, body).await
+                }
                 None if endpoint.is_empty() => describe(shared, service).await,
-                None => call(shared, service, &endpoint, &parts.headers, body).await,
+                None => call(shared, claims, service, &endpoint, &parts.headers, body).await,
             }
         }
         Route::Call(service, endpoint) => {
-            call(shared, service, &endpoint, &parts.headers, body).await
+            call(shared, claims, service, &endpoint, &parts.headers, body).await
         }
         Route::StoreList => store_list(shared).await,
         Route::StoreKey(key) => store_key(shared, key, &parts.method, body).await,
@@ -87,11 +136,23 @@ pub(super) async fn handle(shared: &Shared, request: Request<Incoming>) -> Reply
     }
 }
 
+/// 200 when the registry answers, 503 saying why when it does not.
+async fn ready(shared: &Shared) -> Reply {
+    match shared.cache.registry().list_services().await {
+        Ok(_) => json(StatusCode::OK, encode(&Status::ok())),
+        Err(err) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the registry does not answer: {}", err.detail),
+        ),
+    }
+}
+
 /// Routes a (decoded) path, with go-micro's precedence: exact framework paths, then
 /// framework prefixes, then services.
 fn route(path: &str) -> Route<'_> {
     match path {
-        "/health" => return Route::Health,
+        "/health" | "/health/live" => return Route::Health,
+        "/health/ready" => return Route::Ready,
         "/micro/registry" => return Route::List,
         "/micro/store" => return Route::StoreList,
         _ => {}
@@ -151,18 +212,48 @@ fn endpoint_name(endpoint: &str) -> Cow<'_, str> {
 /// Calls `endpoint` of `service` with the request's JSON body and headers.
 async fn call(
     shared: &Shared,
+    claims: Option<Claims>,
     service: &str,
     endpoint: &str,
     headers: &HeaderMap,
     body: Incoming,
 ) -> Reply {
+    let body = match read_body(body, shared.max_body_size).await {
+        Ok(body) => body,
+        Err(reply) => return reply,
+    };
+    invoke(
+        shared,
+        claims.as_ref(),
+        service,
+        endpoint,
+        metadata(headers),
+        body,
+    )
+    .await
+}
+
+/// Calls `endpoint` of `service` for `claims` (checked against the endpoint's scopes) with a
+/// JSON `body` (empty means `{}`) and call `metadata`; the answer is the endpoint's JSON or
+/// the gateway's `{"error": ...}`.
+pub(super) async fn invoke(
+    shared: &Shared,
+    claims: Option<&Claims>,
+    service: &str,
+    endpoint: &str,
+    metadata: Header,
+    body: Bytes,
+) -> Reply {
     if let Err(reply) = check_endpoint(shared, service, endpoint).await {
         return reply;
     }
-    let body = match read_body(body, shared.max_body_size).await {
-        Ok(body) if body.trim_ascii().is_empty() => Bytes::from_static(b"{}"),
-        Ok(body) => body,
-        Err(reply) => return reply,
+    if let Err(reply) = guard::allow(shared, claims, service, endpoint).await {
+        return reply;
+    }
+    let body = if body.trim_ascii().is_empty() {
+        Bytes::from_static(b"{}")
+    } else {
+        body
     };
     if let Err(err) = serde_json::from_slice::<IgnoredAny>(&body) {
         return error(
@@ -178,7 +269,7 @@ async fn call(
         body,
     };
     let options = CallOptions {
-        metadata: metadata(headers),
+        metadata,
         ..CallOptions::default()
     };
     match shared.client.call_raw(request, &options).await {
@@ -226,7 +317,7 @@ async fn check_endpoint(shared: &Shared, service: &str, endpoint: &str) -> Resul
 
 /// The request headers a call carries as metadata: all but those about this HTTP hop and
 /// those the client sets itself.
-fn metadata(headers: &HeaderMap) -> Header {
+pub(super) fn metadata(headers: &HeaderMap) -> Header {
     const SKIPPED: &[HeaderName] = &[
         header::HOST,
         header::CONNECTION,
@@ -254,7 +345,7 @@ fn metadata(headers: &HeaderMap) -> Header {
 }
 
 /// The body, or a 413 when it is over `limit` (told by Content-Length or found reading).
-async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, Reply> {
+pub(super) async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, Reply> {
     if body.size_hint().lower() > limit as u64 {
         return Err(too_large(limit));
     }
@@ -449,7 +540,7 @@ fn service_not_found(service: &str) -> Reply {
 }
 
 /// `{"error": message}` with `status`.
-fn error(status: StatusCode, message: impl Into<String>) -> Reply {
+pub(super) fn error(status: StatusCode, message: impl Into<String>) -> Reply {
     #[derive(Serialize)]
     struct ErrorBody {
         error: String,
@@ -460,14 +551,14 @@ fn error(status: StatusCode, message: impl Into<String>) -> Reply {
 }
 
 /// JSON text and a newline, as Go's json.Encoder writes it.
-fn encode<T: Serialize>(value: &T) -> Bytes {
+pub(super) fn encode<T: Serialize>(value: &T) -> Bytes {
     let mut text = serde_json::to_vec(value).unwrap_or_default();
     text.push(b'\n');
     Bytes::from(text)
 }
 
 /// A JSON response.
-fn json(status: StatusCode, body: Bytes) -> Reply {
+pub(super) fn json(status: StatusCode, body: Bytes) -> Reply {
     let mut reply = Response::new(Full::new(body));
     *reply.status_mut() = status;
     reply.headers_mut().insert(
@@ -488,6 +579,8 @@ mod tests {
         let cases = [
             ("/", Route::List),
             ("/health", Route::Health),
+            ("/health/live", Route::Health),
+            ("/health/ready", Route::Ready),
             ("/micro/registry", Route::List),
             ("/micro/registry/", Route::List),
             ("/micro/registry/helloworld", Route::Describe("helloworld")),

@@ -1,0 +1,349 @@
+//! The gateway's HTML: the login and account pages (`/auth/...`, [`auth`]) and, in dashboard
+//! mode, the dashboard ([`dashboard`]). Pages are rendered on the server with minijinja from
+//! templates compiled into the binary; forms post back to the page they sit on, carry a CSRF
+//! field, and work without JavaScript.
+
+mod auth;
+mod dashboard;
+
+use super::guard::{self, CSRF_COOKIE, CSRF_FIELD, TOKEN_COOKIE};
+use super::routes::{Reply, Shared, error, read_body};
+use crate::auth::Claims;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::http::request::Parts;
+use hyper::{Method, Response, StatusCode};
+use minijinja::{Environment, Value, context};
+use serde::Serialize;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The largest form body taken: 64 KiB.
+const MAX_FORM_SIZE: usize = 64 << 10;
+
+/// The templates, compiled in.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../templates/base.html")),
+    ("error.html", include_str!("../templates/error.html")),
+    ("login.html", include_str!("../templates/login.html")),
+    ("users.html", include_str!("../templates/users.html")),
+    ("tokens.html", include_str!("../templates/tokens.html")),
+    ("scopes.html", include_str!("../templates/scopes.html")),
+    ("home.html", include_str!("../templates/home.html")),
+    ("services.html", include_str!("../templates/services.html")),
+    ("service.html", include_str!("../templates/service.html")),
+    ("endpoint.html", include_str!("../templates/endpoint.html")),
+    ("api.html", include_str!("../templates/api.html")),
+    ("logs.html", include_str!("../templates/logs.html")),
+    ("log.html", include_str!("../templates/log.html")),
+    ("status.html", include_str!("../templates/status.html")),
+];
+const STYLES: &str = include_str!("../templates/styles.css");
+const SCRIPT: &str = include_str!("../templates/main.js");
+
+/// The templates and what every page shows.
+pub(super) struct Pages {
+    templates: Environment<'static>,
+    /// True while the default admin still has the default password.
+    default_password: AtomicBool,
+}
+
+impl Pages {
+    /// The compiled-in templates; `default_password` says whether to warn about `admin`/`micro`.
+    pub(super) fn new(default_password: bool) -> Pages {
+        let mut templates = Environment::new();
+        for (name, source) in TEMPLATES {
+            templates
+                .add_template(name, source)
+                .unwrap_or_else(|e| panic!("template {name} does not compile: {e:#}"));
+        }
+        Pages {
+            templates,
+            default_password: AtomicBool::new(default_password),
+        }
+    }
+}
+
+/// True for the paths these pages answer: `/auth/...` when auth is on, and in dashboard mode
+/// everything that is not the JSON API.
+pub(super) fn owns(shared: &Shared, path: &str) -> bool {
+    if path.starts_with("/auth/") && shared.auth.is_some() {
+        return true;
+    }
+    shared.dashboard.is_some()
+        && !path.starts_with("/api/")
+        && !path.starts_with("/micro/")
+        && !path.starts_with("/health")
+}
+
+/// A form's fields, in the order sent.
+pub(super) struct Form(Vec<(String, String)>);
+
+impl Form {
+    /// The first value of field `name`.
+    pub(super) fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every field, in the order sent.
+    pub(super) fn fields(&self) -> &[(String, String)] {
+        &self.0
+    }
+}
+
+/// One request to a page: who is asking and what they sent.
+pub(super) struct Visit<'a> {
+    /// What every request shares.
+    pub(super) shared: &'a Shared,
+    /// The request line and headers.
+    pub(super) parts: &'a Parts,
+    /// The decoded path.
+    pub(super) path: &'a str,
+    /// Who is logged in; `None` when auth is off.
+    pub(super) claims: Option<Claims>,
+    /// The posted form, already CSRF-checked; `None` for a GET.
+    pub(super) form: Option<Form>,
+    /// The CSRF secret the page's forms carry, and whether it must be set as a cookie.
+    csrf: (String, bool),
+}
+
+/// Answers a request to a page.
+pub(super) async fn handle(
+    shared: &Shared,
+    parts: Parts,
+    body: Incoming,
+    peer: IpAddr,
+    path: &str,
+) -> Reply {
+    match path {
+        "/styles.css" => return asset(STYLES, "text/css; charset=utf-8"),
+        "/main.js" => return asset(SCRIPT, "text/javascript; charset=utf-8"),
+        "/auth/logout" => return auth::logout(),
+        _ => {}
+    }
+    let login = path == "/auth/login";
+    if login && parts.method == Method::POST && is_json(&parts) {
+        return auth::login_json(shared, body, peer).await;
+    }
+    let claims = match &shared.auth {
+        None => None,
+        Some(_) if login => None,
+        Some(auth) => match guard::authenticate(auth, &parts.headers, parts.uri.query()).await {
+            Ok(claims) => Some(claims),
+            Err(_) if parts.method == Method::GET => return to_login(path),
+            Err(err) => return error(StatusCode::UNAUTHORIZED, err.detail),
+        },
+    };
+    let csrf = match guard::cookie(&parts.headers, CSRF_COOKIE) {
+        Some(secret) => (secret.to_string(), false),
+        None => (guard::new_csrf(), true),
+    };
+    let form = match parts.method {
+        Method::GET | Method::HEAD => None,
+        Method::POST => match read_form(&parts, body).await {
+            Ok(form) => Some(form),
+            Err(reply) => return reply,
+        },
+        _ => return error(StatusCode::METHOD_NOT_ALLOWED, "use GET or POST"),
+    };
+    let visit = Visit {
+        shared,
+        parts: &parts,
+        path,
+        claims,
+        form,
+        csrf,
+    };
+    if login {
+        return auth::login(&visit, peer).await;
+    }
+    if path.starts_with("/auth/") {
+        if !visit.is_admin() {
+            return visit.error_page(
+                StatusCode::FORBIDDEN,
+                "only administrators (scope *) manage accounts, tokens and scopes",
+            );
+        }
+        return auth::admin(&visit).await;
+    }
+    dashboard::page(&visit).await
+}
+
+/// True when the request says its body is JSON.
+fn is_json(parts: &Parts) -> bool {
+    parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/json"))
+}
+
+/// The posted form, or the answer refusing it: too large, not a form, or failing the CSRF
+/// check.
+async fn read_form(parts: &Parts, body: Incoming) -> Result<Form, Reply> {
+    let body = read_body(body, MAX_FORM_SIZE).await?;
+    let fields: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    let echoed = fields
+        .iter()
+        .find(|(n, _)| n == CSRF_FIELD)
+        .map(|(_, v)| v.as_str());
+    if !guard::csrf_ok(&parts.headers, echoed) {
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            "CSRF check failed: post forms from this site's own pages (reload the page and try again)",
+        ));
+    }
+    Ok(Form(fields))
+}
+
+/// The logged-in user as templates see it.
+#[derive(Serialize)]
+struct User<'a> {
+    id: &'a str,
+    admin: bool,
+}
+
+impl Visit<'_> {
+    /// True when auth is off or the caller is an administrator.
+    pub(super) fn is_admin(&self) -> bool {
+        match (&self.shared.auth, &self.claims) {
+            (None, _) => true,
+            (Some(_), Some(claims)) => guard::is_admin(claims),
+            (Some(_), None) => false,
+        }
+    }
+
+    /// Renders template `name` with `page` merged over what every page gets: `user`, `csrf`,
+    /// `auth` and `warning`.
+    pub(super) fn render(&self, name: &str, page: Value) -> Reply {
+        self.render_with(StatusCode::OK, name, page)
+    }
+
+    /// [`render`](Visit::render) with another status.
+    pub(super) fn render_with(&self, status: StatusCode, name: &str, page: Value) -> Reply {
+        let warning = self
+            .shared
+            .pages
+            .default_password
+            .load(Ordering::Relaxed)
+            .then_some(
+                "The admin account still has the default password \"micro\": change it on the Users page.",
+            );
+        let user = self.claims.as_ref().map(|c| User {
+            id: &c.sub,
+            admin: guard::is_admin(c),
+        });
+        let context = context! {
+            ..page,
+            ..context! {
+                user => user,
+                csrf => &self.csrf.0,
+                auth => self.shared.auth.is_some(),
+                warning => warning,
+                path => self.path,
+            }
+        };
+        let mut reply = render(&self.shared.pages, status, name, context);
+        if self.csrf.1 {
+            set_cookie(
+                &mut reply,
+                &format!(
+                    "{CSRF_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict",
+                    self.csrf.0
+                ),
+            );
+        }
+        reply
+    }
+
+    /// An error page with `status` and `message`.
+    pub(super) fn error_page(&self, status: StatusCode, message: &str) -> Reply {
+        self.render_with(
+            status,
+            "error.html",
+            context! { title => status.canonical_reason(), message => message },
+        )
+    }
+}
+
+/// Renders `name`, or a plain 500 naming the template error.
+fn render(pages: &Pages, status: StatusCode, name: &str, context: Value) -> Reply {
+    let text = pages
+        .templates
+        .get_template(name)
+        .and_then(|t| t.render(context));
+    match text {
+        Ok(html) => {
+            let mut reply = Response::new(Full::new(Bytes::from(html)));
+            *reply.status_mut() = status;
+            reply.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            reply
+        }
+        Err(err) => {
+            tracing::error!(template = name, "cannot render a page: {err:#}");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("cannot render {name}: {err}"),
+            )
+        }
+    }
+}
+
+/// Tells the warning banner whether the default admin password is still in use.
+pub(super) async fn refresh_default_password(shared: &Shared) {
+    if let Some(auth) = &shared.auth {
+        let unchanged = auth.default_password_unchanged().await.unwrap_or(false);
+        shared
+            .pages
+            .default_password
+            .store(unchanged, Ordering::Relaxed);
+    }
+}
+
+/// A 303 to `location`.
+pub(super) fn redirect(location: &str) -> Reply {
+    let mut reply = Response::new(Full::new(Bytes::new()));
+    *reply.status_mut() = StatusCode::SEE_OTHER;
+    if let Ok(value) = HeaderValue::from_str(location) {
+        reply.headers_mut().insert(header::LOCATION, value);
+    }
+    reply
+}
+
+/// A 303 to the login page, which comes back to `path` afterwards.
+fn to_login(path: &str) -> Reply {
+    let next: String = form_urlencoded::byte_serialize(path.as_bytes()).collect();
+    redirect(&format!("/auth/login?next={next}"))
+}
+
+/// Adds a `Set-Cookie` header.
+pub(super) fn set_cookie(reply: &mut Reply, cookie: &str) {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        reply.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+/// The session cookie for `token`, living `max_age` seconds (0 clears it).
+pub(super) fn token_cookie(token: &str, max_age: u64) -> String {
+    format!("{TOKEN_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}")
+}
+
+fn asset(text: &'static str, content_type: &'static str) -> Reply {
+    let mut reply = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+    reply
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    reply.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    reply
+}
