@@ -22,3 +22,18 @@ fi
 if ! need unshare || ! need ip || ! need curl; then
     apt-get update -qq && apt-get install -y -qq util-linux iproute2 curl
 fi
+
+# --- browser tests (core/tests/browser.rs drives tests/browser/dashboard.mjs) ---------------
+# Debian's Chromium, and playwright-core from package-lock.json; playwright never downloads a
+# browser of its own (it uses /usr/bin/chromium).
+if [ ! -x /usr/bin/chromium ]; then
+    apt-get update -qq && apt-get install -y -qq chromium
+fi
+if ! need node || ! need npm; then
+    echo "setup: node and npm are missing; install Node.js 20 or newer" >&2
+    exit 1
+fi
+browser_dir="$(dirname "$0")/../tests/browser"
+if [ ! -d "$browser_dir/node_modules/playwright-core" ]; then
+    (cd "$browser_dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+fi
