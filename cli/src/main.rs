@@ -7,6 +7,7 @@ mod inspect;
 mod new;
 mod project;
 mod run;
+mod server;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use micro::config::Config;
@@ -29,6 +30,9 @@ enum Command {
     Inspect(inspect::Command),
     /// Serve the HTTP API gateway in front of the registered services.
     Api(api::Args),
+    /// Serve the gateway with the web dashboard and auth in front of the running services.
+    #[command(alias = "gateway")]
+    Server(server::Args),
     /// Create a service project from a template, build it and print its tree.
     New(new::Args),
     /// Build release binaries of a project's services into one directory.
@@ -51,6 +55,7 @@ async fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Inspect(command) => inspect::run(command, Config::from_env()).await,
         Command::Api(args) => api::run(args, Config::from_env()).await,
+        Command::Server(args) => server::run(args).await,
         Command::New(args) => new::run(args),
         Command::Build(args) => build::run(args),
         Command::Run(args) => run::run(args).await,

@@ -47,6 +47,12 @@ pub struct Args {
     /// Do not serve the API gateway.
     #[arg(long)]
     no_gateway: bool,
+    /// Serve the gateway without auth: no login, no tokens (for local work only).
+    #[arg(long)]
+    no_auth: bool,
+    /// Where the gateway's token signing keys live (created on first start).
+    #[arg(long, env = "MICRO_AUTH_KEYS", default_value_os_t = micro::auth::default_keys_dir())]
+    keys: PathBuf,
     /// Do not rebuild and restart services when their files change.
     #[arg(long)]
     no_watch: bool,
@@ -85,7 +91,7 @@ pub async fn run(args: Args) -> Result<()> {
         }
     };
     print_banner(
-        gateway.as_ref().map(|g| g.address()),
+        gateway.as_ref().map(|g| (g.address(), !args.no_auth)),
         &runner.services,
         &runner.logs,
         !args.no_watch,
@@ -120,16 +126,6 @@ fn shutdown_watch() -> Result<watch::Receiver<bool>> {
         let _ = tell.send(true);
     });
     Ok(told)
-}
-
-async fn start_gateway(address: &str) -> Result<micro::gateway::Running> {
-    let config = Config::from_env();
-    let registry = config.registry()?;
-    let store = config.store()?;
-    let broker = config.broker(registry.clone())?;
-    micro::gateway::Gateway::new(registry, store, broker)
-        .start(address)
-        .await
 }
 
 /// One service under the runner.
@@ -194,7 +190,15 @@ impl Runner {
         if args.no_gateway {
             return Ok(None);
         }
-        Ok(Some(start_gateway(&args.address).await?))
+        let keys = (!args.no_auth).then_some(&args.keys);
+        let gateway = crate::server::start(
+            &Config::from_env(),
+            &args.address,
+            keys,
+            micro::gateway::DEFAULT_MAX_BODY_SIZE,
+        )
+        .await?;
+        Ok(Some(gateway))
     }
 
     async fn build_all(&mut self) -> Result<()> {
@@ -613,16 +617,22 @@ fn terminate(pid: u32) {
     }
 }
 
-/// Prints the boxed start-up banner: gateway addresses, services, whether files are watched.
+/// Prints the boxed start-up banner: gateway addresses and whether auth is on, services,
+/// whether files are watched.
 fn print_banner(
-    gateway: Option<std::net::SocketAddr>,
+    gateway: Option<(std::net::SocketAddr, bool)>,
     services: &[Managed],
     logs: &Path,
     watching: bool,
 ) {
     let mut lines = vec![String::new(), "Micro".to_string(), String::new()];
-    if let Some(address) = gateway {
+    if let Some((address, auth)) = gateway {
         lines.push(format!("Web:     http://{address}"));
+        lines.push(if auth {
+            format!("Auth:    on; log in at http://{address}/auth/login (--no-auth to turn off)")
+        } else {
+            "Auth:    off (--no-auth)".to_string()
+        });
         lines.push(format!(
             "API:     http://{address}/api/{{service}}/{{method}}"
         ));

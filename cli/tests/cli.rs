@@ -212,7 +212,9 @@ fn completion_scripts_cover_every_shell_and_command() {
     ] {
         let script = stdout(&micro(root.path(), &["completion", shell]));
         assert!(script.contains(marker), "{shell}: no {marker:?}");
-        for command in ["services", "call", "api", "run", "new", "build", "store"] {
+        for command in [
+            "services", "call", "api", "server", "run", "new", "build", "store",
+        ] {
             assert!(
                 script.contains(command),
                 "{shell} completion lacks {command}"

@@ -1,0 +1,122 @@
+//! `micro server` (alias `micro gateway`): the production gateway in front of services that are
+//! already running: the JSON API under `/api/`, the web dashboard, and auth on (accounts,
+//! tokens and endpoint scopes), until Ctrl-C or SIGTERM.
+
+use micro::auth::Auth;
+use micro::config::Config;
+use micro::gateway::{Gateway, Running};
+use micro::{Error, Result};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+const ID: &str = "micro.server";
+/// The store table auth keeps accounts, tokens and scopes in, apart from the data `/micro/store`
+/// serves.
+const AUTH_TABLE: &str = "auth";
+
+/// Serve the gateway with the dashboard and auth: `micro server`, then open http://localhost:8080.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Where to listen; `:8080` means 127.0.0.1:8080, a host given explicitly is used as is.
+    #[arg(long, default_value = ":8080", env = "MICRO_SERVER_ADDRESS")]
+    address: String,
+    #[command(flatten)]
+    components: Components,
+    /// Where the token signing keys live (created on first start).
+    #[arg(long, env = "MICRO_AUTH_KEYS", default_value_os_t = micro::auth::default_keys_dir())]
+    keys: PathBuf,
+    /// The largest request body taken, in bytes; larger ones get a 413.
+    #[arg(long, default_value_t = micro::gateway::DEFAULT_MAX_BODY_SIZE)]
+    max_body_size: usize,
+}
+
+/// The registry, broker and store, by flag or `MICRO_*` variable.
+#[derive(clap::Args)]
+pub struct Components {
+    /// The registry: mdns or memory.
+    #[arg(long, env = "MICRO_REGISTRY")]
+    registry: Option<String>,
+    /// Where the registry is, for registries that need one.
+    #[arg(long, env = "MICRO_REGISTRY_ADDRESS")]
+    registry_address: Option<String>,
+    /// The broker: http or memory.
+    #[arg(long, env = "MICRO_BROKER")]
+    broker: Option<String>,
+    /// The store: file or memory.
+    #[arg(long, env = "MICRO_STORE")]
+    store: Option<String>,
+    /// The file store's root directory (default ~/micro/store).
+    #[arg(long, env = "MICRO_STORE_ADDRESS")]
+    store_address: Option<String>,
+}
+
+impl Components {
+    /// The environment's choices with these flags over them.
+    fn config(&self) -> Config {
+        let env = Config::from_env();
+        let pick = |flag: &Option<String>, env: Option<String>| {
+            flag.clone().filter(|v| !v.is_empty()).or(env)
+        };
+        Config {
+            registry: pick(&self.registry, env.registry),
+            registry_address: pick(&self.registry_address, env.registry_address),
+            broker: pick(&self.broker, env.broker),
+            store: pick(&self.store, env.store),
+            store_address: pick(&self.store_address, env.store_address),
+            ..env
+        }
+    }
+}
+
+/// Starts the gateway with the dashboard and auth, prints where, and serves until a signal.
+pub async fn run(args: Args) -> Result<()> {
+    let config = args.components.config();
+    let running = start(&config, &args.address, Some(&args.keys), args.max_body_size).await?;
+    println!("\n  micro server\n");
+    println!("  Dashboard    http://{}", running.address());
+    println!(
+        "  API          http://{}/api/{{service}}/{{Handler.Method}}",
+        running.address()
+    );
+    println!("  Health       http://{}/health\n", running.address());
+    micro::service::shutdown_signal().await;
+    println!("shutting down");
+    running.stop().await;
+    Ok(())
+}
+
+/// Starts a dashboard gateway over `config`'s components on `address`, with auth on when
+/// `keys` names the signing keys' directory; warns on stdout while `admin` still has the
+/// default password.
+pub async fn start(
+    config: &Config,
+    address: &str,
+    keys: Option<&PathBuf>,
+    max_body_size: usize,
+) -> Result<Running> {
+    let registry = config.registry()?;
+    let store = config.store()?;
+    let broker = config.broker(registry.clone())?;
+    let micro_dir = dirs::home_dir()
+        .ok_or_else(|| Error::internal(ID, "cannot find the home directory; set HOME"))?
+        .join("micro");
+    let mut gateway = Gateway::new(registry, store, broker)
+        .max_body_size(max_body_size)
+        .dashboard(micro_dir);
+    if let Some(keys) = keys {
+        let auth_store = Config {
+            store_table: Some(AUTH_TABLE.into()),
+            ..config.clone()
+        }
+        .store()?;
+        let auth = Auth::open(auth_store, keys).await?;
+        if auth.default_password_unchanged().await? {
+            println!(
+                "\n  ! Log in as admin / micro and change that password on the Users page\n    (auth keys in {})",
+                keys.display()
+            );
+        }
+        gateway = gateway.auth(Arc::new(auth));
+    }
+    gateway.start(address).await
+}
