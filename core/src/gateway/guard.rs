@@ -131,11 +131,15 @@ pub(super) fn is_admin(claims: &Claims) -> bool {
 
 /// A 401 or other auth failure as `{"error": detail}`, keeping the failure's own status.
 fn refused(err: &Error) -> Reply {
-    let status = StatusCode::from_u16(err.code as u16)
+    super::routes::error(status_of(err), err.detail.clone())
+}
+
+/// The HTTP status of an auth failure: its own code when that is a 4xx, else 500.
+pub(super) fn status_of(err: &Error) -> StatusCode {
+    StatusCode::from_u16(err.code as u16)
         .ok()
         .filter(|s| s.is_client_error())
-        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    super::routes::error(status, err.detail.clone())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// `403 {"error":"insufficient scopes","required_scopes":"a,b"}`.

@@ -1,0 +1,847 @@
+//! The gateway with auth and the dashboard on, over real loopback sockets, in front of a real
+//! `greeter` service: logging in (JSON and form, rate limited), the three token sources, every
+//! forged or stale token refused, endpoint scopes set one by one and by pattern, the
+//! administrator's users, tokens and scopes pages with their forms, CSRF, the body cap, and the
+//! security headers. One RSA key pair serves the whole file (generating one is slow).
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::header::HeaderMap;
+use hyper_util::client::legacy::Client as HttpClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use micro::auth::{Auth, Claims, Kind, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE};
+use micro::broker::{self, Broker};
+use micro::gateway::{self, Gateway};
+use micro::registry::{Memory, Registry};
+use micro::server::Context;
+use micro::store::{self, Store};
+use micro::{Result, service};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::OnceCell;
+
+/// The CSRF secret the tests' browser holds in its cookie and echoes in every form.
+const CSRF: &str = "test-csrf-secret";
+/// The greeter's endpoints, as the scopes page names them.
+const HELLO: &str = "greeter.Greeter.Hello";
+const CALL_HELLO: &str = "/api/greeter/Greeter.Hello";
+
+#[derive(Deserialize, JsonSchema)]
+struct Request {
+    #[serde(default)]
+    name: String,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct Reply {
+    msg: String,
+}
+
+async fn greet(_ctx: Context, req: Request) -> Result<Reply> {
+    Ok(Reply {
+        msg: format!("Hello {}", req.name),
+    })
+}
+
+/// The keys directory every test shares, its pair made once per run.
+async fn keys() -> &'static Path {
+    static KEYS: OnceCell<PathBuf> = OnceCell::const_new();
+    KEYS.get_or_init(|| async {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("gateway_auth_keys");
+        let memory: Arc<dyn Store> = Arc::new(store::Memory::new(store::Options::default()));
+        Auth::open(memory, &dir).await.unwrap();
+        dir
+    })
+    .await
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// A gateway with auth and the dashboard in front of `greeter` (Hello, Bye, Wave).
+struct Setup {
+    http: Http,
+    auth: Arc<Auth>,
+    gateway: gateway::Running,
+    _service: service::Running,
+    _micro_dir: tempfile::TempDir,
+}
+
+async fn setup() -> Setup {
+    setup_on(Arc::new(store::Memory::new(store::Options::default()))).await
+}
+
+async fn setup_on(store: Arc<dyn Store>) -> Setup {
+    let registry: Arc<dyn Registry> = Arc::new(Memory::new());
+    let broker: Arc<dyn Broker> = Arc::new(broker::Memory::new());
+    let service = micro::Service::new("greeter")
+        .registry(registry.clone())
+        .address("127.0.0.1:0")
+        .handle("Greeter.Hello", greet)
+        .handle("Greeter.Bye", greet)
+        .handle("Greeter.Wave", greet)
+        .start()
+        .await
+        .unwrap();
+    let auth = Arc::new(Auth::open(store.clone(), keys().await).await.unwrap());
+    let micro_dir = tempfile::tempdir().unwrap();
+    let gateway = Gateway::new(registry, store, broker)
+        .auth(auth.clone())
+        .dashboard(micro_dir.path())
+        .start("127.0.0.1:0")
+        .await
+        .unwrap();
+    Setup {
+        http: Http::new(gateway.address().to_string()),
+        auth,
+        gateway,
+        _service: service,
+        _micro_dir: micro_dir,
+    }
+}
+
+impl Setup {
+    /// A token for `subject` with `scopes`, issued directly (no bcrypt).
+    async fn token(&self, subject: &str, scopes: &[&str]) -> String {
+        self.auth
+            .issue(subject, &strings(scopes), Duration::from_secs(3600))
+            .await
+            .unwrap()
+            .token
+    }
+
+    /// The cookies of a browser logged in as the default admin.
+    async fn admin_cookie(&self) -> String {
+        session(&self.token("admin", &["*"]).await)
+    }
+
+    /// Calls Greeter.`method` with `token` as a bearer token.
+    async fn call(&self, method: &str, token: &str) -> Answer {
+        self.http
+            .send(
+                "POST",
+                &format!("/api/greeter/Greeter.{method}"),
+                &[("authorization", &format!("Bearer {token}"))],
+                r#"{"name":"Ann"}"#,
+            )
+            .await
+    }
+}
+
+/// The cookies a logged-in browser sends: the session token and the CSRF secret.
+fn session(token: &str) -> String {
+    format!("micro_token={token}; micro_csrf={CSRF}")
+}
+
+/// A plain HTTP/1.1 client for the gateway.
+struct Http {
+    client: HttpClient<HttpConnector, Full<Bytes>>,
+    address: String,
+}
+
+/// Status, headers and body of one answer.
+struct Answer {
+    status: u16,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
+    }
+
+    fn error(&self) -> String {
+        self.json()["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error field: {}", self.body))
+            .to_string()
+    }
+
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap())
+            .unwrap_or_else(|| panic!("no {name} header in {:?}", self.headers))
+    }
+
+    /// The `Set-Cookie` header setting `name`.
+    fn set_cookie(&self, name: &str) -> &str {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no Set-Cookie for {name} in {:?}", self.headers))
+    }
+
+    /// The text of the element with `id`, up to its closing tag.
+    fn element(&self, id: &str) -> &str {
+        let start = self
+            .body
+            .find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("no #{id} in {}", self.body));
+        let text = &self.body[start..];
+        let text = &text[text.find('>').unwrap() + 1..];
+        &text[..text.find("</").unwrap()]
+    }
+
+    /// Asserts the security headers every answer carries.
+    fn assert_secure(&self) {
+        assert_eq!(self.header("x-content-type-options"), "nosniff");
+        assert_eq!(self.header("x-frame-options"), "DENY");
+        assert_eq!(self.header("referrer-policy"), "same-origin");
+        let csp = self.header("content-security-policy");
+        for directive in [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "frame-ancestors 'none'",
+        ] {
+            assert!(csp.contains(directive), "CSP {csp:?} lacks {directive}");
+        }
+    }
+}
+
+impl Http {
+    fn new(address: String) -> Http {
+        Http {
+            client: HttpClient::builder(TokioExecutor::new()).build_http(),
+            address,
+        }
+    }
+
+    async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
+        self.send("GET", path, headers, "").await
+    }
+
+    async fn post_json(&self, path: &str, body: &Value) -> Answer {
+        let headers = [("content-type", "application/json")];
+        self.send("POST", path, &headers, body.to_string()).await
+    }
+
+    /// Posts `fields` as a form with `cookie`, exactly as given (the csrf field included).
+    async fn post_form(&self, path: &str, cookie: &str, fields: &[(&str, &str)]) -> Answer {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let headers = [
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("cookie", cookie),
+        ];
+        self.send("POST", path, &headers, body).await
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> Answer {
+        let mut request = hyper::Request::builder()
+            .method(method)
+            .uri(format!("http://{}{path}", self.address));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(Full::new(body.into())).unwrap();
+        let response = self.client.request(request).await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        Answer {
+            status,
+            headers,
+            body: String::from_utf8(body.to_vec()).unwrap(),
+        }
+    }
+}
+
+/// The claims inside a token, read without checking it.
+fn claims_of(token: &str) -> Claims {
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+/// Signs `claims` with the gateway's real private key.
+async fn sign(claims: &Claims) -> String {
+    let pem = std::fs::read(keys().await.join(PRIVATE_KEY_FILE)).unwrap();
+    let key = EncodingKey::from_rsa_pem(&pem).unwrap();
+    jsonwebtoken::encode(&Header::new(Algorithm::RS256), claims, &key).unwrap()
+}
+
+#[tokio::test]
+async fn json_login_gives_a_token_that_calls_endpoints() {
+    let setup = setup().await;
+    let login = setup
+        .http
+        .post_json("/auth/login", &json!({"id": "admin", "password": "micro"}))
+        .await;
+    assert_eq!(login.status, 200, "{}", login.body);
+    login.assert_secure();
+    let issued = login.json();
+    let token = issued["token"].as_str().unwrap();
+    let expires = issued["expires"].as_u64().unwrap();
+    assert!(expires > now(), "expires {expires} is not in the future");
+    assert_eq!(claims_of(token).exp, expires);
+    let called = setup.call("Hello", token).await;
+    assert_eq!(called.status, 200, "{}", called.body);
+    assert_eq!(called.json(), json!({"msg": "Hello Ann"}));
+    called.assert_secure();
+
+    let wrong = setup
+        .http
+        .post_json("/auth/login", &json!({"id": "admin", "password": "nope"}))
+        .await;
+    assert_eq!(wrong.status, 401);
+    assert_eq!(wrong.error(), "wrong account id or password");
+
+    let garbled = setup
+        .http
+        .send(
+            "POST",
+            "/auth/login",
+            &[("content-type", "application/json")],
+            "{\"id\": ",
+        )
+        .await;
+    assert_eq!(garbled.status, 400);
+    assert!(
+        garbled.error().contains("not a JSON login"),
+        "{}",
+        garbled.body
+    );
+}
+
+#[tokio::test]
+async fn form_login_sets_a_strict_http_only_cookie_and_goes_to_next() {
+    let setup = setup().await;
+    let page = setup.http.get("/auth/login?next=/services", &[]).await;
+    assert_eq!(page.status, 200);
+    page.assert_secure();
+    assert!(page.header("content-type").starts_with("text/html"));
+    let csrf_cookie = page.set_cookie("micro_csrf");
+    assert!(csrf_cookie.contains("HttpOnly") && csrf_cookie.contains("SameSite=Strict"));
+    let csrf = csrf_cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("micro_csrf=");
+    for field in [
+        "name=\"id\"",
+        "name=\"password\"",
+        &format!("name=\"csrf\" value=\"{csrf}\""),
+        // minijinja escapes `/` in attributes.
+        "name=\"next\" value=\"&#x2f;services\"",
+    ] {
+        assert!(page.body.contains(field), "no {field} in {}", page.body);
+    }
+    let cookie = format!("micro_csrf={csrf}");
+
+    let fields = |password, next| {
+        [
+            ("csrf", csrf),
+            ("id", "admin"),
+            ("password", password),
+            ("next", next),
+        ]
+    };
+    let logged_in = setup
+        .http
+        .post_form("/auth/login", &cookie, &fields("micro", "/services"))
+        .await;
+    assert_eq!(logged_in.status, 303, "{}", logged_in.body);
+    assert_eq!(logged_in.header("location"), "/services");
+    let session = logged_in.set_cookie("micro_token");
+    for part in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=86"] {
+        assert!(session.contains(part), "{session:?} lacks {part}");
+    }
+    let token = session
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("micro_token=");
+    let with_cookie = setup
+        .http
+        .send(
+            "POST",
+            CALL_HELLO,
+            &[("cookie", &format!("micro_token={token}"))],
+            "{}",
+        )
+        .await;
+    assert_eq!(with_cookie.status, 200, "{}", with_cookie.body);
+
+    let elsewhere = setup
+        .http
+        .post_form("/auth/login", &cookie, &fields("micro", "//evil.example/"))
+        .await;
+    assert_eq!(elsewhere.status, 303);
+    assert_eq!(elsewhere.header("location"), "/", "never off this site");
+
+    let wrong = setup
+        .http
+        .post_form("/auth/login", &cookie, &fields("nope", "/services"))
+        .await;
+    assert_eq!(wrong.status, 401);
+    assert!(
+        wrong
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .all(|c| !c.to_str().unwrap().starts_with("micro_token="))
+    );
+    assert!(
+        wrong.body.contains("action=\"/auth/login\""),
+        "{}",
+        wrong.body
+    );
+    assert!(wrong.body.contains("wrong account id or password"));
+}
+
+#[tokio::test]
+async fn logins_are_refused_with_429_after_ten_failures() {
+    let setup = setup().await;
+    let wrong = json!({"id": "nobody", "password": "guess"});
+    for attempt in 1..=10 {
+        let answer = setup.http.post_json("/auth/login", &wrong).await;
+        assert_eq!(answer.status, 401, "attempt {attempt}: {}", answer.body);
+    }
+    let right = json!({"id": "admin", "password": "micro"});
+    let refused = setup.http.post_json("/auth/login", &right).await;
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    let wait: u64 = refused.header("retry-after").parse().unwrap();
+    assert!((1..=300).contains(&wait), "Retry-After {wait}");
+    assert!(refused.error().contains("too many failed logins"));
+
+    let cookie = format!("micro_csrf={CSRF}");
+    let form = [("csrf", CSRF), ("id", "admin"), ("password", "micro")];
+    let page = setup.http.post_form("/auth/login", &cookie, &form).await;
+    assert_eq!(page.status, 429);
+    assert!(page.headers.contains_key("retry-after"));
+    assert!(page.body.contains("too many failed logins"));
+}
+
+#[tokio::test]
+async fn a_token_is_taken_from_bearer_query_or_cookie() {
+    let setup = setup().await;
+    let token = setup.token("admin", &[]).await;
+    let by_bearer = setup.call("Hello", &token).await;
+    let by_query = setup
+        .http
+        .send("POST", &format!("{CALL_HELLO}?token={token}"), &[], "{}")
+        .await;
+    let cookie = format!("micro_token={token}");
+    let by_cookie = setup
+        .http
+        .send("POST", CALL_HELLO, &[("cookie", &cookie)], "{}")
+        .await;
+    for answer in [by_bearer, by_query, by_cookie] {
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    }
+
+    let missing = setup.http.send("POST", CALL_HELLO, &[], "{}").await;
+    assert_eq!(missing.status, 401);
+    assert!(missing.error().contains("authentication required"));
+    missing.assert_secure();
+}
+
+#[tokio::test]
+async fn forged_and_stale_tokens_are_refused_with_401() {
+    let setup = setup().await;
+    let good = setup.token("admin", &["*"]).await;
+    let claims = claims_of(&good);
+    let [header, payload, signature]: [&str; 3] =
+        good.split('.').collect::<Vec<_>>().try_into().unwrap();
+
+    let none = format!(
+        "{}.{payload}.",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#)
+    );
+    let public = std::fs::read(keys().await.join(PUBLIC_KEY_FILE)).unwrap();
+    let hs256 = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(&public),
+    )
+    .unwrap();
+    let expired = sign(&Claims {
+        exp: now() - 3600,
+        iat: now() - 7200,
+        nbf: now() - 7200,
+        ..claims.clone()
+    })
+    .await;
+    let early = sign(&Claims {
+        nbf: now() + 3600,
+        ..claims.clone()
+    })
+    .await;
+    let mut widened: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).expect("payload JSON");
+    widened["scopes"] = json!(["*", "billing"]);
+    let tampered = format!(
+        "{header}.{}.{signature}",
+        URL_SAFE_NO_PAD.encode(widened.to_string())
+    );
+
+    let cases = [
+        (none.as_str(), "RS256"),
+        (hs256.as_str(), "RS256"),
+        (expired.as_str(), "expired"),
+        (early.as_str(), "not valid yet"),
+        (tampered.as_str(), "signature"),
+        ("not.a.token", "malformed"),
+    ];
+    for (token, why) in cases {
+        let answer = setup.call("Hello", token).await;
+        assert_eq!(answer.status, 401, "{why}: {}", answer.body);
+        assert!(answer.error().contains(why), "{why}: {}", answer.body);
+    }
+    assert_eq!(setup.call("Hello", &good).await.status, 200, "control");
+}
+
+#[tokio::test]
+async fn a_token_made_on_the_tokens_page_is_shown_once_and_revoked_there() {
+    let setup = setup().await;
+    setup
+        .auth
+        .create_account("robot", Kind::Service, None, &[])
+        .await
+        .unwrap();
+    let admin = setup.admin_cookie().await;
+    let fields = [
+        ("csrf", CSRF),
+        ("subject", "robot"),
+        ("scopes", "a, b"),
+        ("ttl_hours", "2"),
+    ];
+    let made = setup.http.post_form("/auth/tokens", &admin, &fields).await;
+    assert_eq!(made.status, 200, "{}", made.body);
+    let token = made.element("new-token").to_string();
+    assert!(
+        made.body
+            .contains("id=\"copy-token\" data-copy=\"new-token\"")
+    );
+    assert!(made.body.contains("shown only once"));
+    let claims = claims_of(&token);
+    assert_eq!(claims.sub, "robot");
+    assert_eq!(claims.scopes, strings(&["a", "b"]));
+    assert_eq!(claims.exp - claims.iat, 2 * 3600);
+    assert_eq!(setup.call("Hello", &token).await.status, 200);
+
+    let listed = setup.http.get("/auth/tokens", &[("cookie", &admin)]).await;
+    assert_eq!(listed.status, 200);
+    assert!(listed.body.contains(&format!("{}…", &claims.jti[..8])));
+    assert!(
+        !listed.body.contains(&token),
+        "a listing never shows a token"
+    );
+    assert!(!listed.body.contains("id=\"new-token\""));
+    let bad_ttl = [("csrf", CSRF), ("ttl_hours", "0")];
+    let refused = setup.http.post_form("/auth/tokens", &admin, &bad_ttl).await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.element("error").contains("ttl_hours"));
+
+    let revoke = [("csrf", CSRF), ("id", claims.jti.as_str())];
+    let revoked = setup
+        .http
+        .post_form("/auth/tokens/revoke", &admin, &revoke)
+        .await;
+    assert_eq!(revoked.status, 303);
+    assert!(
+        revoked
+            .header("location")
+            .starts_with("/auth/tokens?done=revoked")
+    );
+    let answer = setup.call("Hello", &token).await;
+    assert_eq!(answer.status, 401);
+    assert!(answer.error().contains("revoked"));
+    let after = setup
+        .http
+        .get(revoked.header("location"), &[("cookie", &admin)])
+        .await;
+    assert!(after.element("done").contains("Revoked the token"));
+}
+
+#[tokio::test]
+async fn accounts_are_created_changed_and_deleted_on_the_users_page() {
+    let setup = setup().await;
+    let admin = setup.admin_cookie().await;
+    let create = [
+        ("csrf", CSRF),
+        ("id", "bob"),
+        ("password", "bob-secret"),
+        ("kind", "user"),
+        ("scopes", "greeting, other"),
+    ];
+    let created = setup.http.post_form("/auth/users", &admin, &create).await;
+    assert_eq!(created.status, 303, "{}", created.body);
+    let page = setup
+        .http
+        .get(created.header("location"), &[("cookie", &admin)])
+        .await;
+    assert!(page.element("done").contains("Created the account bob"));
+    assert!(page.body.contains("greeting, other"), "{}", page.body);
+    let again = setup.http.post_form("/auth/users", &admin, &create).await;
+    assert_eq!(again.status, 409);
+    assert!(again.element("error").contains("already exists"));
+
+    let change = [("csrf", CSRF), ("id", "bob"), ("password", "bob-new")];
+    let changed = setup
+        .http
+        .post_form("/auth/users/password", &admin, &change)
+        .await;
+    assert_eq!(changed.status, 303);
+    let token = setup.auth.login("bob", "bob-new").await.unwrap().token;
+    assert_eq!(setup.call("Hello", &token).await.status, 200);
+
+    let delete = [("csrf", CSRF), ("id", "bob")];
+    let deleted = setup
+        .http
+        .post_form("/auth/users/delete", &admin, &delete)
+        .await;
+    assert_eq!(deleted.status, 303);
+    let answer = setup.call("Hello", &token).await;
+    assert_eq!(answer.status, 401, "a deleted user's token stops at once");
+    assert!(answer.error().contains("revoked") || answer.error().contains("no longer exists"));
+    let missing = setup
+        .http
+        .post_form("/auth/users/delete", &admin, &delete)
+        .await;
+    assert_eq!(missing.status, 404);
+}
+
+#[tokio::test]
+async fn endpoint_scopes_decide_who_may_call() {
+    let setup = setup().await;
+    let plain = setup.token("admin", &[]).await;
+    let with_b = setup.token("admin", &["b"]).await;
+    let with_all = setup.token("admin", &["*"]).await;
+    assert_eq!(
+        setup.call("Hello", &plain).await.status,
+        200,
+        "no scopes set: open"
+    );
+
+    let admin = setup.admin_cookie().await;
+    let set = [("csrf", CSRF), ("endpoint", HELLO), ("scopes", "a, b")];
+    let saved = setup.http.post_form("/auth/scopes", &admin, &set).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let refused = setup.call("Hello", &plain).await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(
+        refused.json(),
+        json!({"error": "insufficient scopes", "required_scopes": "a,b"})
+    );
+    assert_eq!(setup.call("Hello", &with_b).await.status, 200);
+    assert_eq!(setup.call("Hello", &with_all).await.status, 200);
+
+    let page = setup.http.get("/auth/scopes", &[("cookie", &admin)]).await;
+    assert_eq!(page.status, 200);
+    for endpoint in [HELLO, "greeter.Greeter.Bye", "greeter.Greeter.Wave"] {
+        assert!(page.body.contains(endpoint), "{endpoint} not listed");
+    }
+    assert!(page.body.contains("value=\"a, b\""));
+
+    let bulk = [
+        ("csrf", CSRF),
+        ("pattern", "greeter.Greeter.*"),
+        ("scopes", "c"),
+    ];
+    let applied = setup
+        .http
+        .post_form("/auth/scopes/bulk", &admin, &bulk)
+        .await;
+    assert_eq!(applied.status, 303);
+    let page = setup
+        .http
+        .get(applied.header("location"), &[("cookie", &admin)])
+        .await;
+    assert!(
+        page.element("done").contains("3 endpoint(s) matching"),
+        "{}",
+        page.body
+    );
+    let with_c = setup.token("admin", &["c"]).await;
+    for method in ["Hello", "Bye", "Wave"] {
+        assert_eq!(setup.call(method, &with_b).await.status, 403, "{method}");
+        assert_eq!(setup.call(method, &with_c).await.status, 200, "{method}");
+    }
+
+    let elsewhere = [
+        ("csrf", CSRF),
+        ("endpoint", "billing.Billing.Charge"),
+        ("scopes", "money"),
+    ];
+    setup
+        .http
+        .post_form("/auth/scopes", &admin, &elsewhere)
+        .await;
+    let page = setup.http.get("/auth/scopes", &[("cookie", &admin)]).await;
+    assert!(
+        page.body
+            .contains("billing.Billing.Charge</code> <span class=\"badge\">not registered now")
+    );
+    let bad = [("csrf", CSRF), ("endpoint", "Hello"), ("scopes", "x")];
+    let refused = setup.http.post_form("/auth/scopes", &admin, &bad).await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.element("error").contains("service.Handler.Method"));
+}
+
+#[tokio::test]
+async fn the_store_and_broker_routes_need_the_all_scope() {
+    let setup = setup().await;
+    setup
+        .auth
+        .create_account("worker", Kind::Service, None, &strings(&["a"]))
+        .await
+        .unwrap();
+    let scoped = setup.token("worker", &["a"]).await;
+    let all = setup.token("admin", &["*"]).await;
+    let bearer = |token: &str| format!("Bearer {token}");
+    for (method, path) in [("GET", "/micro/store"), ("POST", "/micro/broker/events")] {
+        let refused = setup
+            .http
+            .send(method, path, &[("authorization", &bearer(&scoped))], "{}")
+            .await;
+        assert_eq!(refused.status, 403, "{path}");
+        assert_eq!(refused.json()["required_scopes"], "*");
+        let allowed = setup
+            .http
+            .send(method, path, &[("authorization", &bearer(&all))], "{}")
+            .await;
+        assert_eq!(allowed.status, 200, "{path}: {}", allowed.body);
+    }
+}
+
+#[tokio::test]
+async fn a_deleted_admin_stays_deleted_after_a_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let file_store = || -> Arc<dyn Store> {
+        let options = store::Options {
+            address: Some(data.path().display().to_string()),
+            ..Default::default()
+        };
+        Arc::new(store::File::new(options).unwrap())
+    };
+    let setup = setup_on(file_store()).await;
+    let admin = setup.admin_cookie().await;
+    let delete = [("csrf", CSRF), ("id", "admin")];
+    let deleted = setup
+        .http
+        .post_form("/auth/users/delete", &admin, &delete)
+        .await;
+    assert_eq!(deleted.status, 303, "{}", deleted.body);
+    assert_eq!(
+        deleted.header("location"),
+        "/auth/login",
+        "deleting yourself logs you out"
+    );
+    assert!(deleted.set_cookie("micro_token").contains("Max-Age=0"));
+    let Setup { auth, gateway, .. } = setup;
+    gateway.stop().await;
+    drop(auth);
+
+    let reopened = Auth::open(file_store(), keys().await).await.unwrap();
+    let ids: Vec<String> = reopened
+        .list_accounts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert!(
+        !ids.contains(&"admin".to_string()),
+        "admin came back: {ids:?}"
+    );
+    assert_eq!(
+        reopened.login("admin", "micro").await.unwrap_err().code,
+        401
+    );
+}
+
+#[tokio::test]
+async fn a_form_without_the_csrf_secret_is_403() {
+    let setup = setup().await;
+    let admin = setup.admin_cookie().await;
+    let token_only = format!("micro_token={}", setup.token("admin", &["*"]).await);
+    let create = |csrf| [("csrf", csrf), ("id", "mallory"), ("password", "pw")];
+    let cases = [
+        (admin.as_str(), &create("")[1..]),
+        (admin.as_str(), &create("wrong-secret")[..]),
+        (token_only.as_str(), &create(CSRF)[..]),
+    ];
+    for (cookie, fields) in cases {
+        let answer = setup.http.post_form("/auth/users", cookie, fields).await;
+        assert_eq!(answer.status, 403, "{cookie} {fields:?}");
+        assert!(answer.error().contains("CSRF check failed"));
+    }
+    let accounts = setup.auth.list_accounts().await.unwrap();
+    assert!(accounts.iter().all(|a| a.id != "mallory"));
+}
+
+#[tokio::test]
+async fn only_administrators_see_the_admin_pages() {
+    let setup = setup().await;
+    setup
+        .auth
+        .create_account("worker", Kind::Service, None, &strings(&["a"]))
+        .await
+        .unwrap();
+    let worker = session(&setup.token("worker", &["a"]).await);
+    for path in ["/auth/users", "/auth/tokens", "/auth/scopes"] {
+        let denied = setup.http.get(path, &[("cookie", &worker)]).await;
+        assert_eq!(denied.status, 403, "{path}");
+        assert!(denied.header("content-type").starts_with("text/html"));
+        denied.assert_secure();
+    }
+    let create = [("csrf", CSRF), ("id", "sneaky"), ("kind", "service")];
+    let denied = setup.http.post_form("/auth/users", &worker, &create).await;
+    assert_eq!(denied.status, 403);
+}
+
+#[tokio::test]
+async fn pages_without_a_login_go_to_the_login_page() {
+    let setup = setup().await;
+    for (path, next) in [
+        ("/auth/users", "%2Fauth%2Fusers"),
+        ("/services", "%2Fservices"),
+    ] {
+        let answer = setup.http.get(path, &[]).await;
+        assert_eq!(answer.status, 303, "{path}");
+        assert_eq!(
+            answer.header("location"),
+            format!("/auth/login?next={next}")
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_form_body_over_64_kib_is_413() {
+    let setup = setup().await;
+    let admin = setup.admin_cookie().await;
+    let big = "x".repeat(65 << 10);
+    let fields = [("csrf", CSRF), ("id", big.as_str())];
+    let answer = setup.http.post_form("/auth/users", &admin, &fields).await;
+    assert_eq!(answer.status, 413);
+    answer.assert_secure();
+}
