@@ -845,3 +845,32 @@ async fn a_form_body_over_64_kib_is_413() {
     assert_eq!(answer.status, 413);
     answer.assert_secure();
 }
+
+#[tokio::test]
+async fn changing_the_default_password_ends_the_warning() {
+    let setup = setup().await;
+    let admin = setup.admin_cookie().await;
+    let warned = setup.http.get("/auth/users", &[("cookie", &admin)]).await;
+    assert!(warned.body.contains("class=\"warning\""), "{}", warned.body);
+    assert!(warned.body.contains("default password"));
+
+    let change = [
+        ("csrf", CSRF),
+        ("id", "admin"),
+        ("password", "a-better-one"),
+    ];
+    let changed = setup
+        .http
+        .post_form("/auth/users/password", &admin, &change)
+        .await;
+    assert_eq!(changed.status, 303, "{}", changed.body);
+    let page = setup
+        .http
+        .get(changed.header("location"), &[("cookie", &admin)])
+        .await;
+    assert!(
+        page.element("done")
+            .contains("Changed the password of admin")
+    );
+    assert!(!page.body.contains("class=\"warning\""), "{}", page.body);
+}
