@@ -15,6 +15,7 @@ use http_body_util::BodyExt;
 use hyper::StatusCode;
 use hyper::header;
 use minijinja::context;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeSet;
@@ -134,6 +135,19 @@ fn endpoints(versions: &[Service]) -> Vec<&Endpoint> {
     found
 }
 
+/// The dashboard path of `segments`, each percent-encoded.
+fn href(segments: &[&str]) -> String {
+    const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    segments
+        .iter()
+        .map(|s| format!("/{}", utf8_percent_encode(s, SEGMENT)))
+        .collect()
+}
+
 fn is_stream(endpoint: &Endpoint) -> bool {
     endpoint.metadata.get("stream").is_some_and(|v| v == "true")
 }
@@ -149,6 +163,8 @@ fn service_not_found(visit: &Visit<'_>, name: &str) -> Reply {
 #[derive(Serialize)]
 struct Summary {
     name: String,
+    /// Its page.
+    href: String,
     versions: Vec<String>,
     nodes: usize,
     endpoints: usize,
@@ -157,6 +173,7 @@ struct Summary {
 fn summary(versions: &[Service]) -> Summary {
     Summary {
         name: versions[0].name.clone(),
+        href: href(&[&versions[0].name]),
         versions: versions.iter().map(|s| s.version.clone()).collect(),
         nodes: versions.iter().map(|s| s.nodes.len()).sum(),
         endpoints: endpoints(versions).len(),
@@ -188,6 +205,8 @@ fn rows(fields: &[Tree], prefix: &str, depth: usize, out: &mut Vec<Row>) {
 #[derive(Serialize)]
 struct Doc {
     name: String,
+    /// Its page.
+    href: String,
     /// The element id on the API page.
     anchor: String,
     /// The HTTP path that calls it.
@@ -225,6 +244,7 @@ fn doc(service: &str, endpoint: &Endpoint) -> Doc {
         .collect();
     Doc {
         name: endpoint.name.clone(),
+        href: href(&[service, &endpoint.name]),
         anchor,
         path: format!("/api/{service}/{}", endpoint.name),
         stream: is_stream(endpoint),
@@ -384,6 +404,7 @@ async fn service(visit: &Visit<'_>, name: &str) -> Reply {
 #[derive(Serialize)]
 struct ApiService {
     name: String,
+    href: String,
     endpoints: Vec<Doc>,
 }
 
@@ -398,6 +419,7 @@ async fn api(visit: &Visit<'_>) -> Reply {
             let name = &versions[0].name;
             ApiService {
                 name: name.clone(),
+                href: href(&[name]),
                 endpoints: endpoints(versions)
                     .into_iter()
                     .map(|e| doc(name, e))
@@ -629,6 +651,7 @@ async fn endpoint_page(visit: &Visit<'_>, service: &str, name: &str) -> Reply {
         context! {
             title => format!("{service} {name}"),
             service => service,
+            service_href => href(&[service]),
             endpoint => doc,
             fields => trees.iter().map(|t| field(t, form)).collect::<Vec<_>>(),
             raw => form.and_then(|f| f.get(RAW_JSON)).unwrap_or_default(),
