@@ -682,23 +682,23 @@ async fn registered_endpoints(shared: &Shared) -> Result<Vec<String>, Error> {
 /// `POST /auth/scopes`: endpoint (`service.Handler.Method`), scopes (empty clears them).
 async fn set_scopes(auth: &Auth, form: &super::Form) -> Result<Done, Error> {
     let endpoint = required(form, "endpoint")?;
-    let mut parts = endpoint.rsplitn(3, '.');
-    let (Some(method), Some(handler), Some(service)) = (parts.next(), parts.next(), parts.next())
-    else {
-        return Err(Error::bad_request(
-            ID,
-            format!("{endpoint:?} is not an endpoint: write it as service.Handler.Method"),
-        ));
+    let parts: Vec<&str> = endpoint.rsplitn(3, '.').collect();
+    let [method, handler, service] = parts[..] else {
+        return Err(not_an_endpoint(endpoint));
     };
-    if [method, handler, service].iter().any(|p| p.is_empty()) {
-        return Err(Error::bad_request(
-            ID,
-            format!("{endpoint:?} is not an endpoint: write it as service.Handler.Method"),
-        ));
+    if [method, handler, service].contains(&"") {
+        return Err(not_an_endpoint(endpoint));
     }
     auth.set_scopes(service, &format!("{handler}.{method}"), &scopes_field(form))
         .await?;
     Ok(Done::note("scoped", endpoint))
+}
+
+fn not_an_endpoint(endpoint: &str) -> Error {
+    Error::bad_request(
+        ID,
+        format!("{endpoint:?} is not an endpoint: write it as service.Handler.Method"),
+    )
 }
 
 /// `POST /auth/scopes/bulk`: pattern (`*` for any run of characters), scopes, applied to the
