@@ -32,7 +32,7 @@ const LOG_BYTES: u64 = 256 << 10;
 /// The form field holding a raw JSON body, which overrides the per-field inputs.
 const RAW_JSON: &str = "_json";
 /// Headers of the browser's request that are not passed on to the service as call metadata:
-/// the session and CSRF cookies and where the page was opened from.
+/// the cookies (session token, CSRF secret), credentials, and where the page was opened from.
 const PRIVATE_HEADERS: &[&str] = &["cookie", "authorization", "origin", "referer"];
 
 /// Answers a dashboard page.
@@ -271,9 +271,10 @@ fn type_name(tree: &Option<Tree>) -> String {
     }
 }
 
+/// The top-level fields as `name string, age int32`; empty when the type is not described.
 fn fields_summary(tree: &Option<Tree>) -> String {
     match tree {
-        None => "not described".to_string(),
+        None => String::new(),
         Some(tree) if tree.values.is_empty() => "no fields".to_string(),
         Some(tree) => tree
             .values
