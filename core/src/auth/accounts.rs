@@ -106,8 +106,9 @@ impl Stored {
 }
 
 impl Auth {
-    /// Creates an account; `password` may be `None` only for a [`Kind::Service`] account.
-    /// Fails with 409 if the id is taken.
+    /// Creates an account; `password` may be `None` only for a [`Kind::Service`] account. An
+    /// admin account always holds scope `*`, which is what lets it manage accounts, tokens and
+    /// scopes. Fails with 409 if the id is taken.
     pub async fn create_account(
         &self,
         id: &str,
@@ -136,12 +137,16 @@ impl Auth {
             }
             None => {}
         }
+        let mut scopes = scopes.to_vec();
+        if kind == Kind::Admin && !scopes.iter().any(|s| s == super::ALL_SCOPES) {
+            scopes.push(super::ALL_SCOPES.to_string());
+        }
         let stored = Stored {
             id: id.to_string(),
             kind,
             issuer: String::new(),
             secret: String::new(),
-            scopes: scopes.to_vec(),
+            scopes,
             metadata,
         };
         self.write_account(&stored).await?;

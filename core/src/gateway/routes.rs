@@ -100,9 +100,9 @@ async fn dispatch(shared: &Shared, request: Request<Incoming>, peer: IpAddr) -> 
     if matches!(
         route,
         Route::StoreList | Route::StoreKey(_) | Route::Publish(_)
-    ) && let Err(reply) = guard::allow_admin(claims.as_ref())
+    ) && !guard::admin_or_open(claims.as_ref())
     {
-        return reply;
+        return guard::forbidden(&[crate::auth::ALL_SCOPES.to_string()]);
     }
     match route {
         Route::Health => json(StatusCode::OK, encode(&Status::ok())),

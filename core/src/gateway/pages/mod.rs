@@ -89,11 +89,6 @@ impl Form {
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     }
-
-    /// Every field, in the order sent.
-    pub(super) fn fields(&self) -> &[(String, String)] {
-        &self.0
-    }
 }
 
 /// One request to a page: who is asking and what they sent.

@@ -1,0 +1,205 @@
+//! `micro server` (and its alias `micro gateway`) as a user runs it: the real binary with the
+//! default mDNS registry and file store, auth on, in front of a real service, inside its own
+//! network namespace. Proves the default admin and its warning, login, tokens on calls, the
+//! dashboard's login redirect, scopes set through the store auth keeps, and the flags.
+
+#[path = "../../core/tests/support/mod.rs"]
+mod support;
+
+use micro::registry::{Mdns, MdnsOptions, Registry};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// One HTTP/1.1 exchange on a fresh connection: status, head and body.
+async fn http(
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> (u16, String, String) {
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8(answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, head.to_string(), body.to_string())
+}
+
+/// `micro <command> <args>` with HOME in `home`; returns the child and the address from its
+/// banner.
+fn start(home: &Path, command: &str, args: &[&str], env: &[(&str, &str)]) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_micro"))
+        .arg(command)
+        .args(args)
+        .env("HOME", home)
+        .env("MICRO_REGISTRY", "mdns")
+        .env("MICRO_BROKER_ADDRESS", "127.0.0.1:0")
+        .env_remove("MICRO_STORE")
+        .env_remove("MICRO_STORE_ADDRESS")
+        .env_remove("MICRO_AUTH_KEYS")
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let address = loop {
+        let line = lines
+            .next()
+            .unwrap_or_else(|| panic!("micro {command} exited; it printed {seen:#?}"))
+            .unwrap();
+        if let Some(url) = line.trim().strip_prefix("Dashboard    http://") {
+            break url.to_string();
+        }
+        seen.push(line);
+    };
+    assert!(
+        seen.iter().any(|l| l.contains("admin / micro")),
+        "no default password warning in {seen:#?}"
+    );
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, address)
+}
+
+fn stop(mut child: Child) {
+    // SAFETY: kill(2) takes plain integers.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert!(status.success(), "micro exited with {status}");
+}
+
+fn parse(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body:?}"))
+}
+
+#[test]
+fn micro_server_guards_calls_with_tokens_and_serves_the_dashboard() {
+    support::in_netns(
+        "micro_server_guards_calls_with_tokens_and_serves_the_dashboard",
+        async {
+            let registry: Arc<dyn Registry> = Arc::new(Mdns::new(MdnsOptions::default()).unwrap());
+            let _service = micro::Service::new("helloworld")
+                .registry(registry)
+                .address("127.0.0.1:0")
+                .handle("Helloworld.Call", |_ctx, req: Value| async move {
+                    Ok(json!({ "msg": format!("Hello {}", req["name"].as_str().unwrap_or("")) }))
+                })
+                .start()
+                .await
+                .unwrap();
+
+            let home = tempfile::tempdir().unwrap();
+            let (child, address) = start(home.path(), "server", &["--address", "127.0.0.1:0"], &[]);
+            assert!(home.path().join("micro/keys").is_dir());
+
+            let (status, head, _) = http(&address, "GET", "/health/ready", "", "").await;
+            assert_eq!(status, 200);
+            assert!(
+                head.to_lowercase().contains("x-frame-options: deny"),
+                "{head}"
+            );
+
+            let call = "/api/helloworld/Helloworld.Call";
+            let (status, _, body) = http(&address, "POST", call, "", r#"{"name":"Alice"}"#).await;
+            assert_eq!(status, 401, "{body}");
+            assert!(
+                parse(&body)["error"].as_str().unwrap().contains("Bearer"),
+                "{body}"
+            );
+
+            let (status, _, body) = http(
+                &address,
+                "POST",
+                "/auth/login",
+                "",
+                r#"{"id":"admin","password":"micro"}"#,
+            )
+            .await;
+            assert_eq!(status, 200, "{body}");
+            let token = parse(&body)["token"].as_str().unwrap().to_string();
+            let bearer = format!("Authorization: Bearer {token}\r\n");
+
+            // The gateway finds the service through mDNS once both are up.
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+            let greeting = loop {
+                let (status, _, body) =
+                    http(&address, "POST", call, &bearer, r#"{"name":"Alice"}"#).await;
+                if status == 200 {
+                    break body;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "never reached helloworld: {status} {body}"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            };
+            assert_eq!(greeting, r#"{"msg":"Hello Alice"}"#);
+
+            // The dashboard sends visitors without a session to the login page.
+            let (status, head, _) = http(&address, "GET", "/helloworld", "", "").await;
+            assert_eq!(status, 303);
+            assert!(
+                head.contains("location: /auth/login?next=%2Fhelloworld"),
+                "{head}"
+            );
+
+            // Auth keeps its records apart from the data /micro/store serves.
+            let (status, _, body) = http(&address, "GET", "/micro/store", &bearer, "").await;
+            assert_eq!(status, 200, "{body}");
+            assert!(!body.contains("auth/") && !body.contains("jwt/"), "{body}");
+            stop(child);
+        },
+    );
+}
+
+#[test]
+fn micro_gateway_is_micro_server_and_flags_win_over_the_environment() {
+    support::in_netns(
+        "micro_gateway_is_micro_server_and_flags_win_over_the_environment",
+        async {
+            let home = tempfile::tempdir().unwrap();
+            // An unknown store is refused, naming the known ones; --store memory wins over
+            // MICRO_STORE=bolt.
+            let mut command = Command::new(env!("CARGO_BIN_EXE_micro"));
+            command
+                .args(["gateway", "--address", "127.0.0.1:0", "--store", "bolt"])
+                .env("HOME", home.path());
+            let refused = command.output().unwrap();
+            assert!(!refused.status.success());
+            assert!(
+                String::from_utf8_lossy(&refused.stderr).contains("file, memory"),
+                "{}",
+                String::from_utf8_lossy(&refused.stderr)
+            );
+            let (child, address) = start(
+                home.path(),
+                "gateway",
+                &[
+                    "--address",
+                    "127.0.0.1:0",
+                    "--store",
+                    "memory",
+                    "--registry",
+                    "memory",
+                ],
+                &[("MICRO_STORE", "bolt")],
+            );
+            let (status, _, body) = http(&address, "GET", "/health", "", "").await;
+            assert_eq!((status, body.as_str()), (200, "{\"status\":\"ok\"}\n"));
+            stop(child);
+        },
+    );
+}
