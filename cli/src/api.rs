@@ -18,6 +18,7 @@ pub struct Args {
 /// Starts the gateway with the registry, store and broker `config` chooses, prints the
 /// routes, and serves until a signal.
 pub async fn run(args: Args, config: Config) -> micro::Result<()> {
+    let signal = micro::service::shutdown_signal();
     let registry = config.registry()?;
     let store = config.store()?;
     let broker = config.broker(registry.clone())?;
@@ -32,7 +33,7 @@ pub async fn run(args: Args, config: Config) -> micro::Result<()> {
         println!("    {route}");
     }
     println!();
-    micro::service::shutdown_signal().await;
+    signal.await;
     println!("shutting down");
     running.stop().await;
     Ok(())

@@ -71,6 +71,7 @@ impl Components {
 /// Starts the gateway with the dashboard and auth, prints where, and serves until a signal.
 pub async fn run(args: Args) -> Result<()> {
     let config = args.components.config();
+    let signal = micro::service::shutdown_signal();
     let running = start(&config, &args.address, Some(&args.keys), args.max_body_size).await?;
     println!("\n  micro server\n");
     println!("  Dashboard    http://{}", running.address());
@@ -79,7 +80,7 @@ pub async fn run(args: Args) -> Result<()> {
         running.address()
     );
     println!("  Health       http://{}/health\n", running.address());
-    micro::service::shutdown_signal().await;
+    signal.await;
     println!("shutting down");
     running.stop().await;
     Ok(())

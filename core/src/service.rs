@@ -362,8 +362,9 @@ impl Service {
 
     /// Starts the service and serves until SIGINT or SIGTERM, then stops it cleanly.
     pub async fn run(self) -> Result<()> {
+        let signal = shutdown_signal();
         let running = self.start().await?;
-        shutdown_signal().await;
+        signal.await;
         running.stop().await
     }
 }
@@ -420,21 +421,25 @@ async fn heartbeat(
     }
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// Installs SIGINT (Ctrl-C) and SIGTERM handlers at once and resolves when either arrives;
+/// call it before announcing readiness so an early signal is not missed.
+pub fn shutdown_signal() -> impl Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("SIGTERM handler installs");
-        tokio::select! {
-            _ = interrupt => {},
-            _ = terminate.recv() => {},
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt()).expect("SIGINT handler installs");
+        let mut terminate = signal(SignalKind::terminate()).expect("SIGTERM handler installs");
+        async move {
+            tokio::select! {
+                _ = interrupt.recv() => {},
+                _ = terminate.recv() => {},
+            }
         }
     }
     #[cfg(not(unix))]
-    let _ = interrupt.await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// A running service.
@@ -513,8 +518,9 @@ impl Group {
 
     /// Runs every service until SIGINT or SIGTERM, then stops them all.
     pub async fn run(self) -> Result<()> {
+        let signal = shutdown_signal();
         let running = self.start().await?;
-        shutdown_signal().await;
+        signal.await;
         let mut first = Ok(());
         for r in running {
             if let Err(err) = r.stop().await
