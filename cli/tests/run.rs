@@ -154,12 +154,17 @@ fn position(lines: &[String], service: &str, text: &str) -> usize {
 
 /// POSTs `body` to the gateway on 127.0.0.1:8080 and returns status and body.
 fn post(path: &str, body: &str) -> (u16, String) {
+    post_with(path, body, "")
+}
+
+/// [`post`] with extra header lines (each ending in `\r\n`).
+fn post_with(path: &str, body: &str, headers: &str) -> (u16, String) {
     let mut conn = std::net::TcpStream::connect("127.0.0.1:8080").unwrap();
     conn.set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     write!(
         conn,
-        "POST {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -194,8 +199,11 @@ fn three_services_start_in_dependency_order_and_answer_through_the_gateway() {
         async {
             let home = tempfile::tempdir().unwrap();
             let example = repo().join("examples/multi");
-            let mut run =
-                MicroRun::start(home.path(), &[example.to_str().unwrap(), "--no-watch"], &[]);
+            let mut run = MicroRun::start(
+                home.path(),
+                &[example.to_str().unwrap(), "--no-watch", "--no-auth"],
+                &[],
+            );
             run.wait_started().await;
             let lines = run.lines();
             // Each service starts only after everything it depends on answered /health.
@@ -252,7 +260,7 @@ fn selected_environment_variables_reach_the_services() {
         let example = repo().join("examples/multi");
         let mut run = MicroRun::start(
             home.path(),
-            &[example.to_str().unwrap(), "--no-watch"],
+            &[example.to_str().unwrap(), "--no-watch", "--no-auth"],
             &[("MICRO_ENV", "production")],
         );
         run.wait_started().await;
@@ -271,7 +279,8 @@ fn project_without_micro_mu_runs_the_crates_found_in_it() {
     support::in_netns(
         "project_without_micro_mu_runs_the_crates_found_in_it",
         async {
-            // What `make run` does: helloworld has no micro.mu; it is found as a binary crate.
+            // What `make run` does: helloworld has no micro.mu; it is found as a binary crate,
+            // and the gateway has auth on.
             let home = tempfile::tempdir().unwrap();
             let helloworld = repo().join("examples/helloworld");
             let mut run = MicroRun::start(
@@ -280,13 +289,36 @@ fn project_without_micro_mu_runs_the_crates_found_in_it() {
                 &[],
             );
             run.wait_started().await;
-            assert!(run.lines().iter().any(|l| l.contains("● helloworld")));
-            let (status, body) = post_until(
-                "/api/helloworld/Helloworld.Call",
-                r#"{"name":"Alice"}"#,
-                "Hello Alice",
-            )
-            .await;
+            let lines = run.lines();
+            assert!(lines.iter().any(|l| l.contains("● helloworld")));
+            assert!(
+                lines.iter().any(|l| l.contains("Auth:    on")),
+                "{lines:#?}"
+            );
+            assert!(
+                lines.iter().any(|l| l.contains("admin / micro")),
+                "no default password warning in {lines:#?}"
+            );
+            assert!(home.path().join("micro/keys").is_dir());
+
+            let call = "/api/helloworld/Helloworld.Call";
+            let (status, body) = post(call, r#"{"name":"Alice"}"#);
+            assert_eq!(status, 401, "{body}");
+            let (status, body) = post("/auth/login", r#"{"id":"admin","password":"micro"}"#);
+            assert_eq!(status, 200, "{body}");
+            let login: serde_json::Value = serde_json::from_str(&body).unwrap();
+            let bearer = format!(
+                "Authorization: Bearer {}\r\n",
+                login["token"].as_str().unwrap()
+            );
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let (status, body) = loop {
+                let answer = post_with(call, r#"{"name":"Alice"}"#, &bearer);
+                if answer.0 == 200 || Instant::now() > deadline {
+                    break answer;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            };
             assert_eq!((status, body.as_str()), (200, r#"{"msg":"Hello Alice"}"#));
             run.stop().await;
         },
@@ -334,7 +366,11 @@ fn edited_service_is_rebuilt_restarted_and_serves_the_new_answer() {
             let home = tempfile::tempdir().unwrap();
             let project = tempfile::tempdir().unwrap();
             standalone_users(project.path());
-            let mut run = MicroRun::start(home.path(), &[project.path().to_str().unwrap()], &[]);
+            let mut run = MicroRun::start(
+                home.path(),
+                &[project.path().to_str().unwrap(), "--no-auth"],
+                &[],
+            );
             run.wait_started().await;
             assert!(
                 run.lines()
