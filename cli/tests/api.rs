@@ -2,37 +2,19 @@
 //! store and HTTP broker, in front of a real service, called over HTTP. Runs inside its own
 //! network namespace so mDNS stays off real interfaces.
 
+#[path = "../../core/tests/http/raw.rs"]
+mod raw;
 #[path = "../../core/tests/support/mod.rs"]
 mod support;
 
 use micro::Error;
 use micro::registry::{Mdns, MdnsOptions, Registry};
+use raw::{http, parse};
 use serde_json::{Value, json};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-/// One HTTP/1.1 exchange on a fresh connection: status and body.
-async fn http(address: &str, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(address).await.unwrap();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).await.unwrap();
-    let answer = String::from_utf8(answer).unwrap();
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, body.to_string())
-}
-
-fn parse(body: &str) -> Value {
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body:?}"))
-}
 
 /// A free loopback port in this namespace.
 fn free_address() -> String {
@@ -78,11 +60,12 @@ fn micro_api_serves_every_route_in_front_of_an_mdns_service() {
                         &address,
                         "POST",
                         "/helloworld/Helloworld.Call",
+                        "",
                         r#"{"name":"Alice"}"#,
                     )
                     .await;
                     if answer.0 == 200 {
-                        break answer.1;
+                        break answer.2;
                     }
                 }
                 assert!(
@@ -93,33 +76,34 @@ fn micro_api_serves_every_route_in_front_of_an_mdns_service() {
             };
             assert_eq!(greeting, r#"{"msg":"Hello Alice"}"#);
 
-            let (status, body) = http(&address, "GET", "/health", "").await;
+            let (status, _, body) = http(&address, "GET", "/health", "", "").await;
             assert_eq!((status, body.as_str()), (200, "{\"status\":\"ok\"}\n"));
 
-            let (status, body) = http(&address, "GET", "/", "").await;
+            let (status, _, body) = http(&address, "GET", "/", "", "").await;
             assert_eq!(status, 200);
             assert_eq!(
                 parse(&body),
                 json!([{"name": "helloworld", "endpoints": ["Helloworld.Call", "Helloworld.Fail"]}])
             );
-            let (_, registry_list) = http(&address, "GET", "/micro/registry", "").await;
+            let (_, _, registry_list) = http(&address, "GET", "/micro/registry", "", "").await;
             assert_eq!(registry_list, body);
 
-            let (status, body) = http(&address, "GET", "/helloworld", "").await;
+            let (status, _, body) = http(&address, "GET", "/helloworld", "", "").await;
             assert_eq!(status, 200);
             let described = parse(&body);
             assert_eq!(
                 (&described["name"], &described["nodes"]),
                 (&json!("helloworld"), &json!(1))
             );
-            let (_, by_registry) = http(&address, "GET", "/micro/registry/helloworld", "").await;
+            let (_, _, by_registry) =
+                http(&address, "GET", "/micro/registry/helloworld", "", "").await;
             assert_eq!(by_registry, body);
 
             for path in [
                 "/api/helloworld/Helloworld.Call",
                 "/api/helloworld/Helloworld/Call",
             ] {
-                let (status, body) = http(&address, "POST", path, r#"{"name":"Bob"}"#).await;
+                let (status, _, body) = http(&address, "POST", path, "", r#"{"name":"Bob"}"#).await;
                 assert_eq!(
                     (status, body.as_str()),
                     (200, r#"{"msg":"Hello Bob"}"#),
@@ -127,30 +111,33 @@ fn micro_api_serves_every_route_in_front_of_an_mdns_service() {
                 );
             }
 
-            let (status, body) = http(&address, "POST", "/nope/Nope.Call", "{}").await;
+            let (status, _, body) = http(&address, "POST", "/nope/Nope.Call", "", "{}").await;
             assert_eq!(status, 404, "{body}");
-            let (status, body) = http(&address, "POST", "/helloworld/Helloworld.Nope", "{}").await;
+            let (status, _, body) =
+                http(&address, "POST", "/helloworld/Helloworld.Nope", "", "{}").await;
             assert_eq!(status, 404, "{body}");
-            let (status, body) =
-                http(&address, "POST", "/helloworld/Helloworld.Call", "{oops").await;
+            let (status, _, body) =
+                http(&address, "POST", "/helloworld/Helloworld.Call", "", "{oops").await;
             assert_eq!(status, 400, "{body}");
-            let (status, body) = http(&address, "POST", "/helloworld/Helloworld.Fail", "{}").await;
+            let (status, _, body) =
+                http(&address, "POST", "/helloworld/Helloworld.Fail", "", "{}").await;
             assert_eq!(status, 502, "{body}");
             let inner = Error::parse(parse(&body)["error"].as_str().unwrap());
             assert_eq!(inner.code, 400, "{body}");
 
-            let (status, body) = http(&address, "POST", "/micro/store/greeting", "hello").await;
+            let (status, _, body) =
+                http(&address, "POST", "/micro/store/greeting", "", "hello").await;
             assert_eq!(
                 (status, body.as_str()),
                 (200, "{\"key\":\"greeting\",\"status\":\"ok\"}\n")
             );
-            let (status, body) = http(&address, "GET", "/micro/store/greeting", "").await;
+            let (status, _, body) = http(&address, "GET", "/micro/store/greeting", "", "").await;
             assert_eq!((status, body.as_str()), (200, "hello"));
-            let (status, body) = http(&address, "GET", "/micro/store", "").await;
+            let (status, _, body) = http(&address, "GET", "/micro/store", "", "").await;
             assert_eq!((status, parse(&body)), (200, json!(["greeting"])));
 
-            let (status, body) =
-                http(&address, "POST", "/micro/broker/events", r#"{"id":1}"#).await;
+            let (status, _, body) =
+                http(&address, "POST", "/micro/broker/events", "", r#"{"id":1}"#).await;
             assert_eq!(
                 (status, body.as_str()),
                 (200, "{\"status\":\"ok\",\"topic\":\"events\"}\n")

@@ -3,40 +3,19 @@
 //! network namespace. Proves the default admin and its warning, login, tokens on calls, the
 //! dashboard's login redirect, scopes set through the store auth keeps, and the flags.
 
+#[path = "../../core/tests/http/raw.rs"]
+mod raw;
 #[path = "../../core/tests/support/mod.rs"]
 mod support;
 
 use micro::registry::{Mdns, MdnsOptions, Registry};
+use raw::{http, parse};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-
-/// One HTTP/1.1 exchange on a fresh connection: status, head and body.
-async fn http(
-    address: &str,
-    method: &str,
-    path: &str,
-    headers: &str,
-    body: &str,
-) -> (u16, String, String) {
-    let mut stream = TcpStream::connect(address).await.unwrap();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).await.unwrap();
-    let answer = String::from_utf8(answer).unwrap();
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, head.to_string(), body.to_string())
-}
 
 /// `micro <command> <args>` with HOME in `home`; returns the child and the address from its
 /// banner.
@@ -79,10 +58,6 @@ fn stop(mut child: Child) {
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
     let status = child.wait().unwrap();
     assert!(status.success(), "micro exited with {status}");
-}
-
-fn parse(body: &str) -> Value {
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body:?}"))
 }
 
 #[test]

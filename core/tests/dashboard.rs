@@ -4,12 +4,10 @@
 //! calling the service, the logs and status of `micro run` services read from a micro
 //! directory, and with auth on, the scope check of a form call.
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::header::HeaderMap;
-use hyper_util::client::legacy::Client as HttpClient;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+#[allow(dead_code)]
+mod http;
+
+use http::{Answer, Http};
 use micro::auth::{Auth, Kind};
 use micro::broker::{self, Broker};
 use micro::gateway::{self, Gateway};
@@ -139,22 +137,9 @@ async fn setup_with(auth: bool) -> Setup {
 impl Setup {
     /// Posts the endpoint form with `fields` (plus the CSRF field) and `cookies`.
     async fn post_form(&self, path: &str, cookies: &str, fields: &[(&str, &str)]) -> Answer {
-        let mut form = form_urlencoded::Serializer::new(String::new());
-        form.append_pair("csrf", CSRF);
-        for (name, value) in fields {
-            form.append_pair(name, value);
-        }
-        self.http
-            .send(
-                "POST",
-                path,
-                &[
-                    ("content-type", "application/x-www-form-urlencoded"),
-                    ("cookie", cookies),
-                ],
-                &form.finish(),
-            )
-            .await
+        let mut form = vec![("csrf", CSRF)];
+        form.extend_from_slice(fields);
+        self.http.post_form(path, cookies, &form).await
     }
 
     /// Posts the order form without auth.
@@ -193,99 +178,6 @@ const FULL_ORDER: &[(&str, &str)] = &[
     ("tags", r#"["hot", "it's"]"#),
     ("address", r#"{"street": "Main St", "zip": "1000"}"#),
 ];
-
-/// A plain HTTP/1.1 client for the gateway.
-struct Http {
-    client: HttpClient<HttpConnector, Full<Bytes>>,
-    address: String,
-}
-
-/// Status, headers and body of one answer.
-struct Answer {
-    status: u16,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Answer {
-    /// The text inside the element with `id`, up to the next tag, HTML entities decoded.
-    fn element(&self, id: &str) -> String {
-        let start = self
-            .body
-            .find(&format!("id=\"{id}\""))
-            .unwrap_or_else(|| panic!("no #{id} in {}", self.body));
-        let rest = &self.body[start..];
-        let open = rest.find('>').unwrap() + 1;
-        let close = rest[open..].find('<').unwrap();
-        unescape(&rest[open..open + close])
-    }
-
-    /// The response of a form call, as JSON.
-    fn response(&self) -> Value {
-        let text = self.element("response");
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-    }
-
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .map(|v| v.to_str().unwrap())
-            .unwrap_or_else(|| panic!("no {name} header in {:?}", self.headers))
-    }
-
-    /// Asserts that the page, HTML entities decoded, contains `text`.
-    fn assert_has(&self, text: &str) {
-        assert!(
-            unescape(&self.body).contains(text),
-            "the page should contain {text:?}:\n{}",
-            self.body
-        );
-    }
-}
-
-/// Decodes the entities minijinja writes.
-fn unescape(html: &str) -> String {
-    html.replace("&quot;", "\"")
-        .replace("&#x27;", "'")
-        .replace("&#x2f;", "/")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-impl Http {
-    fn new(address: String) -> Http {
-        Http {
-            client: HttpClient::builder(TokioExecutor::new()).build_http(),
-            address,
-        }
-    }
-
-    async fn get(&self, path: &str) -> Answer {
-        self.send("GET", path, &[], "").await
-    }
-
-    async fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
-        let mut request = hyper::Request::builder()
-            .method(method)
-            .uri(format!("http://{}{path}", self.address));
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let request = request
-            .body(Full::new(Bytes::from(body.to_string())))
-            .unwrap();
-        let response = self.client.request(request).await.unwrap();
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        Answer {
-            status,
-            headers,
-            body: String::from_utf8(body.to_vec()).unwrap(),
-        }
-    }
-}
 
 #[tokio::test]
 async fn home_lists_services_with_counts_links_and_a_curl_example() {
@@ -661,10 +553,7 @@ async fn with_auth_on_the_form_call_needs_the_endpoints_scope() {
 
     let other = setup.token("other", &["other"]).await;
     let cookies = format!("micro_token={other}; micro_csrf={CSRF}");
-    let form = setup
-        .http
-        .send("GET", ORDER_PAGE, &[("cookie", &cookies)], "")
-        .await;
+    let form = setup.http.get_with_cookie(ORDER_PAGE, &cookies).await;
     assert_eq!(form.status, 200);
     assert_eq!(form.element("scopes"), "shop");
     let refused = setup.post_form(ORDER_PAGE, &cookies, FULL_ORDER).await;
@@ -693,10 +582,7 @@ async fn with_auth_on_the_form_call_needs_the_endpoints_scope() {
     let seen = meta.response();
     assert!(seen.get("cookie").is_none(), "{seen}");
     assert!(!seen.to_string().contains(&shopper), "{seen}");
-    let home = setup
-        .http
-        .send("GET", "/", &[("cookie", &cookies)], "")
-        .await;
+    let home = setup.http.get_with_cookie("/", &cookies).await;
     assert!(
         home.element("try-it")
             .contains("Authorization: Bearer $MICRO_TOKEN")

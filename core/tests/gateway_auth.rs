@@ -4,14 +4,12 @@
 //! administrator's users, tokens and scopes pages with their forms, CSRF, the body cap, and the
 //! security headers. One RSA key pair serves the whole file (generating one is slow).
 
+#[allow(dead_code)]
+mod http;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::header::HeaderMap;
-use hyper_util::client::legacy::Client as HttpClient;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use http::{Answer, Http};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use micro::auth::{Auth, Claims, Kind, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE};
 use micro::broker::{self, Broker};
@@ -20,8 +18,6 @@ use micro::registry::{Memory, Registry};
 use micro::server::Context;
 use micro::store::{self, Store};
 use micro::{Result, service};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,21 +30,10 @@ const CSRF: &str = "test-csrf-secret";
 const HELLO: &str = "greeter.Greeter.Hello";
 const CALL_HELLO: &str = "/api/greeter/Greeter.Hello";
 
-#[derive(Deserialize, JsonSchema)]
-struct Request {
-    #[serde(default)]
-    name: String,
-}
-
-#[derive(Serialize, JsonSchema)]
-struct Reply {
-    msg: String,
-}
-
-async fn greet(_ctx: Context, req: Request) -> Result<Reply> {
-    Ok(Reply {
-        msg: format!("Hello {}", req.name),
-    })
+/// Greets the `name` of the request.
+async fn greet(_ctx: Context, req: Value) -> Result<Value> {
+    let name = req["name"].as_str().unwrap_or("");
+    Ok(json!({ "msg": format!("Hello {name}") }))
 }
 
 /// The keys directory every test shares, its pair made once per run.
@@ -126,9 +111,38 @@ impl Setup {
             .token
     }
 
+    /// A token for a new service account `worker` with scope `a`.
+    async fn worker_token(&self) -> String {
+        self.auth
+            .create_account("worker", Kind::Service, None, &strings(&["a"]))
+            .await
+            .unwrap();
+        self.token("worker", &["a"]).await
+    }
+
     /// The cookies of a browser logged in as the default admin.
     async fn admin_cookie(&self) -> String {
         session(&self.token("admin", &["*"]).await)
+    }
+
+    /// Posts an administrator's form, which must answer 303, follows the redirect with the
+    /// same `cookie`, and asserts that the page it names reports `done`.
+    async fn submit(
+        &self,
+        path: &str,
+        cookie: &str,
+        fields: &[(&str, &str)],
+        done: &str,
+    ) -> Answer {
+        let answer = self.http.post_form(path, cookie, fields).await;
+        assert_eq!(answer.status, 303, "{path}: {}", answer.body);
+        let page = self
+            .http
+            .get_with_cookie(answer.header("location"), cookie)
+            .await;
+        let message = page.element("done");
+        assert!(message.contains(done), "{message:?} lacks {done:?}");
+        page
     }
 
     /// Calls Greeter.`method` with `token` as a bearer token.
@@ -147,132 +161,6 @@ impl Setup {
 /// The cookies a logged-in browser sends: the session token and the CSRF secret.
 fn session(token: &str) -> String {
     format!("micro_token={token}; micro_csrf={CSRF}")
-}
-
-/// A plain HTTP/1.1 client for the gateway.
-struct Http {
-    client: HttpClient<HttpConnector, Full<Bytes>>,
-    address: String,
-}
-
-/// Status, headers and body of one answer.
-struct Answer {
-    status: u16,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
-    }
-
-    fn error(&self) -> String {
-        self.json()["error"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no error field: {}", self.body))
-            .to_string()
-    }
-
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .map(|v| v.to_str().unwrap())
-            .unwrap_or_else(|| panic!("no {name} header in {:?}", self.headers))
-    }
-
-    /// The `Set-Cookie` header setting `name`.
-    fn set_cookie(&self, name: &str) -> &str {
-        self.headers
-            .get_all("set-cookie")
-            .iter()
-            .map(|v| v.to_str().unwrap())
-            .find(|c| c.starts_with(&format!("{name}=")))
-            .unwrap_or_else(|| panic!("no Set-Cookie for {name} in {:?}", self.headers))
-    }
-
-    /// The text of the element with `id`, up to its closing tag.
-    fn element(&self, id: &str) -> &str {
-        let start = self
-            .body
-            .find(&format!("id=\"{id}\""))
-            .unwrap_or_else(|| panic!("no #{id} in {}", self.body));
-        let text = &self.body[start..];
-        let text = &text[text.find('>').unwrap() + 1..];
-        &text[..text.find("</").unwrap()]
-    }
-
-    /// Asserts the security headers every answer carries.
-    fn assert_secure(&self) {
-        assert_eq!(self.header("x-content-type-options"), "nosniff");
-        assert_eq!(self.header("x-frame-options"), "DENY");
-        assert_eq!(self.header("referrer-policy"), "same-origin");
-        let csp = self.header("content-security-policy");
-        for directive in [
-            "default-src 'self'",
-            "script-src 'self'",
-            "style-src 'self'",
-            "frame-ancestors 'none'",
-        ] {
-            assert!(csp.contains(directive), "CSP {csp:?} lacks {directive}");
-        }
-    }
-}
-
-impl Http {
-    fn new(address: String) -> Http {
-        Http {
-            client: HttpClient::builder(TokioExecutor::new()).build_http(),
-            address,
-        }
-    }
-
-    async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
-        self.send("GET", path, headers, "").await
-    }
-
-    async fn post_json(&self, path: &str, body: &Value) -> Answer {
-        let headers = [("content-type", "application/json")];
-        self.send("POST", path, &headers, body.to_string()).await
-    }
-
-    /// Posts `fields` as a form with `cookie`, exactly as given (the csrf field included).
-    async fn post_form(&self, path: &str, cookie: &str, fields: &[(&str, &str)]) -> Answer {
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields)
-            .finish();
-        let headers = [
-            ("content-type", "application/x-www-form-urlencoded"),
-            ("cookie", cookie),
-        ];
-        self.send("POST", path, &headers, body).await
-    }
-
-    async fn send(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: impl Into<Bytes>,
-    ) -> Answer {
-        let mut request = hyper::Request::builder()
-            .method(method)
-            .uri(format!("http://{}{path}", self.address));
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let request = request.body(Full::new(body.into())).unwrap();
-        let response = self.client.request(request).await.unwrap();
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        Answer {
-            status,
-            headers,
-            body: String::from_utf8(body.to_vec()).unwrap(),
-        }
-    }
 }
 
 /// The claims inside a token, read without checking it.
@@ -323,18 +211,13 @@ async fn json_login_gives_a_token_that_calls_endpoints() {
             "{\"id\": ",
         )
         .await;
-    assert_eq!(garbled.status, 400);
-    assert!(
-        garbled.error().contains("not a JSON login"),
-        "{}",
-        garbled.body
-    );
+    garbled.assert_error(400, "not a JSON login");
 }
 
 #[tokio::test]
 async fn form_login_sets_a_strict_http_only_cookie_and_goes_to_next() {
     let setup = setup().await;
-    let page = setup.http.get("/auth/login?next=/services", &[]).await;
+    let page = setup.http.get("/auth/login?next=/services").await;
     assert_eq!(page.status, 200);
     page.assert_secure();
     assert!(page.header("content-type").starts_with("text/html"));
@@ -459,8 +342,7 @@ async fn a_token_is_taken_from_bearer_query_or_cookie() {
     }
 
     let missing = setup.http.send("POST", CALL_HELLO, &[], "{}").await;
-    assert_eq!(missing.status, 401);
-    assert!(missing.error().contains("authentication required"));
+    missing.assert_error(401, "authentication required");
     missing.assert_secure();
 }
 
@@ -536,7 +418,7 @@ async fn a_token_made_on_the_tokens_page_is_shown_once_and_revoked_there() {
     ];
     let made = setup.http.post_form("/auth/tokens", &admin, &fields).await;
     assert_eq!(made.status, 200, "{}", made.body);
-    let token = made.element("new-token").to_string();
+    let token = made.element("new-token");
     assert!(
         made.body
             .contains("id=\"copy-token\" data-copy=\"new-token\"")
@@ -548,7 +430,7 @@ async fn a_token_made_on_the_tokens_page_is_shown_once_and_revoked_there() {
     assert_eq!(claims.exp - claims.iat, 2 * 3600);
     assert_eq!(setup.call("Hello", &token).await.status, 200);
 
-    let listed = setup.http.get("/auth/tokens", &[("cookie", &admin)]).await;
+    let listed = setup.http.get_with_cookie("/auth/tokens", &admin).await;
     assert_eq!(listed.status, 200);
     assert!(listed.body.contains(&format!("{}…", &claims.jti[..8])));
     assert!(
@@ -573,11 +455,10 @@ async fn a_token_made_on_the_tokens_page_is_shown_once_and_revoked_there() {
             .starts_with("/auth/tokens?done=revoked")
     );
     let answer = setup.call("Hello", &token).await;
-    assert_eq!(answer.status, 401);
-    assert!(answer.error().contains("revoked"));
+    answer.assert_error(401, "revoked");
     let after = setup
         .http
-        .get(revoked.header("location"), &[("cookie", &admin)])
+        .get_with_cookie(revoked.header("location"), &admin)
         .await;
     assert!(after.element("done").contains("Revoked the token"));
 }
@@ -593,13 +474,9 @@ async fn accounts_are_created_changed_and_deleted_on_the_users_page() {
         ("kind", "user"),
         ("scopes", "greeting, other"),
     ];
-    let created = setup.http.post_form("/auth/users", &admin, &create).await;
-    assert_eq!(created.status, 303, "{}", created.body);
     let page = setup
-        .http
-        .get(created.header("location"), &[("cookie", &admin)])
+        .submit("/auth/users", &admin, &create, "Created the account bob")
         .await;
-    assert!(page.element("done").contains("Created the account bob"));
     assert!(page.body.contains("greeting, other"), "{}", page.body);
     let again = setup.http.post_form("/auth/users", &admin, &create).await;
     assert_eq!(again.status, 409);
@@ -655,7 +532,7 @@ async fn endpoint_scopes_decide_who_may_call() {
     assert_eq!(setup.call("Hello", &with_b).await.status, 200);
     assert_eq!(setup.call("Hello", &with_all).await.status, 200);
 
-    let page = setup.http.get("/auth/scopes", &[("cookie", &admin)]).await;
+    let page = setup.http.get_with_cookie("/auth/scopes", &admin).await;
     assert_eq!(page.status, 200);
     for endpoint in [HELLO, "greeter.Greeter.Bye", "greeter.Greeter.Wave"] {
         assert!(page.body.contains(endpoint), "{endpoint} not listed");
@@ -667,20 +544,9 @@ async fn endpoint_scopes_decide_who_may_call() {
         ("pattern", "greeter.Greeter.*"),
         ("scopes", "c"),
     ];
-    let applied = setup
-        .http
-        .post_form("/auth/scopes/bulk", &admin, &bulk)
+    setup
+        .submit("/auth/scopes/bulk", &admin, &bulk, "3 endpoint(s) matching")
         .await;
-    assert_eq!(applied.status, 303);
-    let page = setup
-        .http
-        .get(applied.header("location"), &[("cookie", &admin)])
-        .await;
-    assert!(
-        page.element("done").contains("3 endpoint(s) matching"),
-        "{}",
-        page.body
-    );
     let with_c = setup.token("admin", &["c"]).await;
     for method in ["Hello", "Bye", "Wave"] {
         assert_eq!(setup.call(method, &with_b).await.status, 403, "{method}");
@@ -696,7 +562,7 @@ async fn endpoint_scopes_decide_who_may_call() {
         .http
         .post_form("/auth/scopes", &admin, &elsewhere)
         .await;
-    let page = setup.http.get("/auth/scopes", &[("cookie", &admin)]).await;
+    let page = setup.http.get_with_cookie("/auth/scopes", &admin).await;
     assert!(
         page.body
             .contains("billing.Billing.Charge</code> <span class=\"badge\">not registered now")
@@ -710,12 +576,7 @@ async fn endpoint_scopes_decide_who_may_call() {
 #[tokio::test]
 async fn the_store_and_broker_routes_need_the_all_scope() {
     let setup = setup().await;
-    setup
-        .auth
-        .create_account("worker", Kind::Service, None, &strings(&["a"]))
-        .await
-        .unwrap();
-    let scoped = setup.token("worker", &["a"]).await;
+    let scoped = setup.worker_token().await;
     let all = setup.token("admin", &["*"]).await;
     let bearer = |token: &str| format!("Bearer {token}");
     for (method, path) in [("GET", "/micro/store"), ("POST", "/micro/broker/events")] {
@@ -802,14 +663,9 @@ async fn a_form_without_the_csrf_secret_is_403() {
 #[tokio::test]
 async fn only_administrators_see_the_admin_pages() {
     let setup = setup().await;
-    setup
-        .auth
-        .create_account("worker", Kind::Service, None, &strings(&["a"]))
-        .await
-        .unwrap();
-    let worker = session(&setup.token("worker", &["a"]).await);
+    let worker = session(&setup.worker_token().await);
     for path in ["/auth/users", "/auth/tokens", "/auth/scopes"] {
-        let denied = setup.http.get(path, &[("cookie", &worker)]).await;
+        let denied = setup.http.get_with_cookie(path, &worker).await;
         assert_eq!(denied.status, 403, "{path}");
         assert!(denied.header("content-type").starts_with("text/html"));
         denied.assert_secure();
@@ -826,7 +682,7 @@ async fn pages_without_a_login_go_to_the_login_page() {
         ("/auth/users", "%2Fauth%2Fusers"),
         ("/services", "%2Fservices"),
     ] {
-        let answer = setup.http.get(path, &[]).await;
+        let answer = setup.http.get(path).await;
         assert_eq!(answer.status, 303, "{path}");
         assert_eq!(
             answer.header("location"),
@@ -850,7 +706,7 @@ async fn a_form_body_over_64_kib_is_413() {
 async fn changing_the_default_password_ends_the_warning() {
     let setup = setup().await;
     let admin = setup.admin_cookie().await;
-    let warned = setup.http.get("/auth/users", &[("cookie", &admin)]).await;
+    let warned = setup.http.get_with_cookie("/auth/users", &admin).await;
     assert!(warned.body.contains("class=\"warning\""), "{}", warned.body);
     assert!(warned.body.contains("default password"));
 
@@ -859,18 +715,9 @@ async fn changing_the_default_password_ends_the_warning() {
         ("id", "admin"),
         ("password", "a-better-one"),
     ];
-    let changed = setup
-        .http
-        .post_form("/auth/users/password", &admin, &change)
-        .await;
-    assert_eq!(changed.status, 303, "{}", changed.body);
+    let done = "Changed the password of admin";
     let page = setup
-        .http
-        .get(changed.header("location"), &[("cookie", &admin)])
+        .submit("/auth/users/password", &admin, &change, done)
         .await;
-    assert!(
-        page.element("done")
-            .contains("Changed the password of admin")
-    );
     assert!(!page.body.contains("class=\"warning\""), "{}", page.body);
 }
