@@ -28,9 +28,9 @@ fn bench(c: &mut Criterion) {
         b.to_async(&rt)
             .iter(|| async { black_box(auth.verify(&token.token).await.unwrap()) })
     });
-    group.bench_function("authorize", |b| {
+    group.bench_function("unmet_scopes", |b| {
         b.to_async(&rt).iter(|| async {
-            auth.authorize(&claims, "greeter", "Say.Hello")
+            auth.unmet_scopes(&claims, "greeter", "Say.Hello")
                 .await
                 .unwrap()
         })

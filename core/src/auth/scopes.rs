@@ -65,20 +65,17 @@ impl Auth {
             .collect())
     }
 
-    /// Allows the call when the endpoint requires no scopes, or the token has `*` or any one
-    /// of the required scopes; otherwise a 403 whose detail names the required scopes.
-    pub async fn authorize(&self, claims: &Claims, service: &str, endpoint: &str) -> Result<()> {
+    /// `None` when `claims` may call `service`'s `endpoint`: it requires no scopes, or the
+    /// token has `*` or any one of them. Otherwise the scopes it requires, for the 403 answer
+    /// (`{"error":"insufficient scopes","required_scopes":"a,b"}`).
+    pub async fn unmet_scopes(
+        &self,
+        claims: &Claims,
+        service: &str,
+        endpoint: &str,
+    ) -> Result<Option<Vec<String>>> {
         let required = self.scopes_for(service, endpoint).await?;
-        if has_scopes(&claims.scopes, &required) {
-            return Ok(());
-        }
-        Err(Error::forbidden(
-            ID,
-            format!(
-                "insufficient scopes: {service} {endpoint} requires one of {}",
-                required.join(",")
-            ),
-        ))
+        Ok((!has_scopes(&claims.scopes, &required)).then_some(required))
     }
 
     async fn set_scopes_at(&self, key: &str, scopes: &[String]) -> Result<()> {

@@ -5,7 +5,7 @@
 
 use super::routes::{Reply, json};
 use super::routes::{Shared, encode};
-use crate::auth::{ALL_SCOPES, Auth, Claims, has_scopes};
+use crate::auth::{ALL_SCOPES, Auth, Claims};
 use crate::errors::Error;
 use hyper::StatusCode;
 use hyper::header::{self, HeaderMap, HeaderValue};
@@ -104,14 +104,10 @@ pub(super) async fn allow(
             "authentication required",
         )));
     };
-    let required = auth
-        .scopes_for(service, endpoint)
-        .await
-        .map_err(|err| refused(&err))?;
-    if has_scopes(&claims.scopes, &required) {
-        Ok(())
-    } else {
-        Err(forbidden(&required))
+    match auth.unmet_scopes(claims, service, endpoint).await {
+        Ok(None) => Ok(()),
+        Ok(Some(required)) => Err(forbidden(&required)),
+        Err(err) => Err(refused(&err)),
     }
 }
 
