@@ -108,8 +108,9 @@ async fn dispatch(shared: &Shared, request: Request<Incoming>, peer: IpAddr) -> 
         Route::Health => json(StatusCode::OK, encode(&Status::ok())),
         Route::Ready => ready(shared).await,
         Route::Page => {
+            // Boxed: the pages' future is large, and the API calls should not carry its size.
             let path = path.into_owned();
-            pages::handle(shared, parts, body, peer, &path).await
+            Box::pin(pages::handle(shared, parts, body, peer, &path)).await
         }
         Route::List => list(shared).await,
         Route::Describe(name) => describe(shared, name).await,
