@@ -6,7 +6,7 @@ mod handler;
 mod router;
 
 pub use handler::{Context, Handler, Middleware, Stream, StreamHandler, raw, stream, typed};
-pub use router::{Entry, Route, Router};
+pub use router::{Entry, REQUEST_SCHEMA, RESPONSE_SCHEMA, Route, Router};
 
 pub(crate) use conn::Shared;
 pub(crate) use router::set_schemas;

@@ -23,12 +23,9 @@ pub struct Entry {
     /// The handler.
     pub route: Route,
     /// The registry's view: name, request/response type trees, metadata (`stream`,
-    /// `description`, `example`, `scopes`).
+    /// `description`, `example`, `scopes`, and the JSON Schemas `request_schema` and
+    /// `response_schema` when known, which MCP tools and API docs read).
     pub endpoint: Endpoint,
-    /// JSON Schema of the request, for MCP tools, when known.
-    pub request_schema: Option<serde_json::Value>,
-    /// JSON Schema of the response, when known.
-    pub response_schema: Option<serde_json::Value>,
 }
 
 /// Endpoints by name, and the middleware around them.
@@ -48,12 +45,7 @@ impl Router {
         if matches!(route, Route::Stream(_)) {
             endpoint.metadata.insert("stream".into(), "true".into());
         }
-        let entry = Entry {
-            route,
-            endpoint,
-            request_schema: None,
-            response_schema: None,
-        };
+        let entry = Entry { route, endpoint };
         self.entries.insert(name.to_string(), entry);
         self.entries.get_mut(name).expect("just inserted")
     }
@@ -110,18 +102,27 @@ impl Router {
     }
 }
 
-/// Sets the endpoint's published type trees and schemas.
+/// The endpoint metadata key holding the request's JSON Schema (compact JSON text).
+pub const REQUEST_SCHEMA: &str = "request_schema";
+/// The endpoint metadata key holding the response's JSON Schema (compact JSON text).
+pub const RESPONSE_SCHEMA: &str = "response_schema";
+
+/// Sets the endpoint's published type trees and JSON Schemas.
 pub(crate) fn set_schemas(
     entry: &mut Entry,
     request: Option<(Value, serde_json::Value)>,
     response: Option<(Value, serde_json::Value)>,
 ) {
-    if let Some((value, json)) = request {
-        entry.endpoint.request = Some(value);
-        entry.request_schema = Some(json);
-    }
-    if let Some((value, json)) = response {
-        entry.endpoint.response = Some(value);
-        entry.response_schema = Some(json);
+    for (key, pair, tree) in [
+        (REQUEST_SCHEMA, request, &mut entry.endpoint.request),
+        (RESPONSE_SCHEMA, response, &mut entry.endpoint.response),
+    ] {
+        if let Some((value, json)) = pair {
+            *tree = Some(value);
+            entry
+                .endpoint
+                .metadata
+                .insert(key.to_string(), json.to_string());
+        }
     }
 }
