@@ -9,6 +9,7 @@ pub mod config;
 pub mod errors;
 pub mod gateway;
 pub mod log;
+pub mod mcp;
 pub mod registry;
 pub mod schema;
 pub mod server;
