@@ -49,6 +49,16 @@ async def open_session(mode, target, rest):
         yield session
 
 
+class CheckFailed(Exception):
+    """A check found the server's answer wrong."""
+
+
+def expect(condition, message):
+    """Fails the current check with `message` unless `condition` holds (unlike assert, also under -O)."""
+    if not condition:
+        raise CheckFailed(message)
+
+
 def texts(result):
     """The text of every text item in a tool result's content."""
     return [c.text for c in result.content if c.type == "text"]
@@ -69,8 +79,8 @@ async def list_all_tools(session):
 
 
 async def check_initialize(session, init):
-    assert init.server_info.name, f"initialize result has no serverInfo.name: {init.server_info}"
-    assert init.capabilities.tools is not None, "server capabilities do not include tools"
+    expect(init.server_info.name, f"initialize result has no serverInfo.name: {init.server_info}")
+    expect(init.capabilities.tools is not None, "server capabilities do not include tools")
 
 
 async def check_ping(session, _init):
@@ -81,20 +91,20 @@ async def check_list(session, _init):
     tools = await list_all_tools(session)
     tool = next((t for t in tools if t.name == TOOL), None)
     names = ", ".join(t.name for t in tools) or "(none)"
-    assert tool is not None, f"{TOOL} is not listed; tools: {names}"
+    expect(tool is not None, f"{TOOL} is not listed; tools: {names}")
     schema = tool.input_schema
-    assert schema.get("type") == "object", f"inputSchema is not an object schema: {schema}"
+    expect(schema.get("type") == "object", f"inputSchema is not an object schema: {schema}")
     prop = (schema.get("properties") or {}).get("name") or {}
-    assert prop.get("type") == "string", f'inputSchema has no string property "name": {schema}'
+    expect(prop.get("type") == "string", f'inputSchema has no string property "name": {schema}')
 
 
 async def check_call(session, _init):
     result = await session.call_tool(TOOL, {"name": "Alice"})
-    assert result.is_error is not True, f"the call failed: {dump(result)}"
-    assert any("Hello Alice" in t for t in texts(result)), f'no text content contains "Hello Alice": {dump(result)}'
+    expect(result.is_error is not True, f"the call failed: {dump(result)}")
+    expect(any("Hello Alice" in t for t in texts(result)), f'no text content contains "Hello Alice": {dump(result)}')
     if result.structured_content is not None:
         msg = result.structured_content.get("msg")
-        assert msg == "Hello Alice", f'structuredContent.msg is not "Hello Alice": {result.structured_content}'
+        expect(msg == "Hello Alice", f'structuredContent.msg is not "Hello Alice": {result.structured_content}')
 
 
 # The spec (server/tools, "Error Handling"): an unknown tool is a protocol error (JSON-RPC error,
@@ -103,15 +113,15 @@ async def check_unknown_tool(session, _init):
     try:
         result = await session.call_tool(MISSING_TOOL, {})
     except MCPError as err:
-        assert err.code == INVALID_PARAMS, f"expected code -32602, got {err.code}: {err.message}"
+        expect(err.code == INVALID_PARAMS, f"expected code -32602, got {err.code}: {err.message}")
         return
-    raise AssertionError(f"expected a JSON-RPC error, got a result: {dump(result)}")
+    raise CheckFailed(f"expected a JSON-RPC error, got a result: {dump(result)}")
 
 
 async def check_bad_input(session, _init):
     result = await session.call_tool(TOOL, {"name": 42})
-    assert result.is_error is True, f"expected isError: true, got {dump(result)}"
-    assert any(texts(result)), f"the error result has no text saying why: {dump(result)}"
+    expect(result.is_error is True, f"expected isError: true, got {dump(result)}")
+    expect(any(texts(result)), f"the error result has no text saying why: {dump(result)}")
 
 
 CHECKS = [
@@ -133,10 +143,17 @@ async def run(mode, target, rest):
             try:
                 await check(session, init)
                 print(f"ok   {name}", flush=True)
-            except (AssertionError, MCPError) as err:
+            except (CheckFailed, MCPError) as err:
                 failures.append(name)
                 print(f"FAIL {name}: {err}", flush=True)
     return failures
+
+
+def root_cause(err):
+    """The first error inside (possibly nested) task-group exception groups."""
+    while isinstance(err, BaseExceptionGroup) and err.exceptions:
+        err = err.exceptions[0]
+    return err
 
 
 async def main():
@@ -152,8 +169,7 @@ async def main():
         print(f"py_client: FAILED: no answer within {DEADLINE_SECONDS}s from {target}", file=sys.stderr)
         return 1
     except Exception as err:  # noqa: BLE001 - any transport failure is reported, not traced
-        detail = err.exceptions[0] if isinstance(err, BaseExceptionGroup) and err.exceptions else err
-        print(f"py_client: FAILED: could not talk MCP with {target}: {detail!r}", file=sys.stderr)
+        print(f"py_client: FAILED: could not talk MCP with {target}: {root_cause(err)!r}", file=sys.stderr)
         return 1
     print(f"py_client: {len(CHECKS) - len(failures)} passed, {len(failures)} failed")
     if failures:
