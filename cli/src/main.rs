@@ -4,6 +4,7 @@
 mod api;
 mod build;
 mod inspect;
+mod mcp;
 mod new;
 mod project;
 mod run;
@@ -39,6 +40,8 @@ enum Command {
     Build(build::Args),
     /// Build and run the project's services with the API gateway, restarting them on change.
     Run(run::Args),
+    /// The services as MCP tools for AI agents: serve, list, test, docs, export.
+    Mcp(mcp::Args),
     /// Print a shell completion script: `micro completion bash > /etc/bash_completion.d/micro`.
     Completion {
         /// bash, zsh, fish, elvish or powershell.
@@ -59,6 +62,7 @@ async fn main() -> ExitCode {
         Command::New(args) => new::run(args),
         Command::Build(args) => build::run(args),
         Command::Run(args) => run::run(args).await,
+        Command::Mcp(args) => mcp::run(args).await,
         Command::Completion { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "micro", &mut std::io::stdout());
             Ok(())

@@ -6,7 +6,7 @@ use micro::auth::Auth;
 use micro::config::Config;
 use micro::gateway::{Gateway, Running};
 use micro::{Error, Result};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 const ID: &str = "micro.server";
@@ -52,7 +52,7 @@ pub struct Components {
 
 impl Components {
     /// The environment's choices with these flags over them.
-    fn config(&self) -> Config {
+    pub fn config(&self) -> Config {
         let env = Config::from_env();
         let pick = |flag: &Option<String>, env: Option<String>| {
             flag.clone().filter(|v| !v.is_empty()).or(env)
@@ -105,19 +105,25 @@ pub async fn start(
         .max_body_size(max_body_size)
         .dashboard(micro_dir);
     if let Some(keys) = keys {
-        let auth_store = Config {
-            store_table: Some(AUTH_TABLE.into()),
-            ..config.clone()
-        }
-        .store()?;
-        let auth = Auth::open(auth_store, keys).await?;
+        let auth = open_auth(config, keys).await?;
         if auth.default_password_unchanged().await? {
             println!(
                 "\n  ! Log in as admin / micro and change that password on the Users page\n    (auth keys in {})",
                 keys.display()
             );
         }
-        gateway = gateway.auth(Arc::new(auth));
+        gateway = gateway.auth(auth);
     }
     gateway.start(address).await
+}
+
+/// The gateway's auth: accounts, tokens and scopes in `config`'s store (table `auth`), tokens
+/// signed with the keys in `keys` (created on first use).
+pub async fn open_auth(config: &Config, keys: &Path) -> Result<Arc<Auth>> {
+    let auth_store = Config {
+        store_table: Some(AUTH_TABLE.into()),
+        ..config.clone()
+    }
+    .store()?;
+    Ok(Arc::new(Auth::open(auth_store, keys).await?))
 }

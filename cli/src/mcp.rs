@@ -1,0 +1,389 @@
+//! `micro mcp`: every endpoint of the registered services as an MCP tool for AI agents.
+//! `serve` speaks MCP over stdio (or Streamable HTTP with `--address`); `list`, `test`,
+//! `docs` and `export` show, call, document and export the tools from the shell.
+
+use crate::server::Components;
+use micro::config::Config;
+use micro::mcp::control::Audit;
+use micro::mcp::{Caller, Mcp, Naming, Tool};
+use micro::server::RESPONSE_SCHEMA;
+use micro::{Error, Result};
+use serde_json::{Map, Value as Json, json};
+use std::path::PathBuf;
+
+const ID: &str = "micro.mcp";
+
+/// The services as MCP tools: serve them to agents, list, call, document or export them.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Serve the tools over MCP: stdio by default (for `"command": "micro", "args": ["mcp",
+    /// "serve"]`), Streamable HTTP at /mcp with --address.
+    Serve(Serve),
+    /// List the tools: name and description.
+    List {
+        #[command(flatten)]
+        catalogue: Catalogue,
+        /// Print `{"tools": [...]}` as `GET /mcp/tools` answers.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Call a tool and print its JSON answer: `micro mcp test helloworld.Helloworld.Call
+    /// '{"name":"Alice"}'`.
+    Test {
+        /// The tool's name, as `micro mcp list` shows it.
+        tool: String,
+        /// The arguments, a JSON object.
+        #[arg(default_value = "{}")]
+        arguments: String,
+        #[command(flatten)]
+        catalogue: Catalogue,
+    },
+    /// Document every tool: description, scopes, input schema and example.
+    Docs {
+        /// markdown or json.
+        #[arg(long, value_enum, default_value_t = DocsFormat::Markdown)]
+        format: DocsFormat,
+        /// Write to this file instead of stdout.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        catalogue: Catalogue,
+    },
+    /// Print the tools for other tool kits: langchain (OpenAI function specs with safe
+    /// names), openapi (3.1, one POST per endpoint under /api/) or json (`GET /mcp/tools`).
+    Export {
+        #[arg(value_enum)]
+        format: ExportFormat,
+        #[command(flatten)]
+        catalogue: Catalogue,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum DocsFormat {
+    Markdown,
+    Json,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ExportFormat {
+    Langchain,
+    Openapi,
+    Json,
+}
+
+/// Where the tools come from and how they are named and guarded: every subcommand takes it.
+#[derive(clap::Args)]
+struct Catalogue {
+    #[command(flatten)]
+    components: Components,
+    /// Name tools with only [a-zA-Z0-9_-] (helloworld_Helloworld_Call), for model APIs that
+    /// accept nothing else.
+    #[arg(long)]
+    safe_names: bool,
+    /// The scopes a tool requires, over stored and published ones: `--scope tool=s1,s2`
+    /// (repeatable).
+    #[arg(long = "scope", value_name = "TOOL=SCOPES", value_parser = parse_scope)]
+    scopes: Vec<(String, Vec<String>)>,
+}
+
+/// `micro mcp serve`: the flags of the standalone MCP gateway.
+#[derive(clap::Args)]
+struct Serve {
+    /// Serve Streamable HTTP here (`:3000` means 127.0.0.1:3000) instead of stdio.
+    #[arg(long)]
+    address: Option<String>,
+    #[command(flatten)]
+    catalogue: Catalogue,
+    /// Require Bearer tokens (the gateway's accounts and keys); over stdio the token is
+    /// MICRO_TOKEN.
+    #[arg(long)]
+    auth: bool,
+    /// Where the token signing keys live (with --auth).
+    #[arg(long, env = "MICRO_AUTH_KEYS", default_value_os_t = micro::auth::default_keys_dir())]
+    keys: PathBuf,
+    /// Append an audit record (JSON line) per tool call to this file.
+    #[arg(long)]
+    audit: Option<PathBuf>,
+    /// Calls allowed per second, per tool and per account.
+    #[arg(long, value_name = "PER_SECOND")]
+    rate_limit: Option<f64>,
+    /// Calls allowed at once above the rate (with --rate-limit).
+    #[arg(long, default_value_t = 10)]
+    rate_burst: u32,
+    /// Pause a tool after this many failed calls in a row.
+    #[arg(long, value_name = "FAILURES")]
+    circuit_breaker: Option<u32>,
+    /// How long a paused tool stays paused, in seconds (with --circuit-breaker).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    circuit_breaker_timeout: u64,
+    /// A Host header the HTTP server accepts besides localhost (repeatable), against DNS
+    /// rebinding.
+    #[arg(long = "allowed-host", value_name = "HOST")]
+    allowed_hosts: Vec<String>,
+}
+
+/// `tool=s1,s2` as the tool and its scopes.
+fn parse_scope(text: &str) -> std::result::Result<(String, Vec<String>), String> {
+    let (tool, scopes) = text
+        .split_once('=')
+        .filter(|(tool, _)| !tool.trim().is_empty())
+        .ok_or_else(|| format!("{text:?} is not tool=scope1,scope2"))?;
+    let scopes = scopes
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    Ok((tool.trim().to_string(), scopes))
+}
+
+impl Catalogue {
+    /// The tool catalogue over `config`'s components, named and scoped by the flags.
+    fn mcp(&self, config: &Config) -> Result<Mcp> {
+        let registry = config.registry()?;
+        let store = config.store()?;
+        let broker = config.broker(registry.clone())?;
+        let mut mcp = Mcp::new(registry, store, broker);
+        if self.safe_names {
+            mcp = mcp.naming(Naming::Safe);
+        }
+        for (tool, scopes) in &self.scopes {
+            mcp = mcp.scope(tool, scopes);
+        }
+        Ok(mcp)
+    }
+
+    /// The catalogue over the components the flags and `MICRO_*` variables choose.
+    fn open(&self) -> Result<Mcp> {
+        self.mcp(&self.components.config())
+    }
+}
+
+/// Runs a `micro mcp` subcommand.
+pub async fn run(args: Args) -> Result<()> {
+    match args.command {
+        Command::Serve(serve) => run_serve(serve).await,
+        Command::List { catalogue, json } => {
+            let tools = catalogue.open()?.tools().await?;
+            if json {
+                print_json(&rest(&tools));
+            } else {
+                print!("{}", table(&tools));
+            }
+            Ok(())
+        }
+        Command::Test {
+            tool,
+            arguments,
+            catalogue,
+        } => {
+            let arguments: Json = serde_json::from_str(&arguments).map_err(|e| {
+                Error::bad_request(
+                    ID,
+                    format!("the arguments are not JSON ({e}); give an object like '{{\"name\":\"Alice\"}}'"),
+                )
+            })?;
+            let answer = catalogue
+                .open()?
+                .call(&Caller::new(None), &tool, arguments)
+                .await
+                .map_err(|e| Error::new(ID, e.message(), i32::from(e.status())))?;
+            print_json(&answer);
+            Ok(())
+        }
+        Command::Docs {
+            format,
+            output,
+            catalogue,
+        } => {
+            let tools = catalogue.open()?.tools().await?;
+            let text = match format {
+                DocsFormat::Markdown => markdown(&tools),
+                DocsFormat::Json => pretty(&rest(&tools)),
+            };
+            match output {
+                Some(path) => std::fs::write(&path, text).map_err(|e| {
+                    Error::internal(ID, format!("cannot write {}: {e}", path.display()))
+                }),
+                None => {
+                    print!("{text}");
+                    Ok(())
+                }
+            }
+        }
+        Command::Export { format, catalogue } => {
+            let document = match format {
+                ExportFormat::Langchain => {
+                    // OpenAI's function names allow no dots.
+                    let mut catalogue = catalogue;
+                    catalogue.safe_names = true;
+                    langchain(&catalogue.open()?.tools().await?)
+                }
+                ExportFormat::Openapi => openapi(&catalogue.open()?.tools().await?),
+                ExportFormat::Json => rest(&catalogue.open()?.tools().await?),
+            };
+            print_json(&document);
+            Ok(())
+        }
+    }
+}
+
+async fn run_serve(serve: Serve) -> Result<()> {
+    let config = serve.catalogue.components.config();
+    let mut mcp = serve.catalogue.mcp(&config)?;
+    if serve.auth {
+        mcp = mcp.auth(crate::server::open_auth(&config, &serve.keys).await?);
+    }
+    if let Some(path) = &serve.audit {
+        mcp = mcp.audit(Audit::new(Some(path))?);
+    }
+    if let Some(per_second) = serve.rate_limit {
+        mcp = mcp.rate_limit(per_second, serve.rate_burst);
+    }
+    if let Some(failures) = serve.circuit_breaker {
+        mcp = mcp.circuit_breaker(
+            failures,
+            std::time::Duration::from_secs(serve.circuit_breaker_timeout),
+        );
+    }
+    let _ = mcp;
+    Err(Error::internal(ID, "serve: transports not wired yet"))
+}
+
+/// The REST surface's shape: `{"tools": [...]}`.
+fn rest(tools: &[Tool]) -> Json {
+    json!({ "tools": tools })
+}
+
+fn pretty(value: &Json) -> String {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+fn print_json(value: &Json) {
+    print!("{}", pretty(value));
+}
+
+/// Two columns: name and description.
+fn table(tools: &[Tool]) -> String {
+    let width = tools
+        .iter()
+        .map(|t| t.name.len())
+        .chain(["NAME".len()])
+        .max()
+        .unwrap_or_default();
+    let mut text = format!("{:width$}  DESCRIPTION\n", "NAME");
+    for tool in tools {
+        text.push_str(&format!("{:width$}  {}\n", tool.name, tool.description));
+    }
+    text
+}
+
+/// A readable document: one section per tool.
+fn markdown(tools: &[Tool]) -> String {
+    let mut text = format!("# MCP tools\n\n{} tools.\n", tools.len());
+    for tool in tools {
+        text.push_str(&format!("\n## `{}`\n\n{}\n\n", tool.name, tool.description));
+        if tool.is_framework() {
+            text.push_str("- Framework tool\n");
+        } else {
+            text.push_str(&format!(
+                "- Service: `{}`, endpoint `{}`\n",
+                tool.service, tool.endpoint
+            ));
+        }
+        let scopes = if tool.scopes.is_empty() {
+            "none (any valid token when auth is on)".to_string()
+        } else {
+            tool.scopes
+                .iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        text.push_str(&format!("- Scopes: {scopes}\n"));
+        text.push_str(&format!(
+            "\nInput schema:\n\n```json\n{}```\n",
+            pretty(&tool.input_schema)
+        ));
+        if let Some(example) = &tool.example {
+            text.push_str(&format!("\nExample:\n\n```json\n{}```\n", pretty(example)));
+        }
+    }
+    text
+}
+
+/// LangChain `StructuredTool` / OpenAI function specs: name, description, parameters.
+fn langchain(tools: &[Tool]) -> Json {
+    tools
+        .iter()
+        .map(|tool| {
+            json!({
+                "name": tool.name,
+                "description": tool.description,
+                "parameters": tool.input_schema,
+            })
+        })
+        .collect()
+}
+
+/// An OpenAPI 3.1 document with one `POST /api/{service}/{Handler.Method}` per endpoint
+/// tool. Framework tools are left out: the gateway serves the registry, store and broker
+/// under `/micro/` with shapes of their own.
+fn openapi(tools: &[Tool]) -> Json {
+    let mut paths = Map::new();
+    for tool in tools.iter().filter(|t| !t.is_framework()) {
+        let response = tool
+            .metadata
+            .get(RESPONSE_SCHEMA)
+            .and_then(|s| serde_json::from_str::<Json>(s).ok())
+            .unwrap_or_else(|| json!({}));
+        let operation = json!({
+            "operationId": tool.name,
+            "summary": tool.endpoint,
+            "description": tool.description,
+            "tags": [tool.service],
+            "security": [{ "bearer": tool.scopes }],
+            "requestBody": {
+                "required": true,
+                "content": { "application/json": { "schema": tool.input_schema } },
+            },
+            "responses": {
+                "200": {
+                    "description": "The service's answer.",
+                    "content": { "application/json": { "schema": response } },
+                },
+                "default": {
+                    "description": "An error: {\"id\",\"code\",\"detail\",\"status\"} from the service, or {\"error\"} from the gateway.",
+                    "content": { "application/json": { "schema": { "type": "object" } } },
+                },
+            },
+        });
+        paths.insert(
+            format!("/api/{}/{}", tool.service, tool.endpoint),
+            json!({ "post": operation }),
+        );
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "micro services",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "The registered services' endpoints through the micro gateway's JSON API.",
+        },
+        "components": {
+            "securitySchemes": {
+                "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" },
+            },
+        },
+        "paths": paths,
+    })
+}
