@@ -23,7 +23,7 @@ pub(super) const CSRF_COOKIE: &str = "micro_csrf";
 pub(super) const CSRF_FIELD: &str = "csrf";
 
 /// The token a request carries: `Authorization: Bearer`, then `?token=`, then the cookie.
-pub(super) fn token(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
+pub(crate) fn token(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

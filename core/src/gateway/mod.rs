@@ -20,7 +20,7 @@
 //! # Ok(()) }
 //! ```
 
-mod guard;
+pub(crate) mod guard;
 mod pages;
 mod routes;
 
@@ -28,12 +28,17 @@ use crate::Client;
 use crate::auth::Auth;
 use crate::broker::Broker;
 use crate::errors::{Error, Result};
+use crate::mcp::{self, Mcp};
 use crate::registry::{Cache, Registry};
 use crate::store::Store;
+use bytes::Bytes;
+use http_body_util::Either;
+use hyper::body::Incoming;
+use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use routes::Shared;
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -75,6 +80,7 @@ pub struct Gateway {
     max_body_size: usize,
     auth: Option<Arc<Auth>>,
     dashboard: Option<PathBuf>,
+    mcp: Option<Arc<Mcp>>,
 }
 
 impl Gateway {
@@ -92,6 +98,7 @@ impl Gateway {
             max_body_size: DEFAULT_MAX_BODY_SIZE,
             auth: None,
             dashboard: None,
+            mcp: None,
         }
     }
 
@@ -123,25 +130,25 @@ impl Gateway {
         ROUTES.to_vec()
     }
 
+    /// Serves the MCP gateway ([`crate::mcp`]) at `/mcp` too: Streamable HTTP, `GET
+    /// /mcp/tools` and `POST /mcp/call`, checking tokens with the [`Mcp`]'s own auth and
+    /// accepting only loopback `Host` names.
+    pub fn mcp(mut self, mcp: Arc<Mcp>) -> Gateway {
+        self.mcp = Some(mcp);
+        self
+    }
+
     /// Listens on `address` and serves in the background. `:8080` means `127.0.0.1:8080`
     /// (go-micro's spelling, kept on loopback); a host given explicitly is used as given.
     pub async fn start(self, address: &str) -> Result<Running> {
-        let address = listen_address(address);
-        let listener = TcpListener::bind(&address).await.map_err(|e| {
-            Error::internal(
-                ID,
-                format!(
-                    "cannot listen on {address}: {e}; choose another address (e.g. --address :8081)"
-                ),
-            )
-        })?;
-        let local = listener
-            .local_addr()
-            .map_err(|e| Error::internal(ID, format!("cannot read the listening address: {e}")))?;
+        let listener = bind(address).await?;
         let default_password = match &self.auth {
             Some(auth) => auth.default_password_unchanged().await?,
             None => false,
         };
+        let mcp = self
+            .mcp
+            .map(|mcp| Arc::new(mcp::http::Handler::new(mcp, Vec::new())));
         let shared = Arc::new(Shared {
             cache: Cache::with_ttl(self.registry.clone(), CACHE_TTL),
             client: Client::new(self.registry).broker(self.broker.clone()),
@@ -153,14 +160,33 @@ impl Gateway {
             pages: pages::Pages::new(default_password),
             limiter: guard::LoginLimiter::default(),
         });
-        let (stopping, stopped) = watch::channel(false);
-        let server = tokio::spawn(serve(listener, shared, stopped));
-        Ok(Running {
-            address: local,
-            stopping,
-            server,
+        Running::spawn(listener, move |request, peer| {
+            let (shared, mcp) = (shared.clone(), mcp.clone());
+            async move {
+                match &mcp {
+                    Some(mcp) if mcp::http::owns(request.uri().path()) => {
+                        mcp.handle(request).await.map(Either::Right)
+                    }
+                    _ => routes::handle(&shared, request, peer)
+                        .await
+                        .map(Either::Left),
+                }
+            }
         })
     }
+}
+
+/// Listens on `address` (a bare `:port` on 127.0.0.1), saying what to do when it cannot.
+pub(crate) async fn bind(address: &str) -> Result<TcpListener> {
+    let address = listen_address(address);
+    TcpListener::bind(&address).await.map_err(|e| {
+        Error::internal(
+            ID,
+            format!(
+                "cannot listen on {address}: {e}; choose another address (e.g. --address :8081)"
+            ),
+        )
+    })
 }
 
 /// Where to listen for `address`: a bare `:port` is on 127.0.0.1.
@@ -179,6 +205,27 @@ pub struct Running {
 }
 
 impl Running {
+    /// Serves `handler` on `listener` in the background: one answer per request, given the
+    /// peer's address.
+    pub(crate) fn spawn<H, F, B>(listener: TcpListener, handler: H) -> Result<Running>
+    where
+        H: Fn(Request<Incoming>, IpAddr) -> F + Clone + Send + Sync + 'static,
+        F: Future<Output = Response<B>> + Send + 'static,
+        B: hyper::body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let address = listener
+            .local_addr()
+            .map_err(|e| Error::internal(ID, format!("cannot read the listening address: {e}")))?;
+        let (stopping, stopped) = watch::channel(false);
+        let server = tokio::spawn(serve(listener, handler, stopped));
+        Ok(Running {
+            address,
+            stopping,
+            server,
+        })
+    }
+
     /// Where the gateway listens.
     pub fn address(&self) -> SocketAddr {
         self.address
@@ -193,7 +240,13 @@ impl Running {
 }
 
 /// Accepts connections until told to stop, then waits a while for them to finish.
-async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopping: watch::Receiver<bool>) {
+async fn serve<H, F, B>(listener: TcpListener, handler: H, mut stopping: watch::Receiver<bool>)
+where
+    H: Fn(Request<Incoming>, IpAddr) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<B>> + Send + 'static,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let mut connections = JoinSet::new();
     loop {
         while connections.try_join_next().is_some() {}
@@ -203,7 +256,7 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopping: watch::
         };
         match accepted {
             Ok((stream, peer)) => {
-                connections.spawn(connection(stream, peer, shared.clone(), stopping.clone()));
+                connections.spawn(connection(stream, peer, handler.clone(), stopping.clone()));
             }
             Err(err) => {
                 // Out of file descriptors and the like: wait a moment rather than spin.
@@ -220,16 +273,21 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopping: watch::
 }
 
 /// Serves one keep-alive connection; finishes the request in flight and closes it on stop.
-async fn connection(
+async fn connection<H, F, B>(
     stream: TcpStream,
     peer: SocketAddr,
-    shared: Arc<Shared>,
+    handler: H,
     mut stopping: watch::Receiver<bool>,
-) {
+) where
+    H: Fn(Request<Incoming>, IpAddr) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<B>> + Send + 'static,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let _ = stream.set_nodelay(true);
     let service = hyper::service::service_fn(move |request| {
-        let shared = shared.clone();
-        async move { Ok::<_, Infallible>(routes::handle(&shared, request, peer.ip()).await) }
+        let answer = handler(request, peer.ip());
+        async move { Ok::<_, Infallible>(answer.await) }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())

@@ -11,8 +11,11 @@
 //! service as metadata.
 
 pub mod control;
+pub mod http;
+mod server;
 mod tools;
 
+pub use server::{serve_io, serve_stdio};
 pub use tools::{ADMIN_SCOPE, Naming, Tool};
 
 use crate::Client;

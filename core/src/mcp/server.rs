@@ -1,0 +1,256 @@
+//! The MCP protocol over [`Mcp`], with rmcp: `initialize`, `tools/list` (only the tools the
+//! caller may call), `tools/call`, and `notifications/tools/list_changed` when services come
+//! or go. Served over stdio by [`serve_stdio`] and over Streamable HTTP by
+//! [`super::http`].
+//!
+//! A tool that fails answers a result with `isError: true` and the reason as text; only an
+//! unknown tool name is a JSON-RPC error (invalid params), as the MCP spec asks.
+
+use super::{CallError, Caller, Mcp, Tool};
+use crate::auth::Claims;
+use crate::errors::{Error, Result};
+use crate::registry::WATCH_LAGGED;
+use hyper::http::request::Parts;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, SubscriptionFilter,
+};
+use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
+use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
+use serde_json::Value as Json;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::watch;
+
+const ID: &str = "micro.mcp";
+/// How long registry changes must settle before clients are told the list changed.
+const SETTLE: Duration = Duration::from_millis(200);
+
+/// One MCP session's handler: the catalogue, the session's caller when it is fixed (stdio),
+/// and the tool-list generation to follow.
+#[derive(Clone)]
+pub(super) struct Server {
+    mcp: Arc<Mcp>,
+    claims: Option<Claims>,
+    changes: watch::Receiver<u64>,
+}
+
+impl Server {
+    /// A handler calling as `claims` unless a request brings its own (HTTP puts verified
+    /// claims in the request's extensions).
+    pub(super) fn new(
+        mcp: Arc<Mcp>,
+        claims: Option<Claims>,
+        changes: watch::Receiver<u64>,
+    ) -> Server {
+        Server {
+            mcp,
+            claims,
+            changes,
+        }
+    }
+
+    /// The caller of one request, with a fresh trace id.
+    fn caller(&self, context: &RequestContext<RoleServer>) -> Caller {
+        let from_http = context
+            .extensions
+            .get::<Parts>()
+            .and_then(|parts| parts.extensions.get::<Claims>());
+        Caller::new(from_http.or(self.claims.as_ref()).cloned())
+    }
+}
+
+impl ServerHandler for Server {
+    fn get_info(&self) -> ServerConfig {
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_tool_list_changed()
+            .build();
+        let mut info = ServerConfig::new(capabilities);
+        info.server_info = Implementation::new("micro", env!("CARGO_PKG_VERSION"));
+        info.instructions = Some(
+            "Every tool calls an endpoint of a service in the micro registry; \
+             micro_* tools read the registry and store and publish to the broker."
+                .into(),
+        );
+        info
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> std::result::Result<ListToolsResult, ErrorData> {
+        let tools = self
+            .mcp
+            .tools_for(&self.caller(&context))
+            .await
+            .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+        Ok(ListToolsResult::with_all_items(
+            tools.into_iter().map(to_rmcp).collect(),
+        ))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> std::result::Result<CallToolResponse, ErrorData> {
+        let arguments = request.arguments.map_or(Json::Null, Json::Object);
+        let caller = self.caller(&context);
+        let result = match self.mcp.call(&caller, &request.name, arguments).await {
+            Ok(json) => {
+                let mut result =
+                    CallToolResult::success(vec![ContentBlock::text(json.to_string())]);
+                if json.is_object() {
+                    result.structured_content = Some(json);
+                }
+                result
+            }
+            Err(CallError::UnknownTool(name)) => {
+                return Err(ErrorData::invalid_params(
+                    format!("Unknown tool: {name}; call tools/list to see what can be called"),
+                    None,
+                ));
+            }
+            Err(err) => CallToolResult::error(vec![ContentBlock::text(err.message())]),
+        };
+        Ok(result.into())
+    }
+
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        let (peer, mut changes) = (context.peer, self.changes.clone());
+        tokio::spawn(async move {
+            while changes.changed().await.is_ok() {
+                if peer.notify_tool_list_changed().await.is_err() {
+                    break; // the session is gone
+                }
+            }
+        });
+    }
+
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        (requested.tools_list_changed == Some(true))
+            .then(|| SubscriptionFilter::builder().tools_list_changed().build())
+    }
+
+    async fn listen(&self, context: SubscriptionContext) -> std::result::Result<(), ErrorData> {
+        let mut changes = self.changes.clone();
+        loop {
+            tokio::select! {
+                _ = context.cancelled() => return Ok(()),
+                changed = changes.changed() => {
+                    if changed.is_err() || context.sink().notify_tool_list_changed().await.is_err() {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Our tool as rmcp's: name, description and input schema.
+fn to_rmcp(tool: Tool) -> rmcp::model::Tool {
+    let schema = match tool.input_schema {
+        Json::Object(schema) => schema,
+        _ => serde_json::Map::from_iter([("type".to_string(), Json::from("object"))]),
+    };
+    rmcp::model::Tool::new(tool.name, tool.description, schema)
+}
+
+/// A tool-list generation that moves on when `mcp`'s tools change, following its registry
+/// in the background for as long as anyone holds a receiver.
+pub(super) fn changes(mcp: &Arc<Mcp>) -> watch::Receiver<u64> {
+    let (sender, receiver) = watch::channel(0);
+    tokio::spawn(follow(mcp.clone(), sender));
+    receiver
+}
+
+/// Bumps `generation` each time the registry's changes settle into a different tool list.
+async fn follow(mcp: Arc<Mcp>, generation: watch::Sender<u64>) {
+    let mut watcher = match mcp.registry().watch(None).await {
+        Ok(watcher) => watcher,
+        Err(err) => {
+            tracing::warn!(%err, "cannot watch the registry; MCP clients will not hear of new tools");
+            return;
+        }
+    };
+    let gone = |event: &Result<_>| matches!(event, Err(e) if e.id != WATCH_LAGGED);
+    let mut last = mcp.tools().await.ok();
+    loop {
+        let event = tokio::select! {
+            event = watcher.next() => event,
+            _ = generation.closed() => return,
+        };
+        if gone(&event) {
+            return;
+        }
+        let settled = tokio::time::sleep(SETTLE);
+        tokio::pin!(settled);
+        loop {
+            tokio::select! {
+                _ = &mut settled => break,
+                event = watcher.next() => if gone(&event) { return },
+            }
+        }
+        let now = mcp.tools().await.ok();
+        if now != last {
+            last = now;
+            generation.send_modify(|n| *n += 1);
+        }
+    }
+}
+
+/// Serves MCP on stdin and stdout until stdin ends. With auth on, `token` must be a valid
+/// token; every call runs as its account.
+pub async fn serve_stdio(mcp: Arc<Mcp>, token: Option<String>) -> Result<()> {
+    let (stdin, stdout) = rmcp::transport::stdio();
+    serve_io(mcp, token, stdin, stdout).await
+}
+
+/// Serves MCP (JSON-RPC, one message a line) on `reader` and `writer` until `reader` ends, as
+/// [`serve_stdio`] does on stdin and stdout.
+pub async fn serve_io<R, W>(
+    mcp: Arc<Mcp>,
+    token: Option<String>,
+    reader: R,
+    writer: W,
+) -> Result<()>
+where
+    R: AsyncRead + Send + Unpin + 'static,
+    W: AsyncWrite + Send + Unpin + 'static,
+{
+    let claims = match (mcp.authenticator(), token) {
+        (None, _) => None,
+        (Some(_), None) => {
+            return Err(Error::unauthorized(
+                ID,
+                "auth is on, so MCP over stdio needs a token: set MICRO_TOKEN to a token with \
+                 the scopes of the tools to call",
+            ));
+        }
+        (Some(auth), Some(token)) => Some(auth.verify(&token).await.map_err(|e| {
+            Error::unauthorized(
+                ID,
+                format!(
+                    "the token was refused ({}); pass a valid, unexpired token",
+                    e.detail
+                ),
+            )
+        })?),
+    };
+    let server = Server::new(mcp.clone(), claims, changes(&mcp));
+    let running = server
+        .serve((reader, writer))
+        .await
+        .map_err(|e| Error::internal(ID, format!("MCP session did not start: {e}")))?;
+    running
+        .waiting()
+        .await
+        .map_err(|e| Error::internal(ID, format!("MCP session failed: {e}")))?;
+    Ok(())
+}
