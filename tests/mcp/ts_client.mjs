@@ -83,7 +83,7 @@ async function check(name, body) {
 try {
   await client.connect(transportFor());
 } catch (err) {
-  console.error(`ts_client: FAILED: could not initialize an MCP session with ${target}: ${err.message}`);
+  console.error(`ts_client: FAILED: could not initialize an MCP session with ${target}: ${String(err.message).trim()}`);
   process.exit(1);
 }
 
