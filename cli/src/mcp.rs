@@ -10,6 +10,7 @@ use micro::server::RESPONSE_SCHEMA;
 use micro::{Error, Result};
 use serde_json::{Map, Value as Json, json};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 const ID: &str = "micro.mcp";
 
@@ -253,8 +254,22 @@ async fn run_serve(serve: Serve) -> Result<()> {
             std::time::Duration::from_secs(serve.circuit_breaker_timeout),
         );
     }
-    let _ = mcp;
-    Err(Error::internal(ID, "serve: transports not wired yet"))
+    let mcp = Arc::new(mcp);
+    let Some(address) = serve.address else {
+        // stdout carries JSON-RPC only; anything for people goes to stderr.
+        eprintln!("micro mcp: serving MCP over stdio");
+        return micro::mcp::serve_stdio(mcp, std::env::var("MICRO_TOKEN").ok()).await;
+    };
+    let signal = micro::service::shutdown_signal();
+    let running = micro::mcp::http::start(mcp, &address, serve.allowed_hosts).await?;
+    println!("\n  micro mcp\n");
+    println!("  MCP          http://{}/mcp", running.address());
+    println!("  Tools        http://{}/mcp/tools", running.address());
+    println!("  Call         http://{}/mcp/call\n", running.address());
+    signal.await;
+    println!("shutting down");
+    running.stop().await;
+    Ok(())
 }
 
 /// The REST surface's shape: `{"tools": [...]}`.

@@ -1,10 +1,11 @@
 //! `micro server` (alias `micro gateway`): the production gateway in front of services that are
-//! already running: the JSON API under `/api/`, the web dashboard, and auth on (accounts,
-//! tokens and endpoint scopes), until Ctrl-C or SIGTERM.
+//! already running: the JSON API under `/api/`, MCP at `/mcp`, the web dashboard, and auth on
+//! (accounts, tokens and endpoint scopes, shared by the API and MCP), until Ctrl-C or SIGTERM.
 
 use micro::auth::Auth;
 use micro::config::Config;
 use micro::gateway::{Gateway, Running};
+use micro::mcp::Mcp;
 use micro::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -79,6 +80,7 @@ pub async fn run(args: Args) -> Result<()> {
         "  API          http://{}/api/{{service}}/{{Handler.Method}}",
         running.address()
     );
+    println!("  MCP          http://{}/mcp", running.address());
     println!("  Health       http://{}/health\n", running.address());
     signal.await;
     println!("shutting down");
@@ -86,9 +88,9 @@ pub async fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// Starts a dashboard gateway over `config`'s components on `address`, with auth on when
-/// `keys` names the signing keys' directory; warns on stdout while `admin` still has the
-/// default password.
+/// Starts a dashboard gateway with MCP at `/mcp` over `config`'s components on `address`,
+/// with auth on (for both) when `keys` names the signing keys' directory; warns on stdout
+/// while `admin` still has the default password.
 pub async fn start(
     config: &Config,
     address: &str,
@@ -101,9 +103,10 @@ pub async fn start(
     let micro_dir = dirs::home_dir()
         .ok_or_else(|| Error::internal(ID, "cannot find the home directory; set HOME"))?
         .join("micro");
-    let mut gateway = Gateway::new(registry, store, broker)
+    let mut gateway = Gateway::new(registry.clone(), store.clone(), broker.clone())
         .max_body_size(max_body_size)
         .dashboard(micro_dir);
+    let mut mcp = Mcp::new(registry, store, broker);
     if let Some(keys) = keys {
         let auth = open_auth(config, keys).await?;
         if auth.default_password_unchanged().await? {
@@ -112,9 +115,10 @@ pub async fn start(
                 keys.display()
             );
         }
-        gateway = gateway.auth(auth);
+        gateway = gateway.auth(auth.clone());
+        mcp = mcp.auth(auth);
     }
-    gateway.start(address).await
+    gateway.mcp(Arc::new(mcp)).start(address).await
 }
 
 /// The gateway's auth: accounts, tokens and scopes in `config`'s store (table `auth`), tokens

@@ -1,18 +1,23 @@
 //! `micro mcp` as a user runs it: the real binary with the default mDNS registry, in front of
 //! a real helloworld service, inside its own network namespace. Lists, calls, documents and
-//! exports the tools.
+//! exports the tools; serves them over stdio and HTTP; and finds them at `/mcp` in the
+//! `micro server` gateway, behind its auth.
 
+#[path = "../../core/tests/http/raw.rs"]
+mod raw;
 #[path = "../../core/tests/support/mod.rs"]
 mod support;
 
 use micro::Error;
 use micro::registry::{Mdns, MdnsOptions, Registry};
+use raw::{http, parse};
 use serde_json::{Value, json};
 use std::path::Path;
-use std::process::Output;
+use std::process::{Output, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::process::Command;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
 
 const CALL: &str = "helloworld.Helloworld.Call";
 
@@ -39,11 +44,10 @@ async fn helloworld() -> micro::service::Running {
         .unwrap()
 }
 
-/// `micro mcp <args>` with HOME (and so the store) in `home`.
+/// `micro <args>` with HOME (and so the store and the auth keys) in `home`.
 fn micro(home: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_micro"));
     command
-        .arg("mcp")
         .args(args)
         .env("HOME", home)
         .env("MICRO_REGISTRY", "mdns")
@@ -58,7 +62,8 @@ fn micro(home: &Path, args: &[&str]) -> Command {
 
 /// Runs `micro mcp <args>` to the end.
 async fn output(home: &Path, args: &[&str]) -> Output {
-    micro(home, args).output().await.unwrap()
+    let args: Vec<&str> = ["mcp"].iter().chain(args).copied().collect();
+    micro(home, &args).output().await.unwrap()
 }
 
 /// Runs `micro mcp <args>`, expects success, and returns its stdout.
@@ -70,10 +75,6 @@ async fn stdout(home: &Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout).unwrap()
-}
-
-fn parse(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
 /// `micro mcp list --json` until helloworld's tools are in it (mDNS answers take a moment).
@@ -276,4 +277,296 @@ fn micro_mcp_lists_calls_documents_and_exports_the_tools() {
             service.stop().await.unwrap();
         },
     );
+}
+
+/// Starts `micro <args>` (not only `mcp`) and reads its stdout up to the line starting with
+/// `label` followed by a URL; returns the child and that URL's `host:port`.
+async fn serving(home: &Path, args: &[&str], label: &str) -> (Child, String) {
+    let mut child = micro(home, args).stdout(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let address = loop {
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("micro {args:?} exited; it printed {seen:#?}"));
+        if let Some(url) = line.trim().strip_prefix(label) {
+            let url = url.trim().strip_prefix("http://").unwrap();
+            break url.split('/').next().unwrap().to_string();
+        }
+        seen.push(line);
+    };
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, address)
+}
+
+/// Stops a serving `micro` with SIGTERM, as a user's Ctrl-C would, and checks it exits cleanly.
+async fn stop(mut child: Child) {
+    let pid = child.id().unwrap();
+    // SAFETY: kill(2) takes plain integers.
+    unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+    let status = child.wait().await.unwrap();
+    assert!(status.success(), "micro exited with {status}");
+}
+
+/// An MCP client on a `micro mcp serve` child's stdin and stdout.
+struct StdioClient {
+    child: Child,
+    lines: Lines<BufReader<ChildStdout>>,
+    next_id: u64,
+}
+
+impl StdioClient {
+    fn start(home: &Path) -> StdioClient {
+        let mut child = micro(home, &["mcp", "serve"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        StdioClient {
+            child,
+            lines,
+            next_id: 1,
+        }
+    }
+
+    async fn send(&mut self, message: Value) {
+        let mut line = message.to_string();
+        line.push('\n');
+        let stdin = self.child.stdin.as_mut().unwrap();
+        stdin.write_all(line.as_bytes()).await.unwrap();
+        stdin.flush().await.unwrap();
+    }
+
+    /// Sends a request and returns its response's `result`, skipping notifications; every
+    /// line on stdout must be JSON-RPC.
+    async fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await;
+        loop {
+            let line = self.lines.next_line().await.unwrap().expect("stdout ended");
+            let message = parse(&line);
+            assert_eq!(message["jsonrpc"], "2.0", "not JSON-RPC on stdout: {line}");
+            if message["id"] == id {
+                assert!(message["error"].is_null(), "{method} failed: {line}");
+                return message["result"].clone();
+            }
+        }
+    }
+}
+
+#[test]
+fn micro_mcp_serve_speaks_mcp_on_stdio_and_http() {
+    support::in_netns("micro_mcp_serve_speaks_mcp_on_stdio_and_http", async {
+        let service = helloworld().await;
+        let home = tempfile::tempdir().unwrap();
+        let home = home.path();
+
+        // stdio: initialize, list until mDNS has found helloworld, call.
+        let mut client = StdioClient::start(home);
+        let initialized = client
+            .request(
+                "initialize",
+                json!({
+                    "protocolVersion": "2025-06-18",
+                    "capabilities": {},
+                    "clientInfo": {"name": "micro-cli-test", "version": "1"},
+                }),
+            )
+            .await;
+        assert_eq!(initialized["protocolVersion"], "2025-06-18");
+        assert!(
+            initialized["capabilities"]["tools"].is_object(),
+            "{initialized}"
+        );
+        client
+            .send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+            .await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let tool = loop {
+            let listed = client.request("tools/list", json!({})).await;
+            let tools = listed["tools"].as_array().unwrap();
+            if let Some(tool) = tools.iter().find(|t| t["name"] == CALL) {
+                break tool.clone();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "helloworld never showed up: {listed}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        assert_eq!(tool["description"], "Greets a person by name.");
+        let called = client
+            .request(
+                "tools/call",
+                json!({"name": CALL, "arguments": {"name": "Alice"}}),
+            )
+            .await;
+        assert_eq!(called["isError"], false, "{called}");
+        assert_eq!(
+            parse(called["content"][0]["text"].as_str().unwrap()),
+            json!({"msg": "Hello Alice"})
+        );
+        let failed = client
+            .request("tools/call", json!({"name": "helloworld.Helloworld.Fail"}))
+            .await;
+        assert_eq!(failed["isError"], true, "{failed}");
+        // The server ends with its input.
+        drop(client.child.stdin.take());
+        let status = client.child.wait().await.unwrap();
+        assert!(status.success(), "micro mcp serve exited with {status}");
+
+        // stdio with auth on needs a token.
+        let refused = micro(home, &["mcp", "serve", "--auth"])
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(1), "{stderr}");
+        assert!(refused.stdout.is_empty(), "{refused:?}");
+        assert!(stderr.contains("MICRO_TOKEN"), "{stderr}");
+
+        // HTTP: the REST surface, with the rate limit and the audit log.
+        let audit = home.join("audit").join("mcp.jsonl");
+        let (child, address) = serving(
+            home,
+            &[
+                "mcp",
+                "serve",
+                "--address",
+                "127.0.0.1:0",
+                "--audit",
+                audit.to_str().unwrap(),
+                "--rate-limit",
+                "0.001",
+                "--rate-burst",
+                "2",
+            ],
+            "MCP",
+        )
+        .await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let (status, _, body) = http(&address, "GET", "/mcp/tools", "", "").await;
+            assert_eq!(status, 200, "{body}");
+            if parse(&body)["tools"][0]["name"] == CALL {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "helloworld never showed up: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        for body in [
+            json!({"name": CALL, "arguments": {"name": "Alice"}}),
+            json!({"tool": CALL, "input": {"name": "Alice"}}),
+        ] {
+            let (status, _, answer) =
+                http(&address, "POST", "/mcp/call", "", &body.to_string()).await;
+            assert_eq!(status, 200, "{answer}");
+            assert_eq!(parse(&answer)["result"], json!({"msg": "Hello Alice"}));
+        }
+        let (status, head, answer) = http(
+            &address,
+            "POST",
+            "/mcp/call",
+            "",
+            &json!({"name": CALL, "arguments": {"name": "Alice"}}).to_string(),
+        )
+        .await;
+        assert_eq!(status, 429, "the third call is over the burst: {answer}");
+        assert!(head.to_ascii_lowercase().contains("retry-after:"), "{head}");
+        stop(child).await;
+        let records: Vec<Value> = std::fs::read_to_string(&audit)
+            .unwrap()
+            .lines()
+            .map(parse)
+            .collect();
+        let outcomes: Vec<(&Value, &Value)> = records
+            .iter()
+            .map(|r| (&r["tool"], &r["outcome"]))
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                (&json!(CALL), &json!("ok")),
+                (&json!(CALL), &json!("ok")),
+                (&json!(CALL), &json!("rate_limited")),
+            ]
+        );
+
+        // HTTP with auth on: no token, no tools.
+        let (child, address) = serving(
+            home,
+            &["mcp", "serve", "--address", "127.0.0.1:0", "--auth"],
+            "MCP",
+        )
+        .await;
+        let (status, _, body) = http(&address, "GET", "/mcp/tools", "", "").await;
+        assert_eq!(status, 401, "{body}");
+        stop(child).await;
+
+        service.stop().await.unwrap();
+    });
+}
+
+#[test]
+fn micro_server_serves_mcp_behind_its_auth() {
+    support::in_netns("micro_server_serves_mcp_behind_its_auth", async {
+        let service = helloworld().await;
+        let home = tempfile::tempdir().unwrap();
+        let (child, address) = serving(
+            home.path(),
+            &["server", "--address", "127.0.0.1:0"],
+            "Dashboard",
+        )
+        .await;
+        let call = json!({"name": CALL, "arguments": {"name": "Alice"}}).to_string();
+        let (status, _, body) = http(&address, "POST", "/mcp/call", "", &call).await;
+        assert_eq!(status, 401, "{body}");
+
+        let (status, _, body) = http(
+            &address,
+            "POST",
+            "/auth/login",
+            "",
+            r#"{"id":"admin","password":"micro"}"#,
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let token = parse(&body)["token"].as_str().unwrap().to_string();
+        let bearer = format!("Authorization: Bearer {token}\r\n");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let answer = loop {
+            let (status, _, body) = http(&address, "POST", "/mcp/call", &bearer, &call).await;
+            if status == 200 {
+                break body;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the gateway's MCP never reached helloworld: {status} {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        assert_eq!(parse(&answer)["result"], json!({"msg": "Hello Alice"}));
+        let (status, _, body) = http(&address, "GET", "/mcp/tools", &bearer, "").await;
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            parse(&body)["tools"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["name"] == "micro_store_write"),
+            "an administrator sees the framework tools: {body}"
+        );
+        stop(child).await;
+        service.stop().await.unwrap();
+    });
 }
