@@ -124,9 +124,9 @@ struct Serve {
     /// How long a paused tool stays paused, in seconds (with --circuit-breaker).
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     circuit_breaker_timeout: u64,
-    /// A Host header the HTTP server accepts besides localhost (repeatable), against DNS
-    /// rebinding.
-    #[arg(long = "allowed-host", value_name = "HOST")]
+    /// A host name the HTTP server answers to, against DNS rebinding (repeatable; default
+    /// localhost, 127.0.0.1 and [::1]).
+    #[arg(long = "allowed-host", value_name = "HOST", requires = "address")]
     allowed_hosts: Vec<String>,
 }
 

@@ -22,7 +22,7 @@ use tokio::process::{Child, ChildStdout, Command};
 const CALL: &str = "helloworld.Helloworld.Call";
 
 /// Starts helloworld, registered over mDNS: `Call` documented with an example, `Fail`
-/// always refusing.
+/// always failing.
 async fn helloworld() -> micro::service::Running {
     let registry: Arc<dyn Registry> = Arc::new(Mdns::new(MdnsOptions::default()).unwrap());
     micro::Service::new("helloworld")
@@ -37,7 +37,7 @@ async fn helloworld() -> micro::service::Running {
             r#"{"name":"Alice"}"#,
         )
         .handle("Helloworld.Fail", |_ctx, _req: Value| async move {
-            Err::<Value, _>(Error::bad_request("helloworld", "no greeting today"))
+            Err::<Value, _>(Error::internal("helloworld", "no greeting today"))
         })
         .start()
         .await
@@ -432,7 +432,7 @@ fn micro_mcp_serve_speaks_mcp_on_stdio_and_http() {
         assert!(refused.stdout.is_empty(), "{refused:?}");
         assert!(stderr.contains("MICRO_TOKEN"), "{stderr}");
 
-        // HTTP: the REST surface, with the rate limit and the audit log.
+        // HTTP: the REST surface, with the rate limit, the circuit breaker and the audit log.
         let audit = home.join("audit").join("mcp.jsonl");
         let (child, address) = serving(
             home,
@@ -447,6 +447,10 @@ fn micro_mcp_serve_speaks_mcp_on_stdio_and_http() {
                 "0.001",
                 "--rate-burst",
                 "2",
+                "--circuit-breaker",
+                "1",
+                "--circuit-breaker-timeout",
+                "600",
             ],
             "MCP",
         )
@@ -483,6 +487,14 @@ fn micro_mcp_serve_speaks_mcp_on_stdio_and_http() {
         .await;
         assert_eq!(status, 429, "the third call is over the burst: {answer}");
         assert!(head.to_ascii_lowercase().contains("retry-after:"), "{head}");
+        // One failure opens Fail's circuit; Call's stays closed.
+        let fail = json!({"name": "helloworld.Helloworld.Fail"}).to_string();
+        let (status, _, answer) = http(&address, "POST", "/mcp/call", "", &fail).await;
+        assert_eq!(status, 500, "{answer}");
+        assert_eq!(parse(&answer)["error"], "no greeting today");
+        let (status, head, answer) = http(&address, "POST", "/mcp/call", "", &fail).await;
+        assert_eq!(status, 503, "the circuit is open: {answer}");
+        assert!(head.to_ascii_lowercase().contains("retry-after:"), "{head}");
         stop(child).await;
         let records: Vec<Value> = std::fs::read_to_string(&audit)
             .unwrap()
@@ -499,6 +511,8 @@ fn micro_mcp_serve_speaks_mcp_on_stdio_and_http() {
                 (&json!(CALL), &json!("ok")),
                 (&json!(CALL), &json!("ok")),
                 (&json!(CALL), &json!("rate_limited")),
+                (&json!("helloworld.Helloworld.Fail"), &json!("error")),
+                (&json!("helloworld.Helloworld.Fail"), &json!("circuit_open")),
             ]
         );
 
@@ -511,6 +525,24 @@ fn micro_mcp_serve_speaks_mcp_on_stdio_and_http() {
         .await;
         let (status, _, body) = http(&address, "GET", "/mcp/tools", "", "").await;
         assert_eq!(status, 401, "{body}");
+        stop(child).await;
+
+        // HTTP answering to other host names only: a request for 127.0.0.1 is refused.
+        let (child, address) = serving(
+            home,
+            &[
+                "mcp",
+                "serve",
+                "--address",
+                "127.0.0.1:0",
+                "--allowed-host",
+                "mcp.example",
+            ],
+            "MCP",
+        )
+        .await;
+        let (status, _, body) = http(&address, "GET", "/mcp/tools", "", "").await;
+        assert_eq!(status, 403, "{body}");
         stop(child).await;
 
         service.stop().await.unwrap();
