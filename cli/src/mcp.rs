@@ -116,13 +116,18 @@ struct Serve {
     #[arg(long, value_name = "PER_SECOND")]
     rate_limit: Option<f64>,
     /// Calls allowed at once above the rate (with --rate-limit).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, requires = "rate_limit")]
     rate_burst: u32,
     /// Pause a tool after this many failed calls in a row.
     #[arg(long, value_name = "FAILURES")]
     circuit_breaker: Option<u32>,
     /// How long a paused tool stays paused, in seconds (with --circuit-breaker).
-    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 30,
+        requires = "circuit_breaker"
+    )]
     circuit_breaker_timeout: u64,
     /// A host name the HTTP server answers to, against DNS rebinding (repeatable; default
     /// localhost, 127.0.0.1 and [::1]).
