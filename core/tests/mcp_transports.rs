@@ -19,8 +19,11 @@ use micro::store::{self, Store};
 use micro::{Error, service};
 use rmcp::model::{
     CallToolRequestParams, CallToolResult, ClientConfig, ErrorCode, ProtocolVersion,
+    ServerNotification, SubscriptionFilter,
 };
-use rmcp::service::{NotificationContext, RunningService};
+use rmcp::service::{
+    ClientLifecycleMode, NotificationContext, RunningService, serve_client_with_lifecycle,
+};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{ClientHandler, RoleClient, ServiceError, ServiceExt};
@@ -219,6 +222,19 @@ async fn client<H: ClientHandler>(
         .unwrap()
 }
 
+/// An rmcp client at `url` speaking 2026-07-28: `server/discover` and no session.
+async fn newest_client(url: &str) -> RunningService<RoleClient, ClientConfig> {
+    let transport = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(url),
+    );
+    let lifecycle = ClientLifecycleMode::Discover {
+        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+    };
+    serve_client_with_lifecycle(ClientConfig::default(), transport, lifecycle)
+        .await
+        .unwrap()
+}
+
 fn speaking(version: ProtocolVersion) -> ClientConfig {
     ClientConfig::default().with_protocol_version(version)
 }
@@ -304,7 +320,7 @@ async fn streamable_http_serves_every_protocol_version() {
         client.cancel().await.unwrap();
     }
     // The newest revision, without a handshake.
-    let client = client(ClientConfig::default(), &setup.url(), None).await;
+    let client = newest_client(&setup.url()).await;
     lists_and_calls(&client).await;
     client.cancel().await.unwrap();
     setup.server.stop().await;
@@ -378,6 +394,11 @@ async fn clients_hear_when_services_come_and_go() {
     let client = client(listener, &setup.url(), None).await;
     // The session is ready once it answers.
     assert!(!client.list_all_tools().await.unwrap().is_empty());
+    // The newest revision has no sessions: a client listens for changes instead.
+    let newest = newest_client(&setup.url()).await;
+    let wanted = SubscriptionFilter::builder().tools_list_changed().build();
+    let mut subscription = newest.listen(wanted.clone()).await.unwrap();
+    assert_eq!(subscription.acknowledged(), &wanted);
 
     let greeter = micro::Service::new("greeter")
         .registry(setup.registry.clone())
@@ -394,6 +415,19 @@ async fn clients_hear_when_services_come_and_go() {
         .unwrap();
     let tools = client.list_all_tools().await.unwrap();
     assert!(tools.iter().any(|t| t.name == "greeter.Greeter.Hello"));
+    let notification = tokio::time::timeout(PATIENCE, subscription.next())
+        .await
+        .expect("no list_changed on the subscription")
+        .unwrap();
+    assert!(
+        matches!(
+            notification,
+            Some(ServerNotification::ToolListChangedNotification(_))
+        ),
+        "{notification:?}"
+    );
+    drop(subscription);
+    newest.cancel().await.unwrap();
 
     greeter.stop().await.unwrap();
     tokio::time::timeout(PATIENCE, heard.recv())

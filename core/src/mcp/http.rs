@@ -207,6 +207,13 @@ impl Handler {
     }
 }
 
+impl Drop for Handler {
+    /// Ends the Streamable HTTP sessions still open.
+    fn drop(&mut self) {
+        self.streamable.config.cancellation_token.cancel();
+    }
+}
+
 /// `host[:port]` into its host (IPv6 without brackets) and port.
 fn split_authority(authority: &str) -> (&str, Option<&str>) {
     if let Some(rest) = authority.strip_prefix('[') {
