@@ -6,6 +6,8 @@
 #   3. go-micro's `micro api` in front of libmicro's helloworld (the same service as 1, so
 #      the two gateways are compared alone),
 #   4. a bare hyper server answering the same JSON with no RPC behind it (the ceiling),
+#   5. libmicro's `micro server` (auth on, a Bearer token on every request, checked for
+#      signature, revocation, account and scopes) in front of libmicro's helloworld,
 # each for D seconds over C connections, on loopback, services found through mDNS inside a
 # network namespace this script creates. Writes bench/results/gateway.md.
 #
@@ -44,6 +46,8 @@ cat >"$script" <<'LUA'
 wrk.method = "POST"
 wrk.body = '{"name":"Alice"}'
 wrk.headers["Content-Type"] = "application/json"
+local token = os.getenv("BENCH_TOKEN")
+if token then wrk.headers["Authorization"] = "Bearer " .. token end
 LUA
 pids=()
 stop_all() {
@@ -56,7 +60,7 @@ trap 'stop_all; rm -f "$script"' EXIT
 # Waits until POSTing to $1 answers helloworld's greeting (the gateway found the service).
 await_greeting() {
     for _ in $(seq 200); do
-        if [ "$(curl -s -m 2 -d '{"name":"Alice"}' "$1" 2>/dev/null)" = '{"msg":"Hello Alice"}' ]; then
+        if [ "$(curl -s -m 2 ${BENCH_TOKEN:+-H "Authorization: Bearer $BENCH_TOKEN"} -d '{"name":"Alice"}' "$1" 2>/dev/null)" = '{"msg":"Hello Alice"}' ]; then
             return 0
         fi
         sleep 0.1
@@ -111,15 +115,31 @@ go_helloworld() {
     service=$!
 }
 
-# Starts a gateway (the command after the variable name and port), waits until it answers,
-# runs the load through it into the named variable, then stops every process.
+# Logs in to the gateway at $1 as the default admin (once it answers) and exports the token
+# as BENCH_TOKEN, which curl and the wrk script send as a Bearer token.
+login() {
+    for _ in $(seq 200); do
+        BENCH_TOKEN="$(curl -s -m 2 -H 'Content-Type: application/json' \
+            -d '{"id":"admin","password":"micro"}' "$1/auth/login" 2>/dev/null |
+            sed -n 's/.*"token":"\([^"]*\)".*/\1/p' || true)"
+        [ -n "$BENCH_TOKEN" ] && export BENCH_TOKEN && return 0
+        sleep 0.1
+    done
+    echo "cannot log in to $1" >&2
+    exit 1
+}
+
+# Starts a gateway (the command after the variable name, port and path), waits until it
+# answers (logging in first when $auth is set), runs the load through it into the named
+# variable, then stops every process.
 through_gateway() {
-    local result=$1 port=$2
-    shift 2
+    local result=$1 port=$2 path=$3
+    shift 3
     "$@" >/dev/null 2>&1 &
     pids+=($!)
     gateway=$!
-    local url="http://127.0.0.1:$port/helloworld/Helloworld.Call"
+    [ -n "${auth:-}" ] && login "http://127.0.0.1:$port"
+    local url="http://127.0.0.1:$port$path"
     await_greeting "$url"
     printf -v "$result" '%s' "$(load "$url" $gateway $service)"
     stop_all
@@ -127,19 +147,28 @@ through_gateway() {
 
 # 1. libmicro's micro api -> libmicro helloworld.
 rust_helloworld
-through_gateway ours 8090 env MICRO_LOG=warn MICRO_STORE=memory "$target/release/micro" api --address 127.0.0.1:8090
+call=/helloworld/Helloworld.Call
+through_gateway ours 8090 "$call" env MICRO_LOG=warn MICRO_STORE=memory "$target/release/micro" api --address 127.0.0.1:8090
 
 # 2. go-micro's micro api -> go-micro helloworld.
 go_helloworld
-through_gateway go_go 8091 "$interop/micro" api --address 127.0.0.1:8091
+through_gateway go_go 8091 "$call" "$interop/micro" api --address 127.0.0.1:8091
 
 # 3. go-micro's micro api -> libmicro helloworld.
 rust_helloworld
-through_gateway go_rust 8091 "$interop/micro" api --address 127.0.0.1:8091
+through_gateway go_rust 8091 "$call" "$interop/micro" api --address 127.0.0.1:8091
 
 # 4. The ceiling: bare hyper, same JSON, no RPC and so no service to measure.
 service=""
-through_gateway bare 8092 "$target/release/gateway-ceiling" 127.0.0.1:8092
+through_gateway bare 8092 "$call" "$target/release/gateway-ceiling" 127.0.0.1:8092
+
+# 5. libmicro's micro server with auth on -> libmicro helloworld, with its own ~/micro.
+rust_helloworld
+home="$(mktemp -d)"
+auth=1 through_gateway authed 8093 /api/helloworld/Helloworld.Call \
+    env HOME="$home" MICRO_LOG=warn MICRO_STORE=memory "$target/release/micro" server --address 127.0.0.1:8093
+unset BENCH_TOKEN
+rm -rf "$home"
 
 col() { awk -v i="$2" '{print $i}' <<<"$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
@@ -161,12 +190,14 @@ $(row "libmicro micro api -> libmicro helloworld" "$ours")
 $(row "go-micro micro api -> go-micro helloworld" "$go_go")
 $(row "go-micro micro api -> libmicro helloworld" "$go_rust")
 $(row "bare hyper, same JSON, no RPC (ceiling)" "$bare")
+$(row "libmicro micro server, auth on (Bearer token) -> libmicro helloworld" "$authed")
 
 | ratio | requests/s | p99 |
 | --- | --- | --- |
 | libmicro / go-micro (each with its own helloworld) | $(ratio "$(col "$ours" 1)" "$(col "$go_go" 1)") | $(ratio "$(col "$ours" 3)" "$(col "$go_go" 3)") |
 | libmicro / go-micro (both gateways before libmicro helloworld) | $(ratio "$(col "$ours" 1)" "$(col "$go_rust" 1)") | $(ratio "$(col "$ours" 3)" "$(col "$go_rust" 3)") |
 | libmicro / bare hyper | $(ratio "$(col "$ours" 1)" "$(col "$bare" 1)") | $(ratio "$(col "$ours" 3)" "$(col "$bare" 3)") |
+| libmicro with auth / without | $(ratio "$(col "$authed" 1)" "$(col "$ours" 1)") | $(ratio "$(col "$authed" 3)" "$(col "$ours" 3)") |
 
 Targets: at least 2x go-micro's requests/s, at least 40% of the bare hyper figure.
 
