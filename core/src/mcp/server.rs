@@ -121,6 +121,8 @@ impl ServerHandler for Server {
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
         let (peer, mut changes) = (context.peer, self.changes.clone());
+        // Only changes from now on: the client has just started and lists anyway.
+        changes.mark_unchanged();
         tokio::spawn(async move {
             while changes.changed().await.is_ok() {
                 if peer.notify_tool_list_changed().await.is_err() {
@@ -140,6 +142,7 @@ impl ServerHandler for Server {
 
     async fn listen(&self, context: SubscriptionContext) -> std::result::Result<(), ErrorData> {
         let mut changes = self.changes.clone();
+        changes.mark_unchanged();
         loop {
             tokio::select! {
                 _ = context.cancelled() => return Ok(()),
