@@ -278,7 +278,7 @@ async fn run_serve(serve: Serve) -> Result<()> {
 }
 
 /// The REST surface's shape: `{"tools": [...]}`.
-fn rest(tools: &[Tool]) -> Json {
+fn rest(tools: &[Arc<Tool>]) -> Json {
     json!({ "tools": tools })
 }
 
@@ -293,7 +293,7 @@ fn print_json(value: &Json) {
 }
 
 /// Two columns: name and description.
-fn table(tools: &[Tool]) -> String {
+fn table(tools: &[Arc<Tool>]) -> String {
     let width = tools
         .iter()
         .map(|t| t.name.len())
@@ -308,7 +308,7 @@ fn table(tools: &[Tool]) -> String {
 }
 
 /// A readable document: one section per tool.
-fn markdown(tools: &[Tool]) -> String {
+fn markdown(tools: &[Arc<Tool>]) -> String {
     let mut text = format!("# MCP tools\n\n{} tools.\n", tools.len());
     for tool in tools {
         text.push_str(&format!("\n## `{}`\n\n{}\n\n", tool.name, tool.description));
@@ -342,7 +342,7 @@ fn markdown(tools: &[Tool]) -> String {
 }
 
 /// LangChain `StructuredTool` / OpenAI function specs: name, description, parameters.
-fn langchain(tools: &[Tool]) -> Json {
+fn langchain(tools: &[Arc<Tool>]) -> Json {
     tools
         .iter()
         .map(|tool| {
@@ -358,7 +358,7 @@ fn langchain(tools: &[Tool]) -> Json {
 /// An OpenAPI 3.1 document with one `POST /api/{service}/{Handler.Method}` per endpoint
 /// tool. Framework tools are left out: the gateway serves the registry, store and broker
 /// under `/micro/` with shapes of their own.
-fn openapi(tools: &[Tool]) -> Json {
+fn openapi(tools: &[Arc<Tool>]) -> Json {
     let mut paths = Map::new();
     for tool in tools.iter().filter(|t| !t.is_framework()) {
         let response = tool

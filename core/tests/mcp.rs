@@ -395,7 +395,7 @@ async fn with_auth_scopes_decide_what_is_listed_and_callable() {
         .await
         .unwrap()
         .into_iter()
-        .map(|t| t.name)
+        .map(|t| t.name.clone())
         .collect();
     assert_eq!(visible, ["helloworld.Helloworld.Call"]);
     let call = |caller: Caller, tool: &'static str| {
@@ -529,4 +529,56 @@ async fn every_call_leaves_an_audit_record() {
             .unwrap()
             .contains("down for maintenance")
     );
+}
+
+#[tokio::test]
+async fn the_catalogue_follows_registry_and_scope_changes() {
+    let setup = setup("helloworld").await;
+    let keys = tempfile::tempdir().unwrap();
+    let auth = Arc::new(Auth::open(setup.store.clone(), keys.path()).await.unwrap());
+    let mcp = setup.mcp().auth(auth.clone());
+    let scopes_of = |tools: &[Arc<micro::mcp::Tool>], name: &str| {
+        tools
+            .iter()
+            .find(|t| t.name == name)
+            .map(|t| t.scopes.clone())
+    };
+    let before = mcp.tools().await.unwrap();
+    assert_eq!(
+        scopes_of(&before, "helloworld.Helloworld.Call"),
+        Some(vec![])
+    );
+
+    // A scope set through auth shows at once.
+    auth.set_scopes("helloworld", "Helloworld.Call", &strings(&["greet"]))
+        .await
+        .unwrap();
+    let after = mcp.tools().await.unwrap();
+    assert_eq!(
+        scopes_of(&after, "helloworld.Helloworld.Call"),
+        Some(strings(&["greet"]))
+    );
+
+    // A service that registers shows once the registry's watch event arrives.
+    let _second = micro::Service::new("greeter")
+        .registry(setup.registry.clone())
+        .address("127.0.0.1:0")
+        .handle("Say.Hello", |_ctx, req: Request| async move {
+            Ok(Reply { msg: req.name })
+        })
+        .start()
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let tools = mcp.tools().await.unwrap();
+        if scopes_of(&tools, "greeter.Say.Hello").is_some() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "greeter never listed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

@@ -22,6 +22,7 @@ use crate::store::{ReadOptions, Record, Store};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 pub(crate) const ID: &str = "micro.auth";
@@ -43,6 +44,8 @@ pub struct Auth {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    /// Bumped by every change to endpoint scopes, for callers that cache what they derive.
+    scopes_version: AtomicU64,
 }
 
 impl Auth {
@@ -55,9 +58,15 @@ impl Auth {
             encoding: keys.encoding,
             decoding: keys.decoding,
             validation: validation(),
+            scopes_version: AtomicU64::new(0),
         };
         auth.ensure_default_admin().await?;
         Ok(auth)
+    }
+
+    /// A number that changes whenever endpoint scopes are set through this auth.
+    pub fn scopes_version(&self) -> u64 {
+        self.scopes_version.load(Ordering::Acquire)
     }
 
     /// The store this auth keeps its records in.

@@ -79,6 +79,13 @@ impl Auth {
     }
 
     async fn set_scopes_at(&self, key: &str, scopes: &[String]) -> Result<()> {
+        let result = self.write_scopes_at(key, scopes).await;
+        self.scopes_version
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        result
+    }
+
+    async fn write_scopes_at(&self, key: &str, scopes: &[String]) -> Result<()> {
         let scopes: Vec<String> = scopes
             .iter()
             .map(|s| s.trim().to_string())

@@ -29,7 +29,7 @@ use crate::transport::Header;
 use control::{Audit, AuditRecord, CircuitBreaker, Outcome, RateLimiter};
 use serde_json::{Value as Json, json};
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tools::Found;
 
@@ -49,6 +49,15 @@ pub struct Mcp {
     limiter: Option<RateLimiter>,
     breaker: Option<CircuitBreaker>,
     audit: Option<Audit>,
+    catalogue: Mutex<Option<Snapshot>>,
+}
+
+/// The tools last built, and the registry and scope versions they were built from.
+struct Snapshot {
+    registry: u64,
+    scopes: u64,
+    at: Instant,
+    tools: Vec<Arc<Tool>>,
 }
 
 /// Who calls a tool, and the trace id the call carries.
@@ -156,6 +165,7 @@ impl Mcp {
             limiter: None,
             breaker: None,
             audit: None,
+            catalogue: Mutex::new(None),
         }
     }
 
@@ -207,23 +217,47 @@ impl Mcp {
     }
 
     /// Every tool, with the scopes each requires, in name order (framework tools last).
-    pub async fn tools(&self) -> Result<Vec<Tool>> {
+    pub async fn tools(&self) -> Result<Vec<Arc<Tool>>> {
+        // Read what the catalogue depends on before building, so a change during the build
+        // makes the next call build again.
+        let registry = self.cache.generation().await;
+        let scopes = self.auth.as_ref().map_or(0, |a| a.scopes_version());
+        if let Some(snapshot) = self
+            .catalogue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            && (snapshot.registry, snapshot.scopes) == (registry, scopes)
+            && snapshot.at.elapsed() < CACHE_TTL
+        {
+            return Ok(snapshot.tools.clone());
+        }
         let services = self.services().await?;
         let stored = self.stored_scopes().await?;
         let found = tools::found(
             services.iter().filter_map(|versions| versions.first()),
             self.naming,
         );
-        let mut list: Vec<Tool> = found
+        let mut list: Vec<Arc<Tool>> = found
             .iter()
-            .map(|f| tools::tool(f, self.endpoint_scopes(f, &stored)))
+            .map(|f| Arc::new(tools::tool(f, self.endpoint_scopes(f, &stored))))
             .collect();
-        list.extend(tools::framework(&|name| self.framework_scopes(name)));
+        list.extend(
+            tools::framework(&|name| self.framework_scopes(name))
+                .into_iter()
+                .map(Arc::new),
+        );
+        *self.catalogue.lock().unwrap_or_else(|e| e.into_inner()) = Some(Snapshot {
+            registry,
+            scopes,
+            at: Instant::now(),
+            tools: list.clone(),
+        });
         Ok(list)
     }
 
     /// The tools `caller` may call: all of them when auth is off.
-    pub async fn tools_for(&self, caller: &Caller) -> Result<Vec<Tool>> {
+    pub async fn tools_for(&self, caller: &Caller) -> Result<Vec<Arc<Tool>>> {
         let mut list = self.tools().await?;
         if self.auth.is_some() {
             let held = caller.claims.as_ref().map(|c| c.scopes.as_slice());
@@ -287,27 +321,16 @@ impl Mcp {
                 )));
             }
         };
-        if let Some(tool) = tools::framework(&|n| self.framework_scopes(n))
-            .into_iter()
-            .find(|t| t.name == name)
-        {
-            self.check(caller, &tool.scopes)?;
+        let tools = self.tools().await.map_err(CallError::Failed)?;
+        let Some(tool) = tools.iter().find(|t| t.name == name) else {
+            return Err(CallError::UnknownTool(name.to_string()));
+        };
+        self.check(caller, &tool.scopes)?;
+        if tool.is_framework() {
             return self
                 .framework_call(name, &arguments)
                 .await
                 .map_err(CallError::Failed);
-        }
-        let services = self.services().await.map_err(CallError::Failed)?;
-        let found = tools::found(
-            services.iter().filter_map(|versions| versions.first()),
-            self.naming,
-        );
-        let Some(found) = found.iter().find(|f| f.name == name) else {
-            return Err(CallError::UnknownTool(name.to_string()));
-        };
-        if self.auth.is_some() {
-            let stored = self.stored_scopes().await.map_err(CallError::Failed)?;
-            self.check(caller, &self.endpoint_scopes(found, &stored))?;
         }
         let mut metadata = Header::new();
         metadata.insert("Mcp-Trace-Id".into(), caller.trace_id.clone());
@@ -316,8 +339,8 @@ impl Mcp {
             metadata.insert("Mcp-Account-Id".into(), account.to_string());
         }
         let request = RawRequest {
-            service: found.service.name.clone(),
-            endpoint: found.endpoint.name.clone(),
+            service: tool.service.clone(),
+            endpoint: tool.endpoint.clone(),
             body: serde_json::to_vec(&arguments).unwrap_or_default().into(),
         };
         let options = CallOptions {

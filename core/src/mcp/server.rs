@@ -88,7 +88,7 @@ impl ServerHandler for Server {
             .await
             .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
         Ok(ListToolsResult::with_all_items(
-            tools.into_iter().map(to_rmcp).collect(),
+            tools.iter().map(to_rmcp).collect(),
         ))
     }
 
@@ -157,12 +157,12 @@ impl ServerHandler for Server {
 }
 
 /// Our tool as rmcp's: name, description and input schema.
-fn to_rmcp(tool: Tool) -> rmcp::model::Tool {
-    let schema = match tool.input_schema {
-        Json::Object(schema) => schema,
+fn to_rmcp(tool: &Arc<Tool>) -> rmcp::model::Tool {
+    let schema = match &tool.input_schema {
+        Json::Object(schema) => schema.clone(),
         _ => serde_json::Map::from_iter([("type".to_string(), Json::from("object"))]),
     };
-    rmcp::model::Tool::new(tool.name, tool.description, schema)
+    rmcp::model::Tool::new(tool.name.clone(), tool.description.clone(), schema)
 }
 
 /// A tool-list generation that moves on when `mcp`'s tools change, following its registry

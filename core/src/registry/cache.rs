@@ -84,6 +84,14 @@ impl Cache {
         Ok(services)
     }
 
+    /// A number that changes whenever a watch event (or a lagging watcher) invalidates
+    /// anything: what was built from earlier lookups is still current while it stays the
+    /// same (within the TTL). Starts the watch first, so no change goes unnoticed.
+    pub async fn generation(&self) -> u64 {
+        self.watch_in_background().await;
+        self.inner.generation.load(Ordering::Acquire)
+    }
+
     /// Starts, once, the task that turns watch events into invalidations. The first watcher
     /// is opened before the first lookup reads the registry, so no change can slip between.
     async fn watch_in_background(&self) {
