@@ -636,6 +636,7 @@ fn print_banner(
         lines.push(format!(
             "API:     http://{address}/api/{{service}}/{{method}}"
         ));
+        lines.push(format!("MCP:     http://{address}/mcp"));
         lines.push(format!("Health:  http://{address}/health"));
         lines.push(String::new());
     }

@@ -448,6 +448,7 @@ async fn rest_lists_tools_and_calls_with_either_body() {
 
     let listed = setup.http.get("/mcp/tools").await;
     assert_eq!(listed.status, 200, "{}", listed.body);
+    listed.assert_secure();
     let tools = listed.json()["tools"].clone();
     let hello = tools
         .as_array()

@@ -287,7 +287,11 @@ async fn connection<H, F, B>(
     let _ = stream.set_nodelay(true);
     let service = hyper::service::service_fn(move |request| {
         let answer = handler(request, peer.ip());
-        async move { Ok::<_, Infallible>(answer.await) }
+        async move {
+            let mut answer = answer.await;
+            guard::secure(answer.headers_mut());
+            Ok::<_, Infallible>(answer)
+        }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())

@@ -75,14 +75,8 @@ enum Route<'a> {
     Publish(&'a str),
 }
 
-/// Answers one request from `peer`, with the security headers on every answer.
+/// Answers one request from `peer` (the connection adds the security headers).
 pub(super) async fn handle(shared: &Shared, request: Request<Incoming>, peer: IpAddr) -> Reply {
-    let mut reply = dispatch(shared, request, peer).await;
-    guard::secure(reply.headers_mut());
-    reply
-}
-
-async fn dispatch(shared: &Shared, request: Request<Incoming>, peer: IpAddr) -> Reply {
     let (parts, body) = request.into_parts();
     let path = percent_encoding::percent_decode_str(parts.uri.path()).decode_utf8_lossy();
     let route = if pages::owns(shared, &path) {
