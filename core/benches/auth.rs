@@ -30,7 +30,7 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("unmet_scopes", |b| {
         b.to_async(&rt).iter(|| async {
-            auth.unmet_scopes(&claims, "greeter", "Say.Hello")
+            auth.unmet_scopes(&claims, "greeter", "Say.Hello", &[])
                 .await
                 .unwrap()
         })

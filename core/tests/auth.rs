@@ -311,7 +311,7 @@ async fn scopes_decide_which_tokens_may_call_an_endpoint() {
     let claims = |scopes: &[&str]| claims_for("x", scopes, "j");
 
     let unmet = async |scopes: &[&str]| {
-        auth.unmet_scopes(&claims(scopes), "greeter", "Say.Hello")
+        auth.unmet_scopes(&claims(scopes), "greeter", "Say.Hello", &[])
             .await
             .unwrap()
     };

@@ -81,6 +81,7 @@ async fn setup_on(store: Arc<dyn Store>) -> Setup {
         .handle("Greeter.Hello", greet)
         .handle("Greeter.Bye", greet)
         .handle("Greeter.Wave", greet)
+        .scopes("Greeter.Wave", &["wave"])
         .start()
         .await
         .unwrap();
@@ -518,6 +519,16 @@ async fn endpoint_scopes_decide_who_may_call() {
         200,
         "no scopes set: open"
     );
+    // Scopes the endpoint publishes apply until scopes are stored for it.
+    let published = setup.call("Wave", &plain).await;
+    assert_eq!(
+        (published.status, published.json()),
+        (
+            403,
+            json!({"error": "insufficient scopes", "required_scopes": "wave"})
+        )
+    );
+    assert_eq!(setup.call("Wave", &with_all).await.status, 200);
 
     let admin = setup.admin_cookie().await;
     let set = [("csrf", CSRF), ("endpoint", HELLO), ("scopes", "a, b")];

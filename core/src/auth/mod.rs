@@ -14,7 +14,7 @@ mod tokens;
 
 pub use accounts::{Account, Kind};
 pub use keys::{KEY_BITS, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, default_keys_dir};
-pub use scopes::{has_scopes, pattern_matches};
+pub use scopes::{has_scopes, pattern_matches, published_scopes};
 pub use tokens::{Claims, Token, TokenInfo};
 
 use crate::errors::Result;

@@ -65,16 +65,22 @@ impl Auth {
             .collect())
     }
 
-    /// `None` when `claims` may call `service`'s `endpoint`: it requires no scopes, or the
-    /// token has `*` or any one of them. Otherwise the scopes it requires, for the 403 answer
-    /// (`{"error":"insufficient scopes","required_scopes":"a,b"}`).
+    /// `None` when `claims` may call `service`'s `endpoint`; otherwise the scopes it requires,
+    /// for the 403 answer (`{"error":"insufficient scopes","required_scopes":"a,b"}`). The
+    /// required scopes are those stored for the endpoint or, when none are stored, the ones it
+    /// `published` in its registry metadata ([`published_scopes`]). A call passes when none
+    /// are required, or the token has `*` or any one of them.
     pub async fn unmet_scopes(
         &self,
         claims: &Claims,
         service: &str,
         endpoint: &str,
+        published: &[String],
     ) -> Result<Option<Vec<String>>> {
-        let required = self.scopes_for(service, endpoint).await?;
+        let mut required = self.scopes_for(service, endpoint).await?;
+        if required.is_empty() {
+            required = published.to_vec();
+        }
         Ok((!has_scopes(&claims.scopes, &required)).then_some(required))
     }
 
@@ -100,6 +106,21 @@ impl Auth {
             .write(Record::new(key, value), &WriteOptions::default())
             .await
     }
+}
+
+/// The scopes an endpoint publishes in its registry metadata (`scopes`, comma-separated, as
+/// `Service::scopes` sets it).
+pub fn published_scopes(metadata: &crate::registry::Metadata) -> Vec<String> {
+    metadata
+        .get("scopes")
+        .map(|s| {
+            s.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// True when `required` is empty, `held` has `*`, or `held` has any one of `required`.

@@ -88,12 +88,14 @@ pub(super) async fn permit(
 }
 
 /// Lets `claims` call `service`'s `endpoint` when auth is off, the endpoint requires no
-/// scopes, or the token has `*` or one of them; a 403 naming the required scopes otherwise.
+/// scopes (stored, else `published`), or the token has `*` or one of them; a 403 naming the
+/// required scopes otherwise.
 pub(super) async fn allow(
     shared: &Shared,
     claims: Option<&Claims>,
     service: &str,
     endpoint: &str,
+    published: &[String],
 ) -> Result<(), Reply> {
     let Some(auth) = &shared.auth else {
         return Ok(());
@@ -104,7 +106,10 @@ pub(super) async fn allow(
             "authentication required",
         )));
     };
-    match auth.unmet_scopes(claims, service, endpoint).await {
+    match auth
+        .unmet_scopes(claims, service, endpoint, published)
+        .await
+    {
         Ok(None) => Ok(()),
         Ok(Some(required)) => Err(forbidden(&required)),
         Err(err) => Err(refused(&err)),

@@ -6,7 +6,7 @@ use super::ID;
 use super::guard::{self, LoginLimiter};
 use super::pages::{self, Pages};
 use crate::Client;
-use crate::auth::{Auth, Claims};
+use crate::auth::{Auth, Claims, published_scopes};
 use crate::broker::{Broker, Message};
 use crate::client::{CallOptions, RawRequest};
 use crate::errors::Error;
@@ -239,10 +239,11 @@ pub(super) async fn invoke(
     metadata: Header,
     body: Bytes,
 ) -> Reply {
-    if let Err(reply) = check_endpoint(shared, service, endpoint).await {
-        return reply;
-    }
-    if let Err(reply) = guard::allow(shared, claims, service, endpoint).await {
+    let published = match check_endpoint(shared, service, endpoint).await {
+        Ok(published) => published,
+        Err(reply) => return reply,
+    };
+    if let Err(reply) = guard::allow(shared, claims, service, endpoint, &published).await {
         return reply;
     }
     let body = if body.trim_ascii().is_empty() {
@@ -276,7 +277,12 @@ pub(super) async fn invoke(
 
 /// A 404 unless the registry knows `service` with nodes and, when it lists endpoints,
 /// `endpoint` among them; a 400 for a stream endpoint, which a unary HTTP call cannot drive.
-async fn check_endpoint(shared: &Shared, service: &str, endpoint: &str) -> Result<(), Reply> {
+/// Otherwise the scopes the endpoint publishes.
+async fn check_endpoint(
+    shared: &Shared,
+    service: &str,
+    endpoint: &str,
+) -> Result<Vec<String>, Reply> {
     let services = match shared.cache.lookup(service).await {
         Ok(services) => services,
         Err(err) if err.code == 404 => return Err(service_not_found(service)),
@@ -293,7 +299,7 @@ async fn check_endpoint(shared: &Shared, service: &str, endpoint: &str) -> Resul
     let mut endpoints = services.iter().flat_map(|s| &s.endpoints).peekable();
     if endpoints.peek().is_none() {
         // The service does not list its endpoints: let it answer for itself.
-        return Ok(());
+        return Ok(Vec::new());
     }
     match endpoints.find(|e| e.name == endpoint) {
         None => Err(error(
@@ -306,7 +312,7 @@ async fn check_endpoint(shared: &Shared, service: &str, endpoint: &str) -> Resul
                 "{endpoint} of {service} is a stream endpoint; the gateway calls unary endpoints only"
             ),
         )),
-        Some(_) => Ok(()),
+        Some(e) => Ok(published_scopes(&e.metadata)),
     }
 }
 

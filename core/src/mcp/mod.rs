@@ -19,7 +19,7 @@ pub use server::{serve_io, serve_stdio};
 pub use tools::{ADMIN_SCOPE, Naming, Tool};
 
 use crate::Client;
-use crate::auth::{Auth, Claims, has_scopes};
+use crate::auth::{Auth, Claims, has_scopes, published_scopes};
 use crate::broker::{Broker, Message};
 use crate::client::{CallOptions, RawRequest};
 use crate::errors::{Error, Result};
@@ -418,18 +418,7 @@ impl Mcp {
         if let Some(scopes) = stored.get(&key) {
             return scopes.clone();
         }
-        found
-            .endpoint
-            .metadata
-            .get("scopes")
-            .map(|s| {
-                s.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default()
+        published_scopes(&found.endpoint.metadata)
     }
 
     /// A framework tool's scopes: the override, else `micro:admin`.
