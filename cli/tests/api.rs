@@ -3,18 +3,17 @@
 //! network namespace so mDNS stays off real interfaces.
 
 #[path = "../../core/tests/http/raw.rs"]
+#[allow(dead_code)]
 mod raw;
 #[path = "../../core/tests/support/mod.rs"]
 mod support;
 
 use micro::Error;
 use micro::registry::{Mdns, MdnsOptions, Registry};
-use raw::{http, parse};
+use raw::{http, parse, post_until_ok};
 use serde_json::{Value, json};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::net::TcpStream;
 
 /// A free loopback port in this namespace.
 fn free_address() -> String {
@@ -53,27 +52,13 @@ fn micro_api_serves_every_route_in_front_of_an_mdns_service() {
                 .unwrap();
 
             // The gateway finds the service through mDNS once both are up.
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-            let greeting = loop {
-                if TcpStream::connect(&address).await.is_ok() {
-                    let answer = http(
-                        &address,
-                        "POST",
-                        "/helloworld/Helloworld.Call",
-                        "",
-                        r#"{"name":"Alice"}"#,
-                    )
-                    .await;
-                    if answer.0 == 200 {
-                        break answer.2;
-                    }
-                }
-                assert!(
-                    tokio::time::Instant::now() < deadline,
-                    "the gateway never reached helloworld"
-                );
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            };
+            let greeting = post_until_ok(
+                &address,
+                "/helloworld/Helloworld.Call",
+                "",
+                r#"{"name":"Alice"}"#,
+            )
+            .await;
             assert_eq!(greeting, r#"{"msg":"Hello Alice"}"#);
 
             let (status, _, body) = http(&address, "GET", "/health", "", "").await;

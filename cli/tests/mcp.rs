@@ -10,7 +10,7 @@ mod support;
 
 use micro::Error;
 use micro::registry::{Mdns, MdnsOptions, Registry};
-use raw::{http, parse};
+use raw::{admin_bearer, http, parse, post_until_ok};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::{Output, Stdio};
@@ -570,29 +570,8 @@ fn micro_server_serves_mcp_behind_its_auth() {
         let (status, _, body) = http(&address, "POST", "/mcp/call", "", &call).await;
         assert_eq!(status, 401, "{body}");
 
-        let (status, _, body) = http(
-            &address,
-            "POST",
-            "/auth/login",
-            "",
-            r#"{"id":"admin","password":"micro"}"#,
-        )
-        .await;
-        assert_eq!(status, 200, "{body}");
-        let token = parse(&body)["token"].as_str().unwrap().to_string();
-        let bearer = format!("Authorization: Bearer {token}\r\n");
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        let answer = loop {
-            let (status, _, body) = http(&address, "POST", "/mcp/call", &bearer, &call).await;
-            if status == 200 {
-                break body;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the gateway's MCP never reached helloworld: {status} {body}"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        };
+        let bearer = admin_bearer(&address).await;
+        let answer = post_until_ok(&address, "/mcp/call", &bearer, &call).await;
         assert_eq!(parse(&answer)["result"], json!({"msg": "Hello Alice"}));
         let (status, _, body) = http(&address, "GET", "/mcp/tools", &bearer, "").await;
         assert_eq!(status, 200, "{body}");

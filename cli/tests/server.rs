@@ -9,13 +9,12 @@ mod raw;
 mod support;
 
 use micro::registry::{Mdns, MdnsOptions, Registry};
-use raw::{http, parse};
+use raw::{admin_bearer, http, parse, post_until_ok};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// `micro <command> <args>` with HOME in `home`; returns the child and the address from its
 /// banner.
@@ -95,32 +94,9 @@ fn micro_server_guards_calls_with_tokens_and_serves_the_dashboard() {
                 "{body}"
             );
 
-            let (status, _, body) = http(
-                &address,
-                "POST",
-                "/auth/login",
-                "",
-                r#"{"id":"admin","password":"micro"}"#,
-            )
-            .await;
-            assert_eq!(status, 200, "{body}");
-            let token = parse(&body)["token"].as_str().unwrap().to_string();
-            let bearer = format!("Authorization: Bearer {token}\r\n");
-
+            let bearer = admin_bearer(&address).await;
             // The gateway finds the service through mDNS once both are up.
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-            let greeting = loop {
-                let (status, _, body) =
-                    http(&address, "POST", call, &bearer, r#"{"name":"Alice"}"#).await;
-                if status == 200 {
-                    break body;
-                }
-                assert!(
-                    tokio::time::Instant::now() < deadline,
-                    "never reached helloworld: {status} {body}"
-                );
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            };
+            let greeting = post_until_ok(&address, call, &bearer, r#"{"name":"Alice"}"#).await;
             assert_eq!(greeting, r#"{"msg":"Hello Alice"}"#);
 
             // The dashboard sends visitors without a session to the login page.

@@ -32,3 +32,35 @@ pub async fn http(
 pub fn parse(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body:?}"))
 }
+
+/// Logs in to the gateway at `address` as the default admin (`admin`/`micro`) and returns the
+/// `Authorization: Bearer ...` header line for [`http`].
+pub async fn admin_bearer(address: &str) -> String {
+    let login = r#"{"id":"admin","password":"micro"}"#;
+    let (status, _, body) = http(address, "POST", "/auth/login", "", login).await;
+    assert_eq!(status, 200, "{body}");
+    let token = parse(&body)["token"].as_str().unwrap().to_string();
+    format!("Authorization: Bearer {token}\r\n")
+}
+
+/// POSTs `body` to `path` until the answer is a 200 (the server may still be starting, and a
+/// gateway finds services through mDNS a moment after both start), for at most 20 s; returns
+/// that answer's body.
+pub async fn post_until_ok(address: &str, path: &str, headers: &str, body: &str) -> String {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let mut last = None;
+        if TcpStream::connect(address).await.is_ok() {
+            let (status, _, answer) = http(address, "POST", path, headers, body).await;
+            if status == 200 {
+                return answer;
+            }
+            last = Some((status, answer));
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "POST {path} never answered 200: {last:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
