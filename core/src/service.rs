@@ -235,13 +235,16 @@ impl Service {
     }
 
     /// The scopes a caller's token needs for this endpoint.
-    pub fn scopes(mut self, endpoint: &str, scopes: &[&str]) -> Self {
+    pub fn scopes(self, endpoint: &str, scopes: &[&str]) -> Self {
+        self.endpoint_metadata(endpoint, "scopes", &scopes.join(","))
+    }
+
+    /// Sets one metadata entry of an endpoint, published in the registry (for example
+    /// `mcp_name`, the endpoint's MCP tool name, or `mcp_result` = `content`).
+    pub fn endpoint_metadata(mut self, endpoint: &str, key: &str, value: &str) -> Self {
         match self.router.get_mut(endpoint) {
             Ok(entry) => {
-                entry
-                    .endpoint
-                    .metadata
-                    .insert("scopes".into(), scopes.join(","));
+                entry.endpoint.metadata.insert(key.into(), value.into());
             }
             Err(err) => self.problems.push(err),
         }

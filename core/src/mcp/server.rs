@@ -51,6 +51,14 @@ impl Server {
         }
     }
 
+    /// True when tool `name` answers MCP content itself (see [`Tool::answers_content`]).
+    async fn answers_content(&self, name: &str) -> bool {
+        self.mcp
+            .tools()
+            .await
+            .is_ok_and(|tools| tools.iter().any(|t| t.name == name && t.answers_content()))
+    }
+
     /// The caller of one request, with a fresh trace id.
     fn caller(&self, context: &RequestContext<RoleServer>) -> Caller {
         let from_http = context
@@ -62,8 +70,12 @@ impl Server {
 }
 
 impl ServerHandler for Server {
+    // Logging is deprecated in rmcp (SEP-2577, a later revision), but the 2025-06-18 and
+    // 2025-11-25 revisions that clients speak have it, and the conformance suite checks it.
+    #[allow(deprecated)]
     fn get_info(&self) -> ServerConfig {
         let capabilities = ServerCapabilities::builder()
+            .enable_logging()
             .enable_tools()
             .enable_tool_list_changed()
             .build();
@@ -100,6 +112,7 @@ impl ServerHandler for Server {
         let arguments = request.arguments.map_or(Json::Null, Json::Object);
         let caller = self.caller(&context);
         let result = match self.mcp.call(&caller, &request.name, arguments).await {
+            Ok(json) if self.answers_content(&request.name).await => as_content(json),
             Ok(json) => {
                 let mut result =
                     CallToolResult::success(vec![ContentBlock::text(json.to_string())]);
@@ -117,6 +130,17 @@ impl ServerHandler for Server {
             Err(err) => CallToolResult::error(vec![ContentBlock::text(err.message())]),
         };
         Ok(result.into())
+    }
+
+    /// Accepts any level: the gateway sends no log notifications, so there is nothing to
+    /// filter yet.
+    #[allow(deprecated)] // as in get_info
+    async fn set_level(
+        &self,
+        _request: rmcp::model::SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> std::result::Result<(), ErrorData> {
+        Ok(())
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
@@ -154,6 +178,22 @@ impl ServerHandler for Server {
             }
         }
     }
+}
+
+/// A service's response that is meant to be the tool result (`mcp_result` = `content`), or an
+/// `isError` result saying why it is not one.
+fn as_content(json: Json) -> CallToolResult {
+    let problem = match json.get("content") {
+        Some(Json::Array(_)) => match serde_json::from_value::<CallToolResult>(json) {
+            Ok(result) => return result,
+            Err(err) => format!("it is not a valid MCP tool result: {err}"),
+        },
+        _ => "it has no \"content\" array".to_string(),
+    };
+    CallToolResult::error(vec![ContentBlock::text(format!(
+        "the service answered for MCP content (mcp_result=content), but {problem}; it must \
+         answer {{\"content\": [...], \"isError\"?: bool, \"structuredContent\"?: ...}}"
+    ))])
 }
 
 /// Our tool as rmcp's: name, description and input schema.

@@ -4,6 +4,10 @@
 //! (`^[a-zA-Z0-9_-]{1,64}$`); either way a name is looked up in the catalogue, never split, so
 //! dots and underscores in service names cannot make it ambiguous.
 //!
+//! An endpoint can choose its tool's name with the metadata `mcp_name` (a safe name, unique
+//! among the tools), and with `mcp_result` = `content` answer MCP content itself: its
+//! response is the tool result (`content`, `isError`, `structuredContent`), not JSON to wrap.
+//!
 //! Stream endpoints and broker subscribers are not tools: a tool call is one request and one
 //! answer. Publish to a subscriber's topic with `micro_broker_publish` instead.
 
@@ -28,6 +32,11 @@ pub enum Naming {
 pub const ADMIN_SCOPE: &str = "micro:admin";
 /// The longest safe name.
 const SAFE_MAX: usize = 64;
+/// Endpoint metadata naming the endpoint's tool exactly (a safe name).
+const MCP_NAME: &str = "mcp_name";
+/// Endpoint metadata saying how the response becomes the tool result: `content` means the
+/// response is the MCP tool result itself.
+const MCP_RESULT: &str = "mcp_result";
 
 /// A tool as MCP clients and the REST surface see it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -57,6 +66,13 @@ impl Tool {
     /// True for the framework tools over the registry, store and broker.
     pub fn is_framework(&self) -> bool {
         self.service.is_empty()
+    }
+
+    /// True when the endpoint answers the MCP tool result itself (`mcp_result` = `content`).
+    pub fn answers_content(&self) -> bool {
+        self.metadata
+            .get(MCP_RESULT)
+            .is_some_and(|v| v == "content")
     }
 }
 
@@ -94,7 +110,61 @@ pub(super) fn found<'a>(
             f.name = name;
         }
     }
+    choose_names(&mut found);
     found
+}
+
+/// Gives each endpoint with an `mcp_name` that name, when it is a safe name that no other
+/// endpoint chose and no other tool has; otherwise the endpoint keeps its default name and a
+/// warning says why. Re-sorts by name.
+fn choose_names(found: &mut [Found]) {
+    let chosen = |f: &Found| f.endpoint.metadata.get(MCP_NAME).cloned();
+    let label = |f: &Found| format!("{}.{}", f.service.name, f.endpoint.name);
+    let mut owners: HashMap<String, Vec<String>> = HashMap::new();
+    for f in found.iter() {
+        owners.entry(f.name.clone()).or_default().push(label(f));
+        if let Some(name) = chosen(f).filter(|n| n != &f.name) {
+            owners.entry(name).or_default().push(label(f));
+        }
+    }
+    for tool in framework(&|_| Vec::new()) {
+        owners
+            .entry(tool.name)
+            .or_default()
+            .push("the framework".into());
+    }
+    for f in found.iter_mut() {
+        let Some(name) = chosen(f) else { continue };
+        let endpoint = label(f);
+        if !is_safe(&name) {
+            tracing::warn!(
+                endpoint,
+                mcp_name = name,
+                default = f.name,
+                "mcp_name must match ^[a-zA-Z0-9_-]{{1,64}}$; the tool keeps its default name"
+            );
+        } else if let Some(other) = owners[&name].iter().find(|o| **o != endpoint) {
+            tracing::warn!(
+                endpoint,
+                other,
+                mcp_name = name,
+                default = f.name,
+                "mcp_name is taken by another endpoint or tool; both need different names, \
+                 so the tool keeps its default name"
+            );
+        } else {
+            f.name = name;
+        }
+    }
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+}
+
+/// True for a name every model API accepts: `^[a-zA-Z0-9_-]{1,64}$`.
+fn is_safe(name: &str) -> bool {
+    (1..=SAFE_MAX).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// Unary request/response endpoints; not streams, not broker subscribers.
@@ -132,6 +202,7 @@ fn looks_hashed(name: &str) -> bool {
         .is_some_and(|(_, tail)| tail.len() == 8 && tail.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+/// `name` with characters outside `[a-zA-Z0-9_-]` as `_`.
 fn sanitize(name: &str) -> String {
     name.chars()
         .map(|c| {
@@ -308,12 +379,7 @@ mod tests {
         assert_eq!(safe[0], "helloworld_Helloworld_Call");
         assert_ne!(safe[1], safe[2], "collisions are told apart");
         for name in &safe {
-            assert!(name.len() <= SAFE_MAX, "{name}");
-            assert!(
-                name.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
-                "{name}"
-            );
+            assert!(is_safe(name), "{name}");
         }
         // Stable: the same input names the same way again.
         assert_eq!(safe, safe_names(dotted.iter().copied()));
