@@ -1,7 +1,8 @@
 //! The official MCP conformance suite (`@modelcontextprotocol/conformance`, server side)
 //! against `micro mcp serve --address`, in its own network namespace, with a fixture service
 //! on mDNS whose endpoints are the tools the suite calls (named with `mcp_name`, answering
-//! MCP content with `mcp_result=content`). `tests/mcp/conformance.sh` holds the run to
+//! MCP content with `mcp_result=content`). Every scenario runs (`--suite all`: active and
+//! pending), and `tests/mcp/conformance.sh` holds the run to
 //! `tests/mcp/conformance-baseline.txt`: every scenario passes but those listed there.
 
 #[path = "../../core/tests/support/mod.rs"]
@@ -240,6 +241,7 @@ fn the_official_conformance_suite_passes_but_for_its_baseline() {
             let output = Command::new("bash")
                 .arg(dir.join("conformance.sh"))
                 .arg(&url)
+                .args(["--suite", "all"])
                 .env("CONFORMANCE_RESULTS", results.path())
                 .kill_on_drop(true)
                 .output()
