@@ -615,6 +615,18 @@ async fn rate_limits_answer_429_with_retry_after() {
     let limited = setup.call(body, None).await;
     limited.assert_error(429, "rate limit");
     assert!(limited.header("retry-after").parse::<u64>().unwrap() >= 1);
+
+    // Over MCP the same limit is a JSON-RPC error saying when to try again.
+    let client = client(speaking(ProtocolVersion::V_2025_11_25), &setup.url(), None).await;
+    match client.call_tool(call(CALL, json!({"name": "Alice"}))).await {
+        Err(ServiceError::McpError(e)) => {
+            assert_eq!(e.code, ErrorCode(micro::mcp::RATE_LIMITED));
+            assert!(e.message.contains("rate limit"), "{}", e.message);
+            assert!(e.data.unwrap()["retry_after"].as_f64().unwrap() >= 1.0);
+        }
+        other => panic!("a rate-limited call should be a JSON-RPC error, not {other:?}"),
+    }
+    client.cancel().await.unwrap();
     setup.server.stop().await;
 }
 

@@ -15,7 +15,7 @@ pub mod http;
 mod server;
 mod tools;
 
-pub use server::{serve_io, serve_stdio};
+pub use server::{RATE_LIMITED, serve_io, serve_stdio};
 pub use tools::{ADMIN_SCOPE, Naming, Tool};
 
 use crate::Client;

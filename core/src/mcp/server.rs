@@ -12,8 +12,9 @@ use crate::errors::{Error, Result};
 use crate::registry::WATCH_LAGGED;
 use hyper::http::request::Parts;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, SubscriptionFilter,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorCode,
+    Implementation, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
+    SubscriptionFilter,
 };
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
@@ -22,6 +23,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
+
+/// The JSON-RPC error code of a call refused by the rate limit (an implementation-defined
+/// server error; its `data` holds `retry_after` in seconds), the MCP form of HTTP's 429.
+pub const RATE_LIMITED: i32 = -32029;
 
 const ID: &str = "micro.mcp";
 /// How long registry changes must settle before clients are told the list changed.
@@ -125,6 +130,13 @@ impl ServerHandler for Server {
                 return Err(ErrorData::invalid_params(
                     format!("Unknown tool: {name}; call tools/list to see what can be called"),
                     None,
+                ));
+            }
+            Err(err @ CallError::RateLimited(wait)) => {
+                return Err(ErrorData::new(
+                    ErrorCode(RATE_LIMITED),
+                    err.message(),
+                    Some(serde_json::json!({ "retry_after": wait.as_secs_f64().ceil() })),
                 ));
             }
             Err(err) => CallToolResult::error(vec![ContentBlock::text(err.message())]),
