@@ -196,6 +196,7 @@ impl Runner {
             &args.address,
             keys,
             micro::gateway::DEFAULT_MAX_BODY_SIZE,
+            Vec::new(),
         )
         .await?;
         Ok(Some(gateway))

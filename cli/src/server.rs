@@ -29,6 +29,10 @@ pub struct Args {
     /// The largest request body taken, in bytes; larger ones get a 413.
     #[arg(long, default_value_t = micro::gateway::DEFAULT_MAX_BODY_SIZE)]
     max_body_size: usize,
+    /// A host name `/mcp` answers to, against DNS rebinding (repeatable; default localhost,
+    /// 127.0.0.1 and [::1]): give the public name when listening beyond loopback.
+    #[arg(long = "allowed-host", value_name = "HOST")]
+    allowed_hosts: Vec<String>,
 }
 
 /// The registry, broker and store, by flag or `MICRO_*` variable.
@@ -73,7 +77,14 @@ impl Components {
 pub async fn run(args: Args) -> Result<()> {
     let config = args.components.config();
     let signal = micro::service::shutdown_signal();
-    let running = start(&config, &args.address, Some(&args.keys), args.max_body_size).await?;
+    let running = start(
+        &config,
+        &args.address,
+        Some(&args.keys),
+        args.max_body_size,
+        args.allowed_hosts,
+    )
+    .await?;
     println!("\n  micro server\n");
     println!("  Dashboard    http://{}", running.address());
     println!(
@@ -88,14 +99,16 @@ pub async fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// Starts a dashboard gateway with MCP at `/mcp` over `config`'s components on `address`,
-/// with auth on (for both) when `keys` names the signing keys' directory; warns on stdout
-/// while `admin` still has the default password.
+/// Starts a dashboard gateway with MCP at `/mcp` (answering `allowed_hosts`, empty for the
+/// loopback names) over `config`'s components on `address`, with auth on (for both) when
+/// `keys` names the signing keys' directory; warns on stdout while `admin` still has the
+/// default password.
 pub async fn start(
     config: &Config,
     address: &str,
     keys: Option<&PathBuf>,
     max_body_size: usize,
+    allowed_hosts: Vec<String>,
 ) -> Result<Running> {
     let registry = config.registry()?;
     let store = config.store()?;
@@ -118,7 +131,10 @@ pub async fn start(
         gateway = gateway.auth(auth.clone());
         mcp = mcp.auth(auth);
     }
-    gateway.mcp(Arc::new(mcp)).start(address).await
+    gateway
+        .mcp(Arc::new(mcp), allowed_hosts)
+        .start(address)
+        .await
 }
 
 /// The gateway's auth: accounts, tokens and scopes in `config`'s store (table `auth`), tokens

@@ -145,11 +145,17 @@ fn micro_gateway_is_micro_server_and_flags_win_over_the_environment() {
                     "memory",
                     "--registry",
                     "memory",
+                    "--allowed-host",
+                    "mcp.example",
                 ],
                 &[("MICRO_STORE", "bolt")],
             );
             let (status, _, body) = http(&address, "GET", "/health", "", "").await;
             assert_eq!((status, body.as_str()), (200, "{\"status\":\"ok\"}\n"));
+            // /mcp answers only the allowed host names: this request names 127.0.0.1.
+            let (status, _, body) = http(&address, "GET", "/mcp/tools", "", "").await;
+            assert_eq!(status, 403, "{body}");
+            assert!(body.contains("127.0.0.1"), "{body}");
             stop(child);
         },
     );

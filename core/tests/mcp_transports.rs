@@ -744,7 +744,7 @@ async fn the_gateway_serves_mcp_at_slash_mcp() {
     let _service = helloworld(&registry).await;
     let mcp = Arc::new(catalogue(&registry, store.clone()));
     let gateway = Gateway::new(registry, store, broker)
-        .mcp(mcp)
+        .mcp(mcp, Vec::new())
         .start("127.0.0.1:0")
         .await
         .unwrap();

@@ -80,7 +80,7 @@ pub struct Gateway {
     max_body_size: usize,
     auth: Option<Arc<Auth>>,
     dashboard: Option<PathBuf>,
-    mcp: Option<Arc<Mcp>>,
+    mcp: Option<(Arc<Mcp>, Vec<String>)>,
 }
 
 impl Gateway {
@@ -131,10 +131,11 @@ impl Gateway {
     }
 
     /// Serves the MCP gateway ([`crate::mcp`]) at `/mcp` too: Streamable HTTP, `GET
-    /// /mcp/tools` and `POST /mcp/call`, checking tokens with the [`Mcp`]'s own auth and
-    /// accepting only loopback `Host` names.
-    pub fn mcp(mut self, mcp: Arc<Mcp>) -> Gateway {
-        self.mcp = Some(mcp);
+    /// /mcp/tools` and `POST /mcp/call`, checking tokens with the [`Mcp`]'s own auth and,
+    /// against DNS rebinding, answering only requests for `allowed_hosts` (empty: localhost,
+    /// 127.0.0.1 and [::1]).
+    pub fn mcp(mut self, mcp: Arc<Mcp>, allowed_hosts: Vec<String>) -> Gateway {
+        self.mcp = Some((mcp, allowed_hosts));
         self
     }
 
@@ -148,7 +149,7 @@ impl Gateway {
         };
         let mcp = self
             .mcp
-            .map(|mcp| Arc::new(mcp::http::Handler::new(mcp, Vec::new())));
+            .map(|(mcp, hosts)| Arc::new(mcp::http::Handler::new(mcp, hosts)));
         let shared = Arc::new(Shared {
             cache: Cache::with_ttl(self.registry.clone(), CACHE_TTL),
             client: Client::new(self.registry).broker(self.broker.clone()),
