@@ -10,7 +10,7 @@ mod raw;
 #[path = "../../core/tests/support/mod.rs"]
 mod support;
 
-use common::{NODE, micro, tests_mcp, tools_once_found};
+use common::{NODE, micro, run_to_success, tests_mcp, tools_once_found};
 use micro::Error;
 use micro::registry::{Mdns, MdnsOptions, Registry};
 use raw::{admin_bearer, http, parse, post_until_ok};
@@ -572,25 +572,16 @@ fn sdk_clients() -> Option<(PathBuf, PathBuf)> {
 /// Runs one SDK client script and checks it passed every check.
 async fn run_client(home: &Path, program: &Path, script: &str, args: &[&str]) {
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/mcp");
-    let output = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .arg(dir.join(script))
         .args(args)
         .env("HOME", home)
         .env("MICRO_REGISTRY", "mdns")
         .env("MICRO_BROKER_ADDRESS", "127.0.0.1:0")
         .env_remove("MICRO_STORE")
-        .env_remove("MICRO_STORE_ADDRESS")
-        .kill_on_drop(true)
-        .output()
-        .await
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    println!("{script} {args:?}:\n{text}");
-    assert!(output.status.success(), "{script} {args:?} failed:\n{text}");
+        .env_remove("MICRO_STORE_ADDRESS");
+    let text = run_to_success(&mut command, &format!("{script} {args:?}")).await;
     assert!(text.contains(" passed, 0 failed"), "{text}");
 }
 

