@@ -142,7 +142,7 @@ impl Handler {
                 );
             }
         };
-        let body: Json = match serde_json::from_slice(&bytes) {
+        let mut body: Json = match serde_json::from_slice(&bytes) {
             Ok(body @ Json::Object(_)) => body,
             _ => {
                 return error(
@@ -151,9 +151,14 @@ impl Handler {
                 );
             }
         };
-        let Some(tool) = body
+        let fields = body.as_object_mut().expect("matched an object above");
+        let input = fields
+            .remove("input")
+            .or_else(|| fields.remove("arguments"))
+            .unwrap_or(Json::Null);
+        let Some(tool) = fields
             .get("tool")
-            .or_else(|| body.get("name"))
+            .or_else(|| fields.get("name"))
             .and_then(Json::as_str)
         else {
             return error(
@@ -161,17 +166,9 @@ impl Handler {
                 r#"name the tool: {"tool": "<name>"} or {"name": "<name>"}"#,
             );
         };
-        let input = body
-            .get("input")
-            .or_else(|| body.get("arguments"))
-            .cloned()
-            .unwrap_or(Json::Null);
         let caller = Caller::new(claims);
-        match self.mcp.call(&caller, tool, input).await {
-            Ok(result) => reply(
-                StatusCode::OK,
-                &json!({ "result": result, "trace_id": caller.trace_id }),
-            ),
+        match self.mcp.call_json(&caller, tool, input).await {
+            Ok(result) => answer(&result, &caller.trace_id),
             Err(err) => call_error(&err, &caller.trace_id),
         }
     }
@@ -288,6 +285,22 @@ fn error(status: StatusCode, message: &str) -> Response<Body> {
 }
 
 /// `body` as JSON with `status`.
+/// `200 {"result": <the service's JSON text as is>, "trace_id": ...}`.
+fn answer(result: &[u8], trace_id: &str) -> Response<Body> {
+    let mut text = Vec::with_capacity(result.len() + trace_id.len() + 32);
+    text.extend_from_slice(b"{\"result\":");
+    text.extend_from_slice(result);
+    text.extend_from_slice(b",\"trace_id\":");
+    let _ = serde_json::to_writer(&mut text, trace_id);
+    text.extend_from_slice(b"}\n");
+    let mut response = Response::new(Full::new(Bytes::from(text)).boxed());
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
 fn reply(status: StatusCode, body: &Json) -> Response<Body> {
     let mut text = body.to_string();
     text.push('\n');

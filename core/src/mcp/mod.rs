@@ -26,7 +26,9 @@ use crate::errors::{Error, Result};
 use crate::registry::{Cache, Registry, Service};
 use crate::store::{ListOptions, ReadOptions, Record, Store, WriteOptions};
 use crate::transport::Header;
+use bytes::Bytes;
 use control::{Audit, AuditRecord, CircuitBreaker, Outcome, RateLimiter};
+use serde::de::IgnoredAny;
 use serde_json::{Value as Json, json};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -275,6 +277,19 @@ impl Mcp {
         name: &str,
         arguments: Json,
     ) -> std::result::Result<Json, CallError> {
+        let text = self.call_json(caller, name, arguments).await?;
+        Ok(serde_json::from_slice(&text).unwrap_or(Json::Null))
+    }
+
+    /// [`call`](Mcp::call), answering with the JSON text as the service wrote it, for
+    /// transports that pass it on without parsing it (a body that is not JSON comes back as a
+    /// JSON string).
+    pub async fn call_json(
+        &self,
+        caller: &Caller,
+        name: &str,
+        arguments: Json,
+    ) -> std::result::Result<Bytes, CallError> {
         let started = Instant::now();
         let result = self.call_limited(caller, name, arguments).await;
         if let Some(audit) = &self.audit {
@@ -300,7 +315,7 @@ impl Mcp {
         caller: &Caller,
         name: &str,
         arguments: Json,
-    ) -> std::result::Result<Json, CallError> {
+    ) -> std::result::Result<Bytes, CallError> {
         if let Some(limiter) = &self.limiter {
             limiter
                 .try_acquire(&format!("tool:{name}"))
@@ -327,10 +342,11 @@ impl Mcp {
         };
         self.check(caller, &tool.scopes)?;
         if tool.is_framework() {
-            return self
+            let answer = self
                 .framework_call(name, &arguments)
                 .await
-                .map_err(CallError::Failed);
+                .map_err(CallError::Failed)?;
+            return Ok(Bytes::from(answer.to_string()));
         }
         let mut metadata = Header::new();
         metadata.insert("Mcp-Trace-Id".into(), caller.trace_id.clone());
@@ -358,9 +374,12 @@ impl Mcp {
                 .map_or_else(|e| e.code < 500 && e.code != 408, |_| true);
             breaker.record(name, healthy);
         }
-        let response = result.map_err(CallError::Failed)?;
-        Ok(serde_json::from_slice(&response.body)
-            .unwrap_or_else(|_| Json::String(String::from_utf8_lossy(&response.body).into_owned())))
+        let body = result.map_err(CallError::Failed)?.body;
+        if serde_json::from_slice::<IgnoredAny>(&body).is_ok() {
+            return Ok(body);
+        }
+        let text = Json::String(String::from_utf8_lossy(&body).into_owned());
+        Ok(Bytes::from(text.to_string()))
     }
 
     /// Lets the call through when auth is off or the token holds `required` (or `*`).
