@@ -212,6 +212,22 @@ impl Service {
         self
     }
 
+    /// Publishes an endpoint's request and response schemas given as [`schema::Schema`]s
+    /// (from [`schema::from_json_schema`]), for bindings whose handlers are raw; `None`
+    /// leaves that side as it is.
+    pub fn schemas(
+        mut self,
+        endpoint: &str,
+        request: Option<schema::Schema>,
+        response: Option<schema::Schema>,
+    ) -> Self {
+        match self.router.get_mut(endpoint) {
+            Ok(entry) => server::set_schemas(entry, request.map(pair), response.map(pair)),
+            Err(err) => self.problems.push(err),
+        }
+        self
+    }
+
     /// Documents an endpoint: what it does and an example request (JSON text).
     pub fn describe(mut self, endpoint: &str, description: &str, example: &str) -> Self {
         if !example.is_empty() && serde_json::from_str::<serde_json::Value>(example).is_err() {
