@@ -1,0 +1,1 @@
+//! The Node.js binding of libmicro: the native half of the npm package `go-micro`.
