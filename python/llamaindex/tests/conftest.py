@@ -1,0 +1,1 @@
+pytest_plugins = ["go_micro_toolkit.testing"]
