@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The LangChain and LlamaIndex toolkits (python/langchain, python/llamaindex, sharing
+# python/toolkit): `scripts/toolkit.sh setup` makes their venvs, each redone only when its
+# requirements change; `scripts/toolkit.sh test` (what `make toolkit-test` runs) also builds
+# micro and helloworld and runs the three pytest suites inside a network namespace of their
+# own, where the gateway and helloworld find each other over mDNS.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/libmicro/target}"
+
+setup() {
+    local dir
+    for dir in "$root/python/langchain" "$root/python/llamaindex"; do
+        local stamp="$dir/.venv/installed-requirements.txt"
+        if cat "$dir/requirements-test.txt" "$dir/pyproject.toml" "$root/python/toolkit/pyproject.toml" \
+            | cmp -s - "$stamp"; then
+            continue
+        fi
+        [ -x "$dir/.venv/bin/python" ] || python3 -m venv "$dir/.venv"
+        (cd "$dir" && .venv/bin/pip install -q --disable-pip-version-check -r requirements-test.txt)
+        cat "$dir/requirements-test.txt" "$dir/pyproject.toml" "$root/python/toolkit/pyproject.toml" > "$stamp"
+    done
+    if ! command -v unshare >/dev/null || ! command -v ip >/dev/null; then
+        apt-get update -qq && apt-get install -y -qq util-linux iproute2
+    fi
+}
+
+run_tests() {
+    setup
+    cargo build -q -p micro-cli -p helloworld
+    export MICRO_BIN="$CARGO_TARGET_DIR/debug/micro" HELLOWORLD_BIN="$CARGO_TARGET_DIR/debug/helloworld"
+    local pytest=(-m pytest -q -p no:cacheprovider)
+    local status=0
+    netns "$root/python/toolkit" "$root/python/langchain/.venv/bin/python" "${pytest[@]}" tests || status=1
+    netns "$root/python/langchain" .venv/bin/python "${pytest[@]}" tests || status=1
+    netns "$root/python/llamaindex" .venv/bin/python "${pytest[@]}" tests || status=1
+    return $status
+}
+
+# Runs a command in `dir`, in a new network namespace with multicast on loopback only.
+netns() {
+    local dir="$1"
+    shift
+    (cd "$dir" && unshare -n sh -c 'ip link set lo up && ip link set lo multicast on &&
+        ip route add 224.0.0.0/4 dev lo && exec "$@"' netns "$@")
+}
+
+case "${1:-test}" in
+    setup) setup ;;
+    test) run_tests ;;
+    *) echo "usage: scripts/toolkit.sh [setup|test]" >&2; exit 2 ;;
+esac
