@@ -1,0 +1,587 @@
+//! Services written in C: create one, add endpoint handlers (C callbacks answering through a
+//! reply handle), documentation and subscribers, then start or run it and stop it.
+
+use crate::args;
+use crate::broker::{self, micro_message_fn};
+use crate::buf;
+use crate::callback::{Owned, UserData};
+use crate::error::{
+    self, Failure, MICRO_ERR_ALREADY_STOPPED, MICRO_ERR_NULL_ARGUMENT, MICRO_ERR_STATE, micro_error,
+};
+use crate::runtime::{self, lock};
+use crate::stream::{self, micro_stream_fn};
+use bytes::Bytes;
+use micro::server::{self, Context};
+use micro::service::Running;
+use micro::{Error, Service};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::ffi::{CString, c_char, c_void};
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::{oneshot, watch};
+
+/// A service: built with `micro_service_handle` and friends, then started. Opaque; free with
+/// `micro_service_free`.
+pub struct micro_service {
+    name: String,
+    phase: Mutex<Phase>,
+    /// Becomes true when the service stops, for `micro_service_run` to return.
+    stopped: watch::Sender<bool>,
+}
+
+// One per service, moved a few times in its life: its size does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Phase {
+    Building(Service),
+    Running(Running),
+    Stopped,
+    /// Between phases, while a start is under way.
+    Moving,
+}
+
+/// The answer to one request, given to an endpoint handler. Opaque; consumed by exactly one
+/// of `micro_reply_send`, `micro_reply_error` or `micro_reply_free`.
+pub struct micro_reply {
+    answer: oneshot::Sender<micro::Result<Bytes>>,
+    service: String,
+}
+
+/// An endpoint handler. Called on a library thread (never a runtime worker, so it may block)
+/// with the request payload (`req_len` bytes, borrowed until it returns), the call metadata as
+/// a JSON object of strings (borrowed until it returns) and a reply handle it owns: answer it
+/// once, now or later and from any thread, with `micro_reply_send` or `micro_reply_error`.
+pub type micro_handler_fn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        req: *const u8,
+        req_len: usize,
+        metadata_json: *const c_char,
+        reply: *mut micro_reply,
+    ),
+>;
+
+/// What `micro_service_new` accepts.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Options {
+    version: Option<String>,
+    address: Option<String>,
+    metadata: Option<HashMap<String, String>>,
+    register_ttl: Option<u64>,
+    register_interval: Option<u64>,
+    max_body_size: Option<usize>,
+}
+
+impl micro_service {
+    /// Changes the service while it is being built.
+    fn build(&self, change: impl FnOnce(Service) -> Service) -> Result<(), Failure> {
+        let mut phase = lock(&self.phase);
+        match std::mem::replace(&mut *phase, Phase::Moving) {
+            Phase::Building(service) => {
+                *phase = Phase::Building(change(service));
+                Ok(())
+            }
+            other => {
+                *phase = other;
+                Err(Failure::new(
+                    MICRO_ERR_STATE,
+                    format!(
+                        "service {} has started; add handlers, docs and subscribers before micro_service_start",
+                        self.name
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// Starts the service if it is still being built.
+    fn start(&self) -> Result<(), Failure> {
+        let engine = runtime::engine()?;
+        let service = {
+            let mut phase = lock(&self.phase);
+            match std::mem::replace(&mut *phase, Phase::Moving) {
+                Phase::Building(service) => service,
+                other => {
+                    let stopped = matches!(other, Phase::Stopped);
+                    *phase = other;
+                    return Err(Failure::new(
+                        MICRO_ERR_STATE,
+                        match stopped {
+                            true => format!(
+                                "service {} was stopped and cannot start again; make a new one",
+                                self.name
+                            ),
+                            false => format!("service {} is already running", self.name),
+                        },
+                    ));
+                }
+            }
+        };
+        let started = engine.block_on(service.start());
+        let mut phase = lock(&self.phase);
+        match started {
+            Ok(running) => {
+                *phase = Phase::Running(running);
+                Ok(())
+            }
+            Err(err) => {
+                *phase = Phase::Stopped;
+                let _ = self.stopped.send(true);
+                Err(err.into())
+            }
+        }
+    }
+
+    /// Stops the service if it runs.
+    fn stop(&self) -> Result<(), Failure> {
+        let running = {
+            let mut phase = lock(&self.phase);
+            match std::mem::replace(&mut *phase, Phase::Stopped) {
+                Phase::Running(running) => running,
+                Phase::Stopped => {
+                    return Err(Failure::new(
+                        MICRO_ERR_ALREADY_STOPPED,
+                        format!("service {} was already stopped", self.name),
+                    ));
+                }
+                other => {
+                    *phase = other;
+                    return Err(Failure::new(
+                        MICRO_ERR_STATE,
+                        format!("service {} is not running; start it first", self.name),
+                    ));
+                }
+            }
+        };
+        let result = runtime::engine().and_then(|engine| Ok(engine.block_on(running.stop())?));
+        let _ = self.stopped.send(true);
+        result
+    }
+}
+
+/// The handler that hands each request to a C callback and waits for its reply.
+fn unary(
+    service: String,
+    handler: unsafe extern "C" fn(*mut c_void, *const u8, usize, *const c_char, *mut micro_reply),
+    data: UserData,
+) -> server::Handler {
+    server::raw(move |ctx: Context, body: Bytes| {
+        let service = service.clone();
+        async move {
+            let (answer, answered) = oneshot::channel();
+            let metadata = metadata_json(&ctx);
+            let reply = Owned(Box::into_raw(Box::new(micro_reply {
+                answer,
+                service: service.clone(),
+            })));
+            tokio::task::spawn_blocking(move || {
+                let reply = reply;
+                error::quietly(|| unsafe {
+                    handler(
+                        data.get(),
+                        body.as_ptr(),
+                        body.len(),
+                        metadata.as_ptr(),
+                        reply.get(),
+                    )
+                });
+            });
+            answered.await.unwrap_or_else(|_| {
+                Err(Error::internal(
+                    service,
+                    "the handler freed its reply without answering it",
+                ))
+            })
+        }
+    })
+}
+
+/// The call metadata as a C string holding a JSON object.
+pub(crate) fn metadata_json(ctx: &Context) -> CString {
+    let text = serde_json::to_string(&ctx.metadata).unwrap_or_else(|_| "{}".into());
+    CString::new(text).unwrap_or_else(|_| c"{}".into())
+}
+
+/// The service behind a handle.
+unsafe fn service<'a>(svc: *const micro_service) -> Result<&'a micro_service, Failure> {
+    unsafe { args::handle(svc, "svc") }
+}
+
+/// Makes a service named `name` (UTF-8, not NULL), with options as JSON (NULL for the
+/// defaults): `{"version": "latest", "address": "127.0.0.1:0", "metadata": {"k": "v"},
+/// "register_ttl": 90, "register_interval": 30, "max_body_size": 4194304}` (seconds, bytes;
+/// setting one of the two register times sets the other to its default unless given). It uses
+/// the runtime's registry and broker. On success `*out` holds a new service that the caller
+/// owns and frees with `micro_service_free`. Any thread.
+///
+/// # Safety
+/// Strings are NULL or NUL-terminated; `out` and `err` are NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn micro_service_new(
+    name: *const c_char,
+    options_json: *const c_char,
+    out: *mut *mut micro_service,
+    err: *mut *mut micro_error,
+) -> i32 {
+    error::run(err, || {
+        let name = unsafe { args::text(name, "name") }?;
+        let options: Options = unsafe { args::json(options_json, "options_json") }?;
+        args::out(out, "out")?;
+        let engine = runtime::engine()?;
+        let mut service = Service::new(name)
+            .registry(engine.registry())
+            .broker(engine.broker());
+        if let Some(version) = options.version {
+            service = service.version(version);
+        }
+        if let Some(address) = options.address {
+            service = service.address(address);
+        }
+        for (key, value) in options.metadata.unwrap_or_default() {
+            service = service.metadata(key, value);
+        }
+        if options.register_ttl.is_some() || options.register_interval.is_some() {
+            service = service.register_ttl(
+                Duration::from_secs(options.register_ttl.unwrap_or(90)),
+                Duration::from_secs(options.register_interval.unwrap_or(30)),
+            );
+        }
+        if let Some(bytes) = options.max_body_size {
+            service = service.max_body_size(bytes);
+        }
+        let svc = Box::new(micro_service {
+            name: name.to_string(),
+            phase: Mutex::new(Phase::Building(service)),
+            stopped: watch::channel(false).0,
+        });
+        unsafe { args::put(out, Box::into_raw(svc), "out") }
+    })
+}
+
+/// Serves the unary endpoint `endpoint` (`Handler.Method`) with `handler`, which gets
+/// `user_data` back on every call. `user_data` must stay valid, and usable from any thread,
+/// until the service is freed. Only before `micro_service_start` (else `MICRO_ERR_STATE`).
+///
+/// # Safety
+/// `svc` is NULL or a live service; `endpoint` NULL or NUL-terminated; `err` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn micro_service_handle(
+    svc: *mut micro_service,
+    endpoint: *const c_char,
+    handler: micro_handler_fn,
+    user_data: *mut c_void,
+    err: *mut *mut micro_error,
+) -> i32 {
+    error::run(err, || {
+        let svc = unsafe { service(svc) }?;
+        let endpoint = unsafe { args::text(endpoint, "endpoint") }?;
+        let handler = args::callback(handler, "handler")?;
+        let raw = unary(svc.name.clone(), handler, UserData(user_data));
+        svc.build(|service| service.handle_raw(endpoint, raw))
+    })
+}
+
+/// Serves the stream endpoint `endpoint` with `handler`: for each stream opened by a caller it
+/// runs on a library thread (it may block) with the call metadata (JSON, borrowed) and the
+/// stream, which the library owns: use it with `micro_stream_recv` and `micro_stream_send`
+/// until the handler returns, and never free it. The handler returns 0, or an HTTP-like code
+/// (400, 404, 500, ...) sent to the caller as an error. `user_data` as in
+/// `micro_service_handle`. Only before `micro_service_start`.
+///
+/// # Safety
+/// As `micro_service_handle`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn micro_service_stream(
+    svc: *mut micro_service,
+    endpoint: *const c_char,
+    handler: micro_stream_fn,
+    user_data: *mut c_void,
+    err: *mut *mut micro_error,
+) -> i32 {
+    error::run(err, || {
+        let svc = unsafe { service(svc) }?;
+        let endpoint = unsafe { args::text(endpoint, "endpoint") }?;
+        let handler = args::callback(handler, "handler")?;
+        let name = svc.name.clone();
+        svc.build(|service| {
+            service.stream(endpoint, stream::serve(name, handler, UserData(user_data)))
+        })
+    })
+}
+
+/// Documents `endpoint` (already added): what it does (`description`, UTF-8) and an example
+/// request as JSON text (`example_json`; NULL or empty for none). The registry, the gateway's
+/// pages and MCP tools publish both. A mistake (unknown endpoint, example not JSON) is reported
+/// by `micro_service_start`. Only before `micro_service_start`.
+///
+/// # Safety
+/// As `micro_service_handle`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn micro_service_describe(
+    svc: *mut micro_service,
+    endpoint: *const c_char,
+    description: *const c_char,
+    example_json: *const c_char,
+    err: *mut *mut micro_error,
+) -> i32 {
+    error::run(err, || {
+        let svc = unsafe { service(svc) }?;
+        let endpoint = unsafe { args::text(endpoint, "endpoint") }?;
+        let description = unsafe { args::text(description, "description") }?;
+        let example = unsafe { args::optional_text(example_json, "example_json") }?;
+        svc.build(|service| service.describe(endpoint, description, example.unwrap_or("")))
+    })
+}
+
+/// Sets one metadata entry of `endpoint` (already added), published in the registry: for
+/// example `scopes` (comma-separated scopes a caller's token needs), `mcp_name` or
+/// `mcp_result`. Only before `micro_service_start`.
+///
+/// # Safety
+/// As `micro_service_handle`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn micro_service_endpoint_metadata(
+    svc: *mut micro_service,
+    endpoint: *const c_char,
+    key: *const c_char,
+    value: *const c_char,
+    err: *mut *mut micro_error,
+) -> i32 {
+    error::run(err, || {
+        let svc = unsafe { service(svc) }?;
+        let endpoint = unsafe { args::text(endpoint, "endpoint") }?;
+        let key = unsafe { args::text(key, "key") }?;
+        let value = unsafe { args::text(value, "value") }?;
+        svc.build(|service| service.endpoint_metadata(endpoint, key, value))
+    })
+}
+
+/// Runs `handler` for each message on `topic` while the service runs; with a `queue` (NULL for
+/// none) the instances of the service share the messages. The handler runs on a library
+/// thread, as in `micro_broker_subscribe`. `user_data` as in `micro_service_handle`. Only
+/// before `micro_service_start`.
+///
+/// # Safety
+/// As `micro_service_handle`; `queue` is NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn micro_service_subscribe(
+    svc: *mut micro_service,
+    topic: *const c_char,
+    queue: *const c_char,
+    handler: micro_message_fn,
+    user_data: *mut c_void,
+    err: *mut *mut micro_error,
+) -> i32 {
+    error::run(err, || {
+        let svc = unsafe { service(svc) }?;
+        let topic = unsafe { args::text(topic, "topic") }?;
+        let queue = unsafe { args::optional_text(queue, "queue") }?;
+        let handler = broker::handler(handler, UserData(user_data))?;
+        svc.build(|service| service.subscribe(topic, handler, queue))
+    })
+}
+
+/// Starts the service in the background: listens, subscribes, registers and serves; returns
+/// once it is registered. `MICRO_ERR_STATE` if it already started; a build mistake (see
+/// `micro_service_describe`) or a listen failure as its engine error. Any thread but a
+/// handler's.
+///
+/// # Safety
+/// `svc` is NULL or a live service; `err` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn micro_service_start(
+    svc: *mut micro_service,
+    err: *mut *mut micro_error,
+) -> i32 {
+    error::run(err, || unsafe { service(svc) }?.start())
+}
+
+/// Starts the service if not started, then blocks until SIGINT or SIGTERM arrives or another
+/// thread calls `micro_service_stop`, and stops it (deregisters, finishes in-flight requests).
+/// Returns 0 after a clean stop. Call it from a thread of yours, never a handler's.
+///
+/// # Safety
+/// As `micro_service_start`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn micro_service_run(
+    svc: *mut micro_service,
+    err: *mut *mut micro_error,
+) -> i32 {
+    error::run(err, || {
+        let svc = unsafe { service(svc) }?;
+        let engine = runtime::engine()?;
+        let mut stopped = svc.stopped.subscribe();
+        if matches!(*lock(&svc.phase), Phase::Building(_)) {
+            svc.start()?;
+        }
+        engine.block_on(async {
+            let signal = micro::service::shutdown_signal();
+            tokio::select! {
+                _ = signal => {},
+                _ = stopped.wait_for(|stopped| *stopped) => {},
+            }
+        });
+        match svc.stop() {
+            Err(failure) if failure.code == MICRO_ERR_ALREADY_STOPPED => Ok(()),
+            other => other,
+        }
+    })
+}
+
+/// Stops a running service: deregisters, unsubscribes, stops accepting and waits for
+/// in-flight requests (so answer pending replies first). `MICRO_ERR_ALREADY_STOPPED` on a
+/// second stop; `MICRO_ERR_STATE` if it never started. Any thread but a handler's.
+///
+/// # Safety
+/// As `micro_service_start`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn micro_service_stop(
+    svc: *mut micro_service,
+    err: *mut *mut micro_error,
+) -> i32 {
+    error::run(err, || unsafe { service(svc) }?.stop())
+}
+
+/// The address a running service listens on (`127.0.0.1:40123`), as a new string in `*out`
+/// for the caller to free with `micro_string_free`. `MICRO_ERR_STATE` unless running.
+///
+/// # Safety
+/// `svc` is NULL or a live service; `out` and `err` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn micro_service_address(
+    svc: *mut micro_service,
+    out: *mut *mut c_char,
+    err: *mut *mut micro_error,
+) -> i32 {
+    error::run(err, || {
+        let svc = unsafe { service(svc) }?;
+        args::out(out, "out")?;
+        let address = match &*lock(&svc.phase) {
+            Phase::Running(running) => running.address().to_string(),
+            _ => {
+                return Err(Failure::new(
+                    MICRO_ERR_STATE,
+                    format!("service {} is not running", svc.name),
+                ));
+            }
+        };
+        unsafe { args::put(out, buf::string(&address), "out") }
+    })
+}
+
+/// Stops the service if it runs (errors ignored) and frees it. NULL is ignored. Call it once,
+/// after every other call on the service has returned, from any thread but a handler's.
+///
+/// # Safety
+/// `svc` is NULL or a live service, not used again.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn micro_service_free(svc: *mut micro_service) {
+    if svc.is_null() {
+        return;
+    }
+    error::quietly(|| {
+        // SAFETY: made by `micro_service_new`; the caller gives it up.
+        let svc = unsafe { Box::from_raw(svc) };
+        if matches!(*lock(&svc.phase), Phase::Running(_)) {
+            let _ = svc.stop();
+        }
+    });
+}
+
+/// Answers the request with `len` bytes at `body` (copied; NULL allowed when `len` is 0) and
+/// consumes the reply, whatever the status: never use it again. Any thread, any time. If the
+/// caller has gone (timed out), the answer is dropped and 0 still returned.
+///
+/// # Safety
+/// `reply` is NULL or an unanswered reply; `body` NULL or `len` readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn micro_reply_send(
+    reply: *mut micro_reply,
+    body: *const u8,
+    len: usize,
+    err: *mut *mut micro_error,
+) -> i32 {
+    error::run(err, || {
+        let reply = unsafe { take_reply(reply) }?;
+        let answer = match unsafe { args::bytes(body, len, "body") } {
+            Ok(body) => Ok(Bytes::copy_from_slice(body)),
+            Err(failure) => {
+                let _ = reply.answer.send(Err(Error::internal(
+                    reply.service,
+                    format!("the handler's answer was unusable: {}", failure.detail),
+                )));
+                return Err(failure);
+            }
+        };
+        let _ = reply.answer.send(answer);
+        Ok(())
+    })
+}
+
+/// Answers the request with an error: `code` is HTTP-like (400 bad request, 401, 403, 404,
+/// 408, 409, 500, ...; a code outside 400..=599 becomes 500), `id` names who raised it (NULL
+/// for the service's name) and `detail` says what went wrong (NULL for none). The caller gets
+/// it as go-micro's error JSON. Consumes the reply whatever the status. Any thread, any time.
+///
+/// # Safety
+/// `reply` is NULL or an unanswered reply; strings NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn micro_reply_error(
+    reply: *mut micro_reply,
+    code: i32,
+    id: *const c_char,
+    detail: *const c_char,
+    err: *mut *mut micro_error,
+) -> i32 {
+    error::run(err, || {
+        let reply = unsafe { take_reply(reply) }?;
+        let text = |ptr, what| unsafe { args::optional_text(ptr, what) };
+        let (id, detail) = match (text(id, "id"), text(detail, "detail")) {
+            (Ok(id), Ok(detail)) => (id, detail),
+            (Err(failure), _) | (_, Err(failure)) => {
+                let _ = reply.answer.send(Err(Error::internal(
+                    reply.service,
+                    format!("the handler's error was unusable: {}", failure.detail),
+                )));
+                return Err(failure);
+            }
+        };
+        let code = if (400..=599).contains(&code) {
+            code
+        } else {
+            500
+        };
+        let id = id.unwrap_or(&reply.service).to_string();
+        let _ = reply
+            .answer
+            .send(Err(Error::new(id, detail.unwrap_or(""), code)));
+        Ok(())
+    })
+}
+
+/// Gives up a reply without answering: the caller gets a 500 error saying the handler did
+/// not answer. NULL is ignored. Any thread.
+///
+/// # Safety
+/// `reply` is NULL or an unanswered reply, not used again.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn micro_reply_free(reply: *mut micro_reply) {
+    if reply.is_null() {
+        return;
+    }
+    // SAFETY: made by the handler wrapper; the caller gives it up.
+    error::quietly(|| drop(unsafe { Box::from_raw(reply) }));
+}
+
+/// Takes ownership of a reply handle.
+unsafe fn take_reply(reply: *mut micro_reply) -> Result<Box<micro_reply>, Failure> {
+    if reply.is_null() {
+        return Err(Failure::new(
+            MICRO_ERR_NULL_ARGUMENT,
+            "reply must not be NULL",
+        ));
+    }
+    // SAFETY: made by the handler wrapper; answering consumes it.
+    Ok(unsafe { Box::from_raw(reply) })
+}
