@@ -4,14 +4,14 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/libmicro/target
 CARGO ?= cargo
 
-.PHONY: run test setup lint go-tools rust-test bench
+.PHONY: run test setup lint go-tools rust-test bench node-test
 
 # micro run builds helloworld (debug: quick to rebuild), serves the gateway on :8080 and
 # restarts helloworld when its files change.
 run:
 	$(CARGO) run -p micro-cli --bin micro -- run examples/helloworld
 
-test: setup lint rust-test
+test: setup lint rust-test node-test
 
 setup:
 	@./scripts/setup.sh
@@ -31,3 +31,8 @@ rust-test: go-tools
 
 bench:
 	$(CARGO) bench -p micro
+
+# The go-micro npm package: npm ci, the native addon, and its node:test suite (JS, Rust and
+# Python calling each other over mDNS in a network namespace).
+node-test:
+	MICRO_NODE_INTEROP_REQUIRED=1 ./scripts/node.sh
