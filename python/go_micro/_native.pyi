@@ -1,0 +1,186 @@
+# Type stubs of the extension module go_micro._native (python/src); `make python-test` checks
+# them against the built module with mypy's stubtest.
+from collections.abc import Callable
+from typing import Any
+
+__version__: str
+
+Done = Callable[[Any, BaseException | None], None]
+
+class Registry:
+    def __new__(cls, name: str | None = None, address: str | None = None) -> Registry: ...
+    @property
+    def name(self) -> str: ...
+    def list_services(self) -> list[dict[str, Any]]: ...
+    def get_service(self, name: str) -> list[dict[str, Any]]: ...
+
+class Record:
+    @property
+    def key(self) -> str: ...
+    @property
+    def value(self) -> bytes: ...
+    @property
+    def expiry(self) -> float | None: ...
+
+class Store:
+    def __new__(
+        cls,
+        name: str | None = None,
+        address: str | None = None,
+        database: str | None = None,
+        table: str | None = None,
+    ) -> Store: ...
+    def read(
+        self,
+        key: str,
+        *,
+        prefix: bool = False,
+        suffix: bool = False,
+        limit: int = 0,
+        offset: int = 0,
+        database: str | None = None,
+        table: str | None = None,
+    ) -> list[Record]: ...
+    def write(
+        self,
+        key: str,
+        value: bytes | str,
+        *,
+        ttl: float | None = None,
+        database: str | None = None,
+        table: str | None = None,
+    ) -> None: ...
+    def delete(self, key: str, *, database: str | None = None, table: str | None = None) -> None: ...
+    def list(
+        self,
+        *,
+        prefix: str = "",
+        suffix: str = "",
+        limit: int = 0,
+        offset: int = 0,
+        database: str | None = None,
+        table: str | None = None,
+    ) -> list[str]: ...
+
+class Subscription:
+    def unsubscribe(self) -> None: ...
+
+class Broker:
+    def __new__(
+        cls, name: str | None = None, registry: Registry | None = None, address: str | None = None
+    ) -> Broker: ...
+    @property
+    def name(self) -> str: ...
+    def publish(self, topic: str, body: bytes | str, header: dict[str, str] | None = None) -> None: ...
+    def subscribe(
+        self,
+        topic: str,
+        handler: Callable[[str, bytes, dict[str, str]], object],
+        queue: str | None = None,
+    ) -> Subscription: ...
+
+class Stream:
+    def send(self, body: bytes | str, *, done: Done | None = None) -> None: ...
+    def recv(self, *, done: Done | None = None) -> bytes | None: ...
+    def close(self, *, done: Done | None = None) -> None: ...
+
+class Client:
+    def __new__(cls, registry: Registry | None = None, broker: Broker | None = None) -> Client: ...
+    def call(
+        self,
+        service: str,
+        endpoint: str,
+        body: bytes | str,
+        *,
+        timeout: float | None = None,
+        metadata: dict[str, str] | None = None,
+        retries: int | None = None,
+        address: list[str] | None = None,
+        content_type: str | None = None,
+        done: Done | None = None,
+    ) -> bytes: ...
+    def stream(
+        self,
+        service: str,
+        endpoint: str,
+        *,
+        timeout: float | None = None,
+        metadata: dict[str, str] | None = None,
+        content_type: str | None = None,
+        done: Done | None = None,
+    ) -> Stream: ...
+    def publish(
+        self,
+        topic: str,
+        body: bytes | str,
+        *,
+        metadata: dict[str, str] | None = None,
+        content_type: str | None = None,
+        done: Done | None = None,
+    ) -> None: ...
+
+class Running:
+    @property
+    def address(self) -> str: ...
+    def stop(self, *, grace: float | None = None, done: Done | None = None) -> None: ...
+
+class Reply:
+    def __call__(self, body: bytes | None, exception: BaseException | None = None) -> None: ...
+
+class Service:
+    def __new__(
+        cls,
+        name: str,
+        *,
+        version: str | None = None,
+        address: str | None = None,
+        registry: Registry | None = None,
+        broker: Broker | None = None,
+        store: Store | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> Service: ...
+    @property
+    def name(self) -> str: ...
+    def handle(self, endpoint: str, invoke: Callable[..., Any], is_async: bool) -> None: ...
+    def describe(self, endpoint: str, description: str, example: str) -> None: ...
+    def schemas(
+        self,
+        endpoint: str,
+        request: tuple[str, str] | None = None,
+        response: tuple[str, str] | None = None,
+    ) -> None: ...
+    def endpoint_metadata(self, endpoint: str, key: str, value: str) -> None: ...
+    def subscribe(
+        self,
+        topic: str,
+        invoke: Callable[[str, bytes, dict[str, str]], object],
+        queue: str | None = None,
+    ) -> None: ...
+    def start(self, *, done: Done | None = None) -> Running: ...
+
+class Server:
+    @property
+    def address(self) -> str: ...
+    def stop(self, *, done: Done | None = None) -> None: ...
+
+class Gateway:
+    def __new__(
+        cls,
+        *,
+        registry: Registry | None = None,
+        store: Store | None = None,
+        broker: Broker | None = None,
+        mcp: bool = True,
+        max_body_size: int | None = None,
+    ) -> Gateway: ...
+    def start(self, address: str = ":8080", *, done: Done | None = None) -> Server: ...
+
+def serve_mcp(
+    address: str | None = None,
+    *,
+    registry: Registry | None = None,
+    store: Store | None = None,
+    broker: Broker | None = None,
+    done: Done | None = None,
+) -> Server | None: ...
+def shutdown() -> None: ...

@@ -1,0 +1,214 @@
+"""Request and response types: JSON Schema from type hints (dataclasses, TypedDicts, pydantic
+models and the plain types inside them), JSON text in and out of those types, and endpoint
+documentation from docstrings (``@example {...}`` as in go-micro)."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import enum
+import inspect
+import json
+import types
+import typing
+from typing import Any, Union
+
+from .errors import BadRequestError
+
+JsonSchema = dict[str, Any]
+
+
+def _is_pydantic(tp: Any) -> bool:
+    return isinstance(tp, type) and hasattr(tp, "model_json_schema") and hasattr(tp, "model_validate")
+
+
+def _is_typeddict(tp: Any) -> bool:
+    return isinstance(tp, type) and typing.is_typeddict(tp)
+
+
+def is_object_type(tp: Any) -> bool:
+    """Whether ``tp`` is a type with named fields (a schema can be published for it)."""
+    return _is_pydantic(tp) or _is_typeddict(tp) or (isinstance(tp, type) and dataclasses.is_dataclass(tp))
+
+
+def schema_of(tp: Any) -> tuple[str, JsonSchema] | None:
+    """``(type name, JSON Schema)`` of a dataclass, TypedDict or pydantic model; ``None`` for
+    any other type (nothing is published for it)."""
+    if not is_object_type(tp):
+        return None
+    if _is_pydantic(tp):
+        return tp.__name__, dict(tp.model_json_schema())
+    defs: dict[str, JsonSchema] = {}
+    top = _object(tp, defs)
+    if defs:
+        top["$defs"] = defs
+    return tp.__name__, top
+
+
+def _object(tp: Any, defs: dict[str, JsonSchema]) -> JsonSchema:
+    hints = typing.get_type_hints(tp)
+    if dataclasses.is_dataclass(tp):
+        required = [
+            f.name
+            for f in dataclasses.fields(tp)
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        ]
+        names = [f.name for f in dataclasses.fields(tp)]
+    else:
+        required = sorted(getattr(tp, "__required_keys__", hints))
+        names = list(hints)
+    schema: JsonSchema = {
+        "type": "object",
+        "properties": {name: _field(hints[name], defs) for name in names},
+    }
+    if required:
+        schema["required"] = required
+    if tp.__doc__ and not tp.__doc__.startswith(tp.__name__ + "("):
+        schema["description"] = inspect.cleandoc(tp.__doc__)
+    return schema
+
+
+def _field(tp: Any, defs: dict[str, JsonSchema]) -> JsonSchema:
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if tp is Any or tp is object:
+        return {}
+    if tp is type(None):
+        return {"type": "null"}
+    if origin is Union or origin is types.UnionType:
+        return {"anyOf": [_field(arg, defs) for arg in args]}
+    if origin is typing.Literal:
+        return {"enum": list(args)}
+    if origin is typing.Annotated:
+        return _field(args[0], defs)
+    if tp is bool:
+        return {"type": "boolean"}
+    if tp is int:
+        return {"type": "integer", "format": "int64"}
+    if tp is float:
+        return {"type": "number", "format": "double"}
+    if tp is str:
+        return {"type": "string"}
+    if tp is bytes:
+        return {"type": "string", "contentEncoding": "base64"}
+    if origin in (list, set, frozenset, tuple) or tp in (list, set, frozenset, tuple):
+        if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+            args = args[:1]
+        item = _field(args[0], defs) if len(args) == 1 else {}
+        return {"type": "array", "items": item}
+    if origin is dict or tp is dict:
+        value = _field(args[1], defs) if len(args) == 2 else {}
+        return {"type": "object", "additionalProperties": value}
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        defs.setdefault(tp.__name__, {"enum": [member.value for member in tp]})
+        return {"$ref": f"#/$defs/{tp.__name__}"}
+    if _is_pydantic(tp):
+        schema = dict(tp.model_json_schema(ref_template="#/$defs/{model}"))
+        defs.update(schema.pop("$defs", {}))
+        defs.setdefault(tp.__name__, schema)
+        return {"$ref": f"#/$defs/{tp.__name__}"}
+    if is_object_type(tp):
+        if tp.__name__ not in defs:
+            defs[tp.__name__] = {}  # placeholder first, so recursive types end
+            defs[tp.__name__] = _object(tp, defs)
+        return {"$ref": f"#/$defs/{tp.__name__}"}
+    return {}
+
+
+def decode(tp: Any, data: Any) -> Any:
+    """``data`` (parsed JSON) as an instance of ``tp``; a ``BadRequestError`` saying which
+    field is wrong when it does not fit."""
+    try:
+        return _decode(tp, data)
+    except BadRequestError:
+        raise
+    except (TypeError, ValueError, KeyError) as err:
+        name = getattr(tp, "__name__", str(tp))
+        raise BadRequestError(f"the request does not fit {name}: {err}") from err
+
+
+def _decode(tp: Any, data: Any) -> Any:
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if data is None or tp is Any or tp is inspect.Parameter.empty:
+        return data
+    if _is_pydantic(tp):
+        return tp.model_validate(data)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        if not isinstance(data, dict):
+            raise TypeError(f"expected a JSON object, got {type(data).__name__}")
+        hints = typing.get_type_hints(tp)
+        known = {f.name for f in dataclasses.fields(tp) if f.init}
+        return tp(**{k: _decode(hints.get(k, Any), v) for k, v in data.items() if k in known})
+    if origin is Union or origin is types.UnionType:
+        inner = [arg for arg in args if arg is not type(None)]
+        return _decode(inner[0], data) if len(inner) == 1 else data
+    if origin is list and args and isinstance(data, list):
+        return [_decode(args[0], item) for item in data]
+    if origin is dict and len(args) == 2 and isinstance(data, dict):
+        return {k: _decode(args[1], v) for k, v in data.items()}
+    if tp is bytes and isinstance(data, str):
+        return base64.b64decode(data)
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return tp(data)
+    return data
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON data: dataclasses, pydantic models, enums, bytes (base64),
+    tuples and sets turned into what ``json.dumps`` takes."""
+    if hasattr(value, "model_dump") and callable(value.model_dump):
+        return value.model_dump(mode="json")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return jsonable(value.value)
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode()
+    return value
+
+
+def encode(value: Any) -> bytes:
+    """``value`` as JSON bytes; ``bytes`` and ``str`` are taken as JSON already; ``None`` is
+    ``{}``."""
+    if value is None:
+        return b"{}"
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode()
+    return json.dumps(jsonable(value), separators=(",", ":")).encode()
+
+
+def parse(body: bytes) -> Any:
+    """JSON bytes as Python data; an empty body is ``None``."""
+    return json.loads(body) if body else None
+
+
+def docs(fn: Any) -> tuple[str, str]:
+    """``(description, example)`` from a docstring: the text, and the JSON after an
+    ``@example`` line (up to a blank line). A ``ValueError`` if the example is not JSON."""
+    text = inspect.getdoc(fn) or ""
+    description: list[str] = []
+    example: list[str] = []
+    in_example = False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("@example"):
+            in_example = True
+            example.append(stripped[len("@example") :])
+        elif in_example and stripped:
+            example.append(stripped)
+        else:
+            in_example = False
+            description.append(line)
+    example_text = " ".join(part.strip() for part in example).strip()
+    if example_text:
+        try:
+            example_text = json.dumps(json.loads(example_text), separators=(",", ":"))
+        except json.JSONDecodeError as err:
+            name = getattr(fn, "__qualname__", fn)
+            raise ValueError(f"the @example of {name} is not JSON ({err}): {example_text}") from None
+    return "\n".join(description).strip(), example_text

@@ -1,0 +1,33 @@
+//! `go_micro._native`: libmicro's engine as a Python extension module. The `go_micro` package
+//! wraps it with decorators, JSON encoding and asyncio; this crate only translates types and
+//! errors and owns the runtime.
+
+mod client;
+mod components;
+mod error;
+mod gateway;
+mod runtime;
+mod service;
+
+use pyo3::prelude::*;
+
+/// The extension module.
+#[pymodule]
+fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_class::<components::Registry>()?;
+    module.add_class::<components::Store>()?;
+    module.add_class::<components::Record>()?;
+    module.add_class::<components::Broker>()?;
+    module.add_class::<components::Subscription>()?;
+    module.add_class::<client::Client>()?;
+    module.add_class::<client::Stream>()?;
+    module.add_class::<service::Service>()?;
+    module.add_class::<service::Running>()?;
+    module.add_class::<service::Reply>()?;
+    module.add_class::<gateway::Gateway>()?;
+    module.add_class::<gateway::Server>()?;
+    module.add_function(wrap_pyfunction!(gateway::serve_mcp, module)?)?;
+    module.add_function(wrap_pyfunction!(runtime::shutdown, module)?)?;
+    module.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,312 @@
+"""Python services called by the Python client in one process, over real loopback sockets,
+with an in-process (memory) registry and broker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import TypedDict
+
+import pydantic
+import pytest
+
+import go_micro
+from conftest import run
+
+
+@dataclass
+class Address:
+    city: str
+
+
+@dataclass
+class Person:
+    """Who to greet."""
+
+    name: str
+    tags: list[str] = field(default_factory=list)
+    home: Address | None = None
+
+
+@dataclass
+class Greeting:
+    msg: str
+
+
+class Order(TypedDict):
+    item: str
+    count: int
+
+
+class Invoice(pydantic.BaseModel):
+    total: float
+    items: list[str]
+
+
+def greeter(registry: go_micro.Registry) -> go_micro.Service:
+    svc = go_micro.Service("greeter", registry=registry, broker=go_micro.Broker("memory"))
+
+    @svc.handle("Greeter.Hello")
+    def hello(person: Person) -> Greeting:
+        """Greets a person by name.
+
+        @example {"name": "Alice"}
+        """
+        city = f" from {person.home.city}" if person.home else ""
+        return Greeting(msg=f"Hello {person.name}{city}")
+
+    @svc.handle("Greeter.Later")
+    async def later(person: Person, ctx: go_micro.Context) -> Greeting:
+        """Greets after a pause, on the event loop."""
+        await asyncio.sleep(0.01)
+        return Greeting(msg=f"Later {person.name} ({ctx.metadata.get('X-Caller', '?')})")
+
+    @svc.handle("Greeter.Order")
+    def order(req: Order) -> Invoice:
+        return Invoice(total=2.5 * req["count"], items=[req["item"]] * req["count"])
+
+    @svc.handle("Greeter.Raw", request_schema={"title": "Query", "type": "object", "properties": {"q": {"type": "string"}}})
+    def raw(req: dict) -> dict:
+        return {"echo": req}
+
+    @svc.handle("Greeter.Refuse")
+    def refuse(req: dict) -> dict:
+        raise go_micro.ForbiddenError("members only")
+
+    @svc.handle("Greeter.Crash")
+    async def crash(req: dict) -> dict:
+        raise ValueError("the handler broke")
+
+    @svc.handle("Greeter.Invoice", scopes=["billing"])
+    def invoice(req: Invoice) -> Invoice:
+        return req
+
+    return svc
+
+
+@pytest.fixture
+def registry() -> go_micro.Registry:
+    return go_micro.Registry("memory")
+
+
+def test_sync_and_async_handlers_answer_the_client(registry: go_micro.Registry) -> None:
+    async def scenario() -> None:
+        svc = greeter(registry)
+        await svc.start()
+        try:
+            client = go_micro.Client(registry=registry)
+            hello = await client.acall("greeter", "Greeter.Hello", {"name": "Alice", "home": {"city": "Rome"}})
+            assert hello == {"msg": "Hello Alice from Rome"}
+            later = await client.acall(
+                "greeter", "Greeter.Later", Person(name="Bob"), metadata={"X-Caller": "tests"}
+            )
+            assert later == {"msg": "Later Bob (tests)"}
+            invoice = await client.acall("greeter", "Greeter.Order", {"item": "tea", "count": 2})
+            assert invoice == {"total": 5.0, "items": ["tea", "tea"]}
+            many = await asyncio.gather(
+                *(client.acall("greeter", "Greeter.Later", {"name": str(i)}) for i in range(50))
+            )
+            assert [m["msg"].split()[1] for m in many] == [str(i) for i in range(50)]
+        finally:
+            await svc.stop()
+
+    run(scenario())
+
+
+def test_blocking_calls_from_another_thread_while_the_loop_serves(registry: go_micro.Registry) -> None:
+    async def scenario() -> list[object]:
+        svc = greeter(registry)
+        await svc.start()
+        results: list[object] = []
+
+        def call() -> None:
+            client = go_micro.Client(registry=registry)
+            results.append(client.call("greeter", "Greeter.Hello", {"name": "Thread"}))
+            results.append(client.call("greeter", "Greeter.Later", {"name": "Thread"}))
+
+        thread = threading.Thread(target=call)
+        thread.start()
+        while thread.is_alive():
+            await asyncio.sleep(0.01)
+        await svc.stop()
+        return results
+
+    assert run(scenario()) == [{"msg": "Hello Thread"}, {"msg": "Later Thread (?)"}]
+
+
+def test_docs_and_schemas_are_published(registry: go_micro.Registry) -> None:
+    async def scenario() -> None:
+        svc = greeter(registry)
+        await svc.start()
+        await svc.stop()
+
+    svc = greeter(registry)
+
+    async def published() -> dict[str, dict[str, object]]:
+        await svc.start()
+        try:
+            [record] = registry.get_service("greeter")
+            return {e["name"]: e for e in record["endpoints"]}
+        finally:
+            await svc.stop()
+
+    endpoints = run(published())
+    hello = endpoints["Greeter.Hello"]
+    assert hello["metadata"]["description"] == "Greets a person by name."
+    assert json.loads(hello["metadata"]["example"]) == {"name": "Alice"}
+    assert hello["request"]["type"] == "Person"
+    fields = {v["name"]: v["type"] for v in hello["request"]["values"]}
+    assert fields == {"name": "string", "tags": "[]string", "home": "Address"}
+    request_schema = json.loads(hello["metadata"]["request_schema"])
+    assert request_schema["required"] == ["name"]
+    assert hello["response"]["type"] == "Greeting"
+    order = endpoints["Greeter.Order"]
+    assert order["request"]["type"] == "Order"
+    assert {v["name"] for v in order["request"]["values"]} == {"item", "count"}
+    assert order["response"]["type"] == "Invoice"
+    assert {v["name"]: v["type"] for v in order["response"]["values"]} == {"total": "float64", "items": "[]string"}
+    assert endpoints["Greeter.Raw"]["request"]["type"] == "Query"
+    assert endpoints["Greeter.Invoice"]["metadata"]["scopes"] == "billing"
+    assert endpoints["Greeter.Later"]["metadata"]["description"] == "Greets after a pause, on the event loop."
+
+
+def test_errors_keep_their_codes(registry: go_micro.Registry) -> None:
+    async def scenario() -> None:
+        svc = greeter(registry)
+        await svc.start()
+        client = go_micro.Client(registry=registry)
+        try:
+            with pytest.raises(go_micro.ForbiddenError) as refused:
+                await client.acall("greeter", "Greeter.Refuse", {})
+            assert (refused.value.code, refused.value.id, refused.value.detail) == (403, "greeter", "members only")
+            with pytest.raises(go_micro.InternalServerError) as crashed:
+                await client.acall("greeter", "Greeter.Crash", {})
+            assert "ValueError: the handler broke" in crashed.value.detail
+            with pytest.raises(go_micro.BadRequestError) as bad:
+                await client.acall("greeter", "Greeter.Hello", {"nom": "Alice"})
+            assert "Person" in bad.value.detail
+            with pytest.raises(go_micro.BadRequestError):
+                await client.acall("greeter", "Greeter.Hello", "not json")
+            with pytest.raises(go_micro.NotFoundError):
+                await client.acall("nobody", "Nobody.Home", {}, timeout=2)
+            with pytest.raises(go_micro.MicroError) as unknown:
+                await client.acall("greeter", "Greeter.Nothing", {})
+            assert unknown.value.code in (404, 500) and "Greeter.Nothing" in unknown.value.detail
+        finally:
+            await svc.stop()
+
+    run(scenario())
+
+
+def test_bad_declarations_fail_clearly(registry: go_micro.Registry) -> None:
+    svc = go_micro.Service("broken", registry=registry)
+
+    def no_json() -> None:
+        """Does nothing.
+
+        @example {name: Alice}
+        """
+
+    with pytest.raises(ValueError, match="@example of .*no_json.* is not JSON"):
+        svc.handle("Broken.NoJson")(no_json)
+    with pytest.raises(go_micro.BadRequestError, match="must describe an object"):
+        svc.handle("Broken.Schema", request_schema={"type": "string"})(lambda req: req)
+    with pytest.raises(go_micro.BadRequestError, match="registry"):
+        go_micro.Registry("etcd")
+    with pytest.raises(go_micro.BadRequestError, match="timeout"):
+        go_micro.Client(registry=registry).call("x", "X.Y", {}, timeout=-1)
+
+
+def test_pub_sub_reaches_sync_and_async_subscribers(registry: go_micro.Registry) -> None:
+    broker = go_micro.Broker("memory")
+
+    async def scenario() -> list[object]:
+        svc = go_micro.Service("listener", registry=registry, broker=broker)
+        got: list[object] = []
+        arrived = asyncio.Event()
+
+        @svc.subscribe("orders")
+        def on_order(message: go_micro.Message) -> None:
+            got.append(("sync", message.topic, message.payload))
+
+        @svc.subscribe("orders")
+        async def on_order_async(message: go_micro.Message) -> None:
+            got.append(("async", message.payload, message.header.get("X-Shop")))
+            arrived.set()
+
+        await svc.start()
+        try:
+            client = go_micro.Client(registry=registry, broker=broker)
+            await client.apublish("orders", {"id": 7}, metadata={"X-Shop": "north"})
+            await asyncio.wait_for(arrived.wait(), 10)
+        finally:
+            await svc.stop()
+        return got
+
+    got = run(scenario())
+    assert ("sync", "orders", {"id": 7}) in got
+    assert ("async", {"id": 7}, "north") in got
+
+
+def test_store_and_broker_objects(tmp_path: object) -> None:
+    store = go_micro.Store("memory")
+    store.write("user/1", b"alice")
+    store.write("user/2", "bob")
+    assert [r.value for r in store.read("user/", prefix=True)] == [b"alice", b"bob"]
+    assert store.list(prefix="user/") == ["user/1", "user/2"]
+    store.delete("user/1")
+    with pytest.raises(go_micro.NotFoundError):
+        store.read("user/1")
+    with pytest.raises(go_micro.BadRequestError, match="bytes or str"):
+        store.write("user/3", 42)  # type: ignore[arg-type]
+
+    broker = go_micro.Broker("memory")
+    got: list[tuple[str, bytes, dict[str, str]]] = []
+    done = threading.Event()
+
+    def handler(topic: str, body: bytes, header: dict[str, str]) -> None:
+        got.append((topic, body, header))
+        done.set()
+
+    subscription = broker.subscribe("news", handler)
+    broker.publish("news", b"hello", {"k": "v"})
+    assert done.wait(10)
+    subscription.unsubscribe()
+    assert got == [("news", b"hello", {"k": "v"})]
+
+
+def test_gateway_and_mcp_serve_python_endpoints(registry: go_micro.Registry) -> None:
+    import urllib.request
+
+    async def scenario() -> tuple[object, object]:
+        svc = greeter(registry)
+        await svc.start()
+        gateway = await go_micro.Gateway(registry=registry, store=go_micro.Store("memory")).astart("127.0.0.1:0")
+        mcp = go_micro.serve_mcp("127.0.0.1:0", registry=registry, store=go_micro.Store("memory"))
+        assert mcp is not None
+        try:
+
+            def post(url: str, body: object) -> object:
+                request = urllib.request.Request(
+                    url, json.dumps(body).encode(), {"Content-Type": "application/json"}
+                )
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    return json.loads(response.read())
+
+            api = await asyncio.to_thread(
+                post, f"http://{gateway.address}/api/greeter/Greeter.Hello", {"name": "Web"}
+            )
+            with urllib.request.urlopen(f"http://{mcp.address}/mcp/tools", timeout=10) as response:
+                tools = json.loads(response.read())
+        finally:
+            await gateway.astop()
+            await mcp.astop()
+            await svc.stop()
+        return api, tools
+
+    api, tools = run(scenario())
+    assert api == {"msg": "Hello Web"}
+    described = {t["name"]: t.get("description", "") for t in tools["tools"]}  # type: ignore[index]
+    assert any("Greets a person by name" in d for d in described.values()), described
