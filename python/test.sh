@@ -7,7 +7,7 @@ set -eu
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here"
 ./setup.sh
-.venv/bin/python -m mypy.stubtest go_micro._native --allowlist stubtest-allowlist.txt
+.venv/bin/python -m mypy.stubtest go_micro._native
 .venv/bin/python -m mypy --strict go_micro ../examples/python/service.py ../examples/python/client.py
 (cd .. && ${CARGO:-cargo} build -q -p micro-cli -p helloworld -p rpc-load)
 export MICRO_PY_INTEROP_REQUIRED=1 MICRO_PY_NETNS=1

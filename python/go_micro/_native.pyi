@@ -1,12 +1,32 @@
 # Type stubs of the extension module go_micro._native (python/src); `make python-test` checks
 # them against the built module with mypy's stubtest.
 from collections.abc import Callable
-from typing import Any
+from typing import Any, final
 
+from typing_extensions import TypeAlias
+
+__all__ = [
+    "Registry",
+    "Store",
+    "Record",
+    "Broker",
+    "Subscription",
+    "Client",
+    "Stream",
+    "Service",
+    "Running",
+    "Reply",
+    "Gateway",
+    "Server",
+    "serve_mcp",
+    "shutdown",
+    "__version__",
+]
 __version__: str
 
-Done = Callable[[Any, BaseException | None], None]
+_Done: TypeAlias = Callable[[Any, BaseException | None], None]
 
+@final
 class Registry:
     def __new__(cls, name: str | None = None, address: str | None = None) -> Registry: ...
     @property
@@ -14,6 +34,7 @@ class Registry:
     def list_services(self) -> list[dict[str, Any]]: ...
     def get_service(self, name: str) -> list[dict[str, Any]]: ...
 
+@final
 class Record:
     @property
     def key(self) -> str: ...
@@ -22,6 +43,7 @@ class Record:
     @property
     def expiry(self) -> float | None: ...
 
+@final
 class Store:
     def __new__(
         cls,
@@ -54,17 +76,19 @@ class Store:
     def list(
         self,
         *,
-        prefix: str = "",
-        suffix: str = "",
+        prefix: str = ...,
+        suffix: str = ...,
         limit: int = 0,
         offset: int = 0,
         database: str | None = None,
         table: str | None = None,
     ) -> list[str]: ...
 
+@final
 class Subscription:
     def unsubscribe(self) -> None: ...
 
+@final
 class Broker:
     def __new__(
         cls, name: str | None = None, registry: Registry | None = None, address: str | None = None
@@ -79,11 +103,13 @@ class Broker:
         queue: str | None = None,
     ) -> Subscription: ...
 
+@final
 class Stream:
-    def send(self, body: bytes | str, *, done: Done | None = None) -> None: ...
-    def recv(self, *, done: Done | None = None) -> bytes | None: ...
-    def close(self, *, done: Done | None = None) -> None: ...
+    def send(self, body: bytes | str, *, done: _Done | None = None) -> None: ...
+    def recv(self, *, done: _Done | None = None) -> bytes | None: ...
+    def close(self, *, done: _Done | None = None) -> None: ...
 
+@final
 class Client:
     def __new__(cls, registry: Registry | None = None, broker: Broker | None = None) -> Client: ...
     def call(
@@ -97,7 +123,7 @@ class Client:
         retries: int | None = None,
         address: list[str] | None = None,
         content_type: str | None = None,
-        done: Done | None = None,
+        done: _Done | None = None,
     ) -> bytes: ...
     def stream(
         self,
@@ -107,7 +133,7 @@ class Client:
         timeout: float | None = None,
         metadata: dict[str, str] | None = None,
         content_type: str | None = None,
-        done: Done | None = None,
+        done: _Done | None = None,
     ) -> Stream: ...
     def publish(
         self,
@@ -116,17 +142,20 @@ class Client:
         *,
         metadata: dict[str, str] | None = None,
         content_type: str | None = None,
-        done: Done | None = None,
+        done: _Done | None = None,
     ) -> None: ...
 
+@final
 class Running:
     @property
     def address(self) -> str: ...
-    def stop(self, *, grace: float | None = None, done: Done | None = None) -> None: ...
+    def stop(self, *, grace: float | None = None, done: _Done | None = None) -> None: ...
 
+@final
 class Reply:
     def __call__(self, body: bytes | None, exception: BaseException | None = None) -> None: ...
 
+@final
 class Service:
     def __new__(
         cls,
@@ -156,13 +185,15 @@ class Service:
         invoke: Callable[[str, bytes, dict[str, str]], object],
         queue: str | None = None,
     ) -> None: ...
-    def start(self, *, done: Done | None = None) -> Running: ...
+    def start(self, *, done: _Done | None = None) -> Running: ...
 
+@final
 class Server:
     @property
     def address(self) -> str: ...
-    def stop(self, *, done: Done | None = None) -> None: ...
+    def stop(self, *, done: _Done | None = None) -> None: ...
 
+@final
 class Gateway:
     def __new__(
         cls,
@@ -173,7 +204,7 @@ class Gateway:
         mcp: bool = True,
         max_body_size: int | None = None,
     ) -> Gateway: ...
-    def start(self, address: str = ":8080", *, done: Done | None = None) -> Server: ...
+    def start(self, address: str = ..., *, done: _Done | None = None) -> Server: ...
 
 def serve_mcp(
     address: str | None = None,
@@ -181,6 +212,6 @@ def serve_mcp(
     registry: Registry | None = None,
     store: Store | None = None,
     broker: Broker | None = None,
-    done: Done | None = None,
+    done: _Done | None = None,
 ) -> Server | None: ...
 def shutdown() -> None: ...

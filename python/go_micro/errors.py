@@ -4,6 +4,7 @@ raised it, an HTTP-like ``code`` and a ``detail``. Subclasses name the common co
 
 from __future__ import annotations
 
+import builtins
 from typing import ClassVar
 
 _STATUS = {
@@ -68,7 +69,7 @@ class NotFoundError(MicroError):
     default_code = 404
 
 
-class TimeoutError(MicroError, TimeoutError):  # noqa: A001 - also a builtin TimeoutError
+class TimeoutError(MicroError, builtins.TimeoutError):  # noqa: A001 - go_micro.TimeoutError
     """408: the call ran out of time."""
 
     default_code = 408

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,19 @@ def test_run_stops_cleanly_on_sigterm_and_deregisters(processes: Processes, tmp_
     eventually(lambda: not registered("pygreeter"), "pygreeter leaving the registry")
 
 
+
+
+def test_the_python_examples_run_against_each_other(processes: Processes) -> None:
+    examples = FIXTURES.parent.parent.parent / "examples" / "python"
+    service = processes.python(examples / "service.py")
+    eventually(lambda: registered("helloworld"), "the example service registering")
+    client = subprocess.run(
+        [sys.executable, str(examples / "client.py")], capture_output=True, text=True, timeout=60
+    )
+    assert client.returncode == 0, client.stderr
+    assert "{'msg': 'Hello Alice'}" in client.stdout
+    assert "as expected, " in client.stdout and "Helloworld.Missing" in client.stdout
+    assert "{'msg': 'Hello caller 2'}" in client.stdout
+    service.terminate()
+    output, _ = service.communicate(timeout=30)
+    assert "greeting on greetings: {'from': 'client.py'}" in output
