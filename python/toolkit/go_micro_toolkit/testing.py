@@ -15,6 +15,7 @@ import queue
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -196,3 +197,19 @@ def server(home, helloworld) -> Iterator[Server]:
     wait_for_tool(served.url, server.admin)
     yield server
     stop(served.process)
+
+
+def run_example(name: str, gateway: str) -> str:
+    """Runs ``examples/python/<name>`` against ``gateway`` with this Python and no real model,
+    asserts it succeeded and returns what it printed."""
+    example = Path(__file__).resolve().parents[3] / "examples" / "python" / name
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "MICRO_TOKEN")}
+    done = subprocess.run(
+        [sys.executable, str(example), "Say hello"],
+        env={**env, "GATEWAY_URL": gateway},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, f"{name} failed:\n{done.stdout}{done.stderr}"
+    return done.stdout
