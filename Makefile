@@ -4,14 +4,14 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/libmicro/target
 CARGO ?= cargo
 
-.PHONY: run test setup lint go-tools rust-test bench node-test
+.PHONY: run test setup lint go-tools rust-test bench node-test ffi header c-test c-examples install bench-ffi
 
 # micro run builds helloworld (debug: quick to rebuild), serves the gateway on :8080 and
 # restarts helloworld when its files change.
 run:
 	$(CARGO) run -p micro-cli --bin micro -- run examples/helloworld
 
-test: setup lint rust-test node-test
+test: setup lint rust-test node-test c-test
 
 setup:
 	@./scripts/setup.sh
@@ -29,10 +29,70 @@ go-tools:
 rust-test: go-tools
 	MICRO_INTEROP_REQUIRED=1 MICRO_BROWSER_REQUIRED=1 MICRO_MCP_CLIENTS_REQUIRED=1 $(CARGO) test --workspace --locked
 
-bench:
+bench: bench-ffi
 	$(CARGO) bench -p micro
 
 # The go-micro npm package: npm ci, the native addon, and its node:test suite (JS, Rust and
 # Python calling each other over mDNS in a network namespace).
 node-test:
 	MICRO_NODE_INTEROP_REQUIRED=1 ./scripts/node.sh
+
+# --- C: libmicro (ffi/) ------------------------------------------------------------------
+# `make ffi` builds libmicro.so, libmicro.a (FFI_PROFILE=release or debug) under the target
+# dir; `make install PREFIX=/usr/local` puts them, include/micro.h and libmicro.pc in place;
+# `make header` regenerates include/micro.h (a test fails when it drifts); `make c-test`
+# installs into a scratch prefix and runs the C tests under valgrind (test_fork without: its
+# child forgets the parent's runtime on purpose, whose threads it does not have) and the C
+# examples.
+PREFIX ?= /usr/local
+FFI_PROFILE ?= release
+FFI_DIR = $(CARGO_TARGET_DIR)/$(FFI_PROFILE)
+FFI_VERSION = $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+C_BUILD = $(CARGO_TARGET_DIR)/c
+C_PREFIX = $(C_BUILD)/prefix
+C_FLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g
+VALGRIND = valgrind --leak-check=full --errors-for-leak-kinds=definite,possible \
+	--error-exitcode=1 --suppressions=tests/c/valgrind.supp --num-callers=40
+
+ffi:
+	$(CARGO) build -p micro-ffi --locked $(if $(filter release,$(FFI_PROFILE)),--release)
+
+header:
+	MICRO_UPDATE_HEADER=1 $(CARGO) test -p micro-ffi --test header
+
+install: ffi
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(FFI_DIR)/libmicro_ffi.so $(DESTDIR)$(PREFIX)/lib/libmicro.so
+	install -m 644 $(FFI_DIR)/libmicro_ffi.a $(DESTDIR)$(PREFIX)/lib/libmicro.a
+	install -m 644 include/micro.h $(DESTDIR)$(PREFIX)/include/micro.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(FFI_VERSION)|' ffi/libmicro.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/libmicro.pc
+
+# Built against an installed libmicro through pkg-config, as a user would.
+c-examples:
+	mkdir -p $(C_BUILD)
+	for example in service client; do \
+		$(CC) $(C_FLAGS) examples/c/$$example.c -o $(C_BUILD)/$$example \
+			$$(pkg-config --cflags --libs libmicro) -Wl,-rpath,$$(pkg-config --variable=libdir libmicro) || exit 1; \
+	done
+
+c-test:
+	./scripts/ffi.sh
+	$(CARGO) test -p micro-ffi --locked
+	$(MAKE) install PREFIX=$(C_PREFIX) FFI_PROFILE=debug
+	PKG_CONFIG_PATH=$(C_PREFIX)/lib/pkgconfig $(MAKE) c-examples
+	export PKG_CONFIG_PATH=$(C_PREFIX)/lib/pkgconfig; \
+	$(CC) $(C_FLAGS) tests/c/test_micro.c -o $(C_BUILD)/test_micro \
+		$$(pkg-config --cflags --libs libmicro) -Wl,-rpath,$(C_PREFIX)/lib -lpthread && \
+	$(CC) $(C_FLAGS) tests/c/test_micro.c -o $(C_BUILD)/test_micro_static $$(pkg-config --cflags libmicro) \
+		$(C_PREFIX)/lib/libmicro.a $$(pkg-config --static --libs-only-l libmicro | sed 's/-lmicro//') && \
+	$(CC) $(C_FLAGS) tests/c/test_fork.c -o $(C_BUILD)/test_fork \
+		$$(pkg-config --cflags --libs libmicro) -Wl,-rpath,$(C_PREFIX)/lib
+	$(VALGRIND) $(C_BUILD)/test_micro
+	$(C_BUILD)/test_micro_static
+	$(C_BUILD)/test_fork
+	./tests/c/examples.sh $(C_BUILD)
+
+# An in-process call through the C ABI against the same call made directly in Rust.
+bench-ffi:
+	$(CARGO) bench -p micro-ffi --bench call

@@ -6,7 +6,6 @@
 //! Positive statuses are the engine's HTTP-like error codes (400, 404, 408, 500, ...), as a
 //! go-micro peer would send them; negative statuses are the library's own, for misuse.
 
-use std::collections::HashMap;
 use std::ffi::{CString, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr;
@@ -199,7 +198,7 @@ pub unsafe extern "C" fn micro_error_free(error: *mut micro_error) {
 /// freed. Any thread.
 #[unsafe(no_mangle)]
 pub extern "C" fn micro_status_text(code: i32) -> *const c_char {
-    static TEXTS: OnceLock<HashMap<i32, CString>> = OnceLock::new();
+    static TEXTS: OnceLock<Vec<(i32, CString)>> = OnceLock::new();
     let texts = TEXTS.get_or_init(|| {
         (MICRO_ERR_INVALID_ARGUMENT..=MICRO_EOF)
             .chain(100..600)
@@ -208,7 +207,10 @@ pub extern "C" fn micro_status_text(code: i32) -> *const c_char {
             .map(|(code, text)| (code, CString::new(text).expect("status texts have no NUL")))
             .collect()
     });
-    texts.get(&code).map_or(c"".as_ptr(), |text| text.as_ptr())
+    texts
+        .iter()
+        .find(|(known, _)| *known == code)
+        .map_or(c"".as_ptr(), |(_, text)| text.as_ptr())
 }
 
 #[cfg(test)]

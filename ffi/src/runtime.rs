@@ -29,7 +29,7 @@ use tokio::runtime::{Handle, Runtime};
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// What `micro_runtime_start` accepts; unset fields come from the `MICRO_*` environment.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Options {
     /// Worker threads (default: one per core).
@@ -45,6 +45,19 @@ struct Options {
 }
 
 impl Options {
+    /// No choices made: everything from the environment.
+    const UNSET: Options = Options {
+        worker_threads: None,
+        registry: None,
+        registry_address: None,
+        broker: None,
+        broker_address: None,
+        store: None,
+        store_address: None,
+        store_database: None,
+        store_table: None,
+    };
+
     /// The component choices, over those of the environment.
     fn config(&self) -> Config {
         let env = Config::from_env();
@@ -65,6 +78,8 @@ impl Options {
 /// The runtime's handle and the components everything shares.
 pub(crate) struct Engine {
     handle: Handle,
+    /// As given to `micro_runtime_start`, for a forked child to start alike.
+    options: Options,
     config: Config,
     registry: Arc<dyn Registry>,
     broker: Arc<dyn Broker>,
@@ -110,8 +125,8 @@ impl Engine {
 }
 
 enum State {
-    /// No runtime yet; the first call makes one from the environment.
-    Idle,
+    /// No runtime yet; the first call makes one with these options.
+    Idle(Options),
     Running {
         runtime: Runtime,
         engine: Arc<Engine>,
@@ -120,7 +135,7 @@ enum State {
     Shutdown,
 }
 
-static STATE: Mutex<State> = Mutex::new(State::Idle);
+static STATE: Mutex<State> = Mutex::new(State::Idle(Options::UNSET));
 /// Set in a forked child by the `pthread_atfork` hook.
 static FORKED: AtomicBool = AtomicBool::new(false);
 
@@ -132,14 +147,17 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// The running engine, made from the environment on first use.
+/// The running engine, made on first use.
 pub(crate) fn engine() -> Result<Arc<Engine>, Failure> {
     let mut state = lock(&STATE);
     forget_after_fork(&mut state);
     match &*state {
         State::Running { engine, .. } => Ok(engine.clone()),
         State::Shutdown => Err(shut_down()),
-        State::Idle => start(&mut state, &Options::default()),
+        State::Idle(options) => {
+            let options = options.clone();
+            start(&mut state, &options)
+        }
     }
 }
 
@@ -175,6 +193,7 @@ fn start(state: &mut State, options: &Options) -> Result<Arc<Engine>, Failure> {
     };
     let engine = Arc::new(Engine {
         handle: runtime.handle().clone(),
+        options: options.clone(),
         config,
         registry,
         broker,
@@ -201,10 +220,15 @@ fn watch_forks() {
 }
 
 /// In a forked child, drops the parent's runtime from the state without running its
-/// destructor: its threads do not exist here, and joining them would hang.
+/// destructor (its threads do not exist here, and joining them would hang); the next call
+/// starts a runtime with the same options.
 fn forget_after_fork(state: &mut State) {
-    if FORKED.swap(false, Ordering::SeqCst) && matches!(state, State::Running { .. }) {
-        std::mem::forget(std::mem::replace(state, State::Idle));
+    if !FORKED.swap(false, Ordering::SeqCst) {
+        return;
+    }
+    if let State::Running { engine, .. } = state {
+        let options = engine.options.clone();
+        std::mem::forget(std::mem::replace(state, State::Idle(options)));
     }
 }
 
@@ -232,7 +256,7 @@ pub unsafe extern "C" fn micro_runtime_start(
         let mut state = lock(&STATE);
         forget_after_fork(&mut state);
         match &*state {
-            State::Idle => start(&mut state, &options).map(drop),
+            State::Idle(_) => start(&mut state, &options).map(drop),
             State::Running { .. } => Err(Failure::new(
                 MICRO_ERR_STATE,
                 "the libmicro runtime is already running; call micro_runtime_start once, before anything else",
@@ -270,7 +294,7 @@ pub unsafe extern "C" fn micro_runtime_shutdown(err: *mut *mut micro_error) -> i
                 runtime.shutdown_timeout(SHUTDOWN_GRACE);
                 Ok(())
             }
-            State::Idle => Ok(()),
+            State::Idle(_) => Ok(()),
             State::Shutdown => Err(Failure::new(
                 MICRO_ERR_ALREADY_STOPPED,
                 "the libmicro runtime was already shut down",
