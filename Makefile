@@ -4,14 +4,14 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/libmicro/target
 CARGO ?= cargo
 
-.PHONY: run test setup lint go-tools rust-test bench node-test ffi header c-test c-examples install bench-ffi
+.PHONY: run test setup lint go-tools rust-test bench node-test ffi header c-test c-examples install bench-ffi python-test
 
 # micro run builds helloworld (debug: quick to rebuild), serves the gateway on :8080 and
 # restarts helloworld when its files change.
 run:
 	$(CARGO) run -p micro-cli --bin micro -- run examples/helloworld
 
-test: setup lint rust-test node-test c-test
+test: setup lint rust-test node-test c-test python-test
 
 setup:
 	@./scripts/setup.sh
@@ -96,3 +96,10 @@ c-test:
 # An in-process call through the C ABI against the same call made directly in Rust.
 bench-ffi:
 	$(CARGO) bench -p micro-ffi --bench call
+
+# The go-micro Python package: python/.venv with maturin, pytest, mypy and pydantic, the
+# extension built into it, its stubs checked (stubtest, mypy --strict), and pytest (in-process,
+# fork and exit, and Python with the micro CLI, the Rust client and helloworld over mDNS in a
+# network namespace).
+python-test:
+	./python/test.sh
