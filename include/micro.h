@@ -541,7 +541,8 @@ int32_t micro_service_start(struct micro_service *svc, struct micro_error **err)
 /**
  * Starts the service if not started, then blocks until SIGINT or SIGTERM arrives or another
  * thread calls `micro_service_stop`, and stops it (deregisters, finishes in-flight requests).
- * Returns 0 after a clean stop. Call it from a thread of yours, never a handler's.
+ * Returns 0 after a clean stop. Call it from a thread of yours (`MICRO_ERR_STATE` from a
+ * handler or callback of the library).
  *
  * # Safety
  * As `micro_service_start`.
@@ -551,7 +552,8 @@ int32_t micro_service_run(struct micro_service *svc, struct micro_error **err);
 /**
  * Stops a running service: deregisters, unsubscribes, stops accepting and waits for
  * in-flight requests (so answer pending replies first). `MICRO_ERR_ALREADY_STOPPED` on a
- * second stop; `MICRO_ERR_STATE` if it never started. Any thread but a handler's.
+ * second stop; `MICRO_ERR_STATE` if it never started, or when called from a handler or
+ * callback of the library (it would wait for its own request). Any thread of yours.
  *
  * # Safety
  * As `micro_service_start`.
@@ -569,7 +571,8 @@ int32_t micro_service_address(struct micro_service *svc, char **out, struct micr
 
 /**
  * Stops the service if it runs (errors ignored) and frees it. NULL is ignored. Call it once,
- * after every other call on the service has returned, from any thread but a handler's.
+ * after every other call on the service has returned. From a thread of yours it waits for the
+ * stop; from one of the library's handler threads the stop finishes in the background.
  *
  * # Safety
  * `svc` is NULL or a live service, not used again.

@@ -199,18 +199,21 @@ pub unsafe extern "C" fn micro_error_free(error: *mut micro_error) {
 #[unsafe(no_mangle)]
 pub extern "C" fn micro_status_text(code: i32) -> *const c_char {
     static TEXTS: OnceLock<Vec<(i32, CString)>> = OnceLock::new();
-    let texts = TEXTS.get_or_init(|| {
-        (MICRO_ERR_INVALID_ARGUMENT..=MICRO_EOF)
-            .chain(100..600)
-            .map(|code| (code, Failure::new(code, "").status()))
-            .filter(|(_, text)| !text.is_empty())
-            .map(|(code, text)| (code, CString::new(text).expect("status texts have no NUL")))
-            .collect()
+    let text = catch_unwind(|| {
+        let texts = TEXTS.get_or_init(|| {
+            (MICRO_ERR_INVALID_ARGUMENT..=MICRO_EOF)
+                .chain(100..600)
+                .map(|code| (code, Failure::new(code, "").status()))
+                .filter(|(_, text)| !text.is_empty())
+                .map(|(code, text)| (code, CString::new(text).expect("status texts have no NUL")))
+                .collect()
+        });
+        texts
+            .iter()
+            .find(|(known, _)| *known == code)
+            .map(|(_, text)| text.as_ptr())
     });
-    texts
-        .iter()
-        .find(|(known, _)| *known == code)
-        .map_or(c"".as_ptr(), |(_, text)| text.as_ptr())
+    text.ok().flatten().unwrap_or(c"".as_ptr())
 }
 
 #[cfg(test)]

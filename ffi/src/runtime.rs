@@ -161,6 +161,20 @@ pub(crate) fn engine() -> Result<Arc<Engine>, Failure> {
     }
 }
 
+/// Refuses a call that would wait for the runtime's own work when made from one of its
+/// threads (a handler or callback of the library), where that wait could never end.
+pub(crate) fn not_on_library_thread(call: &str) -> Result<(), Failure> {
+    match Handle::try_current() {
+        Ok(_) => Err(Failure::new(
+            MICRO_ERR_STATE,
+            format!(
+                "{call} was called from a libmicro handler or callback, where it would wait for itself; call it from a thread of yours"
+            ),
+        )),
+        Err(_) => Ok(()),
+    }
+}
+
 /// The error for calls after `micro_runtime_shutdown`.
 pub(crate) fn shut_down() -> Failure {
     Failure::new(
@@ -277,12 +291,7 @@ pub unsafe extern "C" fn micro_runtime_start(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn micro_runtime_shutdown(err: *mut *mut micro_error) -> i32 {
     error::run(err, || {
-        if Handle::try_current().is_ok() {
-            return Err(Failure::new(
-                MICRO_ERR_STATE,
-                "micro_runtime_shutdown was called from a libmicro handler or callback; call it from a thread of yours",
-            ));
-        }
+        not_on_library_thread("micro_runtime_shutdown")?;
         let previous = {
             let mut state = lock(&STATE);
             forget_after_fork(&mut state);

@@ -133,27 +133,29 @@ impl micro_service {
         }
     }
 
-    /// Stops the service if it runs.
-    fn stop(&self) -> Result<(), Failure> {
-        let running = {
-            let mut phase = lock(&self.phase);
-            match std::mem::replace(&mut *phase, Phase::Stopped) {
-                Phase::Running(running) => running,
-                Phase::Stopped => {
-                    return Err(Failure::new(
-                        MICRO_ERR_ALREADY_STOPPED,
-                        format!("service {} was already stopped", self.name),
-                    ));
-                }
-                other => {
-                    *phase = other;
-                    return Err(Failure::new(
-                        MICRO_ERR_STATE,
-                        format!("service {} is not running; start it first", self.name),
-                    ));
-                }
+    /// Takes the running service out, leaving it stopped.
+    fn take_running(&self) -> Result<Running, Failure> {
+        let mut phase = lock(&self.phase);
+        match std::mem::replace(&mut *phase, Phase::Stopped) {
+            Phase::Running(running) => Ok(running),
+            Phase::Stopped => Err(Failure::new(
+                MICRO_ERR_ALREADY_STOPPED,
+                format!("service {} was already stopped", self.name),
+            )),
+            other => {
+                *phase = other;
+                Err(Failure::new(
+                    MICRO_ERR_STATE,
+                    format!("service {} is not running; start it first", self.name),
+                ))
             }
-        };
+        }
+    }
+
+    /// Stops the service if it runs, waiting for in-flight requests.
+    fn stop(&self) -> Result<(), Failure> {
+        runtime::not_on_library_thread("micro_service_stop")?;
+        let running = self.take_running()?;
         let result = runtime::engine().and_then(|engine| Ok(engine.block_on(running.stop())?));
         let _ = self.stopped.send(true);
         result
@@ -399,7 +401,8 @@ pub unsafe extern "C" fn micro_service_start(
 
 /// Starts the service if not started, then blocks until SIGINT or SIGTERM arrives or another
 /// thread calls `micro_service_stop`, and stops it (deregisters, finishes in-flight requests).
-/// Returns 0 after a clean stop. Call it from a thread of yours, never a handler's.
+/// Returns 0 after a clean stop. Call it from a thread of yours (`MICRO_ERR_STATE` from a
+/// handler or callback of the library).
 ///
 /// # Safety
 /// As `micro_service_start`.
@@ -410,6 +413,7 @@ pub unsafe extern "C" fn micro_service_run(
 ) -> i32 {
     error::run(err, || {
         let svc = unsafe { service(svc) }?;
+        runtime::not_on_library_thread("micro_service_run")?;
         let engine = runtime::engine()?;
         let mut stopped = svc.stopped.subscribe();
         if matches!(*lock(&svc.phase), Phase::Building(_)) {
@@ -431,7 +435,8 @@ pub unsafe extern "C" fn micro_service_run(
 
 /// Stops a running service: deregisters, unsubscribes, stops accepting and waits for
 /// in-flight requests (so answer pending replies first). `MICRO_ERR_ALREADY_STOPPED` on a
-/// second stop; `MICRO_ERR_STATE` if it never started. Any thread but a handler's.
+/// second stop; `MICRO_ERR_STATE` if it never started, or when called from a handler or
+/// callback of the library (it would wait for its own request). Any thread of yours.
 ///
 /// # Safety
 /// As `micro_service_start`.
@@ -471,7 +476,8 @@ pub unsafe extern "C" fn micro_service_address(
 }
 
 /// Stops the service if it runs (errors ignored) and frees it. NULL is ignored. Call it once,
-/// after every other call on the service has returned, from any thread but a handler's.
+/// after every other call on the service has returned. From a thread of yours it waits for the
+/// stop; from one of the library's handler threads the stop finishes in the background.
 ///
 /// # Safety
 /// `svc` is NULL or a live service, not used again.
@@ -483,8 +489,15 @@ pub unsafe extern "C" fn micro_service_free(svc: *mut micro_service) {
     error::quietly(|| {
         // SAFETY: made by `micro_service_new`; the caller gives it up.
         let svc = unsafe { Box::from_raw(svc) };
-        if matches!(*lock(&svc.phase), Phase::Running(_)) {
+        if !matches!(*lock(&svc.phase), Phase::Running(_)) {
+            return;
+        }
+        if runtime::not_on_library_thread("").is_ok() {
             let _ = svc.stop();
+        } else if let (Ok(running), Ok(engine)) = (svc.take_running(), runtime::engine()) {
+            // Freed by one of its own handlers: waiting here for in-flight requests would
+            // wait for this one, so the stop finishes in the background.
+            engine.handle().spawn(running.stop());
         }
     });
 }

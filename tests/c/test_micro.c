@@ -104,6 +104,27 @@ static void meta(void *user_data, const uint8_t *req, size_t req_len, const char
     micro_reply_send(reply, (const uint8_t *)metadata, strlen(metadata), NULL);
 }
 
+/* Greeter.Nested: calls Greeter.Call itself, and tries to stop its own service, which must be
+ * refused (the stop would wait for this very request). Answers "<stop status> <call status>
+ * <inner answer>". */
+static struct {
+    micro_client *client;
+    micro_service *svc;
+} nest;
+
+static void nested(void *user_data, const uint8_t *req, size_t req_len, const char *metadata,
+                   micro_reply *reply) {
+    (void)user_data, (void)metadata;
+    int32_t stop = micro_service_stop(nest.svc, NULL);
+    micro_buf inner = {0};
+    int32_t call = micro_client_call(nest.client, "greeter", "Greeter.Call", req, req_len, NULL,
+                                     &inner, NULL);
+    char out[256];
+    int n = snprintf(out, sizeof out, "%d %d %.*s", stop, call, (int)inner.len, (const char *)inner.ptr);
+    micro_buf_free(&inner);
+    micro_reply_send(reply, (const uint8_t *)out, (size_t)n, NULL);
+}
+
 /* Greeter.Upper (stream): sends each message back upper-cased until the caller closes. */
 static int32_t upper(void *user_data, const char *metadata, micro_stream *stream) {
     (void)user_data, (void)metadata;
@@ -215,6 +236,7 @@ static micro_service *start_greeter(int *calls) {
     ST(MICRO_OK, micro_service_handle(svc, "Greeter.Missing", missing, NULL, &err));
     ST(MICRO_OK, micro_service_handle(svc, "Greeter.Drop", drop, NULL, &err));
     ST(MICRO_OK, micro_service_handle(svc, "Greeter.Meta", meta, NULL, &err));
+    ST(MICRO_OK, micro_service_handle(svc, "Greeter.Nested", nested, NULL, &err));
     ST(MICRO_OK, micro_service_stream(svc, "Greeter.Upper", upper, NULL, &err));
     ST(MICRO_OK, micro_service_describe(svc, "Greeter.Call", "Greets a person by name",
                                         "{\"name\": \"Alice\"}", &err));
@@ -254,6 +276,12 @@ static void test_calls(micro_client *client, const int *calls) {
     ST(MICRO_OK, micro_client_call(client, "greeter", "Greeter.Meta", NULL, 0,
                                    "{\"metadata\": {\"Trace\": \"t-1\"}}", &rsp, &err));
     CHECK(rsp.len > 0 && strstr((const char *)rsp.ptr, "\"Trace\":\"t-1\"") != NULL);
+    micro_buf_free(&rsp);
+
+    /* a handler may call other services; stopping its own service from there is refused */
+    ST(MICRO_OK, micro_client_call(client, "greeter", "Greeter.Nested", (const uint8_t *)"Dave", 4,
+                                   NULL, &rsp, &err));
+    CHECK(rsp.len == 15 && memcmp(rsp.ptr, "-7 0 Hello Dave", 15) == 0);
     micro_buf_free(&rsp);
 
     err = NULL;
@@ -464,6 +492,8 @@ int main(void) {
 
     micro_client *client = NULL;
     ST(MICRO_OK, micro_client_new("{\"selector\": \"roundrobin\"}", &client, &err));
+    nest.client = client;
+    nest.svc = svc;
     test_calls(client, &calls);
     test_stream(client);
     test_registry();
