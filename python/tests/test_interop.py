@@ -6,6 +6,7 @@ ways, and pub/sub through the HTTP broker."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -143,3 +144,40 @@ def test_the_python_examples_run_against_each_other(processes: Processes) -> Non
     service.terminate()
     output, _ = service.communicate(timeout=30)
     assert "greeting on greetings: {'from': 'client.py'}" in output
+
+
+def go_tool(name: str) -> str:
+    """A go-micro v5.30.0 program from tests/interop/bin (`make go-tools`)."""
+    path = FIXTURES.parent.parent.parent / "tests" / "interop" / "bin" / name
+    if path.exists():
+        return str(path)
+    message = f"{path} is missing; build it with `make go-tools`"
+    if os.environ.get("MICRO_PY_INTEROP_REQUIRED"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def test_go_micros_client_calls_a_python_service(greeter: Path) -> None:
+    called = subprocess.run(
+        [go_tool("client"), "call", "pygreeter", "Helloworld.Call", '{"name":"Go"}'],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert called.returncode == 0, called.stderr
+    assert json.loads(called.stdout) == {"msg": "Hello Go"}
+    failed = subprocess.run(
+        [go_tool("client"), "call", "pygreeter", "Helloworld.Fail", '{"code":404}'],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert failed.returncode == 2, failed.stderr
+    error = json.loads(failed.stderr.strip().splitlines()[-1])
+    assert (error["code"], error["id"]) == (404, "pygreeter")
+
+
+def test_the_python_client_calls_go_micros_helloworld(processes: Processes) -> None:
+    processes.start(go_tool("helloworld"), "-name", "gohello")
+    eventually(lambda: registered("gohello"), "go-micro's helloworld registering")
+    client = go_micro.Client()
+    assert client.call("gohello", "Helloworld.Call", {"name": "Py"}) == {"msg": "Hello Py"}
+    with pytest.raises(go_micro.BadRequestError) as bad:
+        client.call("gohello", "Helloworld.Fail", {"name": "Py"})
+    assert (bad.value.id, bad.value.detail) == ("gohello", "bad Py")
