@@ -4,6 +4,7 @@
 mod api;
 mod build;
 mod inspect;
+mod lang;
 mod mcp;
 mod new;
 mod project;

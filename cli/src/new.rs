@@ -1,7 +1,12 @@
 //! `micro new`: writes a service project that builds and runs at once — a Cargo project using
 //! the `micro` crate (by path: it is not published), a handler, a README and a `micro.mu`
 //! entry — from one of the templates in `cli/templates`, then builds it and prints its tree.
+//! With `--lang node` it writes a Node package using the `go-micro` npm package (by path)
+//! instead, and installs it.
 
+mod node;
+
+use crate::lang::Lang;
 use micro::{Error, Result};
 use minijinja::Environment;
 use std::path::{Path, PathBuf};
@@ -13,7 +18,7 @@ const ID: &str = "micro.new";
 const WORKSPACE_MANIFEST: &str = include_str!("../../Cargo.toml");
 
 /// Every template file, by the name templates know it by.
-const TEMPLATES: &[(&str, &str)] = &[
+pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     ("Cargo.toml.j2", include_str!("../templates/Cargo.toml.j2")),
     ("README.md.j2", include_str!("../templates/README.md.j2")),
     ("micro.mu.j2", include_str!("../templates/micro.mu.j2")),
@@ -50,6 +55,22 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "api/handler.rs.j2",
         include_str!("../templates/api/handler.rs.j2"),
+    ),
+    (
+        "node/package.json.j2",
+        include_str!("../templates/node/package.json.j2"),
+    ),
+    (
+        "node/index.js.j2",
+        include_str!("../templates/node/index.js.j2"),
+    ),
+    (
+        "node/README.md.j2",
+        include_str!("../templates/node/README.md.j2"),
+    ),
+    (
+        "node/gitignore.j2",
+        include_str!("../templates/node/gitignore.j2"),
     ),
 ];
 
@@ -135,6 +156,9 @@ pub struct Args {
     /// What the service does to begin with.
     #[arg(long, value_enum, default_value_t = Template::Default)]
     pub template: Template,
+    /// The language to write it in (node: the default template only).
+    #[arg(long, value_enum, default_value_t = Lang::Rust)]
+    pub lang: Lang,
     /// The directory to create the project in.
     #[arg(long, default_value = ".")]
     pub dir: PathBuf,
@@ -202,6 +226,9 @@ pub fn run(args: Args) -> Result<()> {
             ),
         ));
     }
+    if args.lang == Lang::Node {
+        return node::run(&args, &project);
+    }
     let core = micro_path()?;
     let files = render(&args, &core)?;
     println!(
@@ -229,7 +256,7 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 /// Refuses names that are not valid crate and service names.
-fn check_name(name: &str) -> Result<()> {
+pub(crate) fn check_name(name: &str) -> Result<()> {
     let mut chars = name.chars();
     let starts_with_letter = chars.next().is_some_and(|c| c.is_ascii_lowercase());
     let plain = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
@@ -253,7 +280,7 @@ fn check_name(name: &str) -> Result<()> {
 }
 
 /// The handler name for a service name: `order-api` -> `OrderApi`.
-fn title(name: &str) -> String {
+pub(crate) fn title(name: &str) -> String {
     name.split(['-', '_'])
         .map(|part| {
             let mut chars = part.chars();
@@ -362,7 +389,7 @@ fn dependencies(template: Template, core: &Path) -> Result<Vec<String>> {
 }
 
 /// Writes the files under `project`, creating it.
-fn write(project: &Path, files: &[(&str, String)]) -> Result<()> {
+pub(crate) fn write(project: &Path, files: &[(&str, String)]) -> Result<()> {
     for (path, text) in files {
         let path = project.join(path);
         let written = path
@@ -429,13 +456,13 @@ fn build(project: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The project's files as a tree, without build output.
-fn tree(project: &Path) -> Result<termtree::Tree<String>> {
+/// The project's files as a tree, without build output or installed dependencies.
+pub(crate) fn tree(project: &Path) -> Result<termtree::Tree<String>> {
     let mut root = termtree::Tree::new(project.display().to_string());
     let mut entries: Vec<_> = std::fs::read_dir(project)
         .map_err(|e| Error::internal(ID, format!("cannot list {}: {e}", project.display())))?
         .flatten()
-        .filter(|e| e.file_name() != "target")
+        .filter(|e| e.file_name() != "target" && e.file_name() != "node_modules")
         .collect();
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {

@@ -1,7 +1,8 @@
 //! The project file of `micro run`: `micro.mu` (line based, `#` comments, properties indented
 //! under `service`, `env` and `deploy` blocks) or `micro.json` (the same content as JSON), and,
-//! without either, the services found by looking for Rust crates with a binary. Also puts the
-//! services in dependency order, refusing unknown dependencies and cycles.
+//! without either, the services found by looking for Rust crates with a binary and Node packages
+//! depending on go-micro. Also puts the services in dependency order, refusing unknown
+//! dependencies and cycles.
 
 use micro::{Error, Result};
 use serde::Deserialize;
@@ -229,7 +230,7 @@ pub fn discover(dir: &Path) -> Result<Project> {
         return Err(Error::not_found(
             ID,
             format!(
-                "no micro.mu, micro.json or Rust service (a Cargo.toml with a binary) under {}",
+                "no micro.mu, micro.json or service (a Rust crate with a binary, or a Node package depending on go-micro) under {}",
                 dir.display()
             ),
         ));
@@ -251,7 +252,7 @@ pub fn discover(dir: &Path) -> Result<Project> {
 }
 
 fn walk(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {
-    if is_binary_crate(dir) {
+    if crate::lang::Lang::discover(dir).is_some() {
         found.push(dir.to_path_buf());
     }
     if depth >= 4 {

@@ -1,5 +1,5 @@
 //! `micro run`: the development runner. Reads the project file (or finds the services), builds
-//! each service with cargo, starts them in dependency order (waiting for each one's `/health`
+//! each service as its language wants ([`Lang`]: cargo for Rust, npm for Node), starts them in dependency order (waiting for each one's `/health`
 //! before its dependents), gives them the selected environment's variables, prefixes and
 //! colours their log lines (also kept in `~/micro/logs/<service>.log`, with pid files in
 //! `~/micro/run`), serves the API gateway, and rebuilds and restarts a service when its files
@@ -8,6 +8,7 @@
 //! Builds are debug builds unless `--release` is given: this is the edit-and-retry loop, and a
 //! debug build of a changed service takes a fraction of a release build's time.
 
+use crate::lang::{Lang, Launch};
 use crate::project::{self, Project, ServiceDef};
 use bytes::Bytes;
 use http_body_util::Empty;
@@ -134,7 +135,8 @@ struct Managed {
     /// The canonical directory, for matching changed files.
     dir: PathBuf,
     prefix: String,
-    binary: Option<PathBuf>,
+    lang: Lang,
+    launch: Option<Launch>,
     process: Option<Process>,
 }
 
@@ -206,8 +208,11 @@ impl Runner {
         for i in 0..self.services.len() {
             let service = &self.services[i];
             say(&service.prefix, "building...");
-            let binary = build(&service.def.name, &service.dir, self.release).await?;
-            self.services[i].binary = Some(binary);
+            let launch = service
+                .lang
+                .build(&service.def.name, &service.dir, self.release)
+                .await?;
+            self.services[i].launch = Some(launch);
         }
         Ok(())
     }
@@ -222,9 +227,10 @@ impl Runner {
     /// Starts service `i` and, when it has a port, waits for its `/health`.
     async fn start(&mut self, i: usize) -> Result<()> {
         let service = &self.services[i];
-        let binary = service.binary.clone().expect("built before starting");
-        let mut command = Command::new(&binary);
+        let launch = service.launch.clone().expect("built before starting");
+        let mut command = Command::new(&launch.program);
         command
+            .args(&launch.args)
             .current_dir(&service.dir)
             .envs(&self.env)
             .stdin(Stdio::null())
@@ -244,7 +250,7 @@ impl Runner {
                 format!(
                     "{}: cannot start {}: {e}",
                     service.def.name,
-                    binary.display()
+                    launch.program.display()
                 ),
             )
         })?;
@@ -378,7 +384,9 @@ impl Runner {
                 .filter(|(_, s)| path.starts_with(&s.dir))
                 .max_by_key(|(_, s)| s.dir.as_os_str().len());
             if let Some((i, service)) = owner
-                && is_source(path.strip_prefix(&service.dir).unwrap_or(path))
+                && service
+                    .lang
+                    .is_source(path.strip_prefix(&service.dir).unwrap_or(path))
             {
                 touched.insert(i);
             }
@@ -391,8 +399,12 @@ impl Runner {
         let prefix = self.services[i].prefix.clone();
         say(&prefix, "files changed, rebuilding...");
         let service = &self.services[i];
-        match build(&service.def.name, &service.dir, self.release).await {
-            Ok(binary) => self.services[i].binary = Some(binary),
+        let built = service
+            .lang
+            .build(&service.def.name, &service.dir, self.release)
+            .await;
+        match built {
+            Ok(launch) => self.services[i].launch = Some(launch),
             Err(err) => {
                 say(
                     &prefix,
@@ -420,16 +432,16 @@ fn managed(def: ServiceDef, i: usize, width: usize, colour: bool) -> Result<Mana
             ),
         )
     })?;
-    if !dir.join("Cargo.toml").is_file() {
-        return Err(Error::bad_request(
+    let lang = Lang::detect(&dir).ok_or_else(|| {
+        Error::bad_request(
             ID,
             format!(
-                "service `{}`: {} has no Cargo.toml; micro run builds Rust services with cargo",
+                "service `{}`: {} holds no service micro run can start: a Rust crate (Cargo.toml) or a Node package (package.json or index.js)",
                 def.name,
                 dir.display()
             ),
-        ));
-    }
+        )
+    })?;
     let name = format!("{:width$}", def.name);
     let prefix = if colour {
         format!("\x1b[{}m{name} |\x1b[0m", COLOURS[i % COLOURS.len()])
@@ -440,90 +452,16 @@ fn managed(def: ServiceDef, i: usize, width: usize, colour: bool) -> Result<Mana
         def,
         dir,
         prefix,
-        binary: None,
+        lang,
+        launch: None,
         process: None,
     })
-}
-
-/// True for a file (its path inside the service directory) whose change should rebuild the
-/// service: Rust sources and Cargo.toml, outside build output and hidden directories. Data a
-/// service writes next to its code (a file store, say) never restarts it.
-fn is_source(path: &Path) -> bool {
-    let skipped = path.components().any(|c| {
-        let c = c.as_os_str().to_string_lossy();
-        c == "target" || (c.starts_with('.') && c.len() > 1 && c != "..")
-    });
-    let rust = path.extension().is_some_and(|e| e == "rs")
-        || path.file_name().is_some_and(|n| n == "Cargo.toml");
-    !skipped && rust
 }
 
 fn say(prefix: &str, line: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{prefix} {line}");
     let _ = out.flush();
-}
-
-/// Builds the crate in `dir` with cargo (its progress shows on stderr) and returns the path of
-/// its binary: the one named `name` when it has several.
-async fn build(name: &str, dir: &Path, release: bool) -> Result<PathBuf> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let manifest = dir.join("Cargo.toml");
-    let mut command = Command::new(cargo);
-    command
-        .arg("build")
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .args(["--message-format", "json-render-diagnostics"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true);
-    if release {
-        command.arg("--release");
-    }
-    let output = command.output().await.map_err(|e| {
-        Error::internal(
-            ID,
-            format!("{name}: cannot run cargo: {e}; is Rust installed?"),
-        )
-    })?;
-    if !output.status.success() {
-        return Err(Error::internal(
-            ID,
-            format!("{name}: cargo build failed (the errors are above)"),
-        ));
-    }
-    let binaries = binaries(&String::from_utf8_lossy(&output.stdout), &manifest);
-    binaries
-        .iter()
-        .find(|(bin, _)| bin == name)
-        .or(binaries.first())
-        .map(|(_, path)| path.clone())
-        .ok_or_else(|| {
-            Error::bad_request(
-                ID,
-                format!("{name}: {} builds no binary", manifest.display()),
-            )
-        })
-}
-
-/// The (name, path) of each binary cargo's JSON messages report for `manifest`.
-fn binaries(messages: &str, manifest: &Path) -> Vec<(String, PathBuf)> {
-    let manifest = manifest
-        .canonicalize()
-        .unwrap_or_else(|_| manifest.to_path_buf());
-    messages
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|m| m["reason"] == "compiler-artifact")
-        .filter(|m| m["manifest_path"].as_str().map(PathBuf::from).as_deref() == Some(&manifest))
-        .filter_map(|m| {
-            let path = m["executable"].as_str()?;
-            let name = m["target"]["name"].as_str()?;
-            Some((name.to_string(), PathBuf::from(path)))
-        })
-        .collect()
 }
 
 /// Copies each line the child writes to its log file and, prefixed, to our stdout.
@@ -673,27 +611,4 @@ fn print_banner(
     out.push_str(&format!("  └{}┘\n", "─".repeat(width)));
     print!("{out}");
     let _ = std::io::stdout().flush();
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_rust_sources_and_manifests_outside_build_output_count_as_changes() {
-        for path in ["src/main.rs", "Cargo.toml", "build.rs", "src/a/b.rs"] {
-            assert!(is_source(Path::new(path)), "{path}");
-        }
-        for path in [
-            "Cargo.lock",
-            "data/micro/users.db",
-            "target/debug/build/x/out.rs",
-            ".git/index",
-            "src/.main.rs.swp",
-            ".idea/x.rs",
-            "README.md",
-        ] {
-            assert!(!is_source(Path::new(path)), "{path}");
-        }
-    }
 }
