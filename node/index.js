@@ -363,17 +363,25 @@ class Service {
     }
     /** Starts the service, serves until SIGINT or SIGTERM, then stops it cleanly. */
     async run() {
-        const address = await this.start();
-        console.error(`service ${this.name} serving on ${address}`);
-        await new Promise((resolve) => {
-            const done = () => {
-                process.off('SIGINT', done);
-                process.off('SIGTERM', done);
-                resolve();
-            };
-            process.on('SIGINT', done);
-            process.on('SIGTERM', done);
-        });
+        // The handlers go in before start, so a signal right after the banner is not missed.
+        let signalled = () => { };
+        const signal = new Promise((resolve) => (signalled = resolve));
+        const done = () => {
+            process.off('SIGINT', done);
+            process.off('SIGTERM', done);
+            signalled();
+        };
+        process.on('SIGINT', done);
+        process.on('SIGTERM', done);
+        try {
+            const address = await this.start();
+            console.error(`service ${this.name} serving on ${address}`);
+        }
+        catch (err) {
+            done();
+            throw err;
+        }
+        await signal;
         await this.stop();
     }
 }

@@ -23,13 +23,15 @@ const suite = fileURLToPath(new URL('netns/interop.mjs', import.meta.url))
 test('JS, Rust and Python services and clients call each other over mDNS', { skip: !required && missing.length > 0 && `missing ${missing.join(', ')}` }, () => {
   assert.deepEqual(missing, [], 'build them with: cargo build -p micro-cli -p helloworld')
   const netns = 'ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo && exec "$0" --test --test-reporter=spec "$1"'
+  // A fresh test run, not one reporting to ours.
+  const { NODE_TEST_CONTEXT, ...env } = process.env
   const result = spawnSync('unshare', ['-n', 'sh', '-c', netns, process.execPath, suite], {
-    env: { ...process.env, ...binaries },
+    env: { ...env, ...binaries },
     encoding: 'utf8',
     timeout: 180_000,
   })
   const output = `${result.stdout}\n${result.stderr}`
   assert.equal(result.error, undefined, `${result.error}`)
   assert.equal(result.status, 0, output)
-  assert.match(output, /# fail 0/)
+  assert.match(output, /ℹ fail 0/)
 })
