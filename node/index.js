@@ -140,6 +140,12 @@ function errorJson(err, id) {
     const raisedBy = typeof e?.id === 'string' && e.id !== '' ? e.id : id;
     return JSON.stringify({ id: raisedBy, code, detail, status: STATUS[code] ?? '' });
 }
+/** Throws a clear error unless `handler` is a function. */
+function needFunction(handler, what) {
+    if (typeof handler !== 'function') {
+        throw new TypeError(`${what} must be a function (an async function, usually), got ${typeof handler}`);
+    }
+}
 /** Handles that keep Node alive: one timer while anything serves or listens. */
 const keepAlive = {
     count: 0,
@@ -240,6 +246,7 @@ class Subscription {
 exports.Subscription = Subscription;
 /** The native form of a message handler. */
 function subscriber(handler) {
+    needFunction(handler, 'a message handler');
     return async (event) => {
         try {
             let message = event.body;
@@ -299,6 +306,7 @@ class Service {
     }
     /** Serves `endpoint` (`Handler.Method`) with `handler`; what it throws reaches the caller as a `MicroError` with its `code` (default 500). */
     handle(endpoint, handler, options) {
+        needFunction(handler, `the handler of ${endpoint}`);
         const call = async (request) => {
             try {
                 const ctx = { service: request.service, endpoint: request.endpoint, metadata: request.metadata };
@@ -314,6 +322,7 @@ class Service {
     }
     /** Serves the stream endpoint `endpoint` with `handler` (an async generator, usually). */
     stream(endpoint, handler, options) {
+        needFunction(handler, `the stream handler of ${endpoint}`);
         const run = async (stream) => {
             const ctx = stream.context;
             try {

@@ -147,6 +147,13 @@ function errorJson(err: unknown, id: string): string {
   return JSON.stringify({ id: raisedBy, code, detail, status: STATUS[code] ?? '' })
 }
 
+/** Throws a clear error unless `handler` is a function. */
+function needFunction(handler: unknown, what: string): void {
+  if (typeof handler !== 'function') {
+    throw new TypeError(`${what} must be a function (an async function, usually), got ${typeof handler}`)
+  }
+}
+
 /** Handles that keep Node alive: one timer while anything serves or listens. */
 const keepAlive = {
   count: 0,
@@ -327,6 +334,7 @@ export class Subscription {
 
 /** The native form of a message handler. */
 function subscriber(handler: MessageHandler): (event: native.Event) => Promise<native.Reply> {
+  needFunction(handler, 'a message handler')
   return async (event) => {
     try {
       let message: unknown = event.body
@@ -410,6 +418,7 @@ export class Service {
 
   /** Serves `endpoint` (`Handler.Method`) with `handler`; what it throws reaches the caller as a `MicroError` with its `code` (default 500). */
   handle<Req = any, Rsp = any>(endpoint: string, handler: Handler<Req, Rsp>, options?: EndpointOptions): this {
+    needFunction(handler, `the handler of ${endpoint}`)
     const call = async (request: native.Request): Promise<native.Reply> => {
       try {
         const ctx = { service: request.service, endpoint: request.endpoint, metadata: request.metadata }
@@ -425,6 +434,7 @@ export class Service {
 
   /** Serves the stream endpoint `endpoint` with `handler` (an async generator, usually). */
   stream<Req = any, Rsp = any>(endpoint: string, handler: StreamHandler<Req, Rsp>, options?: EndpointOptions): this {
+    needFunction(handler, `the stream handler of ${endpoint}`)
     const run = async (stream: native.ServerStream): Promise<native.Reply> => {
       const ctx = stream.context
       try {

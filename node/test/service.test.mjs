@@ -156,6 +156,12 @@ test('a schema that is not an object schema is refused at handle() with a 400', 
   )
 })
 
+test('a handler that is not a function is refused at once', () => {
+  const svc = new Service('bad', { registry })
+  assert.throws(() => svc.handle('Bad.Call', { not: 'a function' }), /the handler of Bad\.Call must be a function/)
+  assert.throws(() => svc.subscribe('topic', 'nope'), /a message handler must be a function/)
+})
+
 test('a started service takes no more endpoints, and starts once', async () => {
   assert.throws(() => greeter.handle('Greeter.Late', async () => ({})), /before start/)
   await assert.rejects(greeter.start(), (err) => err instanceof MicroError && /running/.test(err.detail))
