@@ -4,14 +4,14 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/libmicro/target
 CARGO ?= cargo
 
-.PHONY: run test setup lint go-tools rust-test bench node-test ffi header c-test c-examples install bench-ffi python-test
+.PHONY: run test setup lint go-tools rust-test bench node-test ffi header c-test c-examples install bench-ffi python-test go-test
 
 # micro run builds helloworld (debug: quick to rebuild), serves the gateway on :8080 and
 # restarts helloworld when its files change.
 run:
 	$(CARGO) run -p micro-cli --bin micro -- run examples/helloworld
 
-test: setup lint rust-test node-test c-test python-test
+test: setup lint rust-test node-test c-test python-test go-test
 
 setup:
 	@./scripts/setup.sh
@@ -103,3 +103,20 @@ bench-ffi:
 # network namespace).
 python-test:
 	./python/test.sh
+
+# --- Go: bindings/go over libmicro ---------------------------------------------------------
+# Installs libmicro (debug) into the C tests' scratch prefix, which the binding finds through
+# pkg-config (linking libmicro.so, found at run time through the rpath); builds the programs the
+# interop tests start (libmicro's micro and helloworld, go-micro's through go-tools); then
+# gofmt, go vet and go test in bindings/go (the tests run in a network namespace they make),
+# and go vet and go build of examples/go.
+GO_ENV = PKG_CONFIG_PATH=$(C_PREFIX)/lib/pkgconfig CGO_LDFLAGS="-Wl,-rpath,$(C_PREFIX)/lib"
+
+go-test: go-tools
+	./scripts/go.sh
+	$(MAKE) install PREFIX=$(C_PREFIX) FFI_PROFILE=debug
+	$(CARGO) build -p micro-cli -p helloworld --locked
+	test -z "$$(gofmt -l bindings/go examples/go)" || { gofmt -l bindings/go examples/go; exit 1; }
+	cd bindings/go && $(GO_ENV) go vet ./... && $(GO_ENV) MICRO_BIN_DIR=$(CARGO_TARGET_DIR)/debug \
+		MICRO_INTEROP_REQUIRED=1 go test -count=1 ./...
+	cd examples/go && $(GO_ENV) go vet ./... && $(GO_ENV) go build -o $(CARGO_TARGET_DIR)/go/ ./...

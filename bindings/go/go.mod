@@ -1,0 +1,3 @@
+module github.com/libmicro/libmicro/bindings/go
+
+go 1.22

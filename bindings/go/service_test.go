@@ -1,0 +1,424 @@
+package micro_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	micro "github.com/libmicro/libmicro/bindings/go"
+)
+
+type helloRequest struct {
+	Name string `json:"name"`
+}
+
+type helloResponse struct {
+	Msg string `json:"msg"`
+}
+
+// serve starts a service named name with the endpoints add gives it and stops it when the
+// test ends.
+func serve(t *testing.T, name string, add func(*micro.Service) error) *micro.Service {
+	t.Helper()
+	svc, err := micro.NewService(name)
+	if err != nil {
+		t.Fatalf("NewService: %v", err)
+	}
+	t.Cleanup(svc.Close)
+	if err := add(svc); err != nil {
+		t.Fatalf("adding endpoints: %v", err)
+	}
+	if err := svc.Start(); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	return svc
+}
+
+func newClient(t *testing.T) *micro.Client {
+	t.Helper()
+	client, err := micro.NewClient()
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	t.Cleanup(client.Close)
+	return client
+}
+
+func timeout(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestRawHandlerAnswersARawCall(t *testing.T) {
+	serve(t, "go.raw", func(s *micro.Service) error {
+		return s.Handle("Echo.Upper", func(ctx context.Context, req []byte) ([]byte, error) {
+			return []byte(strings.ToUpper(string(req))), nil
+		})
+	})
+	rsp, err := newClient(t).Call(timeout(t), "go.raw", "Echo.Upper", []byte(`"hello"`))
+	if err != nil {
+		t.Fatalf("Call: %v", err)
+	}
+	if string(rsp) != `"HELLO"` {
+		t.Fatalf("got %q, want %q", rsp, `"HELLO"`)
+	}
+}
+
+func TestTypedHandlerAnswersATypedCall(t *testing.T) {
+	serve(t, "go.typed", func(s *micro.Service) error {
+		return micro.Handle(s, "Greeter.Hello", func(ctx context.Context, req helloRequest) (helloResponse, error) {
+			return helloResponse{Msg: "Hello " + req.Name}, nil
+		})
+	})
+	rsp, err := micro.Call[helloRequest, helloResponse](timeout(t), newClient(t), "go.typed", "Greeter.Hello", helloRequest{Name: "Alice"})
+	if err != nil {
+		t.Fatalf("Call: %v", err)
+	}
+	if rsp.Msg != "Hello Alice" {
+		t.Fatalf("got %+v", rsp)
+	}
+}
+
+func TestHandlerErrorReachesTheCallerWithItsCode(t *testing.T) {
+	serve(t, "go.fail", func(s *micro.Service) error {
+		return micro.Handle(s, "Greeter.Fail", func(ctx context.Context, req helloRequest) (helloResponse, error) {
+			return helloResponse{}, micro.BadRequest("go.fail", "bad %s", req.Name)
+		})
+	})
+	_, err := micro.Call[helloRequest, helloResponse](timeout(t), newClient(t), "go.fail", "Greeter.Fail", helloRequest{Name: "Alice"})
+	var merr *micro.Error
+	if !errors.As(err, &merr) {
+		t.Fatalf("want a *micro.Error, got %T %v", err, err)
+	}
+	if merr.Code != 400 || merr.Id != "go.fail" || merr.Detail != "bad Alice" || merr.Status != "Bad Request" {
+		t.Fatalf("got %+v", merr)
+	}
+}
+
+func TestPlainErrorAndPanicAnswer500(t *testing.T) {
+	serve(t, "go.broken", func(s *micro.Service) error {
+		if err := s.Handle("Broken.Plain", func(ctx context.Context, req []byte) ([]byte, error) {
+			return nil, fmt.Errorf("disk on fire")
+		}); err != nil {
+			return err
+		}
+		return s.Handle("Broken.Panic", func(ctx context.Context, req []byte) ([]byte, error) {
+			panic("boom")
+		})
+	})
+	client := newClient(t)
+	_, err := client.Call(timeout(t), "go.broken", "Broken.Plain", []byte(`{}`))
+	if micro.Code(err) != 500 || !strings.Contains(err.Error(), "disk on fire") {
+		t.Fatalf("plain error: got %v", err)
+	}
+	_, err = client.Call(timeout(t), "go.broken", "Broken.Panic", []byte(`{}`))
+	if micro.Code(err) != 500 || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("panic: got %v", err)
+	}
+	// The service still serves after a panic.
+	_, err = client.Call(timeout(t), "go.broken", "Broken.Plain", []byte(`{}`))
+	if micro.Code(err) != 500 {
+		t.Fatalf("after the panic: got %v", err)
+	}
+}
+
+func TestTypedHandlerRefusesJSONThatDoesNotFitWith400(t *testing.T) {
+	serve(t, "go.strict", func(s *micro.Service) error {
+		return micro.Handle(s, "Greeter.Hello", func(ctx context.Context, req helloRequest) (helloResponse, error) {
+			return helloResponse{Msg: "Hello " + req.Name}, nil
+		})
+	})
+	_, err := newClient(t).Call(timeout(t), "go.strict", "Greeter.Hello", []byte(`{"name":42}`))
+	if micro.Code(err) != 400 || !strings.Contains(err.Error(), "Greeter.Hello") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestMetadataFromTheCallersContextReachesTheHandler(t *testing.T) {
+	serve(t, "go.meta", func(s *micro.Service) error {
+		return s.Handle("Meta.Get", func(ctx context.Context, req []byte) ([]byte, error) {
+			md, _ := micro.FromContext(ctx)
+			return []byte(`"` + md["X-Trace"] + `"`), nil
+		})
+	})
+	ctx := micro.NewContext(timeout(t), micro.Metadata{"X-Trace": "abc123"})
+	rsp, err := newClient(t).Call(ctx, "go.meta", "Meta.Get", []byte(`{}`))
+	if err != nil {
+		t.Fatalf("Call: %v", err)
+	}
+	if string(rsp) != `"abc123"` {
+		t.Fatalf("handler saw %s", rsp)
+	}
+}
+
+func TestContextDeadlineEndsTheCallWithATimeout(t *testing.T) {
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	serve(t, "go.slow", func(s *micro.Service) error {
+		return s.Handle("Slow.Wait", func(ctx context.Context, req []byte) ([]byte, error) {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return []byte(`{}`), nil
+		})
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err := newClient(t).Call(ctx, "go.slow", "Slow.Wait", []byte(`{}`))
+	if !micro.IsTimeout(err) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("want a 408 matching context.DeadlineExceeded, got %v", err)
+	}
+}
+
+func TestCancelledContextEndsTheCall(t *testing.T) {
+	client := newClient(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := client.Call(ctx, "go.nobody", "X.Y", nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestUnknownServiceIsNotFound(t *testing.T) {
+	_, err := newClient(t).Call(timeout(t), "go.nosuch", "X.Y", []byte(`{}`))
+	if !micro.IsNotFound(err) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestStreamHandlerEchoesUntilTheClientCloses(t *testing.T) {
+	serve(t, "go.stream", func(s *micro.Service) error {
+		return s.HandleStream("Echo.Stream", func(ctx context.Context, stream *micro.Stream) error {
+			for {
+				msg, err := micro.Recv[helloRequest](stream)
+				if err == io.EOF {
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+				if err := micro.Send(stream, helloResponse{Msg: "Hello " + msg.Name}); err != nil {
+					return err
+				}
+			}
+		})
+	})
+	stream, err := newClient(t).Stream(timeout(t), "go.stream", "Echo.Stream")
+	if err != nil {
+		t.Fatalf("Stream: %v", err)
+	}
+	defer stream.Close()
+	for _, name := range []string{"Alice", "Bob"} {
+		if err := micro.Send(stream, helloRequest{Name: name}); err != nil {
+			t.Fatalf("Send: %v", err)
+		}
+		rsp, err := micro.Recv[helloResponse](stream)
+		if err != nil {
+			t.Fatalf("Recv: %v", err)
+		}
+		if rsp.Msg != "Hello "+name {
+			t.Fatalf("got %+v", rsp)
+		}
+	}
+	if err := stream.CloseSend(); err != nil {
+		t.Fatalf("CloseSend: %v", err)
+	}
+	if _, err := stream.Recv(); err != io.EOF {
+		t.Fatalf("after CloseSend: want io.EOF, got %v", err)
+	}
+}
+
+func TestSubscriberGetsWhatTheClientPublishes(t *testing.T) {
+	got := make(chan string, 1)
+	serve(t, "go.events", func(s *micro.Service) error {
+		return s.Subscribe("go.events.hello", "", func(ctx context.Context, topic string, body []byte, header micro.Metadata) error {
+			got <- topic + " " + string(body) + " " + header["Content-Type"]
+			return nil
+		})
+	})
+	if err := micro.Publish(timeout(t), newClient(t), "go.events.hello", helloRequest{Name: "Alice"}); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	select {
+	case msg := <-got:
+		if want := `go.events.hello {"name":"Alice"} application/json`; msg != want {
+			t.Fatalf("got %q, want %q", msg, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the subscriber got nothing")
+	}
+}
+
+func TestServiceIsListedInTheRegistryWithItsDocs(t *testing.T) {
+	svc := serve(t, "go.listed", func(s *micro.Service) error {
+		if err := micro.Handle(s, "Greeter.Hello", func(ctx context.Context, req helloRequest) (helloResponse, error) {
+			return helloResponse{}, nil
+		}); err != nil {
+			return err
+		}
+		return s.Describe("Greeter.Hello", "Greets a person", `{"name":"Alice"}`)
+	})
+	address, err := svc.Address()
+	if err != nil {
+		t.Fatalf("Address: %v", err)
+	}
+	services, err := micro.GetService("go.listed")
+	if err != nil {
+		t.Fatalf("GetService: %v", err)
+	}
+	if len(services) == 0 || len(services[0].Nodes) == 0 || services[0].Nodes[0].Address != address {
+		t.Fatalf("the registry holds %+v, want a node at %s", services, address)
+	}
+	var found bool
+	for _, ep := range services[0].Endpoints {
+		if ep.Name == "Greeter.Hello" {
+			found = ep.Metadata["description"] == "Greets a person" && ep.Metadata["example"] == `{"name":"Alice"}`
+		}
+	}
+	if !found {
+		t.Fatalf("Greeter.Hello is not published with its docs: %+v", services[0].Endpoints)
+	}
+}
+
+func TestMisuseIsAnErrorNotACrash(t *testing.T) {
+	svc := serve(t, "go.misuse", func(s *micro.Service) error {
+		return s.Handle("A.B", func(ctx context.Context, req []byte) ([]byte, error) { return req, nil })
+	})
+	noop := func(ctx context.Context, req []byte) ([]byte, error) { return nil, nil }
+	if err := svc.Handle("A.C", noop); !errors.Is(err, micro.ErrState) {
+		t.Fatalf("Handle after Start: got %v", err)
+	}
+	if err := svc.Start(); !errors.Is(err, micro.ErrState) {
+		t.Fatalf("second Start: got %v", err)
+	}
+	if err := svc.Stop(); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if err := svc.Stop(); !errors.Is(err, micro.ErrAlreadyStopped) {
+		t.Fatalf("second Stop: got %v", err)
+	}
+	svc.Close()
+	if err := svc.Start(); !errors.Is(err, micro.ErrState) {
+		t.Fatalf("Start after Close: got %v", err)
+	}
+
+	bad, err := micro.NewService("go.bad")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bad.Close()
+	if err := bad.Describe("No.Such", "nothing", `{}`); err != nil {
+		t.Fatalf("Describe is checked at Start, got %v", err)
+	}
+	if err := bad.Start(); micro.Code(err) != 404 && micro.Code(err) != 400 {
+		t.Fatalf("Start with a doc for an unknown endpoint: got %v", err)
+	}
+}
+
+func TestManyConcurrentCallsAllAnswered(t *testing.T) {
+	var served atomic.Int64
+	serve(t, "go.busy", func(s *micro.Service) error {
+		return micro.Handle(s, "Count.Add", func(ctx context.Context, req helloRequest) (helloResponse, error) {
+			served.Add(1)
+			return helloResponse{Msg: req.Name}, nil
+		})
+	})
+	client := newClient(t)
+	ctx := timeout(t)
+	errs := make(chan error, 200)
+	for i := 0; i < 200; i++ {
+		go func(i int) {
+			name := fmt.Sprint(i)
+			rsp, err := micro.Call[helloRequest, helloResponse](ctx, client, "go.busy", "Count.Add", helloRequest{Name: name})
+			if err == nil && rsp.Msg != name {
+				err = fmt.Errorf("call %d answered %q", i, rsp.Msg)
+			}
+			errs <- err
+		}(i)
+	}
+	for i := 0; i < 200; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if served.Load() != 200 {
+		t.Fatalf("served %d calls, want 200", served.Load())
+	}
+}
+
+func TestStoreWritesReadsListsAndDeletes(t *testing.T) {
+	opts := []micro.StoreOption{micro.InDatabase("gotest"), micro.InTable("t1")}
+	if err := micro.StoreWrite("user/1", []byte("alice"), opts...); err != nil {
+		t.Fatalf("StoreWrite: %v", err)
+	}
+	value, err := micro.StoreRead("user/1", opts...)
+	if err != nil || string(value) != "alice" {
+		t.Fatalf("StoreRead: %q %v", value, err)
+	}
+	keys, err := micro.StoreList(micro.ListOptions{Database: "gotest", Table: "t1", Prefix: "user/"})
+	if err != nil || len(keys) != 1 || keys[0] != "user/1" {
+		t.Fatalf("StoreList: %v %v", keys, err)
+	}
+	if err := micro.StoreDelete("user/1", opts...); err != nil {
+		t.Fatalf("StoreDelete: %v", err)
+	}
+	if _, err := micro.StoreRead("user/1", opts...); !micro.IsNotFound(err) {
+		t.Fatalf("read after delete: %v", err)
+	}
+}
+
+func TestVersionIsSet(t *testing.T) {
+	if v := micro.Version(); !strings.Contains(v, ".") {
+		t.Fatalf("Version() = %q", v)
+	}
+}
+
+func TestHandlerGetsTheCallersDeadline(t *testing.T) {
+	serve(t, "go.deadline", func(s *micro.Service) error {
+		return s.Handle("Deadline.Left", func(ctx context.Context, req []byte) ([]byte, error) {
+			deadline, ok := ctx.Deadline()
+			if !ok {
+				return nil, micro.BadRequest("go.deadline", "no deadline")
+			}
+			return []byte(fmt.Sprint(time.Until(deadline) > 0 && time.Until(deadline) <= time.Minute)), nil
+		})
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rsp, err := newClient(t).Call(ctx, "go.deadline", "Deadline.Left", []byte(`{}`))
+	if err != nil || string(rsp) != "true" {
+		t.Fatalf("got %s %v", rsp, err)
+	}
+}
+
+func TestBrokerSubscriptionGetsRawMessagesUntilUnsubscribed(t *testing.T) {
+	got := make(chan string, 10)
+	sub, err := micro.BrokerSubscribe("go.raw.topic", "", func(ctx context.Context, topic string, body []byte, header micro.Metadata) error {
+		got <- string(body) + " " + header["X-Kind"]
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("BrokerSubscribe: %v", err)
+	}
+	defer sub.Unsubscribe()
+	if err := micro.BrokerPublish("go.raw.topic", []byte("ping"), micro.Metadata{"X-Kind": "raw"}); err != nil {
+		t.Fatalf("BrokerPublish: %v", err)
+	}
+	select {
+	case msg := <-got:
+		if msg != "ping raw" {
+			t.Fatalf("got %q", msg)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the subscriber got nothing")
+	}
+	sub.Unsubscribe()
+	sub.Unsubscribe()
+}
