@@ -1,7 +1,7 @@
 // The JS client under load: `node load.mjs <service> <concurrency> <seconds>` calls
 // Helloworld.Call from that many concurrent callers and prints what bench/rpc/load prints:
 // {"requests","errors","seconds","rps","p50_us","p99_us"}.
-import { Client } from 'go-micro'
+import { Client } from '../../node/index.mjs'
 
 const [service = 'helloworld', concurrency = '64', seconds = '10'] = process.argv.slice(2)
 const client = new Client()

@@ -21,7 +21,6 @@ target="$CARGO_TARGET_DIR"
 
 if [ -z "${MICRO_BENCH_IN_NETNS:-}" ]; then
     (cd "$root" && cargo build --release -q -p helloworld -p rpc-load -p micro-node)
-    [ -e "$here/node_modules/go-micro" ] || (cd "$here" && npm install --no-audit --no-fund --no-package-lock)
     exec unshare -n env MICRO_BENCH_IN_NETNS=1 CARGO_TARGET_DIR="$target" bash "$0" "$@"
 fi
 
