@@ -109,7 +109,7 @@ python-test:
 # pkg-config (linking libmicro.so, found at run time through the rpath); builds the programs the
 # interop tests start (libmicro's micro and helloworld, go-micro's through go-tools); then
 # gofmt, go vet and go test in bindings/go (the tests run in a network namespace they make),
-# and go vet and go build of examples/go.
+# and go vet, go build and a run of examples/go (service and client, in a network namespace).
 GO_ENV = PKG_CONFIG_PATH=$(C_PREFIX)/lib/pkgconfig CGO_LDFLAGS="-Wl,-rpath,$(C_PREFIX)/lib"
 
 go-test: go-tools
@@ -120,3 +120,4 @@ go-test: go-tools
 	cd bindings/go && $(GO_ENV) go vet ./... && $(GO_ENV) MICRO_BIN_DIR=$(CARGO_TARGET_DIR)/debug \
 		MICRO_INTEROP_REQUIRED=1 go test -count=1 ./...
 	cd examples/go && $(GO_ENV) go vet ./... && $(GO_ENV) go build -o $(CARGO_TARGET_DIR)/go/ ./...
+	./examples/go/check.sh $(CARGO_TARGET_DIR)/go
