@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -421,4 +422,67 @@ func TestBrokerSubscriptionGetsRawMessagesUntilUnsubscribed(t *testing.T) {
 	}
 	sub.Unsubscribe()
 	sub.Unsubscribe()
+}
+
+func TestGatewayServesAGoServiceOverHTTP(t *testing.T) {
+	serve(t, "go.gw", func(s *micro.Service) error {
+		return micro.Handle(s, "Greeter.Hello", func(ctx context.Context, req helloRequest) (helloResponse, error) {
+			return helloResponse{Msg: "Hello " + req.Name}, nil
+		})
+	})
+	gw, err := micro.StartGateway(micro.GatewayOptions{Address: "127.0.0.1:0", MCP: true})
+	if err != nil {
+		t.Fatalf("StartGateway: %v", err)
+	}
+	defer gw.Close()
+	rsp, err := http.Post("http://"+gw.Address()+"/api/go.gw/Greeter.Hello", "application/json", strings.NewReader(`{"name":"Alice"}`))
+	if err != nil {
+		t.Fatalf("POST: %v", err)
+	}
+	body, _ := io.ReadAll(rsp.Body)
+	rsp.Body.Close()
+	if rsp.StatusCode != 200 || !strings.Contains(string(body), `"msg":"Hello Alice"`) {
+		t.Fatalf("gateway answered %d %s", rsp.StatusCode, body)
+	}
+	tools, err := http.Get("http://" + gw.Address() + "/mcp/tools")
+	if err != nil {
+		t.Fatalf("GET /mcp/tools: %v", err)
+	}
+	body, _ = io.ReadAll(tools.Body)
+	tools.Body.Close()
+	if tools.StatusCode != 200 || !strings.Contains(string(body), "go.gw") {
+		t.Fatalf("/mcp/tools answered %d %s", tools.StatusCode, body)
+	}
+	if err := gw.Stop(); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if err := gw.Stop(); !errors.Is(err, micro.ErrAlreadyStopped) {
+		t.Fatalf("second Stop: %v", err)
+	}
+}
+
+func TestMCPServerListsAGoServiceAsATool(t *testing.T) {
+	serve(t, "go.tools", func(s *micro.Service) error {
+		if err := micro.Handle(s, "Greeter.Hello", func(ctx context.Context, req helloRequest) (helloResponse, error) {
+			return helloResponse{Msg: "Hello " + req.Name}, nil
+		}); err != nil {
+			return err
+		}
+		return s.Describe("Greeter.Hello", "Greets a person by name", `{"name":"Alice"}`)
+	})
+	srv, err := micro.StartMCP(micro.MCPOptions{Address: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatalf("StartMCP: %v", err)
+	}
+	defer srv.Close()
+	rsp, err := http.Post("http://"+srv.Address()+"/mcp/call", "application/json",
+		strings.NewReader(`{"tool":"go.tools.Greeter.Hello","input":{"name":"Bob"}}`))
+	if err != nil {
+		t.Fatalf("POST /mcp/call: %v", err)
+	}
+	body, _ := io.ReadAll(rsp.Body)
+	rsp.Body.Close()
+	if rsp.StatusCode != 200 || !strings.Contains(string(body), "Hello Bob") {
+		t.Fatalf("/mcp/call answered %d %s", rsp.StatusCode, body)
+	}
 }
