@@ -1,7 +1,8 @@
 //! The languages a service can be written in, as `micro run` and `micro new` see them: how a
 //! service directory is recognised, which changed files mean a rebuild, and how a service is
 //! built and started. Rust services build with cargo and run their binary; Node services get
-//! `npm install` when they have dependencies and no `node_modules`, and run with `node`.
+//! `npm install` when they have dependencies and no `node_modules`, and run with `node`;
+//! Python services run `main.py` with a Python that has the go-micro package.
 
 use micro::{Error, Result};
 use std::ffi::OsString;
@@ -18,6 +19,8 @@ pub enum Lang {
     Rust,
     /// A Node package (package.json or index.js) using the go-micro npm package.
     Node,
+    /// A Python service: a directory with a main.py using the go-micro Python package.
+    Python,
 }
 
 /// How to start a built service: a program and its arguments, run in the service's directory.
@@ -31,23 +34,29 @@ pub struct Launch {
 
 impl Lang {
     /// The language of the service in `dir`, by its files: a Cargo.toml is Rust, a
-    /// package.json or index.js is Node.
+    /// package.json or index.js is Node, a main.py is Python.
     pub fn detect(dir: &Path) -> Option<Lang> {
         if dir.join("Cargo.toml").is_file() {
             Some(Lang::Rust)
         } else if dir.join("package.json").is_file() || dir.join("index.js").is_file() {
             Some(Lang::Node)
+        } else if dir.join("main.py").is_file() {
+            Some(Lang::Python)
         } else {
             None
         }
     }
 
     /// The language of `dir` when discovery should take it for a service: a Rust crate with a
-    /// binary, or a Node package depending on go-micro (or, without a package.json, an
-    /// index.js that names it).
+    /// binary, a Node package depending on go-micro (or, without a package.json, an
+    /// index.js that names it), or a main.py importing go_micro.
     pub fn discover(dir: &Path) -> Option<Lang> {
         if crate::project::is_binary_crate(dir) {
             return Some(Lang::Rust);
+        }
+        if std::fs::read_to_string(dir.join("main.py")).is_ok_and(|text| text.contains("go_micro"))
+        {
+            return Some(Lang::Python);
         }
         let uses_go_micro = match std::fs::read_to_string(dir.join("package.json")) {
             Ok(text) => serde_json::from_str::<serde_json::Value>(&text)
@@ -64,7 +73,10 @@ impl Lang {
     pub fn is_source(self, path: &Path) -> bool {
         let skipped = path.components().any(|c| {
             let c = c.as_os_str().to_string_lossy();
-            c == "target" || c == "node_modules" || (c.starts_with('.') && c.len() > 1 && c != "..")
+            c == "target"
+                || c == "node_modules"
+                || c == "__pycache__"
+                || (c.starts_with('.') && c.len() > 1 && c != "..")
         });
         let has_extension = |extensions: &[&str]| {
             path.extension()
@@ -74,6 +86,9 @@ impl Lang {
         let source = match self {
             Lang::Rust => has_extension(&["rs"]) || named("Cargo.toml"),
             Lang::Node => has_extension(&["js", "mjs", "cjs", "ts"]) || named("package.json"),
+            Lang::Python => {
+                has_extension(&["py"]) || named("pyproject.toml") || named("requirements.txt")
+            }
         };
         !skipped && source
     }
@@ -87,8 +102,75 @@ impl Lang {
                 args: Vec::new(),
             }),
             Lang::Node => node_build(name, dir).await,
+            Lang::Python => {
+                let (name, dir) = (name.to_string(), dir.to_path_buf());
+                tokio::task::spawn_blocking(move || python_ready(&name, &dir))
+                    .await
+                    .map_err(|e| Error::internal(ID, format!("checking Python failed: {e}")))?
+            }
         }
     }
+}
+
+/// The Python that runs the service in `dir`: its own `.venv` when it has one, else
+/// `MICRO_PYTHON`, else `python3`.
+pub fn python(dir: &Path) -> PathBuf {
+    let venv = dir.join(".venv").join("bin").join("python");
+    if venv.is_file() {
+        return venv;
+    }
+    std::env::var_os("MICRO_PYTHON")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "python3".into())
+}
+
+/// Checks that the Python service `name` in `dir` can start, its main.py there and go_micro
+/// importable by [`python`]`(dir)`, saying how to install it when not; returns how to start it.
+pub fn python_ready(name: &str, dir: &Path) -> Result<Launch> {
+    if !dir.join("main.py").is_file() {
+        return Err(Error::bad_request(
+            ID,
+            format!(
+                "{name}: {} has no main.py to start; a Python service's entry point is main.py",
+                dir.display()
+            ),
+        ));
+    }
+    let python = python(dir);
+    let checked = std::process::Command::new(&python)
+        .args(["-c", "import go_micro"])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| {
+            Error::internal(
+                ID,
+                format!(
+                    "{name}: cannot run {}: {e}; install Python 3.10 or later, or set MICRO_PYTHON to one",
+                    python.display()
+                ),
+            )
+        })?;
+    if !checked.status.success() {
+        let package = Path::new(env!("CARGO_MANIFEST_DIR")).join("../python");
+        let package = package.canonicalize().unwrap_or(package);
+        let stderr = String::from_utf8_lossy(&checked.stderr);
+        let why = stderr.lines().last().unwrap_or("no output");
+        return Err(Error::bad_request(
+            ID,
+            format!(
+                "{name}: {} cannot import go_micro ({why}); install it with `{} -m pip install {}`, give the service a .venv that has it, or set MICRO_PYTHON to a Python that has it",
+                python.display(),
+                python.display(),
+                package.display()
+            ),
+        ));
+    }
+    Ok(Launch {
+        program: python,
+        args: vec!["main.py".into()],
+    })
 }
 
 /// Builds the crate in `dir` with cargo and returns the path of its binary: the one named
@@ -277,5 +359,53 @@ mod tests {
         assert_eq!(Lang::discover(dir.path()), Some(Lang::Node));
         std::fs::write(dir.path().join("Cargo.toml"), "[package]\n").unwrap();
         assert_eq!(Lang::detect(dir.path()), Some(Lang::Rust));
+    }
+
+    #[test]
+    fn python_services_are_a_main_py_and_their_sources_are_py_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("main.py"), "print(1)\n").unwrap();
+        assert_eq!(Lang::detect(dir.path()), Some(Lang::Python));
+        assert_eq!(
+            Lang::discover(dir.path()),
+            None,
+            "a script not using go_micro"
+        );
+        std::fs::write(dir.path().join("main.py"), "import go_micro\n").unwrap();
+        assert_eq!(Lang::discover(dir.path()), Some(Lang::Python));
+        for path in [
+            "main.py",
+            "pkg/handlers.py",
+            "pyproject.toml",
+            "requirements.txt",
+        ] {
+            assert!(Lang::Python.is_source(Path::new(path)), "{path}");
+        }
+        for path in [
+            ".venv/lib/x.py",
+            "__pycache__/main.cpython-311.pyc",
+            "pkg/__pycache__/a.py",
+            "data.json",
+        ] {
+            assert!(!Lang::Python.is_source(Path::new(path)), "{path}");
+        }
+    }
+
+    #[test]
+    fn a_python_without_go_micro_is_refused_with_how_to_install_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = python_ready("svc", dir.path()).unwrap_err();
+        assert!(err.detail.contains("no main.py"), "{}", err.detail);
+        std::fs::write(dir.path().join("main.py"), "import go_micro\n").unwrap();
+        let venv = dir.path().join(".venv/bin");
+        std::fs::create_dir_all(&venv).unwrap();
+        std::os::unix::fs::symlink("/bin/false", venv.join("python")).unwrap();
+        let err = python_ready("svc", dir.path()).unwrap_err();
+        assert!(
+            err.detail.contains("cannot import go_micro"),
+            "{}",
+            err.detail
+        );
+        assert!(err.detail.contains("-m pip install"), "{}", err.detail);
     }
 }

@@ -2,9 +2,10 @@
 //! the `micro` crate (by path: it is not published), a handler, a README and a `micro.mu`
 //! entry — from one of the templates in `cli/templates`, then builds it and prints its tree.
 //! With `--lang node` it writes a Node package using the `go-micro` npm package (by path)
-//! instead, and installs it.
+//! instead, and installs it; with `--lang python` a main.py on the go-micro Python package.
 
 mod node;
+mod python;
 
 use crate::lang::Lang;
 use micro::{Error, Result};
@@ -71,6 +72,18 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     (
         "node/gitignore.j2",
         include_str!("../templates/node/gitignore.j2"),
+    ),
+    (
+        "python/main.py.j2",
+        include_str!("../templates/python/main.py.j2"),
+    ),
+    (
+        "python/README.md.j2",
+        include_str!("../templates/python/README.md.j2"),
+    ),
+    (
+        "python/gitignore.j2",
+        include_str!("../templates/python/gitignore.j2"),
     ),
 ];
 
@@ -156,7 +169,7 @@ pub struct Args {
     /// What the service does to begin with.
     #[arg(long, value_enum, default_value_t = Template::Default)]
     pub template: Template,
-    /// The language to write it in (node: the default template only).
+    /// The language to write it in (node and python: the default template only).
     #[arg(long, value_enum, default_value_t = Lang::Rust)]
     pub lang: Lang,
     /// The directory to create the project in.
@@ -228,6 +241,9 @@ pub fn run(args: Args) -> Result<()> {
     }
     if args.lang == Lang::Node {
         return node::run(&args, &project);
+    }
+    if args.lang == Lang::Python {
+        return python::run(&args, &project);
     }
     let core = micro_path()?;
     let files = render(&args, &core)?;

@@ -230,7 +230,7 @@ pub fn discover(dir: &Path) -> Result<Project> {
         return Err(Error::not_found(
             ID,
             format!(
-                "no micro.mu, micro.json or service (a Rust crate with a binary, or a Node package depending on go-micro) under {}",
+                "no micro.mu, micro.json or service (a Rust crate with a binary, a Node package depending on go-micro, or a main.py importing go_micro) under {}",
                 dir.display()
             ),
         ));

@@ -1,5 +1,5 @@
 //! `micro run`: the development runner. Reads the project file (or finds the services), builds
-//! each service as its language wants ([`Lang`]: cargo for Rust, npm for Node), starts them in dependency order (waiting for each one's `/health`
+//! each service as its language wants ([`Lang`]: cargo for Rust, npm for Node, a checked Python for Python), starts them in dependency order (waiting for each one's `/health`
 //! before its dependents), gives them the selected environment's variables, prefixes and
 //! colours their log lines (also kept in `~/micro/logs/<service>.log`, with pid files in
 //! `~/micro/run`), serves the API gateway, and rebuilds and restarts a service when its files
@@ -436,7 +436,7 @@ fn managed(def: ServiceDef, i: usize, width: usize, colour: bool) -> Result<Mana
         Error::bad_request(
             ID,
             format!(
-                "service `{}`: {} holds no service micro run can start: a Rust crate (Cargo.toml) or a Node package (package.json or index.js)",
+                "service `{}`: {} holds no service micro run can start: a Rust crate (Cargo.toml), a Node package (package.json or index.js) or a Python main.py",
                 def.name,
                 dir.display()
             ),
