@@ -12,49 +12,19 @@ import (
 	"time"
 
 	micro "github.com/libmicro/libmicro/bindings/go"
+	"github.com/libmicro/libmicro/bindings/go/internal/testkit"
 )
 
-type helloRequest struct {
-	Name string `json:"name"`
-}
+type (
+	helloRequest  = testkit.HelloRequest
+	helloResponse = testkit.HelloResponse
+)
 
-type helloResponse struct {
-	Msg string `json:"msg"`
-}
-
-// serve starts a service named name with the endpoints add gives it and stops it when the
-// test ends.
-func serve(t *testing.T, name string, add func(*micro.Service) error) *micro.Service {
-	t.Helper()
-	svc, err := micro.NewService(name)
-	if err != nil {
-		t.Fatalf("NewService: %v", err)
-	}
-	t.Cleanup(svc.Close)
-	if err := add(svc); err != nil {
-		t.Fatalf("adding endpoints: %v", err)
-	}
-	if err := svc.Start(); err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	return svc
-}
-
-func newClient(t *testing.T) *micro.Client {
-	t.Helper()
-	client, err := micro.NewClient()
-	if err != nil {
-		t.Fatalf("NewClient: %v", err)
-	}
-	t.Cleanup(client.Close)
-	return client
-}
-
-func timeout(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+var (
+	serve     = testkit.Serve
+	newClient = testkit.Client
+	timeout   = testkit.Timeout
+)
 
 func TestRawHandlerAnswersARawCall(t *testing.T) {
 	serve(t, "go.raw", func(s *micro.Service) error {

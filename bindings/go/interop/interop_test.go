@@ -1,8 +1,4 @@
-package micro_test
-
-// Interop: a Go service on libmicro called by libmicro's Rust CLI and by real go-micro v5.30.0
-// programs, and a Go client on libmicro calling a Rust service and a go-micro service. Every
-// process finds the others through mDNS inside the test's network namespace (see TestMain).
+package interop_test
 
 import (
 	"bufio"
@@ -20,11 +16,23 @@ import (
 	"time"
 
 	micro "github.com/libmicro/libmicro/bindings/go"
+	"github.com/libmicro/libmicro/bindings/go/internal/testkit"
+)
+
+type (
+	helloRequest  = testkit.HelloRequest
+	helloResponse = testkit.HelloResponse
+)
+
+var (
+	serve     = testkit.Serve
+	newClient = testkit.Client
+	timeout   = testkit.Timeout
 )
 
 // goMicroProgram is a go-micro v5.30.0 program from tests/interop/bin (make go-tools).
 func goMicroProgram(t *testing.T, name string) string {
-	return program(t, filepath.Join("..", "..", "tests", "interop", "bin", name), "make go-tools")
+	return program(t, filepath.Join("..", "..", "..", "tests", "interop", "bin", name), "make go-tools")
 }
 
 // rustProgram is a libmicro binary from $MICRO_BIN_DIR (make go-test sets it to the cargo
