@@ -10,6 +10,15 @@ from typing import Any
 from . import _native
 from ._aio import wait
 from ._schema import encode, parse
+from .errors import BadRequestError
+
+
+def _body(request: Any) -> bytes:
+    """The request as JSON bytes; a ``BadRequestError`` when it cannot be encoded."""
+    try:
+        return encode(request)
+    except TypeError as err:
+        raise BadRequestError(str(err), id="go_micro") from None
 
 
 def _options(
@@ -50,7 +59,7 @@ class Client:
         body = self._native.call(
             service,
             endpoint,
-            encode(request),
+            _body(request),
             retries=retries,
             address=list(address) if address else None,
             **_options(timeout, metadata),
@@ -73,7 +82,7 @@ class Client:
             self._native.call,
             service,
             endpoint,
-            encode(request),
+            _body(request),
             retries=retries,
             address=list(address) if address else None,
             **_options(timeout, metadata),
@@ -113,11 +122,11 @@ class Client:
 
     def publish(self, topic: str, message: Any, *, metadata: Mapping[str, str] | None = None) -> None:
         """Publishes ``message`` as JSON on ``topic``."""
-        self._native.publish(topic, encode(message), metadata=dict(metadata) if metadata else None)
+        self._native.publish(topic, _body(message), metadata=dict(metadata) if metadata else None)
 
     async def apublish(self, topic: str, message: Any, *, metadata: Mapping[str, str] | None = None) -> None:
         """``publish``, awaited."""
-        await wait(self._native.publish, topic, encode(message), metadata=dict(metadata) if metadata else None)
+        await wait(self._native.publish, topic, _body(message), metadata=dict(metadata) if metadata else None)
 
 
 class Stream:
@@ -129,11 +138,11 @@ class Stream:
 
     def send(self, message: Any) -> None:
         """Sends one message."""
-        self._native.send(encode(message))
+        self._native.send(_body(message))
 
     async def asend(self, message: Any) -> None:
         """``send``, awaited."""
-        await wait(self._native.send, encode(message))
+        await wait(self._native.send, _body(message))
 
     def recv(self) -> Any:
         """The next reply, or ``None`` once the service has ended the stream."""

@@ -179,7 +179,13 @@ def encode(value: Any) -> bytes:
         return value
     if isinstance(value, str):
         return value.encode()
-    return json.dumps(jsonable(value), separators=(",", ":")).encode()
+    try:
+        return json.dumps(jsonable(value), separators=(",", ":")).encode()
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"{type(value).__name__} is not JSON-encodable ({err}); use dicts, lists, "
+            "dataclasses, TypedDicts or pydantic models of JSON types"
+        ) from None
 
 
 def parse(body: bytes) -> Any:

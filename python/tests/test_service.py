@@ -137,11 +137,6 @@ def test_blocking_calls_from_another_thread_while_the_loop_serves(registry: go_m
 
 
 def test_docs_and_schemas_are_published(registry: go_micro.Registry) -> None:
-    async def scenario() -> None:
-        svc = greeter(registry)
-        await svc.start()
-        await svc.stop()
-
     svc = greeter(registry)
 
     async def published() -> dict[str, dict[str, object]]:
@@ -217,6 +212,10 @@ def test_bad_declarations_fail_clearly(registry: go_micro.Registry) -> None:
         go_micro.Registry("etcd")
     with pytest.raises(go_micro.BadRequestError, match="timeout"):
         go_micro.Client(registry=registry).call("x", "X.Y", {}, timeout=-1)
+    with pytest.raises(go_micro.BadRequestError, match="dict is not JSON-encodable"):
+        go_micro.Client(registry=registry).call("x", "X.Y", {"when": object()})
+    with pytest.raises(TypeError, match="takes .request. or .request, context."):
+        svc.handle("Broken.TooMany")(lambda a, b, c: None)
 
 
 def test_pub_sub_reaches_sync_and_async_subscribers(registry: go_micro.Registry) -> None:
