@@ -46,7 +46,8 @@ def rust_load(service: str, callers: int) -> dict[str, float]:
         [str(TARGET / "rpc-load"), "--service", service, "-c", str(callers), "-d", str(SECONDS)],
         capture_output=True, text=True, check=True,
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
 
 def python_sequential(client: go_micro.Client) -> float:
