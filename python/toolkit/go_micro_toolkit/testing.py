@@ -213,3 +213,54 @@ def run_example(name: str, gateway: str) -> str:
     )
     assert done.returncode == 0, f"{name} failed:\n{done.stdout}{done.stderr}"
     return done.stdout
+
+
+#: The in-process shop service's order endpoint: a nested request, documented.
+ORDER = "shop.Orders.Create"
+#: Its endpoint that always fails with a 409.
+REFUSE = "shop.Orders.Refuse"
+
+
+@dataclass
+class Address:
+    """Where to ship."""
+
+    city: str
+    lines: list[str]
+
+
+@dataclass
+class OrderRequest:
+    """An order: items and where they go."""
+
+    items: list[str]
+    address: Address
+    rush: bool = False
+
+
+@pytest.fixture(scope="session")
+def memory_registry() -> Iterator[object]:
+    """A memory registry with the shop service (written in Python with go_micro) in it,
+    served in this process."""
+    go_micro = pytest.importorskip("go_micro", reason="the go-micro package is not installed")
+    registry = go_micro.Registry("memory")
+    shop = go_micro.Service("shop", registry=registry, broker=go_micro.Broker("memory"), address="127.0.0.1:0")
+
+    @shop.handle("Orders.Create")
+    def create(order: OrderRequest) -> dict:
+        """Places an order and says where it ships.
+
+        @example {"items": ["tea"], "address": {"city": "Oslo", "lines": ["Storgata 1"]}}
+        """
+        return {"count": len(order.items), "city": order.address.city, "rush": order.rush}
+
+    @shop.handle("Orders.Refuse")
+    def refuse(order: dict) -> dict:
+        """Refuses every order."""
+        raise go_micro.ConflictError("the shop is closed")
+
+    import asyncio
+
+    asyncio.run(shop.start())
+    yield registry
+    shop.stop_now()

@@ -92,6 +92,15 @@ class Toolkit:
         """A toolkit over the gateway at ``url``; ``options`` are :class:`GoMicroConfig`'s."""
         return cls(GoMicroConfig(gateway_url=url, auth_token=auth_token, **options))
 
+    @classmethod
+    def local(cls, registry: Any = "mdns", timeout: float | None = None):
+        """A toolkit with no gateway: services found through ``registry`` (a
+        ``go_micro.Registry`` or its name, ``mdns`` or ``memory``) and called through the
+        engine in this process. Needs the ``go-micro`` package."""
+        from .local import Local
+
+        return cls(source=Local(registry, timeout))
+
     def refresh(self) -> list[ToolInfo]:
         """Reloads the tools (after services come or go) and returns them."""
         self._tools = _catalogue(self.source.tools())
@@ -151,8 +160,9 @@ class Toolkit:
         self.close()
 
     def _target(self, name: str) -> str:
-        """The name the source calls the tool by; names it does not list go as they are."""
-        for tool in self._tools or ():
+        """The name the source calls the tool by (loading the tools once to know); names it
+        does not list go as they are, for the source to refuse."""
+        for tool in self.list_tools():
             if name in (tool.name, tool.qualified_name):
                 return tool.tool
         return name

@@ -1,0 +1,52 @@
+"""GoMicroToolkit.local(): no gateway; services found through the registry and called
+through the engine in this process (the go-micro package)."""
+
+import asyncio
+
+import pytest
+from go_micro_toolkit.testing import HELLO, ORDER, REFUSE
+from langchain_core.utils.function_calling import convert_to_openai_tool
+
+from langchain_go_micro import GoMicroToolError, GoMicroToolkit
+
+pytest.importorskip("go_micro", reason="the go-micro package is not installed")
+
+SHIPMENT = {"items": ["tea", "cake"], "address": {"city": "Oslo", "lines": ["Storgata 1"]}}
+
+
+def test_in_process_tools_keep_the_nested_schema_and_call_the_service(memory_registry):
+    toolkit = GoMicroToolkit.local(registry=memory_registry)
+    tools = {t.name: t for t in toolkit.get_tools()}
+    assert set(tools) == {"shop_Orders_Create", "shop_Orders_Refuse"}
+    create = tools["shop_Orders_Create"]
+    assert create.metadata["go_micro_name"] == ORDER
+    assert create.description.startswith("Places an order")
+    address = create.args_schema["$defs"]["Address"]
+    assert address["properties"]["lines"] == {"type": "array", "items": {"type": "string"}}
+    assert convert_to_openai_tool(create)["function"]["parameters"]["required"] == ["items", "address"]
+    assert create.invoke(SHIPMENT) == {"count": 2, "city": "Oslo", "rush": False}
+    assert asyncio.run(create.ainvoke({**SHIPMENT, "rush": True}))["rush"] is True
+
+
+def test_in_process_errors_are_tool_errors_with_the_service_code(memory_registry):
+    toolkit = GoMicroToolkit.local(registry=memory_registry)
+    with pytest.raises(GoMicroToolError) as refused:
+        toolkit.call_tool(REFUSE, {})
+    assert refused.value.status == 409 and "the shop is closed" in str(refused.value)
+    with pytest.raises(GoMicroToolError) as bad:
+        toolkit.call_tool("shop_Orders_Create", {"items": "tea"})
+    assert bad.value.status == 400
+    with pytest.raises(GoMicroToolError) as unknown:
+        asyncio.run(toolkit.acall_tool("shop.Orders.Nothing", {}))
+    assert unknown.value.status == 404
+
+
+def test_in_process_over_mdns_finds_the_helloworld_process(helloworld):
+    toolkit = GoMicroToolkit.local()  # mDNS, like every go-micro service by default
+    for _ in range(50):
+        if toolkit.select(service_filter="helloworld"):
+            break
+        toolkit.refresh()
+    (hello,) = toolkit.get_tools(service_filter="helloworld")
+    assert hello.metadata["go_micro_name"] == HELLO and hello.args_schema["required"] == ["name"]
+    assert hello.invoke({"name": "Alice"}) == {"msg": "Hello Alice"}
