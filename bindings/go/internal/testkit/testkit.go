@@ -4,6 +4,7 @@ package testkit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -23,7 +24,8 @@ type HelloResponse struct {
 	Msg string `json:"msg"`
 }
 
-// Main runs the tests of a package with the engine started from cfg, shut down after them.
+// Main runs the tests of a package with the engine started from cfg, shuts it down after
+// them and checks that the engine then refuses work with ErrShutdown.
 func Main(m *testing.M, cfg micro.Config) {
 	if err := micro.Init(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "micro.Init:", err)
@@ -32,6 +34,15 @@ func Main(m *testing.M, cfg micro.Config) {
 	code := m.Run()
 	if err := micro.Shutdown(); err != nil {
 		fmt.Fprintln(os.Stderr, "micro.Shutdown:", err)
+		code = 1
+	}
+	// After Shutdown nothing runs, and saying so is an error, not a crash.
+	if _, err := micro.NewClient(); !errors.Is(err, micro.ErrShutdown) {
+		fmt.Fprintln(os.Stderr, "NewClient after Shutdown: want ErrShutdown, got", err)
+		code = 1
+	}
+	if err := micro.Shutdown(); !errors.Is(err, micro.ErrAlreadyStopped) {
+		fmt.Fprintln(os.Stderr, "a second Shutdown: want ErrAlreadyStopped, got", err)
 		code = 1
 	}
 	os.Exit(code)
