@@ -13,11 +13,16 @@ import (
 
 // RegistryService is a service as the registry holds it, in go-micro's shape.
 type RegistryService struct {
-	Name      string            `json:"name"`
-	Version   string            `json:"version"`
-	Metadata  map[string]string `json:"metadata,omitempty"`
-	Endpoints []Endpoint        `json:"endpoints,omitempty"`
-	Nodes     []Node            `json:"nodes,omitempty"`
+	// Name is the service name, e.g. helloworld.
+	Name string `json:"name"`
+	// Version is the version; versions of one name are listed apart.
+	Version string `json:"version"`
+	// Metadata is free-form service metadata.
+	Metadata map[string]string `json:"metadata,omitempty"`
+	// Endpoints are the endpoints the service serves.
+	Endpoints []Endpoint `json:"endpoints,omitempty"`
+	// Nodes are the running instances.
+	Nodes []Node `json:"nodes,omitempty"`
 }
 
 // Endpoint is one endpoint of a registered service.
@@ -34,15 +39,21 @@ type Endpoint struct {
 
 // Value is a type tree: a field's name, its type, and the fields of a struct type.
 type Value struct {
-	Name   string  `json:"name"`
-	Type   string  `json:"type"`
+	// Name is the field name.
+	Name string `json:"name"`
+	// Type is the field type.
+	Type string `json:"type"`
+	// Values are the fields of a struct type.
 	Values []Value `json:"values,omitempty"`
 }
 
 // Node is one running instance of a service.
 type Node struct {
-	Id       string            `json:"id"`
-	Address  string            `json:"address"`
+	// Id is <service>-<uuid>.
+	Id string `json:"id"`
+	// Address is the host:port the node listens on.
+	Address string `json:"address"`
+	// Metadata holds transport, broker, server, registry, protocol, ...
 	Metadata map[string]string `json:"metadata,omitempty"`
 }
 
