@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/cgo"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -195,6 +196,12 @@ func (s *Service) EndpointMetadata(endpoint, key, value string) error {
 		defer C.free(unsafe.Pointer(cvalue))
 		return C.micro_service_endpoint_metadata(ptr, cendpoint, ckey, cvalue, cerr)
 	})
+}
+
+// Scopes sets the scopes a caller's token needs for an endpoint already added, checked by
+// the gateway and MCP when auth is on.
+func (s *Service) Scopes(endpoint string, scopes ...string) error {
+	return s.EndpointMetadata(endpoint, "scopes", strings.Join(scopes, ","))
 }
 
 // call runs one C call on the service and checks its status.

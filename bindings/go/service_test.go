@@ -234,7 +234,10 @@ func TestServiceIsListedInTheRegistryWithItsDocs(t *testing.T) {
 		}); err != nil {
 			return err
 		}
-		return s.Describe("Greeter.Hello", "Greets a person", `{"name":"Alice"}`)
+		if err := s.Describe("Greeter.Hello", "Greets a person", `{"name":"Alice"}`); err != nil {
+			return err
+		}
+		return s.Scopes("Greeter.Hello", "greeter:read", "admin")
 	})
 	address, err := svc.Address()
 	if err != nil {
@@ -250,7 +253,8 @@ func TestServiceIsListedInTheRegistryWithItsDocs(t *testing.T) {
 	var found bool
 	for _, ep := range services[0].Endpoints {
 		if ep.Name == "Greeter.Hello" {
-			found = ep.Metadata["description"] == "Greets a person" && ep.Metadata["example"] == `{"name":"Alice"}`
+			found = ep.Metadata["description"] == "Greets a person" && ep.Metadata["example"] == `{"name":"Alice"}` &&
+				ep.Metadata["scopes"] == "greeter:read,admin"
 		}
 	}
 	if !found {
