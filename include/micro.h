@@ -483,6 +483,18 @@ int32_t micro_service_new(const char *name, const char *options_json, struct mic
 int32_t micro_service_handle(struct micro_service *svc, const char *endpoint, micro_handler_fn handler, void *user_data, struct micro_error **err);
 
 /**
+ * Like `micro_service_handle`, but `handler` runs on the runtime worker serving the request,
+ * which saves the hand-off to a library thread (a few microseconds a call). Only for handlers
+ * that return at once and never block: no I/O, no waiting on locks or other threads; a
+ * blocking call of this library made there (`micro_client_call`, ...) fails with
+ * `MICRO_ERR_STATE`. Such a handler may still hand its reply to another thread to answer.
+ *
+ * # Safety
+ * As `micro_service_handle`.
+ */
+int32_t micro_service_handle_inline(struct micro_service *svc, const char *endpoint, micro_handler_fn handler, void *user_data, struct micro_error **err);
+
+/**
  * Serves the stream endpoint `endpoint` with `handler`: for each stream opened by a caller it
  * runs on a library thread (it may block) with the call metadata (JSON, borrowed) and the
  * stream, which the library owns: use it with `micro_stream_recv` and `micro_stream_send`

@@ -1,8 +1,9 @@
 //! An in-process call through the C ABI against the same call made directly in Rust: a client
 //! calls an echo endpoint of a service in the same process, over loopback, with the memory
 //! registry. Through the C ABI the handler is an `extern "C"` callback answering through its
-//! reply handle and the call is `micro_client_call`; directly, the handler is a raw Rust
-//! handler and the call `Client::call_raw`. Both runtimes have two worker threads and both
+//! reply handle (on a library thread, or inline on the worker) and the call is
+//! `micro_client_call`; directly, the handler is a raw Rust handler and the call
+//! `Client::call_raw`. Both runtimes have two worker threads and both
 //! calls are made from the bench thread, blocking on the runtime.
 
 use bytes::Bytes;
@@ -14,8 +15,8 @@ use micro_ffi::buf::{micro_buf, micro_buf_free};
 use micro_ffi::client::{micro_client, micro_client_call, micro_client_new};
 use micro_ffi::runtime::micro_runtime_start;
 use micro_ffi::service::{
-    micro_reply, micro_reply_send, micro_service, micro_service_handle, micro_service_new,
-    micro_service_start,
+    micro_reply, micro_reply_send, micro_service, micro_service_handle,
+    micro_service_handle_inline, micro_service_new, micro_service_start,
 };
 use std::ffi::{c_char, c_void};
 use std::ptr;
@@ -57,6 +58,11 @@ fn c_abi() -> *mut micro_client {
             micro_service_handle(svc, endpoint, handler, ptr::null_mut(), ptr::null_mut()),
             "handle",
         );
+        let inline = c"Echo.Inline".as_ptr();
+        check(
+            micro_service_handle_inline(svc, inline, handler, ptr::null_mut(), ptr::null_mut()),
+            "handle_inline",
+        );
         check(micro_service_start(svc, ptr::null_mut()), "start");
         let mut client: *mut micro_client = ptr::null_mut();
         check(
@@ -70,26 +76,34 @@ fn c_abi() -> *mut micro_client {
 fn calls(c: &mut Criterion) {
     let client = c_abi();
     let mut group = c.benchmark_group("in-process call");
-    group.bench_function("C ABI: micro_client_call to a C handler", |b| {
-        b.iter(|| unsafe {
-            let mut rsp = micro_buf {
-                ptr: ptr::null_mut(),
-                len: 0,
-            };
-            let status = micro_client_call(
-                client,
-                c"ffi-echo".as_ptr(),
-                c"Echo.Call".as_ptr(),
-                REQUEST.as_ptr(),
-                REQUEST.len(),
-                ptr::null(),
-                &mut rsp,
-                ptr::null_mut(),
-            );
-            assert_eq!((status, rsp.len), (0, REQUEST.len()));
-            micro_buf_free(&mut rsp);
-        })
-    });
+    for (name, endpoint) in [
+        ("C ABI: micro_client_call to a C handler", c"Echo.Call"),
+        (
+            "C ABI: micro_client_call to an inline C handler",
+            c"Echo.Inline",
+        ),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| unsafe {
+                let mut rsp = micro_buf {
+                    ptr: ptr::null_mut(),
+                    len: 0,
+                };
+                let status = micro_client_call(
+                    client,
+                    c"ffi-echo".as_ptr(),
+                    endpoint.as_ptr(),
+                    REQUEST.as_ptr(),
+                    REQUEST.len(),
+                    ptr::null(),
+                    &mut rsp,
+                    ptr::null_mut(),
+                );
+                assert_eq!((status, rsp.len), (0, REQUEST.len()));
+                micro_buf_free(&mut rsp);
+            })
+        });
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -94,7 +94,7 @@ pub unsafe extern "C" fn micro_broker_publish(
         let header: HashMap<String, String> = unsafe { args::json(header_json, "header_json") }?;
         let engine = runtime::engine()?;
         let message = Message { header, body };
-        Ok(engine.block_on(engine.broker().publish(topic, message))?)
+        engine.block_on(engine.broker().publish(topic, message))
     })
 }
 

@@ -304,11 +304,11 @@ pub unsafe extern "C" fn micro_client_publish(
         let metadata: HashMap<String, String> =
             unsafe { args::json(metadata_json, "metadata_json") }?;
         let engine = runtime::engine()?;
-        Ok(engine.block_on(
+        engine.block_on(
             client
                 .client
                 .publish_raw(topic, content_type, body, metadata),
-        )?)
+        )
     })
 }
 

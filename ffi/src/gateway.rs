@@ -44,8 +44,10 @@ impl Server {
                 format!("the {what} was already stopped"),
             )
         })?;
-        runtime::engine()?.block_on(running.stop());
-        Ok(())
+        runtime::engine()?.block_on(async {
+            running.stop().await;
+            Ok(())
+        })
     }
 }
 

@@ -66,7 +66,7 @@ pub unsafe extern "C" fn micro_registry_register(
         )?;
         let ttl = (ttl_seconds > 0).then(|| Duration::from_secs(ttl_seconds));
         let engine = runtime::engine()?;
-        Ok(engine.block_on(engine.registry().register(&service, ttl))?)
+        engine.block_on(engine.registry().register(&service, ttl))
     })
 }
 
@@ -85,6 +85,6 @@ pub unsafe extern "C" fn micro_registry_deregister(
             "service_json",
         )?;
         let engine = runtime::engine()?;
-        Ok(engine.block_on(engine.registry().deregister(&service))?)
+        engine.block_on(engine.registry().deregister(&service))
     })
 }

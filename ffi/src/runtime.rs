@@ -18,6 +18,7 @@ use micro::config::Config;
 use micro::registry::Registry;
 use micro::store::Store;
 use serde::Deserialize;
+use std::cell::Cell;
 use std::ffi::c_char;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -88,10 +89,20 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
-    /// Runs `future` on the runtime and waits for it on this thread. Callers are C threads
-    /// or the library's blocking threads, never a runtime worker.
-    pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
-        self.handle.block_on(future)
+    /// Runs `future` on the runtime and waits for it on this thread: a C thread or one of
+    /// the library's blocking threads. On a runtime worker (in an inline handler) waiting would
+    /// stall the worker, so it is refused.
+    pub(crate) fn block_on<T>(
+        &self,
+        future: impl Future<Output = micro::Result<T>>,
+    ) -> Result<T, Failure> {
+        if ON_WORKER.get() {
+            return Err(Failure::new(
+                MICRO_ERR_STATE,
+                "a blocking libmicro call was made in an inline handler, on a runtime worker; use micro_service_handle for handlers that make blocking calls",
+            ));
+        }
+        Ok(self.handle.block_on(future)?)
     }
 
     /// The runtime's handle, to spawn on.
@@ -133,6 +144,19 @@ enum State {
     },
     /// `micro_runtime_shutdown` ran: the end.
     Shutdown,
+}
+
+thread_local! {
+    /// True while an inline handler runs on this (worker) thread.
+    static ON_WORKER: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `call` (an inline handler) on a runtime worker, marked so that blocking calls of the
+/// library made inside it are refused.
+pub(crate) fn on_worker(call: impl FnOnce()) {
+    ON_WORKER.set(true);
+    error::quietly(call);
+    ON_WORKER.set(false);
 }
 
 static STATE: Mutex<State> = Mutex::new(State::Idle(Options::UNSET));

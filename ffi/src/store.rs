@@ -103,7 +103,7 @@ pub unsafe extern "C" fn micro_store_write(
             ttl: write.ttl_ms.map(Duration::from_millis),
             ..Default::default()
         };
-        Ok(engine.block_on(store.write(record, &options))?)
+        engine.block_on(store.write(record, &options))
     })
 }
 
@@ -127,7 +127,7 @@ pub unsafe extern "C" fn micro_store_delete(
             database: scope.database,
             table: scope.table,
         };
-        Ok(engine.block_on(store.delete(key, &options))?)
+        engine.block_on(store.delete(key, &options))
     })
 }
 

@@ -145,13 +145,12 @@ pub unsafe extern "C" fn micro_stream_send(
         let s = unsafe { stream(s) }?;
         let payload = Bytes::copy_from_slice(unsafe { args::bytes(data, len, "data") }?);
         let engine = runtime::engine()?;
-        let sent = engine.block_on(async {
+        engine.block_on(async {
             match &s.ends {
                 Ends::Client { sender, .. } => sender.lock().await.send(payload).await,
                 Ends::Server(stream) => stream.lock().await.send(payload).await,
             }
-        });
-        Ok(sent?)
+        })
     })
 }
 
@@ -209,7 +208,7 @@ pub unsafe extern "C" fn micro_stream_close_send(
             ));
         };
         let engine = runtime::engine()?;
-        Ok(engine.block_on(async { sender.lock().await.close().await })?)
+        engine.block_on(async { sender.lock().await.close().await })
     })
 }
 

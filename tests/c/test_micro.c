@@ -125,6 +125,20 @@ static void nested(void *user_data, const uint8_t *req, size_t req_len, const ch
     micro_reply_send(reply, (const uint8_t *)out, (size_t)n, NULL);
 }
 
+/* Greeter.Fast (inline, on a runtime worker): answers at once; a blocking call of the library
+ * made there is refused with MICRO_ERR_STATE instead of stalling the worker. */
+static void fast(void *user_data, const uint8_t *req, size_t req_len, const char *metadata,
+                 micro_reply *reply) {
+    (void)user_data, (void)metadata;
+    micro_buf inner = {0};
+    int32_t call = req_len == 0 ? MICRO_OK
+                                : micro_client_call(nest.client, "greeter", "Greeter.Call", req,
+                                                    req_len, NULL, &inner, NULL);
+    char out[32];
+    int n = snprintf(out, sizeof out, "fast %d", call);
+    micro_reply_send(reply, (const uint8_t *)out, (size_t)n, NULL);
+}
+
 /* Greeter.Upper (stream): sends each message back upper-cased until the caller closes. */
 static int32_t upper(void *user_data, const char *metadata, micro_stream *stream) {
     (void)user_data, (void)metadata;
@@ -237,6 +251,7 @@ static micro_service *start_greeter(int *calls) {
     ST(MICRO_OK, micro_service_handle(svc, "Greeter.Drop", drop, NULL, &err));
     ST(MICRO_OK, micro_service_handle(svc, "Greeter.Meta", meta, NULL, &err));
     ST(MICRO_OK, micro_service_handle(svc, "Greeter.Nested", nested, NULL, &err));
+    ST(MICRO_OK, micro_service_handle_inline(svc, "Greeter.Fast", fast, NULL, &err));
     ST(MICRO_OK, micro_service_stream(svc, "Greeter.Upper", upper, NULL, &err));
     ST(MICRO_OK, micro_service_describe(svc, "Greeter.Call", "Greets a person by name",
                                         "{\"name\": \"Alice\"}", &err));
@@ -282,6 +297,14 @@ static void test_calls(micro_client *client, const int *calls) {
     ST(MICRO_OK, micro_client_call(client, "greeter", "Greeter.Nested", (const uint8_t *)"Dave", 4,
                                    NULL, &rsp, &err));
     CHECK(rsp.len == 15 && memcmp(rsp.ptr, "-7 0 Hello Dave", 15) == 0);
+    micro_buf_free(&rsp);
+
+    ST(MICRO_OK, micro_client_call(client, "greeter", "Greeter.Fast", NULL, 0, NULL, &rsp, &err));
+    CHECK(rsp.len == 6 && memcmp(rsp.ptr, "fast 0", 6) == 0);
+    micro_buf_free(&rsp);
+    ST(MICRO_OK, micro_client_call(client, "greeter", "Greeter.Fast", (const uint8_t *)"x", 1, NULL,
+                                   &rsp, &err));
+    CHECK(rsp.len == 7 && memcmp(rsp.ptr, "fast -7", 7) == 0);
     micro_buf_free(&rsp);
 
     err = NULL;
