@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The LangChain and LlamaIndex toolkits (python/langchain, python/llamaindex, sharing
 # python/toolkit): `scripts/toolkit.sh setup` makes their venvs, each redone only when its
-# requirements change; `scripts/toolkit.sh test` (what `make toolkit-test` runs) also builds
+# requirements change, and installs the go-micro package built from python/ into both;
+# `scripts/toolkit.sh test` (what `make toolkit-test` runs) also builds
 # micro and helloworld and runs the three pytest suites inside a network namespace of their
 # own, where the gateway and helloworld find each other over mDNS.
 set -euo pipefail
@@ -21,6 +22,14 @@ setup() {
         (cd "$dir" && .venv/bin/pip install -q --disable-pip-version-check -r requirements-test.txt)
         cat "$dir/requirements-test.txt" "$dir/pyproject.toml" "$root/python/toolkit/pyproject.toml" > "$stamp"
     done
+    # The go-micro package (python/, built by maturin, debug profile) for the in-process mode,
+    # as a wheel into both venvs; cargo rebuilds only what changed.
+    local wheels="$CARGO_TARGET_DIR/toolkit-wheels"
+    rm -rf "$wheels"
+    "$root/python/langchain/.venv/bin/maturin" build -q --profile dev -m "$root/python/Cargo.toml" --out "$wheels"
+    for dir in "$root/python/langchain" "$root/python/llamaindex"; do
+        "$dir/.venv/bin/pip" install -q --disable-pip-version-check --force-reinstall --no-deps "$wheels"/go_micro-*.whl
+    done
     if ! command -v unshare >/dev/null || ! command -v ip >/dev/null; then
         apt-get update -qq && apt-get install -y -qq util-linux iproute2
     fi
@@ -30,6 +39,7 @@ run_tests() {
     setup
     cargo build -q -p micro-cli -p helloworld
     export MICRO_BIN="$CARGO_TARGET_DIR/debug/micro" HELLOWORLD_BIN="$CARGO_TARGET_DIR/debug/helloworld"
+    export MICRO_TOOLKIT_LOCAL_REQUIRED=1
     local pytest=(-m pytest -q -p no:cacheprovider)
     local status=0
     netns "$root/python/toolkit" "$root/python/langchain/.venv/bin/python" "${pytest[@]}" tests || status=1

@@ -4,12 +4,12 @@ through the engine in this process (the go-micro package)."""
 import asyncio
 
 import pytest
-from go_micro_toolkit.testing import HELLO, ORDER, REFUSE
+from go_micro_toolkit.testing import HELLO, ORDER, REFUSE, go_micro_or_skip
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from langchain_go_micro import GoMicroToolError, GoMicroToolkit
 
-pytest.importorskip("go_micro", reason="the go-micro package is not installed")
+go_micro_or_skip()
 
 SHIPMENT = {"items": ["tea", "cake"], "address": {"city": "Oslo", "lines": ["Storgata 1"]}}
 
