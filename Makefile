@@ -4,14 +4,14 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/libmicro/target
 CARGO ?= cargo
 
-.PHONY: run test setup lint go-tools rust-test bench node-test ffi header c-test c-examples install bench-ffi python-test go-test
+.PHONY: run test setup lint go-tools rust-test bench node-test ffi header c-test c-examples install bench-ffi python-test go-test toolkit-test
 
 # micro run builds helloworld (debug: quick to rebuild), serves the gateway on :8080 and
 # restarts helloworld when its files change.
 run:
 	$(CARGO) run -p micro-cli --bin micro -- run examples/helloworld
 
-test: setup lint rust-test node-test c-test python-test go-test
+test: setup lint rust-test node-test c-test python-test go-test toolkit-test
 
 setup:
 	@./scripts/setup.sh
@@ -121,3 +121,9 @@ go-test: go-tools
 		MICRO_INTEROP_REQUIRED=1 go test -count=1 ./...
 	cd examples/go && $(GO_ENV) go vet ./... && $(GO_ENV) go build -o $(CARGO_TARGET_DIR)/go/ ./...
 	./examples/go/check.sh $(CARGO_TARGET_DIR)/go
+
+# The LangChain and LlamaIndex toolkits (python/langchain, python/llamaindex, sharing
+# python/toolkit): their venvs, the go-micro wheel, and their pytest suites against the real
+# micro gateway and helloworld (and in-process) in a network namespace.
+toolkit-test:
+	./scripts/toolkit.sh test
