@@ -137,9 +137,9 @@ func (c *Client) use(f func(*C.micro_client) error) error {
 }
 
 // Call calls endpoint ("Handler.Method") of service with the request payload and returns the
-// response payload. ctx's deadline is the call's timeout (else the engine's default, 5 s as
-// in go-micro) and its [Metadata] is sent with it; when ctx is done first, Call returns
-// ctx.Err() (a deadline as a 408 [*Error] that also matches context.DeadlineExceeded). A
+// response payload. ctx's deadline is the call's timeout (else the engine's default, 30 s)
+// and its [Metadata] is sent with it; when ctx is done first, Call returns ctx.Err() (a
+// deadline as a 408 [*Error] that also matches context.DeadlineExceeded). A
 // failed call returns an [*Error]: 404 for an unknown service, 408 for a timeout, or the
 // handler's own.
 func (c *Client) Call(ctx context.Context, service, endpoint string, req []byte, opts ...CallOption) ([]byte, error) {
