@@ -447,8 +447,9 @@ pub unsafe extern "C" fn micro_service_start(
 
 /// Starts the service if not started, then blocks until SIGINT or SIGTERM arrives or another
 /// thread calls `micro_service_stop`, and stops it (deregisters, finishes in-flight requests).
-/// Returns 0 after a clean stop. Call it from a thread of yours (`MICRO_ERR_STATE` from a
-/// handler or callback of the library).
+/// Returns 0 after a clean stop. The library keeps catching SIGINT and SIGTERM afterwards.
+/// Call it from a thread of yours (`MICRO_ERR_STATE` from a handler or callback of the
+/// library).
 ///
 /// # Safety
 /// As `micro_service_start`.

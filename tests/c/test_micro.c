@@ -90,6 +90,14 @@ static void missing(void *user_data, const uint8_t *req, size_t req_len, const c
     micro_reply_error(reply, 404, "greeter", "no such greeting", NULL);
 }
 
+/* Greeter.Odd: answers with a code outside 400..599 and no id or detail: the caller gets 500
+ * from the service. */
+static void odd(void *user_data, const uint8_t *req, size_t req_len, const char *metadata,
+                micro_reply *reply) {
+    (void)user_data, (void)req, (void)req_len, (void)metadata;
+    micro_reply_error(reply, 42, NULL, NULL, NULL);
+}
+
 /* Greeter.Drop: gives its reply up unanswered. */
 static void drop(void *user_data, const uint8_t *req, size_t req_len, const char *metadata,
                  micro_reply *reply) {
@@ -153,6 +161,13 @@ static int32_t upper(void *user_data, const char *metadata, micro_stream *stream
         micro_buf_free(&in);
         if (status != MICRO_OK) return 500;
     }
+}
+
+/* Greeter.Refuse (stream): ends every stream at once with 403. */
+static int32_t refuse(void *user_data, const char *metadata, micro_stream *stream) {
+    (void)user_data, (void)metadata;
+    micro_stream_free(stream); /* ignored: the library owns a handler's stream */
+    return 403;
 }
 
 /* ---- waiting for callbacks ----------------------------------------------------------- */
@@ -253,6 +268,8 @@ static micro_service *start_greeter(int *calls) {
     ST(MICRO_OK, micro_service_handle(svc, "Greeter.Nested", nested, NULL, &err));
     ST(MICRO_OK, micro_service_handle_inline(svc, "Greeter.Fast", fast, NULL, &err));
     ST(MICRO_OK, micro_service_stream(svc, "Greeter.Upper", upper, NULL, &err));
+    ST(MICRO_OK, micro_service_stream(svc, "Greeter.Refuse", refuse, NULL, &err));
+    ST(MICRO_OK, micro_service_handle(svc, "Greeter.Odd", odd, NULL, &err));
     ST(MICRO_OK, micro_service_describe(svc, "Greeter.Call", "Greets a person by name",
                                         "{\"name\": \"Alice\"}", &err));
     ST(MICRO_OK, micro_service_endpoint_metadata(svc, "Greeter.Call", "scopes", "greeter:call", &err));
@@ -281,6 +298,11 @@ static void test_calls(micro_client *client, const int *calls) {
     CHECK(strstr(err->message, "no such greeting") != NULL);
     micro_error_free(err);
     CHECK(rsp.ptr == NULL);
+
+    err = NULL;
+    CHECK(micro_client_call(client, "greeter", "Greeter.Odd", NULL, 0, NULL, &rsp, &err) == 500);
+    CHECK(strcmp(err->id, "greeter") == 0 && strcmp(err->detail, "") == 0);
+    micro_error_free(err);
 
     err = NULL;
     CHECK(micro_client_call(client, "greeter", "Greeter.Drop", NULL, 0, "{\"retries\": 0}", &rsp,
@@ -342,6 +364,14 @@ static void test_stream(micro_client *client) {
     micro_error *err = NULL;
     CHECK(micro_stream_recv(stream, &end, &err) == MICRO_EOF);
     CHECK(err == NULL && end.ptr == NULL && end.len == 0);
+    micro_stream_free(stream);
+
+    /* a stream handler's error code reaches the caller */
+    ST(MICRO_OK, micro_client_stream(client, "greeter", "Greeter.Refuse", NULL, &stream, &err));
+    err = NULL;
+    CHECK(micro_stream_recv(stream, &end, &err) == 403);
+    CHECK(strstr(err->detail, "403") != NULL && strcmp(err->id, "greeter") == 0);
+    micro_error_free(err);
     micro_stream_free(stream);
 }
 
