@@ -41,7 +41,9 @@ class Scripted(FakeMessagesListChatModel):
 
 def run(question: str) -> list[BaseMessage]:
     """The agent loop: ask the model, run the tools it calls, repeat until it answers."""
-    toolkit = GoMicroToolkit(os.environ.get("GATEWAY_URL", "http://localhost:3000"), token=os.environ.get("MICRO_TOKEN"))
+    toolkit = GoMicroToolkit(
+        os.environ.get("GATEWAY_URL", "http://localhost:3000"), token=os.environ.get("MICRO_TOKEN")
+    )
     tools = toolkit.get_tools(service_filter="helloworld")
     by_name = {tool.name: tool for tool in tools}
     model = chat_model(toolkit).bind_tools(tools)

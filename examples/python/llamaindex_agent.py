@@ -49,7 +49,11 @@ class Scripted(FunctionCallingLLM):
             return ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=answered[-1].content))
         name = tool_names[0]
         call = ToolSelection(tool_id="call-1", tool_name=name, tool_kwargs=self.examples.get(name) or {})
-        return ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content="", additional_kwargs={"tool_calls": [call]}))
+        return ChatResponse(
+            message=ChatMessage(
+                role=MessageRole.ASSISTANT, content="", additional_kwargs={"tool_calls": [call]}
+            )
+        )
 
     def chat(self, messages, **kwargs: Any) -> ChatResponse:
         return asyncio.run(self.achat(messages, **kwargs))
@@ -71,8 +75,12 @@ def llm(toolkit: GoMicroToolkit):
 
 async def run(question: str) -> str:
     """Runs the agent on ``question``, printing each tool call, and returns its answer."""
-    toolkit = GoMicroToolkit(os.environ.get("GATEWAY_URL", "http://localhost:3000"), token=os.environ.get("MICRO_TOKEN"))
-    agent = FunctionAgent(tools=toolkit.to_tool_list(service_filter="helloworld"), llm=llm(toolkit), streaming=False)
+    toolkit = GoMicroToolkit(
+        os.environ.get("GATEWAY_URL", "http://localhost:3000"), token=os.environ.get("MICRO_TOKEN")
+    )
+    agent = FunctionAgent(
+        tools=toolkit.to_tool_list(service_filter="helloworld"), llm=llm(toolkit), streaming=False
+    )
     handler = agent.run(user_msg=question)
     async for event in handler.stream_events():
         if isinstance(event, ToolCallResult):

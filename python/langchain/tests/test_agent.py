@@ -42,7 +42,9 @@ def run_loop(model, tools, question, use_async=False):
 
 def script(name):
     return [
-        AIMessage("", tool_calls=[{"name": "helloworld_Helloworld_Call", "args": {"name": name}, "id": "c1"}]),
+        AIMessage(
+            "", tool_calls=[{"name": "helloworld_Helloworld_Call", "args": {"name": name}, "id": "c1"}]
+        ),
         AIMessage(f"The service said hello to {name}."),
     ]
 

@@ -69,7 +69,10 @@ def test_filters_pick_tools_by_service_pattern_include_and_exclude(gateway):
     assert {t.name for t in toolkit.get_tools(service_filter="nothing")} == set()
     store = {t.name for t in toolkit.get_tools(name_pattern=r"^micro_store_")}
     assert store == {"micro_store_list", "micro_store_read", "micro_store_write"}
-    assert {t.name for t in toolkit.get_tools(include=[HELLO, "micro_store_read"])} == {SAFE, "micro_store_read"}
+    assert {t.name for t in toolkit.get_tools(include=[HELLO, "micro_store_read"])} == {
+        SAFE,
+        "micro_store_read",
+    }
     assert {t.name for t in toolkit.get_tools(exclude=[SAFE])} == everything - {SAFE}
 
 

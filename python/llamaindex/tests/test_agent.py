@@ -46,7 +46,9 @@ class ScriptedLLM(FunctionCallingLLM):
             return ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=answered[-1].content))
         name = self.offered[-1]["function"]["name"]
         call = ToolSelection(tool_id="call-1", tool_name=name, tool_kwargs=self.arguments)
-        message = ChatMessage(role=MessageRole.ASSISTANT, content="", additional_kwargs={"tool_calls": [call]})
+        message = ChatMessage(
+            role=MessageRole.ASSISTANT, content="", additional_kwargs={"tool_calls": [call]}
+        )
         return ChatResponse(message=message)
 
     async def achat(self, messages, **kwargs: Any) -> ChatResponse:

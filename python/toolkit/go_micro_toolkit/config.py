@@ -21,9 +21,7 @@ class GoMicroConfig:
     retry_delay: float = 1.0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.gateway_url, str) or not self.gateway_url.startswith(
-            ("http://", "https://")
-        ):
+        if not isinstance(self.gateway_url, str) or not self.gateway_url.startswith(("http://", "https://")):
             raise ValueError(
                 f"gateway_url {self.gateway_url!r} is not an http(s) URL; "
                 f"give one like {DEFAULT_GATEWAY_URL!r}"

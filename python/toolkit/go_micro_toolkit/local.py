@@ -141,7 +141,11 @@ def _field(value: dict[str, Any]) -> dict[str, Any]:
         item = kind[2:]
         if item in ("uint8", "byte"):
             return {"type": "string", "contentEncoding": "base64"}
-        return {"type": "array", "items": _field({"type": item, "values": fields})} if item else {"type": "array"}
+        return (
+            {"type": "array", "items": _field({"type": item, "values": fields})}
+            if item
+            else {"type": "array"}
+        )
     if fields:
         return {"type": "object", "properties": {f["name"]: _field(f) for f in fields}}
     if kind == "string":

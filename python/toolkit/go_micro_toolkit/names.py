@@ -29,7 +29,7 @@ def safe_names(names: Iterable[str]) -> list[str]:
     plain = [name if is_safe(name) else _UNSAFE_CHAR.sub("_", name) for name in names]
     counts = Counter(plain)
     out = []
-    for original, name in zip(names, plain):
+    for original, name in zip(names, plain, strict=True):
         kept = name == original
         if counts[name] == 1 and len(name) <= MAX_LEN and (kept or not _HASHED_TAIL.search(name)):
             out.append(name)

@@ -46,7 +46,9 @@ def binary(variable: str, name: str) -> str:
         target = os.environ.get("CARGO_TARGET_DIR", str(Path(__file__).resolve().parents[3] / "target"))
         path = os.path.join(target, "debug", name)
     if not os.access(path, os.X_OK):
-        pytest.fail(f"{path} is missing: build it with `cargo build -p micro-cli -p helloworld` or set {variable}")
+        pytest.fail(
+            f"{path} is missing: build it with `cargo build -p micro-cli -p helloworld` or set {variable}"
+        )
     return path
 
 
@@ -146,7 +148,9 @@ def helloworld(home) -> Iterator[Served]:
 @pytest.fixture(scope="session")
 def gateway(home, helloworld) -> Iterator[str]:
     """``micro mcp serve --address``, auth off, once it lists helloworld: its URL."""
-    served = start([binary("MICRO_BIN", "micro"), "mcp", "serve", "--address", "127.0.0.1:0"], home / "gateway", "MCP")
+    served = start(
+        [binary("MICRO_BIN", "micro"), "mcp", "serve", "--address", "127.0.0.1:0"], home / "gateway", "MCP"
+    )
     wait_for_tool(served.url)
     yield served.url
     stop(served.process)
@@ -193,7 +197,9 @@ class Server:
 @pytest.fixture(scope="session")
 def server(home, helloworld) -> Iterator[Server]:
     """``micro server`` (auth on, MCP at /mcp) once it lists helloworld to the admin."""
-    served = start([binary("MICRO_BIN", "micro"), "server", "--address", "127.0.0.1:0"], home / "server", "Dashboard")
+    served = start(
+        [binary("MICRO_BIN", "micro"), "server", "--address", "127.0.0.1:0"], home / "server", "Dashboard"
+    )
     server = Server(served.url)
     wait_for_tool(served.url, server.admin)
     yield server
@@ -255,7 +261,9 @@ def memory_registry() -> Iterator[object]:
     served in this process."""
     go_micro = go_micro_or_skip()
     registry = go_micro.Registry("memory")
-    shop = go_micro.Service("shop", registry=registry, broker=go_micro.Broker("memory"), address="127.0.0.1:0")
+    shop = go_micro.Service(
+        "shop", registry=registry, broker=go_micro.Broker("memory"), address="127.0.0.1:0"
+    )
 
     @shop.handle("Orders.Create")
     def create(order: OrderRequest) -> dict:

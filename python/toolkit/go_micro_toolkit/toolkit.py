@@ -182,7 +182,7 @@ def _arguments(name: str, args: dict[str, Any] | str | None) -> dict[str, Any]:
         return {}
     if not isinstance(args, dict):
         raise GoMicroToolError(
-            f"{name}: the arguments must be a JSON object like {{\"name\": \"Alice\"}}, "
+            f'{name}: the arguments must be a JSON object like {{"name": "Alice"}}, '
             f"not {type(args).__name__}",
             tool=name,
         )
@@ -205,7 +205,7 @@ def _catalogue(listed: list[dict[str, Any]]) -> list[ToolInfo]:
             scopes=tuple(t.get("scopes") or ()),
             metadata=dict(t.get("metadata") or {}),
         )
-        for safe, t in zip(names, listed)
+        for safe, t in zip(names, listed, strict=True)
     ]
 
 

@@ -14,7 +14,10 @@ ORDER = {
         "tags": {"type": "array", "items": {"type": "string"}},
         "address": {
             "type": "object",
-            "properties": {"city": {"type": "string"}, "points": {"type": "array", "items": {"$ref": "#/$defs/Point"}}},
+            "properties": {
+                "city": {"type": "string"},
+                "points": {"type": "array", "items": {"$ref": "#/$defs/Point"}},
+            },
             "required": ["city"],
         },
         "first-name": {"type": ["string", "null"]},
@@ -67,8 +70,12 @@ def test_schemas_without_properties_or_with_unknown_keywords_still_make_models()
     assert Loose.model_validate({"x": [1, {"a": 2}]}).x == [1, {"a": 2}]
     Tree = model_from_schema(
         "tree",
-        {"$ref": "#/$defs/Node", "type": "object", "properties": {"child": {"$ref": "#/$defs/Node"}},
-         "$defs": {"Node": {"type": "object", "properties": {"child": {"$ref": "#/$defs/Node"}}}}},
+        {
+            "$ref": "#/$defs/Node",
+            "type": "object",
+            "properties": {"child": {"$ref": "#/$defs/Node"}},
+            "$defs": {"Node": {"type": "object", "properties": {"child": {"$ref": "#/$defs/Node"}}}},
+        },
     )
     assert Tree.model_validate({"child": {"child": {"child": None}}}).child.child == {"child": None}
 
