@@ -16,6 +16,7 @@ __all__ = [
     "Service",
     "Running",
     "Reply",
+    "Emit",
     "Gateway",
     "Server",
     "serve_mcp",
@@ -156,6 +157,11 @@ class Reply:
     def __call__(self, body: bytes | None, exception: BaseException | None = None) -> None: ...
 
 @final
+class Emit:
+    def send(self, body: bytes) -> None: ...
+    def end(self, exception: BaseException | None = None) -> None: ...
+
+@final
 class Service:
     def __new__(
         cls,
@@ -171,6 +177,9 @@ class Service:
     @property
     def name(self) -> str: ...
     def handle(self, endpoint: str, invoke: Callable[..., Any], is_async: bool) -> None: ...
+    def stream(
+        self, endpoint: str, invoke: Callable[[bytes, dict[str, str], Emit], object]
+    ) -> None: ...
     def describe(self, endpoint: str, description: str, example: str) -> None: ...
     def schemas(
         self,

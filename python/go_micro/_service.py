@@ -214,6 +214,54 @@ class Service:
         if request or response:
             self._native.schemas(endpoint, request, response)
 
+    def stream(
+        self,
+        endpoint: str,
+        *,
+        description: str | None = None,
+        example: Any = None,
+        request_schema: JsonSchema | None = None,
+        response_schema: JsonSchema | None = None,
+    ) -> Callable[[F], F]:
+        """Serves the server-stream ``endpoint`` with the decorated generator (``def`` with
+        ``yield``, or ``async def`` with ``yield``) taking ``(request)`` or
+        ``(request, context)``: each value it yields is sent to the caller, and the stream
+        ends when it returns. Documentation and schemas as for ``handle`` (the response
+        type is the generator's item type)."""
+
+        def register(fn: F) -> F:
+            handler = _Endpoint(self.name, endpoint, fn)
+            item = typing.get_args(handler.response_type)
+            handler.response_type = item[0] if item else Any
+            if inspect.isasyncgenfunction(fn):
+
+                def invoke(body: bytes, md: Mapping[str, str], emit: _native.Emit) -> None:
+                    async def pump() -> None:
+                        async for reply in fn(*handler.args(body, md)):
+                            emit.send(encode(reply))
+
+                    _on_loop(self, pump, lambda _, error: emit.end(error))
+
+            elif inspect.isgeneratorfunction(fn):
+
+                def invoke(body: bytes, md: Mapping[str, str], emit: _native.Emit) -> None:
+                    try:
+                        for reply in fn(*handler.args(body, md)):
+                            emit.send(encode(reply))
+                    except BaseException as error:  # noqa: BLE001 - it is the stream's outcome
+                        emit.end(error)
+                    else:
+                        emit.end(None)
+
+            else:
+                raise TypeError(f"the handler for the stream {endpoint} must be a generator (use yield)")
+            self._native.stream(endpoint, invoke)
+            self._document(endpoint, fn, description, example)
+            self._publish_schemas(endpoint, handler, request_schema, response_schema)
+            return fn
+
+        return register
+
     def subscribe(self, topic: str, *, queue: str | None = None) -> Callable[[F], F]:
         """Runs the decorated function (sync or async) for each message on ``topic``, with a
         ``Message``; with ``queue``, the service's instances share the messages."""

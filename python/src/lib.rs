@@ -24,6 +24,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<service::Service>()?;
     module.add_class::<service::Running>()?;
     module.add_class::<service::Reply>()?;
+    module.add_class::<service::Emit>()?;
     module.add_class::<gateway::Gateway>()?;
     module.add_class::<gateway::Server>()?;
     module.add_function(wrap_pyfunction!(gateway::serve_mcp, module)?)?;

@@ -12,7 +12,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 /// A service being built: endpoints, documentation and subscribers, then `start`.
 #[pyclass(module = "go_micro._native", frozen)]
@@ -101,6 +101,20 @@ impl Service {
     ) -> PyResult<()> {
         let handler = handler(invoke, is_async, self.name.clone());
         self.update(py, |service| service.handle_raw(&endpoint, handler))
+    }
+
+    /// Serves the server-stream `endpoint`: for each stream, `invoke(body, metadata, emit)`
+    /// (called on a worker thread) gets the first request and calls `emit.send(body)` per
+    /// reply, then `emit.end(None)` or `emit.end(exception)`, before returning or later (from
+    /// an event loop).
+    fn stream(&self, py: Python<'_>, endpoint: String, invoke: Py<PyAny>) -> PyResult<()> {
+        let id = self.name.clone();
+        let invoke = Arc::new(invoke);
+        self.update(py, |service| {
+            service.stream(&endpoint, move |ctx, stream| {
+                serve_stream(invoke.clone(), id.clone(), ctx, stream)
+            })
+        })
     }
 
     /// Documents `endpoint`: what it does and an example request (JSON text, or empty).
@@ -357,4 +371,85 @@ async fn call_async(
             "the async handler never replied (its event loop stopped?)",
         )
     })?
+}
+
+/// One item of a Python stream handler's output.
+enum Emitted {
+    /// A reply to send.
+    Reply(Bytes),
+    /// The handler finished, well or not.
+    End(micro::Result<()>),
+}
+
+/// What a Python stream handler sends its replies through: `send(body)` per reply, then
+/// `end(None)` or `end(exception)`.
+#[pyclass(module = "go_micro._native", frozen)]
+pub struct Emit {
+    id: String,
+    sender: mpsc::UnboundedSender<Emitted>,
+}
+
+#[pymethods]
+impl Emit {
+    /// Sends one encoded reply; a `MicroError` once the caller has gone.
+    fn send(&self, py: Python<'_>, body: &Bound<'_, PyBytes>) -> PyResult<()> {
+        let reply = Emitted::Reply(Bytes::copy_from_slice(body.as_bytes()));
+        self.sender.send(reply).map_err(|_| {
+            error::to_py(
+                py,
+                &micro::Error::new(&self.id, "the caller closed the stream", 499),
+            )
+        })
+    }
+
+    /// Ends the stream, with the exception the handler raised if any.
+    #[pyo3(signature = (exception=None))]
+    fn end(&self, py: Python<'_>, exception: Option<Bound<'_, PyAny>>) {
+        let outcome = match exception {
+            Some(exception) => Err(error::from_py(py, PyErr::from_value(exception), &self.id)),
+            None => Ok(()),
+        };
+        let _ = self.sender.send(Emitted::End(outcome));
+    }
+}
+
+/// Runs a Python stream handler: the first request in, its replies out until it ends.
+async fn serve_stream(
+    invoke: Arc<Py<PyAny>>,
+    id: String,
+    ctx: Context,
+    mut stream: server::Stream,
+) -> micro::Result<()> {
+    let Some(first) = stream.recv().await? else {
+        return Ok(());
+    };
+    let (sender, mut emitted) = mpsc::unbounded_channel();
+    let calling = tokio::task::spawn_blocking(move || {
+        Python::attach(|py| {
+            let emit = Emit {
+                id: id.clone(),
+                sender: sender.clone(),
+            };
+            let called = ctx
+                .metadata
+                .into_pyobject(py)
+                .and_then(|metadata| invoke.call1(py, (PyBytes::new(py, &first), metadata, emit)));
+            if let Err(err) = called {
+                let _ = sender.send(Emitted::End(Err(error::from_py(py, err, &id))));
+            }
+        })
+    });
+    let mut outcome = Ok(());
+    while let Some(item) = emitted.recv().await {
+        match item {
+            Emitted::Reply(body) => stream.send(body).await?,
+            Emitted::End(end) => {
+                outcome = end;
+                break;
+            }
+        }
+    }
+    drop(emitted);
+    let _ = calling.await;
+    outcome
 }

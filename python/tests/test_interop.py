@@ -52,6 +52,9 @@ def test_the_micro_cli_calls_a_python_service(greeter: Path) -> None:
     assert json.loads(called.stdout) == {"msg": "Hello Alice"}
     later = micro("call", "pygreeter", "Helloworld.Later", '{"name":"Bob"}')
     assert json.loads(later.stdout) == {"msg": "Later Bob"}
+    client = go_micro.Client()
+    with client.stream("pygreeter", "Helloworld.Stream", {"name": "Py", "count": 2}) as stream:
+        assert [m["msg"] for m in stream] == ["Hello Py 1", "Hello Py 2"]
     described = micro("describe", "pygreeter")
     assert "Greets a person by name" in described.stdout
 
@@ -171,6 +174,13 @@ def test_go_micros_client_calls_a_python_service(greeter: Path) -> None:
     assert failed.returncode == 2, failed.stderr
     error = json.loads(failed.stderr.strip().splitlines()[-1])
     assert (error["code"], error["id"]) == (404, "pygreeter")
+    streamed = subprocess.run(
+        [go_tool("client"), "stream", "pygreeter", "Helloworld.Stream", '{"name":"Go","count":3}'],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert streamed.returncode == 0, streamed.stderr
+    replies = [json.loads(line)["msg"] for line in streamed.stdout.splitlines()]
+    assert replies == ["Hello Go 1", "Hello Go 2", "Hello Go 3"]
 
 
 def test_the_python_client_calls_go_micros_helloworld(processes: Processes) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import TypedDict
 
@@ -79,6 +80,20 @@ def greeter(registry: go_micro.Registry) -> go_micro.Service:
     async def crash(req: dict) -> dict:
         raise ValueError("the handler broke")
 
+    @svc.stream("Greeter.Count")
+    def count(person: Person) -> Iterator[Greeting]:
+        """Greets once per tag."""
+        for tag in person.tags:
+            if tag == "boom":
+                raise go_micro.ConflictError("boom tag")
+            yield Greeting(msg=f"{tag} {person.name}")
+
+    @svc.stream("Greeter.CountLater")
+    async def count_later(person: Person) -> AsyncIterator[Greeting]:
+        for tag in person.tags:
+            await asyncio.sleep(0)
+            yield Greeting(msg=f"later {tag} {person.name}")
+
     @svc.handle("Greeter.Invoice", scopes=["billing"])
     def invoice(req: Invoice) -> Invoice:
         return req
@@ -136,6 +151,31 @@ def test_blocking_calls_from_another_thread_while_the_loop_serves(registry: go_m
     assert run(scenario()) == [{"msg": "Hello Thread"}, {"msg": "Later Thread (?)"}]
 
 
+def test_stream_handlers_sync_and_async_yield_to_the_caller(registry: go_micro.Registry) -> None:
+    async def scenario() -> tuple[list[str], list[str], list[str]]:
+        svc = greeter(registry)
+        await svc.start()
+        client = go_micro.Client(registry=registry)
+        try:
+            stream = await client.astream("greeter", "Greeter.Count", {"name": "Ann", "tags": ["a", "b", "c"]})
+            sync_replies = [reply["msg"] async for reply in stream]
+            stream = await client.astream("greeter", "Greeter.CountLater", {"name": "Ann", "tags": ["x", "y"]})
+            async_replies = [reply["msg"] async for reply in stream]
+            stream = await client.astream("greeter", "Greeter.Count", {"name": "Ann", "tags": ["a", "boom"]})
+            before_error: list[str] = []
+            with pytest.raises(go_micro.ConflictError, match="boom tag"):
+                async for reply in stream:
+                    before_error.append(reply["msg"])
+            return sync_replies, async_replies, before_error
+        finally:
+            await svc.stop()
+
+    sync_replies, async_replies, before_error = run(scenario())
+    assert sync_replies == ["a Ann", "b Ann", "c Ann"]
+    assert async_replies == ["later x Ann", "later y Ann"]
+    assert before_error == ["a Ann"]
+
+
 def test_docs_and_schemas_are_published(registry: go_micro.Registry) -> None:
     svc = greeter(registry)
 
@@ -165,6 +205,9 @@ def test_docs_and_schemas_are_published(registry: go_micro.Registry) -> None:
     assert endpoints["Greeter.Raw"]["request"]["type"] == "Query"
     assert endpoints["Greeter.Invoice"]["metadata"]["scopes"] == "billing"
     assert endpoints["Greeter.Later"]["metadata"]["description"] == "Greets after a pause, on the event loop."
+    count = endpoints["Greeter.Count"]
+    assert count["metadata"]["stream"] == "true" and count["metadata"]["description"] == "Greets once per tag."
+    assert (count["request"]["type"], count["response"]["type"]) == ("Person", "Greeting")
 
 
 def test_errors_keep_their_codes(registry: go_micro.Registry) -> None:
