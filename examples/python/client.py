@@ -1,6 +1,5 @@
 """Calls helloworld (the Rust or the Python one) every way the client offers: a blocking
-call, an awaited call, a stream (the Rust helloworld serves `Helloworld.Stream`), an error,
-and a published message.
+call, an awaited call, a stream, an error, and a published message.
 
     python examples/python/client.py
 """

@@ -1,5 +1,6 @@
 """helloworld in Python: `Helloworld.Call` greets a person by name, `Helloworld.Later` does the
-same from an async handler, and every `greetings` message is logged.
+same from an async handler, `Helloworld.Stream` greets them `count` times as a server stream,
+and every `greetings` message is logged.
 
     pip install ./python
     python examples/python/service.py
@@ -9,6 +10,7 @@ same from an async handler, and every `greetings` message is logged.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import go_micro
@@ -49,6 +51,24 @@ async def later(req: Request, ctx: go_micro.Context) -> Response:
     """
     await asyncio.sleep(0.1)
     return Response(msg=f"Hello {req.name}, from {ctx.service}")
+
+
+@dataclass
+class StreamRequest:
+    """Whom to greet, and how many times."""
+
+    name: str
+    count: int = 1
+
+
+@service.stream("Helloworld.Stream")
+def stream(req: StreamRequest) -> Iterator[Response]:
+    """Greets a person count times, one message each.
+
+    @example {"name": "Alice", "count": 3}
+    """
+    for i in range(1, min(req.count, 1000) + 1):
+        yield Response(msg=f"Hello {req.name} {i}")
 
 
 @service.subscribe("greetings")

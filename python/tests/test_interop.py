@@ -144,6 +144,7 @@ def test_the_python_examples_run_against_each_other(processes: Processes) -> Non
     assert "{'msg': 'Hello Alice'}" in client.stdout
     assert "as expected, " in client.stdout and "Helloworld.Missing" in client.stdout
     assert "{'msg': 'Hello caller 2'}" in client.stdout
+    assert "{'msg': 'Hello Bob 3'}" in client.stdout
     service.terminate()
     output, _ = service.communicate(timeout=30)
     assert "greeting on greetings: {'from': 'client.py'}" in output
