@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import enum
+import functools
 import inspect
 import json
 import types
@@ -114,6 +115,14 @@ def _field(tp: Any, defs: dict[str, JsonSchema]) -> JsonSchema:
     return {}
 
 
+@functools.cache
+def _init_fields(tp: type) -> dict[str, Any]:
+    """A dataclass's constructor fields and their types, read once per class (resolving
+    type hints is slow)."""
+    hints = typing.get_type_hints(tp)
+    return {f.name: hints.get(f.name, Any) for f in dataclasses.fields(tp) if f.init}
+
+
 def decode(tp: Any, data: Any) -> Any:
     """``data`` (parsed JSON) as an instance of ``tp``; a ``BadRequestError`` saying which
     field is wrong when it does not fit."""
@@ -135,9 +144,8 @@ def _decode(tp: Any, data: Any) -> Any:
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(data, dict):
             raise TypeError(f"expected a JSON object, got {type(data).__name__}")
-        hints = typing.get_type_hints(tp)
-        known = {f.name for f in dataclasses.fields(tp) if f.init}
-        return tp(**{k: _decode(hints.get(k, Any), v) for k, v in data.items() if k in known})
+        fields = _init_fields(tp)
+        return tp(**{k: _decode(fields[k], v) for k, v in data.items() if k in fields})
     if origin is Union or origin is types.UnionType:
         inner = [arg for arg in args if arg is not type(None)]
         return _decode(inner[0], data) if len(inner) == 1 else data
@@ -152,22 +160,23 @@ def _decode(tp: Any, data: Any) -> Any:
     return data
 
 
-def jsonable(value: Any) -> Any:
-    """``value`` as plain JSON data: dataclasses, pydantic models, enums, bytes (base64),
-    tuples and sets turned into what ``json.dumps`` takes."""
+def _plain(value: Any) -> Any:
+    """What ``json`` cannot encode itself, as JSON data: pydantic models, dataclasses, enums,
+    bytes (base64) and sets. The encoder calls it only for such values."""
     if hasattr(value, "model_dump") and callable(value.model_dump):
         return value.model_dump(mode="json")
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [jsonable(v) for v in value]
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     if isinstance(value, enum.Enum):
-        return jsonable(value.value)
+        return value.value
     if isinstance(value, (bytes, bytearray)):
         return base64.b64encode(value).decode()
-    return value
+    if isinstance(value, (set, frozenset)):
+        return list(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=_plain)
 
 
 def encode(value: Any) -> bytes:
@@ -180,7 +189,7 @@ def encode(value: Any) -> bytes:
     if isinstance(value, str):
         return value.encode()
     try:
-        return json.dumps(jsonable(value), separators=(",", ":")).encode()
+        return _ENCODER.encode(value).encode()
     except (TypeError, ValueError) as err:
         raise TypeError(
             f"{type(value).__name__} is not JSON-encodable ({err}); use dicts, lists, "
