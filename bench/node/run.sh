@@ -57,6 +57,7 @@ jshandler_1="$(load node-helloworld 1)"
 jshandler_c="$(load node-helloworld "$c")"
 kill -INT $server; wait $server || true
 
+load_avg="$(cut -d' ' -f1-3 /proc/loadavg)"
 overhead="$(awk -v a="$(field "$jshandler_1" p50_us)" -v b="$(field "$rust_1" p50_us)" 'BEGIN { print a - b }')"
 cpu="$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
 cat >"$root/bench/results/node.md" <<MD
@@ -65,7 +66,8 @@ cat >"$root/bench/results/node.md" <<MD
 Date $(date -u +%Y-%m-%d), $(nproc) cores ($cpu), Node $(node --version), release builds.
 Helloworld.Call over loopback, JSON, services found through mDNS in a network namespace;
 1 caller, then $c concurrent callers, $d s each (\`bench/node/run.sh $c $d\`). Client and
-server share the machine's cores.
+server share the machine's cores; load average at the end of the run: $load_avg (other work
+on the machine slows both sides alike, so compare the rows of one run, not across runs).
 
 ## A JS handler against a Rust handler
 
