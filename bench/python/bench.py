@@ -124,7 +124,11 @@ def main() -> None:
     try:
         for name in ("helloworld", "pyhello", "pyhello-async"):
             wait_registered(name)
-        print(f"{SECONDS:g} s per run, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, release builds\n")
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(
+            f"{SECONDS:g} s per run, {os.cpu_count()} CPUs (load average {load} at the start), "
+            f"Python {sys.version.split()[0]}, release builds\n"
+        )
         print("| handler (called by the Rust client) | 1 caller: p50 µs | 1 caller: calls/s | 64 callers: calls/s | 64 callers: p99 µs |")
         print("|---|---|---|---|---|")
         for label, service in (
