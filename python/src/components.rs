@@ -30,30 +30,45 @@ static SHARED: Mutex<Shared> = Mutex::new(Shared {
     store: None,
 });
 
-/// The shared instance of one kind, made with `make` on first use in this process.
-fn shared<T: Clone>(
+/// The shared instance of one kind, made with `make` on first use in this process (with the
+/// GIL released: opening a store touches the disk).
+fn shared<T: Clone + Send>(
     py: Python<'_>,
     pick: impl Fn(&mut Shared) -> &mut Option<T>,
-    make: impl FnOnce() -> micro::Result<T>,
+    make: impl FnOnce() -> micro::Result<T> + Send,
+) -> PyResult<T> {
+    let current = |pick: &dyn Fn(&mut Shared) -> &mut Option<T>| {
+        let mut state = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+        if state.pid != std::process::id() {
+            *state = Shared {
+                pid: std::process::id(),
+                registry: None,
+                broker: None,
+                store: None,
+            };
+        }
+        pick(&mut state).clone()
+    };
+    if let Some(value) = current(&pick) {
+        return Ok(value);
+    }
+    let made = detached(py, make)?;
+    // Another thread may have made one meanwhile; the first one kept wins.
+    let mut state = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+    Ok(pick(&mut state).get_or_insert(made).clone())
+}
+
+/// Runs `make` inside the runtime with the GIL released.
+fn detached<T: Send>(
+    py: Python<'_>,
+    make: impl FnOnce() -> micro::Result<T> + Send,
 ) -> PyResult<T> {
     let handle = runtime::handle(py)?;
-    let _inside = handle.enter();
-    let mut state = SHARED.lock().unwrap_or_else(|e| e.into_inner());
-    if state.pid != std::process::id() {
-        *state = Shared {
-            pid: std::process::id(),
-            registry: None,
-            broker: None,
-            store: None,
-        };
-    }
-    let slot = pick(&mut state);
-    if let Some(value) = slot {
-        return Ok(value.clone());
-    }
-    let value = make().map_err(|e| error::to_py(py, &e))?;
-    *slot = Some(value.clone());
-    Ok(value)
+    py.detach(|| {
+        let _inside = handle.enter();
+        make()
+    })
+    .map_err(|e| error::to_py(py, &e))
 }
 
 /// Python's `json.loads` of engine JSON, for registry records.
@@ -96,12 +111,10 @@ impl Registry {
         let inner = if name.is_none() && address.is_none() {
             Registry::or_shared(py, None)?
         } else {
-            let handle = runtime::handle(py)?;
-            let _inside = handle.enter();
             let mut config = Config::from_env();
             config.registry = name.or(config.registry);
             config.registry_address = address.or(config.registry_address);
-            config.registry().map_err(|e| error::to_py(py, &e))?
+            detached(py, || config.registry())?
         };
         Ok(Registry {
             inner,
@@ -209,7 +222,7 @@ impl Store {
             config.store_address = address.or(config.store_address);
             config.store_database = database.or(config.store_database);
             config.store_table = table.or(config.store_table);
-            config.store().map_err(|e| error::to_py(py, &e))?
+            detached(py, || config.store())?
         };
         Ok(Store {
             inner,
@@ -398,12 +411,10 @@ impl Broker {
         let inner = if name.is_none() && address.is_none() && !registry_given {
             Broker::or_shared(py, None, registry)?
         } else {
-            let handle = runtime::handle(py)?;
-            let _inside = handle.enter();
             let mut config = Config::from_env();
             config.broker = name.or(config.broker);
             config.broker_address = address.or(config.broker_address);
-            config.broker(registry).map_err(|e| error::to_py(py, &e))?
+            detached(py, || config.broker(registry))?
         };
         Ok(Broker {
             inner,
