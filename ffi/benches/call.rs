@@ -4,10 +4,11 @@
 //! reply handle (on a library thread, or inline on the worker) and the call is
 //! `micro_client_call`; directly, the handler is a raw Rust handler and the call
 //! `Client::call_raw`. Both runtimes have two worker threads and both
-//! calls are made from the bench thread, blocking on the runtime.
+//! calls are made from the bench thread, blocking on the runtime. After criterion's runs, the
+//! three kinds are measured again in alternating rounds (the figures in bench/results/ffi.md).
 
 use bytes::Bytes;
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::Criterion;
 use micro::client::{CallOptions, RawRequest};
 use micro::registry::Memory;
 use micro::{Client, Service, server};
@@ -18,9 +19,10 @@ use micro_ffi::service::{
     micro_reply, micro_reply_send, micro_service, micro_service_handle,
     micro_service_handle_inline, micro_service_new, micro_service_start,
 };
-use std::ffi::{c_char, c_void};
+use std::ffi::{CStr, c_char, c_void};
 use std::ptr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 const REQUEST: &[u8] = br#"{"name":"Alice"}"#;
 
@@ -73,72 +75,127 @@ fn c_abi() -> *mut micro_client {
     }
 }
 
-fn calls(c: &mut Criterion) {
-    let client = c_abi();
-    let mut group = c.benchmark_group("in-process call");
-    for (name, endpoint) in [
-        ("C ABI: micro_client_call to a C handler", c"Echo.Call"),
-        (
-            "C ABI: micro_client_call to an inline C handler",
-            c"Echo.Inline",
-        ),
-    ] {
-        group.bench_function(name, |b| {
-            b.iter(|| unsafe {
-                let mut rsp = micro_buf {
-                    ptr: ptr::null_mut(),
-                    len: 0,
-                };
-                let status = micro_client_call(
-                    client,
-                    c"ffi-echo".as_ptr(),
-                    endpoint.as_ptr(),
-                    REQUEST.as_ptr(),
-                    REQUEST.len(),
-                    ptr::null(),
-                    &mut rsp,
-                    ptr::null_mut(),
-                );
-                assert_eq!((status, rsp.len), (0, REQUEST.len()));
-                micro_buf_free(&mut rsp);
-            })
-        });
+/// One call through the C ABI to `endpoint` of the C service.
+fn c_call(client: *mut micro_client, endpoint: &CStr) {
+    let mut rsp = micro_buf {
+        ptr: ptr::null_mut(),
+        len: 0,
+    };
+    let status = unsafe {
+        micro_client_call(
+            client,
+            c"ffi-echo".as_ptr(),
+            endpoint.as_ptr(),
+            REQUEST.as_ptr(),
+            REQUEST.len(),
+            ptr::null(),
+            &mut rsp,
+            ptr::null_mut(),
+        )
+    };
+    assert_eq!((status, rsp.len), (0, REQUEST.len()));
+    unsafe { micro_buf_free(&mut rsp) };
+}
+
+/// A Rust service and client on a runtime of their own, like the library's.
+struct Direct {
+    runtime: tokio::runtime::Runtime,
+    client: Client,
+    options: CallOptions,
+    _running: micro::service::Running,
+}
+
+impl Direct {
+    fn new() -> Direct {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let registry = Arc::new(Memory::new());
+        let echo = server::raw(|_ctx, body: Bytes| async move { Ok(body) });
+        let service = Service::new("rust-echo")
+            .registry(registry.clone())
+            .handle_raw("Echo.Call", echo);
+        let running = runtime.block_on(service.start()).unwrap();
+        Direct {
+            runtime,
+            client: Client::new(registry),
+            options: CallOptions::default(),
+            _running: running,
+        }
     }
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let registry = Arc::new(Memory::new());
-    let _running = runtime
-        .block_on(
-            Service::new("rust-echo")
-                .registry(registry.clone())
-                .handle_raw(
-                    "Echo.Call",
-                    server::raw(|_ctx, body: Bytes| async move { Ok(body) }),
-                )
-                .start(),
-        )
-        .unwrap();
-    let rust_client = Client::new(registry);
-    let options = CallOptions::default();
-    group.bench_function("Rust: Client::call_raw to a Rust handler", |b| {
-        b.iter(|| {
-            let request = RawRequest {
-                service: "rust-echo".into(),
-                endpoint: "Echo.Call".into(),
-                body: Bytes::copy_from_slice(REQUEST),
-            };
-            let rsp = runtime
-                .block_on(rust_client.call_raw(request, &options))
-                .unwrap();
-            assert_eq!(rsp.body.len(), REQUEST.len());
-        })
+    /// One call made directly in Rust.
+    fn call(&self) {
+        let request = RawRequest {
+            service: "rust-echo".into(),
+            endpoint: "Echo.Call".into(),
+            body: Bytes::copy_from_slice(REQUEST),
+        };
+        let rsp = self
+            .runtime
+            .block_on(self.client.call_raw(request, &self.options))
+            .unwrap();
+        assert_eq!(rsp.body.len(), REQUEST.len());
+    }
+}
+
+const VIA_LIBRARY_THREAD: &str = "C ABI: micro_client_call to a C handler";
+const VIA_WORKER: &str = "C ABI: micro_client_call to an inline C handler";
+const DIRECT: &str = "Rust: Client::call_raw to a Rust handler";
+
+fn calls(c: &mut Criterion, client: *mut micro_client, direct: &Direct) {
+    let mut group = c.benchmark_group("in-process call");
+    group.bench_function(VIA_LIBRARY_THREAD, |b| {
+        b.iter(|| c_call(client, c"Echo.Call"))
     });
+    group.bench_function(VIA_WORKER, |b| b.iter(|| c_call(client, c"Echo.Inline")));
+    group.bench_function(DIRECT, |b| b.iter(|| direct.call()));
     group.finish();
 }
 
-criterion_group!(benches, calls);
-criterion_main!(benches);
+/// The three kinds of call in alternating rounds, so that load from elsewhere on the machine
+/// falls on all of them alike: the median over rounds of each kind's mean time per call.
+fn interleaved(client: *mut micro_client, direct: &Direct) {
+    const ROUNDS: usize = 40;
+    const CALLS: u32 = 300;
+    let kinds: [(&str, &dyn Fn()); 3] = [
+        (VIA_LIBRARY_THREAD, &|| c_call(client, c"Echo.Call")),
+        (VIA_WORKER, &|| c_call(client, c"Echo.Inline")),
+        (DIRECT, &|| direct.call()),
+    ];
+    let mut means = vec![Vec::with_capacity(ROUNDS); kinds.len()];
+    for _ in 0..ROUNDS {
+        for (kind, (_, call)) in kinds.iter().enumerate() {
+            let start = Instant::now();
+            for _ in 0..CALLS {
+                call();
+            }
+            means[kind].push(start.elapsed() / CALLS);
+        }
+    }
+    let median = |times: &mut Vec<Duration>| {
+        times.sort();
+        times[times.len() / 2]
+    };
+    let direct_median = median(&mut means[2].clone());
+    println!("\ninterleaved: median of {ROUNDS} rounds of {CALLS} calls each");
+    for ((name, _), times) in kinds.iter().zip(&mut means) {
+        let m = median(times);
+        let extra = m.as_secs_f64() * 1e6 - direct_median.as_secs_f64() * 1e6;
+        println!(
+            "  {name:<50} {:>8.1} us  ({extra:+.1} us)",
+            m.as_secs_f64() * 1e6
+        );
+    }
+}
+
+fn main() {
+    let client = c_abi();
+    let direct = Direct::new();
+    let mut criterion = Criterion::default().configure_from_args();
+    calls(&mut criterion, client, &direct);
+    criterion.final_summary();
+    interleaved(client, &direct);
+}
