@@ -4,7 +4,7 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/libmicro/target
 CARGO ?= cargo
 
-.PHONY: run test setup lint go-tools rust-test bench node-test ffi header c-test c-examples install bench-ffi python-test go-test toolkit-test bench-python
+.PHONY: run test setup lint go-tools rust-test bench node-test ffi header c-test c-examples install bench-ffi python-test go-test toolkit-test bench-python bench-go
 
 # micro run builds helloworld (debug: quick to rebuild), serves the gateway on :8080 and
 # restarts helloworld when its files change.
@@ -29,7 +29,7 @@ go-tools:
 rust-test: go-tools
 	MICRO_INTEROP_REQUIRED=1 MICRO_BROWSER_REQUIRED=1 MICRO_MCP_CLIENTS_REQUIRED=1 $(CARGO) test --workspace --locked
 
-bench: bench-ffi bench-python
+bench: bench-ffi bench-python bench-go
 	$(CARGO) bench -p micro
 
 # The go-micro npm package: npm ci, the native addon, and its node:test suite (JS, Rust and
@@ -121,6 +121,11 @@ go-test: go-tools
 		MICRO_INTEROP_REQUIRED=1 go test -count=1 ./...
 	cd examples/go && $(GO_ENV) go vet ./... && $(GO_ENV) go build -o $(CARGO_TARGET_DIR)/go/ ./...
 	./examples/go/check.sh $(CARGO_TARGET_DIR)/go
+
+# The same unary call from Go through go-micro v5.30.0 and through bindings/go (libmicro release
+# build), each in its own process in a network namespace; figures in bench/results/go.md.
+bench-go:
+	./bench/go/run.sh
 
 # The LangChain and LlamaIndex toolkits (python/langchain, python/llamaindex, sharing
 # python/toolkit): their venvs, the go-micro wheel, and their pytest suites against the real
