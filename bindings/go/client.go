@@ -130,8 +130,7 @@ func (c *Client) use(f func(*C.micro_client) error) error {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.ptr == nil {
-		return &Error{Id: "micro.go", Code: ErrState.Code, Status: ErrState.Status,
-			Detail: "the client is closed; make a new one"}
+		return stateError("the client is closed; make a new one")
 	}
 	return f(c.ptr)
 }

@@ -109,6 +109,11 @@ var (
 	ErrInvalidArgument = &Error{Code: -8, Status: "MICRO_ERR_INVALID_ARGUMENT"}
 )
 
+// stateError is an [ErrState] error raised by this package, e.g. for a closed service.
+func stateError(detail string) *Error {
+	return &Error{Id: "micro.go", Code: ErrState.Code, Status: ErrState.Status, Detail: detail}
+}
+
 // Is matches the library's own errors (negative codes) by code, for errors.Is with the Err*
 // values above.
 func (e *Error) Is(target error) bool {

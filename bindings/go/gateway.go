@@ -103,7 +103,7 @@ func (s *Server) Stop() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.free == nil {
-		return &Error{Id: "micro.go", Code: ErrState.Code, Status: ErrState.Status, Detail: "the server is closed"}
+		return stateError("the server is closed; start a new one")
 	}
 	var cerr *C.micro_error
 	return check(s.stop(&cerr), cerr)

@@ -26,10 +26,7 @@ package micro
 */
 import "C"
 
-import (
-	"encoding/json"
-	"unsafe"
-)
+import "unsafe"
 
 // Config chooses the process's components and runtime; empty fields come from the MICRO_*
 // environment, as in go-micro. Every service and client of the process shares them.
@@ -57,11 +54,10 @@ type Config struct {
 // Init starts the engine with cfg. It is optional: without it the first service or client
 // starts the engine from the environment. It fails when the engine already runs.
 func Init(cfg Config) error {
-	options, err := json.Marshal(cfg)
+	text, err := cJSON(cfg)
 	if err != nil {
 		return err
 	}
-	text := C.CString(string(options))
 	defer C.free(unsafe.Pointer(text))
 	var cerr *C.micro_error
 	return check(C.micro_runtime_start(text, &cerr), cerr)

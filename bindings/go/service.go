@@ -8,7 +8,6 @@ import "C"
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"os"
 	"os/signal"
@@ -97,11 +96,11 @@ func NewService(name string, opts ...ServiceOption) (*Service, error) {
 	for _, opt := range opts {
 		opt(&options)
 	}
-	text, err := json.Marshal(options)
+	coptions, err := cJSON(options)
 	if err != nil {
 		return nil, err
 	}
-	cname, coptions := C.CString(name), C.CString(string(text))
+	cname := C.CString(name)
 	defer C.free(unsafe.Pointer(cname))
 	defer C.free(unsafe.Pointer(coptions))
 	s := &Service{name: name}
@@ -121,8 +120,7 @@ func (s *Service) use(f func(*C.micro_service) error) error {
 	ptr := s.ptr
 	s.mu.Unlock()
 	if ptr == nil {
-		return &Error{Id: "micro.go", Code: ErrState.Code, Status: ErrState.Status,
-			Detail: "service " + s.name + " is closed; make a new one"}
+		return stateError("service " + s.name + " is closed; make a new one")
 	}
 	return f(ptr)
 }
