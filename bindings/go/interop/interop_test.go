@@ -309,3 +309,27 @@ func TestGoClientCallsAGoMicroService(t *testing.T) {
 		t.Fatalf("Fail: %v", err)
 	}
 }
+
+func TestGoPublishReachesAGoMicroSubscriber(t *testing.T) {
+	lines := start(t, goMicroProgram(t, "client"), "-n", "1", "subscribe", "go.to.gomicro")
+	if ready := line(t, lines); !strings.HasPrefix(ready, "ready ") {
+		t.Fatalf("go-micro subscriber printed %q", ready)
+	}
+	ctx := micro.NewContext(timeout(t), micro.Metadata{"X-From": "go"})
+	if err := micro.Publish(ctx, newClient(t), "go.to.gomicro", helloRequest{Name: "Erin"}); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	var got struct {
+		Topic  string            `json:"topic"`
+		Header map[string]string `json:"header"`
+		Body   helloRequest      `json:"body"`
+	}
+	text := line(t, lines)
+	if err := json.Unmarshal([]byte(text), &got); err != nil {
+		t.Fatalf("go-micro subscriber printed %q: %v", text, err)
+	}
+	if got.Topic != "go.to.gomicro" || got.Body.Name != "Erin" || got.Header["Content-Type"] != "application/json" ||
+		got.Header["Micro-Topic"] != "go.to.gomicro" || got.Header["X-From"] != "go" {
+		t.Fatalf("go-micro subscriber got %s", text)
+	}
+}

@@ -1,7 +1,8 @@
 // Package interop_test proves bindings/go talks to other peers over go-micro's protocols: a Go
-// service on libmicro called by libmicro's Rust CLI and by real go-micro v5.30.0 programs, and
-// a Go client on libmicro calling a Rust service and a go-micro service. Every process finds
-// the others through mDNS, inside the network namespace TestMain makes.
+// service on libmicro called by libmicro's Rust CLI and by real go-micro v5.30.0 programs, a
+// Go client on libmicro calling a Rust service and a go-micro service, and messages both ways
+// between go-micro and Go on libmicro. Every process finds the others through mDNS, inside the
+// network namespace TestMain makes.
 package interop_test
 
 import (
