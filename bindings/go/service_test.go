@@ -460,3 +460,20 @@ func TestMCPServerListsAGoServiceAsATool(t *testing.T) {
 		t.Fatalf("/mcp/call answered %d %s", rsp.StatusCode, body)
 	}
 }
+
+func TestCallWithNodesSkipsTheRegistry(t *testing.T) {
+	svc := serve(t, "go.direct", func(s *micro.Service) error {
+		return s.Handle("Echo.Upper", func(ctx context.Context, req []byte) ([]byte, error) {
+			return []byte(strings.ToUpper(string(req))), nil
+		})
+	})
+	address, err := svc.Address()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The registry does not know go.unlisted: only the node given is called.
+	rsp, err := newClient(t).Call(timeout(t), "go.unlisted", "Echo.Upper", []byte(`"direct"`), micro.WithNodes(address))
+	if err != nil || string(rsp) != `"DIRECT"` {
+		t.Fatalf("got %s %v", rsp, err)
+	}
+}
