@@ -477,3 +477,36 @@ func TestCallWithNodesSkipsTheRegistry(t *testing.T) {
 		t.Fatalf("got %s %v", rsp, err)
 	}
 }
+
+func TestStreamHandlerErrorEndsTheStreamWithItsCode(t *testing.T) {
+	serve(t, "go.stream.fail", func(s *micro.Service) error {
+		return s.HandleStream("Fail.Stream", func(ctx context.Context, stream *micro.Stream) error {
+			if _, err := stream.Recv(); err != nil {
+				return err
+			}
+			return micro.NotFound("go.stream.fail", "no such thing")
+		})
+	})
+	stream, err := newClient(t).Stream(timeout(t), "go.stream.fail", "Fail.Stream")
+	if err != nil {
+		t.Fatalf("Stream: %v", err)
+	}
+	defer stream.Close()
+	if err := stream.Send([]byte(`{}`)); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	if _, err := stream.Recv(); micro.Code(err) != 404 {
+		t.Fatalf("want the handler's 404, got %v", err)
+	}
+}
+
+func TestLargePayloadsRoundTrip(t *testing.T) {
+	serve(t, "go.large", func(s *micro.Service) error {
+		return s.Handle("Echo.Same", func(ctx context.Context, req []byte) ([]byte, error) { return req, nil })
+	})
+	payload := []byte(`"` + strings.Repeat("x", 1<<20) + `"`)
+	rsp, err := newClient(t).Call(timeout(t), "go.large", "Echo.Same", payload)
+	if err != nil || string(rsp) != string(payload) {
+		t.Fatalf("a 1 MiB payload came back as %d bytes, %v", len(rsp), err)
+	}
+}
