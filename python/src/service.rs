@@ -1,7 +1,8 @@
 //! A service: raw handlers and subscribers that call into Python, gathered on the engine's
-//! builder, then started. Sync handlers run with the GIL on the runtime's blocking threads,
-//! never on its workers; async handlers are handed to the Python layer with a [`Reply`] that
-//! it calls when the coroutine, running on the caller's asyncio loop, is done.
+//! builder, then started. Sync handlers run with the GIL where the request arrived, inside
+//! `block_in_place` (the worker's other tasks move to another thread, so none waits on
+//! Python); async handlers are handed to the Python layer with a [`Reply`] that it calls when
+//! the coroutine, running on the caller's asyncio loop, is done.
 
 use crate::components::{Broker, Registry, Store, seconds, subscriber};
 use crate::error;
@@ -310,14 +311,16 @@ fn handler(invoke: Py<PyAny>, is_async: bool, id: String) -> server::Handler {
     })
 }
 
-/// Runs a sync handler with the GIL on a blocking thread.
+/// Runs a sync handler with the GIL. `block_in_place` hands this worker's other tasks to
+/// another thread and runs the handler right here, so a call costs no thread hop and no
+/// worker is blocked.
 async fn call_sync(
     invoke: Arc<Py<PyAny>>,
     id: String,
     ctx: Context,
     body: Bytes,
 ) -> micro::Result<Bytes> {
-    let ran = tokio::task::spawn_blocking(move || {
+    tokio::task::block_in_place(move || {
         Python::attach(|py| {
             let called = ctx.metadata.into_pyobject(py).and_then(|metadata| {
                 let out = invoke.call1(py, (PyBytes::new(py, &body), metadata))?;
@@ -332,8 +335,6 @@ async fn call_sync(
             called.map_err(|err| error::from_py(py, err, &id))
         })
     })
-    .await;
-    ran.map_err(|e| micro::Error::internal("go_micro", format!("a handler stopped: {e}")))?
 }
 
 /// Hands an async handler its request and a [`Reply`], then waits for the reply.
