@@ -282,7 +282,7 @@ fn rest(tools: &[Arc<Tool>]) -> Json {
     json!({ "tools": tools })
 }
 
-fn pretty(value: &Json) -> String {
+fn pretty(value: &impl serde::Serialize) -> String {
     let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
     text.push('\n');
     text

@@ -156,7 +156,7 @@ async fn every_unary_endpoint_is_a_tool_with_its_schema_description_and_example(
     );
     assert_eq!(call.description, "Greets a person by name");
     assert_eq!(call.example, Some(json!({"name": "Alice"})));
-    let schema = &call.input_schema;
+    let schema = json!(call.input_schema);
     assert_eq!(schema["type"], "object");
     assert_eq!(schema["properties"]["name"]["type"], "string");
     assert_eq!(schema["required"], json!(["name"]));
@@ -219,7 +219,7 @@ async fn a_service_without_json_schema_gets_one_from_its_value_tree() {
         .find(|t| t.name == "greeter.Say.Hello")
         .unwrap();
     assert_eq!(
-        greeter.input_schema,
+        json!(greeter.input_schema),
         json!({"type": "object", "properties": {
             "name": {"type": "string"},
             "times": {"type": "integer"},

@@ -188,6 +188,53 @@ async fn cache_serves_lookups_and_drops_entries_on_watch_events() {
 }
 
 #[tokio::test]
+async fn cache_keeps_the_service_names_until_one_comes_or_goes() {
+    let registry = Arc::new(Memory::new());
+    let cache = Cache::with_ttl(registry.clone(), Duration::from_secs(3600));
+    registry
+        .register(&service("greeter", "1", "a"), None)
+        .await
+        .unwrap();
+    let names = cache.names().await.unwrap();
+    assert_eq!(*names, ["greeter"]);
+
+    // A known service changing keeps the list; a new one or one leaving replaces it.
+    let changed = |expected: &'static [&'static str]| {
+        let cache = cache.clone();
+        async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+            loop {
+                let names = cache.names().await.unwrap();
+                if *names == expected {
+                    return names;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "names stayed {names:?}, not {expected:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    };
+    registry
+        .register(&service("greeter", "1", "b"), None)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(Arc::ptr_eq(&names, &cache.names().await.unwrap()));
+    registry
+        .register(&service("auth", "1", "c"), None)
+        .await
+        .unwrap();
+    changed(&["auth", "greeter"]).await;
+    registry
+        .deregister(&service("auth", "1", "c"))
+        .await
+        .unwrap();
+    changed(&["greeter"]).await;
+}
+
+#[tokio::test]
 async fn cache_entries_expire_after_their_ttl() {
     let registry = Arc::new(Memory::new());
     let cache = Cache::with_ttl(registry.clone(), Duration::from_millis(50));

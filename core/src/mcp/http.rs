@@ -24,7 +24,10 @@ use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Value as Json, json};
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -142,8 +145,8 @@ impl Handler {
                 );
             }
         };
-        let mut body: Json = match serde_json::from_slice(&bytes) {
-            Ok(body @ Json::Object(_)) => body,
+        let body: CallBody = match serde_json::from_slice(&bytes) {
+            Ok(body) if bytes.trim_ascii_start().starts_with(b"{") => body,
             _ => {
                 return error(
                     StatusCode::BAD_REQUEST,
@@ -151,23 +154,19 @@ impl Handler {
                 );
             }
         };
-        let fields = body.as_object_mut().expect("matched an object above");
-        let input = fields
-            .remove("input")
-            .or_else(|| fields.remove("arguments"))
-            .unwrap_or(Json::Null);
-        let Some(tool) = fields
-            .get("tool")
-            .or_else(|| fields.get("name"))
-            .and_then(Json::as_str)
-        else {
+        let Some(tool) = body.tool.or(body.name) else {
             return error(
                 StatusCode::BAD_REQUEST,
                 r#"name the tool: {"tool": "<name>"} or {"name": "<name>"}"#,
             );
         };
+        // The input goes to the service as the caller wrote it, a slice of the body.
+        let input = body
+            .input
+            .or(body.arguments)
+            .map_or_else(Bytes::new, |raw| bytes.slice_ref(raw.get().as_bytes()));
         let caller = Caller::new(claims);
-        match self.mcp.call_json(&caller, tool, input).await {
+        match self.mcp.call_json(&caller, &tool, input).await {
             Ok(result) => answer(&result, &caller.trace_id),
             Err(err) => call_error(&err, &caller.trace_id),
         }
@@ -248,6 +247,19 @@ pub async fn start(mcp: Arc<Mcp>, address: &str, allowed_hosts: Vec<String>) -> 
     })
 }
 
+/// A `POST /mcp/call` body in either shape; the input stays JSON text.
+#[derive(Deserialize)]
+struct CallBody<'a> {
+    #[serde(borrow)]
+    tool: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    input: Option<&'a RawValue>,
+    #[serde(borrow)]
+    arguments: Option<&'a RawValue>,
+}
+
 /// A call error as the REST surface answers it.
 fn call_error(err: &CallError, trace_id: &str) -> Response<Body> {
     let mut body = json!({ "error": err.message(), "trace_id": trace_id });
@@ -284,7 +296,6 @@ fn error(status: StatusCode, message: &str) -> Response<Body> {
     reply(status, &json!({ "error": message }))
 }
 
-/// `body` as JSON with `status`.
 /// `200 {"result": <the service's JSON text as is>, "trace_id": ...}`.
 fn answer(result: &[u8], trace_id: &str) -> Response<Body> {
     let mut text = Vec::with_capacity(result.len() + trace_id.len() + 32);
@@ -301,6 +312,7 @@ fn answer(result: &[u8], trace_id: &str) -> Response<Body> {
     response
 }
 
+/// `body` as JSON with `status`.
 fn reply(status: StatusCode, body: &Json) -> Response<Body> {
     let mut text = body.to_string();
     text.push('\n');

@@ -30,7 +30,7 @@ use bytes::Bytes;
 use control::{Audit, AuditRecord, CircuitBreaker, Outcome, RateLimiter};
 use serde::de::IgnoredAny;
 use serde_json::{Value as Json, json};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tools::Found;
@@ -51,7 +51,7 @@ pub struct Mcp {
     limiter: Option<RateLimiter>,
     breaker: Option<CircuitBreaker>,
     audit: Option<Audit>,
-    catalogue: Mutex<Option<Snapshot>>,
+    catalogue: Mutex<Option<Arc<Snapshot>>>,
 }
 
 /// The tools last built, and the registry and scope versions they were built from.
@@ -60,7 +60,14 @@ struct Snapshot {
     scopes: u64,
     at: Instant,
     tools: Vec<Arc<Tool>>,
+    /// Each endpoint tool by the address of its service record and its endpoint name, with
+    /// the record kept alive (so the address is not reused): a rebuild reuses the tools of
+    /// the records the registry cache still shares unchanged.
+    built: HashMap<(usize, String), Built>,
 }
+
+/// A tool and the service record it was built from.
+type Built = (Arc<Vec<Service>>, Arc<Tool>);
 
 /// Who calls a tool, and the trace id the call carries.
 #[derive(Debug, Clone)]
@@ -220,19 +227,25 @@ impl Mcp {
 
     /// Every tool, with the scopes each requires, in name order (framework tools last).
     pub async fn tools(&self) -> Result<Vec<Arc<Tool>>> {
+        Ok(self.snapshot().await?.tools.clone())
+    }
+
+    /// The current catalogue, rebuilt when the registry or the stored scopes changed.
+    async fn snapshot(&self) -> Result<Arc<Snapshot>> {
         // Read what the catalogue depends on before building, so a change during the build
         // makes the next call build again.
         let registry = self.cache.generation().await;
         let scopes = self.auth.as_ref().map_or(0, |a| a.scopes_version());
-        if let Some(snapshot) = self
+        let previous = self
             .catalogue
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
+            .clone();
+        if let Some(snapshot) = &previous
             && (snapshot.registry, snapshot.scopes) == (registry, scopes)
             && snapshot.at.elapsed() < CACHE_TTL
         {
-            return Ok(snapshot.tools.clone());
+            return Ok(snapshot.clone());
         }
         let services = self.services().await?;
         let stored = self.stored_scopes().await?;
@@ -240,22 +253,42 @@ impl Mcp {
             services.iter().filter_map(|versions| versions.first()),
             self.naming,
         );
-        let mut list: Vec<Arc<Tool>> = found
+        let address = |service: &Service| std::ptr::from_ref(service) as usize;
+        let records: HashMap<usize, &Arc<Vec<Service>>> = services
             .iter()
-            .map(|f| Arc::new(tools::tool(f, self.endpoint_scopes(f, &stored))))
+            .filter_map(|versions| Some((address(versions.first()?), versions)))
             .collect();
+        let mut built = HashMap::with_capacity(found.len());
+        let mut list: Vec<Arc<Tool>> = Vec::with_capacity(found.len() + 6);
+        for f in &found {
+            let scopes = self.endpoint_scopes(f, &stored);
+            let key = (address(f.service), f.endpoint.name.clone());
+            let tool = previous
+                .as_ref()
+                .and_then(|p| p.built.get(&key))
+                .map(|(_, tool)| tool)
+                .filter(|t| t.name == f.name && t.scopes == scopes)
+                .cloned()
+                .unwrap_or_else(|| Arc::new(tools::tool(f, scopes)));
+            if let Some(record) = records.get(&key.0) {
+                built.insert(key, (Arc::clone(record), tool.clone()));
+            }
+            list.push(tool);
+        }
         list.extend(
             tools::framework(&|name| self.framework_scopes(name))
                 .into_iter()
                 .map(Arc::new),
         );
-        *self.catalogue.lock().unwrap_or_else(|e| e.into_inner()) = Some(Snapshot {
+        let snapshot = Arc::new(Snapshot {
             registry,
             scopes,
             at: Instant::now(),
-            tools: list.clone(),
+            tools: list,
+            built,
         });
-        Ok(list)
+        *self.catalogue.lock().unwrap_or_else(|e| e.into_inner()) = Some(snapshot.clone());
+        Ok(snapshot)
     }
 
     /// The tools `caller` may call: all of them when auth is off.
@@ -277,18 +310,19 @@ impl Mcp {
         name: &str,
         arguments: Json,
     ) -> std::result::Result<Json, CallError> {
+        let arguments = Bytes::from(arguments.to_string());
         let text = self.call_json(caller, name, arguments).await?;
         Ok(serde_json::from_slice(&text).unwrap_or(Json::Null))
     }
 
-    /// [`call`](Mcp::call), answering with the JSON text as the service wrote it, for
-    /// transports that pass it on without parsing it (a body that is not JSON comes back as a
-    /// JSON string).
+    /// [`call`](Mcp::call) with the arguments as JSON text, answering with the JSON text as
+    /// the service wrote it, for transports that pass both on without parsing them (a body
+    /// that is not JSON comes back as a JSON string).
     pub async fn call_json(
         &self,
         caller: &Caller,
         name: &str,
-        arguments: Json,
+        arguments: Bytes,
     ) -> std::result::Result<Bytes, CallError> {
         let started = Instant::now();
         let result = self.call_limited(caller, name, arguments).await;
@@ -314,7 +348,7 @@ impl Mcp {
         &self,
         caller: &Caller,
         name: &str,
-        arguments: Json,
+        arguments: Bytes,
     ) -> std::result::Result<Bytes, CallError> {
         if let Some(limiter) = &self.limiter {
             limiter
@@ -326,29 +360,21 @@ impl Mcp {
                     .map_err(CallError::RateLimited)?;
             }
         }
-        let arguments = match arguments {
-            Json::Null => json!({}),
-            Json::Object(_) => arguments,
-            other => {
-                return Err(CallError::Failed(Error::bad_request(
-                    ID,
-                    format!("tool arguments must be a JSON object, not {other}"),
-                )));
-            }
-        };
-        let tools = self.tools().await.map_err(CallError::Failed)?;
-        let Some(tool) = tools.iter().find(|t| t.name == name) else {
+        let arguments = object_arguments(arguments).map_err(CallError::Failed)?;
+        let snapshot = self.snapshot().await.map_err(CallError::Failed)?;
+        let Some(tool) = snapshot.tools.iter().find(|t| t.name == name) else {
             return Err(CallError::UnknownTool(name.to_string()));
         };
         self.check(caller, &tool.scopes)?;
         if tool.is_framework() {
+            let arguments = serde_json::from_slice(&arguments).unwrap_or_default();
             let answer = self
                 .framework_call(name, &arguments)
                 .await
                 .map_err(CallError::Failed)?;
             return Ok(Bytes::from(answer.to_string()));
         }
-        let mut metadata = Header::new();
+        let mut metadata = Header::with_capacity(3);
         metadata.insert("Mcp-Trace-Id".into(), caller.trace_id.clone());
         metadata.insert("Mcp-Tool-Name".into(), name.to_string());
         if let Some(account) = caller.account() {
@@ -357,7 +383,7 @@ impl Mcp {
         let request = RawRequest {
             service: tool.service.clone(),
             endpoint: tool.endpoint.clone(),
-            body: serde_json::to_vec(&arguments).unwrap_or_default().into(),
+            body: arguments,
         };
         let options = CallOptions {
             metadata,
@@ -401,15 +427,9 @@ impl Mcp {
 
     /// Every registered service name's versions, looked up through the cache.
     async fn services(&self) -> Result<Vec<Arc<Vec<Service>>>> {
-        let names: BTreeSet<String> = self
-            .registry()
-            .list_services()
-            .await?
-            .into_iter()
-            .map(|s| s.name)
-            .collect();
+        let names = self.cache.names().await?;
         let mut services = Vec::with_capacity(names.len());
-        for name in &names {
+        for name in names.iter() {
             match self.cache.lookup(name).await {
                 Ok(found) => services.push(found),
                 Err(e) if e.code == 404 => {}
@@ -505,4 +525,23 @@ impl Mcp {
             _ => Err(Error::not_found(ID, format!("no framework tool {name}"))),
         }
     }
+}
+
+/// Tool arguments as the JSON object text the service gets: empty or `null` is `{}`;
+/// anything but an object is refused.
+fn object_arguments(arguments: Bytes) -> Result<Bytes> {
+    let text = arguments.trim_ascii();
+    if text.is_empty() || text == b"null" {
+        return Ok(Bytes::from_static(b"{}"));
+    }
+    if text.first() == Some(&b'{') && serde_json::from_slice::<IgnoredAny>(text).is_ok() {
+        return Ok(arguments);
+    }
+    Err(Error::bad_request(
+        ID,
+        format!(
+            "tool arguments must be a JSON object, not {}",
+            String::from_utf8_lossy(&text[..text.len().min(200)])
+        ),
+    ))
 }

@@ -208,13 +208,13 @@ fn as_content(json: Json) -> CallToolResult {
     ))])
 }
 
-/// Our tool as rmcp's: name, description and input schema.
+/// Our tool as rmcp's: name, description and input schema (shared, not copied).
 fn to_rmcp(tool: &Arc<Tool>) -> rmcp::model::Tool {
-    let schema = match &tool.input_schema {
-        Json::Object(schema) => schema.clone(),
-        _ => serde_json::Map::from_iter([("type".to_string(), Json::from("object"))]),
-    };
-    rmcp::model::Tool::new(tool.name.clone(), tool.description.clone(), schema)
+    rmcp::model::Tool::new(
+        tool.name.clone(),
+        tool.description.clone(),
+        tool.input_schema.clone(),
+    )
 }
 
 /// A tool-list generation that moves on when `mcp`'s tools change, following its registry

@@ -16,6 +16,7 @@ use crate::server::REQUEST_SCHEMA;
 use serde::Serialize;
 use serde_json::{Map, Value as Json, json};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// How tools are named.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -45,9 +46,9 @@ pub struct Tool {
     pub name: String,
     /// What it does: the endpoint's description, or a sentence naming endpoint and service.
     pub description: String,
-    /// JSON Schema of the arguments (an object).
+    /// JSON Schema of the arguments (an object), shared with every listing.
     #[serde(rename = "inputSchema")]
-    pub input_schema: Json,
+    pub input_schema: Arc<Map<String, Json>>,
     /// The service it calls; empty for framework tools.
     pub service: String,
     /// The endpoint it calls (`Handler.Method`), or the framework tool's own name.
@@ -245,20 +246,20 @@ pub(super) fn tool(found: &Found, scopes: Vec<String>) -> Tool {
         });
     let mut input_schema = metadata
         .get(REQUEST_SCHEMA)
-        .and_then(|s| serde_json::from_str::<Json>(s).ok())
-        .filter(|s| s.is_object() && s.get("type").is_none_or(|t| t == "object"))
+        .and_then(|s| serde_json::from_str::<Map<String, Json>>(s).ok())
+        .filter(|s| s.get("type").is_none_or(|t| t == "object"))
         .unwrap_or_else(|| from_value(endpoint.request.as_ref()));
     // MCP wants an object schema; a request typed as "any JSON" publishes `{}` or `true`.
-    if let Some(schema) = input_schema.as_object_mut() {
-        schema.entry("type").or_insert_with(|| json!("object"));
-    }
-    if let (Some(example), Some(schema)) = (&example, input_schema.as_object_mut()) {
-        schema.insert("examples".into(), json!([example]));
+    input_schema
+        .entry("type")
+        .or_insert_with(|| json!("object"));
+    if let Some(example) = &example {
+        input_schema.insert("examples".into(), json!([example]));
     }
     Tool {
         name: found.name.clone(),
         description,
-        input_schema,
+        input_schema: Arc::new(input_schema),
         service: found.service.name.clone(),
         endpoint: endpoint.name.clone(),
         example,
@@ -270,7 +271,7 @@ pub(super) fn tool(found: &Found, scopes: Vec<String>) -> Tool {
 /// An object schema from a go-micro `Value` tree, for services that publish no JSON Schema
 /// (go-micro's own): fields typed from Go type names, nested structs as objects, `[]T` as
 /// arrays.
-fn from_value(request: Option<&Value>) -> Json {
+fn from_value(request: Option<&Value>) -> Map<String, Json> {
     let mut schema = Map::new();
     schema.insert("type".into(), json!("object"));
     let properties: Map<String, Json> = request
@@ -282,7 +283,7 @@ fn from_value(request: Option<&Value>) -> Json {
         })
         .unwrap_or_default();
     schema.insert("properties".into(), Json::Object(properties));
-    Json::Object(schema)
+    schema
 }
 
 fn field_schema(kind: &str, fields: &[Value]) -> Json {
@@ -312,8 +313,14 @@ fn field_schema(kind: &str, fields: &[Value]) -> Json {
 /// The framework tools, each requiring `scopes`.
 pub(super) fn framework(scopes: &dyn Fn(&str) -> Vec<String>) -> Vec<Tool> {
     let string = json!({"type": "string"});
-    let object = |properties: Json, required: &[&str]| json!({"type": "object", "properties": properties, "required": required});
-    let specs: [(&str, &str, Json); 6] = [
+    let object = |properties: Json, required: &[&str]| {
+        Map::from_iter([
+            ("type".to_string(), json!("object")),
+            ("properties".to_string(), properties),
+            ("required".to_string(), json!(required)),
+        ])
+    };
+    let specs: [(&str, &str, Map<String, Json>); 6] = [
         (
             "micro_registry_list",
             "Lists the registered services with their endpoints.",
@@ -353,7 +360,7 @@ pub(super) fn framework(scopes: &dyn Fn(&str) -> Vec<String>) -> Vec<Tool> {
         .map(|(name, description, input_schema)| Tool {
             name: name.to_string(),
             description: description.to_string(),
-            input_schema,
+            input_schema: Arc::new(input_schema),
             service: String::new(),
             endpoint: name.to_string(),
             example: None,
@@ -407,7 +414,7 @@ mod tests {
             ],
         );
         assert_eq!(
-            from_value(Some(&request)),
+            Json::Object(from_value(Some(&request))),
             json!({"type": "object", "properties": {
                 "name": {"type": "string"},
                 "age": {"type": "integer"},

@@ -2,7 +2,7 @@
 //! a watch event names their service, and after a TTL in case the registry cannot watch. A
 //! watcher that lagged clears the whole cache, so no event is ever silently lost.
 
-use super::{Registry, Service, Watcher};
+use super::{Action, Registry, Service, Watcher};
 use crate::errors::Result;
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -32,11 +32,14 @@ pub struct Cache {
 
 /// A service's versions and when they were read from the registry.
 type Entry = (Arc<Vec<Service>>, Instant);
+/// The registered service names and when they were listed.
+type Names = (Arc<Vec<String>>, Instant);
 
 struct Inner {
     registry: Arc<dyn Registry>,
     ttl: Duration,
     entries: RwLock<HashMap<String, Entry>>,
+    names: RwLock<Option<Names>>,
     /// Bumped by every invalidation, so a lookup that raced one does not store stale data.
     generation: AtomicU64,
     /// Dropping the cache drops this sender, which ends the watch task.
@@ -56,6 +59,7 @@ impl Cache {
                 registry,
                 ttl,
                 entries: RwLock::new(HashMap::new()),
+                names: RwLock::new(None),
                 generation: AtomicU64::new(0),
                 stop: OnceCell::new(),
             }),
@@ -82,6 +86,34 @@ impl Cache {
             entries.insert(name.to_string(), (services.clone(), Instant::now()));
         }
         Ok(services)
+    }
+
+    /// The names of the registered services, sorted: listed once, then kept until a watch
+    /// event adds or removes a service (or the TTL runs out).
+    pub async fn names(&self) -> Result<Arc<Vec<String>>> {
+        if let Some((names, at)) = self.inner.names.read().unwrap().as_ref()
+            && at.elapsed() < self.inner.ttl
+        {
+            return Ok(names.clone());
+        }
+        self.watch_in_background().await;
+        let generation = self.inner.generation.load(Ordering::Acquire);
+        let mut names: Vec<String> = self
+            .inner
+            .registry
+            .list_services()
+            .await?
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        names.sort();
+        names.dedup();
+        let names = Arc::new(names);
+        let mut kept = self.inner.names.write().unwrap();
+        if self.inner.generation.load(Ordering::Acquire) == generation {
+            *kept = Some((names.clone(), Instant::now()));
+        }
+        Ok(names)
     }
 
     /// A number that changes whenever a watch event (or a lagging watcher) invalidates
@@ -127,7 +159,7 @@ async fn invalidate(
             return;
         }
         let Some(inner) = weak.upgrade() else { return };
-        inner.invalidate(None);
+        inner.invalidate(None, true);
         drop(inner);
         watcher = tokio::select! {
             _ = stopped.changed() => return,
@@ -158,7 +190,9 @@ async fn invalidate_until_error(
             return false;
         };
         match event {
-            Ok(event) => inner.invalidate(Some(&event.service.name)),
+            Ok(event) => {
+                inner.invalidate(Some(&event.service.name), event.action == Action::Delete)
+            }
             Err(err) => {
                 tracing::warn!(%err, "registry cache watcher failed; clearing the cache");
                 return true;
@@ -168,14 +202,23 @@ async fn invalidate_until_error(
 }
 
 impl Inner {
-    fn invalidate(&self, name: Option<&str>) {
+    /// Drops what is cached of service `name` (of every service when `None`), and the name
+    /// list too when the service may have left it (`removal`) or is not on it yet.
+    fn invalidate(&self, name: Option<&str>, removal: bool) {
         let mut entries = self.entries.write().unwrap();
+        let mut names = self.names.write().unwrap();
         self.generation.fetch_add(1, Ordering::AcqRel);
         match name {
             Some(name) => {
                 entries.remove(name);
             }
             None => entries.clear(),
+        }
+        let listed = |(list, _): &Names| {
+            name.is_some_and(|n| list.binary_search_by(|l| l.as_str().cmp(n)).is_ok())
+        };
+        if removal || !names.as_ref().is_some_and(listed) {
+            *names = None;
         }
     }
 }
@@ -184,13 +227,13 @@ impl Inner {
 impl Registry for Cache {
     async fn register(&self, service: &Service, ttl: Option<Duration>) -> Result<()> {
         self.inner.registry.register(service, ttl).await?;
-        self.inner.invalidate(Some(&service.name));
+        self.inner.invalidate(Some(&service.name), false);
         Ok(())
     }
 
     async fn deregister(&self, service: &Service) -> Result<()> {
         self.inner.registry.deregister(service).await?;
-        self.inner.invalidate(Some(&service.name));
+        self.inner.invalidate(Some(&service.name), true);
         Ok(())
     }
 
