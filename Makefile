@@ -109,18 +109,20 @@ python-test:
 # pkg-config (linking libmicro.so, found at run time through the rpath); builds the programs the
 # interop tests start (libmicro's micro and helloworld, go-micro's through go-tools); then
 # gofmt, go vet and go test in bindings/go (the tests run in a network namespace they make),
-# and go vet, go build and a run of examples/go (service and client, in a network namespace).
+# and go vet, go build and a run of examples/go (service and client, in a network namespace),
+# and go vet of the Go bench (bench/go), so it keeps building.
 GO_ENV = PKG_CONFIG_PATH=$(C_PREFIX)/lib/pkgconfig CGO_LDFLAGS="-Wl,-rpath,$(C_PREFIX)/lib"
 
 go-test: go-tools
 	./scripts/go.sh
 	$(MAKE) install PREFIX=$(C_PREFIX) FFI_PROFILE=debug
 	$(CARGO) build -p micro-cli -p helloworld --locked
-	test -z "$$(gofmt -l bindings/go examples/go)" || { gofmt -l bindings/go examples/go; exit 1; }
+	test -z "$$(gofmt -l bindings/go examples/go bench/go)" || { gofmt -l bindings/go examples/go bench/go; exit 1; }
 	cd bindings/go && $(GO_ENV) go vet ./... && $(GO_ENV) MICRO_BIN_DIR=$(CARGO_TARGET_DIR)/debug \
 		MICRO_INTEROP_REQUIRED=1 go test -count=1 ./...
 	cd examples/go && $(GO_ENV) go vet ./... && $(GO_ENV) go build -o $(CARGO_TARGET_DIR)/go/ ./...
 	./examples/go/check.sh $(CARGO_TARGET_DIR)/go
+	cd bench/go && $(GO_ENV) go vet .
 
 # The same unary call from Go through go-micro v5.30.0 and through bindings/go (libmicro release
 # build), each in its own process in a network namespace; figures in bench/results/go.md.
