@@ -170,10 +170,11 @@ typedef struct micro_buf {
 typedef void (*micro_call_done_fn)(void *user_data, int32_t status, const uint8_t *rsp, size_t rsp_len, const struct micro_error *error);
 
 /**
- * An endpoint handler. Called on a library thread (never a runtime worker, so it may block)
- * with the request payload (`req_len` bytes, borrowed until it returns), the call metadata as
- * a JSON object of strings (borrowed until it returns) and a reply handle it owns: answer it
- * once, now or later and from any thread, with `micro_reply_send` or `micro_reply_error`.
+ * An endpoint handler. Called on a library thread, where it may block (a handler given to
+ * `micro_service_handle_inline` runs on a runtime worker and must not), with the request
+ * payload (`req_len` bytes, borrowed until it returns), the call metadata as a JSON object
+ * of strings (borrowed until it returns) and a reply handle it owns: answer it once, now or
+ * later and from any thread, with `micro_reply_send` or `micro_reply_error`.
  */
 typedef void (*micro_handler_fn)(void *user_data, const uint8_t *req, size_t req_len, const char *metadata_json, struct micro_reply *reply);
 

@@ -155,8 +155,17 @@ fn calls(c: &mut Criterion, client: *mut micro_client, direct: &Direct) {
     group.finish();
 }
 
+/// CPU time used by the whole process so far (every thread: caller, workers, handlers).
+fn cpu_time() -> Duration {
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
 /// The three kinds of call in alternating rounds, so that load from elsewhere on the machine
-/// falls on all of them alike: the median over rounds of each kind's mean time per call.
+/// falls on all of them alike: per kind, the median over rounds of the mean wall time per call
+/// and of the process CPU time per call (less sensitive to that load).
 fn interleaved(client: *mut micro_client, direct: &Direct) {
     const ROUNDS: usize = 40;
     const CALLS: u32 = 300;
@@ -165,28 +174,30 @@ fn interleaved(client: *mut micro_client, direct: &Direct) {
         (VIA_WORKER, &|| c_call(client, c"Echo.Inline")),
         (DIRECT, &|| direct.call()),
     ];
-    let mut means = vec![Vec::with_capacity(ROUNDS); kinds.len()];
+    let mut wall = vec![Vec::with_capacity(ROUNDS); kinds.len()];
+    let mut cpu = vec![Vec::with_capacity(ROUNDS); kinds.len()];
     for _ in 0..ROUNDS {
         for (kind, (_, call)) in kinds.iter().enumerate() {
-            let start = Instant::now();
+            let (start, start_cpu) = (Instant::now(), cpu_time());
             for _ in 0..CALLS {
                 call();
             }
-            means[kind].push(start.elapsed() / CALLS);
+            wall[kind].push(start.elapsed() / CALLS);
+            cpu[kind].push((cpu_time() - start_cpu) / CALLS);
         }
     }
-    let median = |times: &mut Vec<Duration>| {
+    let us = |times: &mut Vec<Duration>| {
         times.sort();
-        times[times.len() / 2]
+        times[times.len() / 2].as_secs_f64() * 1e6
     };
-    let direct_median = median(&mut means[2].clone());
-    println!("\ninterleaved: median of {ROUNDS} rounds of {CALLS} calls each");
-    for ((name, _), times) in kinds.iter().zip(&mut means) {
-        let m = median(times);
-        let extra = m.as_secs_f64() * 1e6 - direct_median.as_secs_f64() * 1e6;
+    let (direct_wall, direct_cpu) = (us(&mut wall[2]), us(&mut cpu[2]));
+    println!("\ninterleaved: medians of {ROUNDS} rounds of {CALLS} calls each, per call");
+    for (kind, (name, _)) in kinds.iter().enumerate() {
+        let (w, c) = (us(&mut wall[kind]), us(&mut cpu[kind]));
         println!(
-            "  {name:<50} {:>8.1} us  ({extra:+.1} us)",
-            m.as_secs_f64() * 1e6
+            "  {name:<50} wall {w:>7.1} us ({:+.1})  cpu {c:>6.1} us ({:+.1})",
+            w - direct_wall,
+            c - direct_cpu
         );
     }
 }

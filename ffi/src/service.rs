@@ -47,10 +47,11 @@ pub struct micro_reply {
     service: String,
 }
 
-/// An endpoint handler. Called on a library thread (never a runtime worker, so it may block)
-/// with the request payload (`req_len` bytes, borrowed until it returns), the call metadata as
-/// a JSON object of strings (borrowed until it returns) and a reply handle it owns: answer it
-/// once, now or later and from any thread, with `micro_reply_send` or `micro_reply_error`.
+/// An endpoint handler. Called on a library thread, where it may block (a handler given to
+/// `micro_service_handle_inline` runs on a runtime worker and must not), with the request
+/// payload (`req_len` bytes, borrowed until it returns), the call metadata as a JSON object
+/// of strings (borrowed until it returns) and a reply handle it owns: answer it once, now or
+/// later and from any thread, with `micro_reply_send` or `micro_reply_error`.
 pub type micro_handler_fn = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
