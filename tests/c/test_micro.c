@@ -147,6 +147,15 @@ static void fast(void *user_data, const uint8_t *req, size_t req_len, const char
     micro_reply_send(reply, (const uint8_t *)out, (size_t)n, NULL);
 }
 
+/* Slow.Hold: keeps its reply unanswered, for the shutdown test. */
+static micro_reply *held;
+
+static void hold(void *user_data, const uint8_t *req, size_t req_len, const char *metadata,
+                 micro_reply *reply) {
+    (void)user_data, (void)req, (void)req_len, (void)metadata;
+    __atomic_store_n(&held, reply, __ATOMIC_SEQ_CST);
+}
+
 /* Greeter.Upper (stream): sends each message back upper-cased until the caller closes. */
 static int32_t upper(void *user_data, const char *metadata, micro_stream *stream) {
     (void)user_data, (void)metadata;
@@ -562,10 +571,25 @@ int main(void) {
     micro_buf rsp = {0};
     ST(404, micro_client_call(client, "greeter", "Greeter.Call", NULL, 0, NULL, &rsp, &err));
 
+    /* an async call still pending at shutdown completes with MICRO_ERR_SHUTDOWN */
+    micro_service *slow = NULL;
+    ST(MICRO_OK, micro_service_new("slow", NULL, &slow, &err));
+    ST(MICRO_OK, micro_service_handle(slow, "Slow.Hold", hold, NULL, &err));
+    ST(MICRO_OK, micro_service_start(slow, &err));
+    waiter pending = WAITER;
+    ST(MICRO_OK, micro_client_call_async(client, "slow", "Slow.Hold", NULL, 0, NULL, call_done,
+                                         &pending, &err));
+    for (int i = 0; i < 1000 && __atomic_load_n(&held, __ATOMIC_SEQ_CST) == NULL; i++) usleep(10000);
+    CHECK(held != NULL);
+
     /* after shutdown every call answers MICRO_ERR_SHUTDOWN; handles are still freed */
     micro_service *late = NULL;
     ST(MICRO_OK, micro_service_new("late", NULL, &late, &err));
     ST(MICRO_OK, micro_runtime_shutdown(&err));
+    CHECK(pending.count == 1 && pending.status == MICRO_ERR_SHUTDOWN);
+    ST(MICRO_ERR_NULL_ARGUMENT, micro_reply_send(NULL, NULL, 0, &err));
+    micro_reply_free(held);
+    micro_service_free(slow);
     ST(MICRO_ERR_ALREADY_STOPPED, micro_runtime_shutdown(&err));
     ST(MICRO_ERR_SHUTDOWN, micro_client_call(client, "greeter", "Greeter.Call", NULL, 0, NULL, &rsp, &err));
     ST(MICRO_ERR_SHUTDOWN, micro_service_start(late, &err));
