@@ -56,8 +56,26 @@ netns() {
         ip route add 224.0.0.0/4 dev lo && exec "$@"' netns "$@")
 }
 
+# A tool call in-process against the same call through the gateway, on release builds (the
+# go-micro wheel too); the table goes in bench/results/toolkits.md.
+bench() {
+    setup
+    cargo build -q --release -p micro-cli -p helloworld
+    local wheels="$CARGO_TARGET_DIR/toolkit-wheels-release" dir
+    rm -rf "$wheels"
+    "$root/python/langchain/.venv/bin/maturin" build -q --release -m "$root/python/Cargo.toml" --out "$wheels"
+    export MICRO_BIN="$CARGO_TARGET_DIR/release/micro" HELLOWORLD_BIN="$CARGO_TARGET_DIR/release/helloworld"
+    for dir in "$root/python/langchain" "$root/python/llamaindex"; do
+        "$dir/.venv/bin/pip" install -q --disable-pip-version-check --force-reinstall --no-deps "$wheels"/go_micro-*.whl
+        netns "$dir" .venv/bin/python "$root/python/toolkit/bench/tool_calls.py"
+    done
+    # Leave the test build (debug) installed, as `test` expects.
+    setup
+}
+
 case "${1:-test}" in
     setup) setup ;;
     test) run_tests ;;
-    *) echo "usage: scripts/toolkit.sh [setup|test]" >&2; exit 2 ;;
+    bench) bench ;;
+    *) echo "usage: scripts/toolkit.sh [setup|test|bench]" >&2; exit 2 ;;
 esac

@@ -1,13 +1,15 @@
 """The go-micro MCP gateway's REST surface over HTTP: ``GET /mcp/tools`` lists the tools the
 token may call, ``POST /mcp/call`` calls one. Served by ``micro mcp serve --address``,
-``micro server`` and ``micro run``. Sync and async, with retries where a retry is safe: a
-refused connection, a 429 (rate limited) or a 503 (tool paused) never ran the call.
+``micro server`` and ``micro run``. Sync and async (on worker threads), with retries where a
+retry is safe: a refused connection, a 429 (rate limited) or a 503 (tool paused) never ran
+the call.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from typing import Any
 
@@ -20,7 +22,8 @@ _RETRIED_STATUSES = (429, 503)
 
 
 class Gateway:
-    """A client of one gateway; reuses its connections until :meth:`close`."""
+    """A client of one gateway; reuses its connections until :meth:`close`. Safe to share
+    between threads."""
 
     def __init__(self, config: GoMicroConfig) -> None:
         self.config = config
@@ -28,17 +31,16 @@ class Gateway:
         if config.authorization:
             headers["Authorization"] = config.authorization
         self._options = {"base_url": config.gateway_url, "headers": headers, "timeout": config.timeout}
-        self._sync: httpx.Client | None = None
-        self._async: httpx.AsyncClient | None = None
-        self._async_loop: asyncio.AbstractEventLoop | None = None
+        self._client: httpx.Client | None = None
+        self._lock = threading.Lock()
 
     def tools(self) -> list[dict[str, Any]]:
         """The tools the token may call, as the gateway lists them."""
         return _tools(self._send("GET", "/mcp/tools", None), self.config)
 
     async def atools(self) -> list[dict[str, Any]]:
-        """:meth:`tools`, without blocking the event loop."""
-        return _tools(await self._asend("GET", "/mcp/tools", None), self.config)
+        """:meth:`tools` on a worker thread (see :meth:`acall`)."""
+        return await asyncio.to_thread(self.tools)
 
     def call(self, tool: str, arguments: dict[str, Any]) -> Any:
         """Calls ``tool`` (its gateway name) and returns the service's JSON answer."""
@@ -46,22 +48,21 @@ class Gateway:
         return _result(self._send("POST", "/mcp/call", body), tool)
 
     async def acall(self, tool: str, arguments: dict[str, Any]) -> Any:
-        """:meth:`call`, without blocking the event loop."""
-        body = {"name": tool, "arguments": arguments}
-        return _result(await self._asend("POST", "/mcp/call", body), tool)
+        """:meth:`call` on a worker thread, leaving the event loop free: httpx's own async
+        client made calls 2-3x slower here (bench/results/toolkits.md)."""
+        return await asyncio.to_thread(self.call, tool, arguments)
 
     def close(self) -> None:
-        """Closes the sync connections (async ones close with their event loop)."""
-        if self._sync is not None:
-            self._sync.close()
-            self._sync = None
+        """Closes the connections; a later call opens new ones."""
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
 
     def _send(self, method: str, path: str, body: Any) -> httpx.Response:
-        if self._sync is None:
-            self._sync = httpx.Client(**self._options)
         for attempt in range(self.config.retry_count + 1):
             try:
-                response = self._sync.request(method, path, json=body)
+                response = self._http().request(method, path, json=body)
             except httpx.HTTPError as e:
                 if attempt < self.config.retry_count and _retried(e):
                     time.sleep(self.config.retry_delay)
@@ -73,29 +74,11 @@ class Gateway:
             return response
         raise AssertionError("the loop returns or raises")
 
-    async def _asend(self, method: str, path: str, body: Any) -> httpx.Response:
-        client = self._async_client()
-        for attempt in range(self.config.retry_count + 1):
-            try:
-                response = await client.request(method, path, json=body)
-            except httpx.HTTPError as e:
-                if attempt < self.config.retry_count and _retried(e):
-                    await asyncio.sleep(self.config.retry_delay)
-                    continue
-                raise self._unreachable(e) from e
-            if attempt < self.config.retry_count and response.status_code in _RETRIED_STATUSES:
-                await asyncio.sleep(_wait(response, self.config.retry_delay))
-                continue
-            return response
-        raise AssertionError("the loop returns or raises")
-
-    def _async_client(self) -> httpx.AsyncClient:
-        """The async client of the running event loop: connections cannot outlive their loop."""
-        loop = asyncio.get_running_loop()
-        if self._async is None or self._async_loop is not loop:
-            self._async = httpx.AsyncClient(**self._options)
-            self._async_loop = loop
-        return self._async
+    def _http(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client(**self._options)
+            return self._client
 
     def _unreachable(self, error: httpx.HTTPError) -> GoMicroConnectionError:
         kind = "timed out" if isinstance(error, httpx.TimeoutException) else "failed"
