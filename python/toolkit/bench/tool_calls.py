@@ -52,7 +52,10 @@ def throughput(acall) -> float:
         await asyncio.gather(*(worker(20) for _ in range(IN_FLIGHT)))  # warm-up
         began = time.perf_counter()
         await asyncio.gather(*(worker(CONCURRENT_CALLS // IN_FLIGHT) for _ in range(IN_FLIGHT)))
-        return CONCURRENT_CALLS / (time.perf_counter() - began)
+        rate = CONCURRENT_CALLS / (time.perf_counter() - began)
+        if hasattr(acall, "close"):
+            await acall.close()
+        return rate
 
     return asyncio.run(run())
 
@@ -93,6 +96,11 @@ def cases(gateway: str):
                 sessions[loop] = aiohttp.ClientSession(gateway)
             async with sessions[loop].post("/mcp/call", json={"name": HELLO, "arguments": ARGS}) as r:
                 await r.read()
+
+        async def close():
+            await sessions.pop(asyncio.get_running_loop()).close()
+
+        aiohttp_post.close = close
 
         yield "gateway: aiohttp POST /mcp/call (async only)", None, aiohttp_post
     yield (
