@@ -7,7 +7,7 @@ import pytest
 from go_micro_toolkit.testing import HELLO, ORDER, REFUSE, go_micro_or_skip
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from langchain_go_micro import GoMicroToolError, GoMicroToolkit
+from langchain_go_micro import GoMicroConnectionError, GoMicroToolError, GoMicroToolkit
 
 go_micro_or_skip()
 
@@ -50,3 +50,8 @@ def test_in_process_over_mdns_finds_the_helloworld_process(helloworld):
     (hello,) = toolkit.get_tools(service_filter="helloworld")
     assert hello.metadata["go_micro_name"] == HELLO and hello.args_schema["required"] == ["name"]
     assert hello.invoke({"name": "Alice"}) == {"msg": "Hello Alice"}
+
+
+def test_an_unknown_registry_is_a_connection_error_naming_the_known_ones():
+    with pytest.raises(GoMicroConnectionError, match="known registry names: mdns, memory"):
+        GoMicroToolkit.local(registry="bogus")

@@ -30,8 +30,13 @@ class Local:
                 "pip install go-micro, or use a gateway URL instead"
             ) from e
         self._go_micro = go_micro
-        self.registry = registry if isinstance(registry, go_micro.Registry) else go_micro.Registry(registry)
-        self.client = go_micro.Client(self.registry)
+        try:
+            self.registry = (
+                registry if isinstance(registry, go_micro.Registry) else go_micro.Registry(registry)
+            )
+            self.client = go_micro.Client(self.registry)
+        except go_micro.MicroError as e:
+            raise GoMicroConnectionError(f"cannot open the registry {registry!r}: {e.detail or e}") from e
         self.timeout = timeout
         self._endpoints: dict[str, tuple[str, str]] = {}
 
