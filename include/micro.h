@@ -485,10 +485,11 @@ int32_t micro_service_handle(struct micro_service *svc, const char *endpoint, mi
 
 /**
  * Like `micro_service_handle`, but `handler` runs on the runtime worker serving the request,
- * which saves the hand-off to a library thread (a few microseconds a call). Only for handlers
- * that return at once and never block: no I/O, no waiting on locks or other threads; a
- * blocking call of this library made there (`micro_client_call`, ...) fails with
- * `MICRO_ERR_STATE`. Such a handler may still hand its reply to another thread to answer.
+ * which saves moving the worker's other tasks to another thread first (see
+ * bench/results/ffi.md). Only for handlers that return at once and never block: no I/O, no
+ * waiting on locks or other threads; a blocking call of this library made there
+ * (`micro_client_call`, ...) fails with `MICRO_ERR_STATE`. Such a handler may still hand its
+ * reply to another thread to answer.
  *
  * # Safety
  * As `micro_service_handle`.

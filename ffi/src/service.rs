@@ -166,7 +166,9 @@ impl micro_service {
 /// Where a handler runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Thread {
-    /// On the runtime's blocking pool: the handler may block.
+    /// Where the request arrived, after the worker's other tasks have moved to another
+    /// thread (`block_in_place`): the handler may block, and the answer needs no hand-off
+    /// back to a worker.
     Library,
     /// On the runtime worker serving the request: the handler must not block.
     Worker,
@@ -201,7 +203,7 @@ fn unary(
                 });
             };
             match thread {
-                Thread::Library => drop(tokio::task::spawn_blocking(call)),
+                Thread::Library => tokio::task::block_in_place(call),
                 Thread::Worker => runtime::on_worker(call),
             }
             answered.await.unwrap_or_else(|_| {
@@ -311,10 +313,11 @@ pub unsafe extern "C" fn micro_service_handle(
 }
 
 /// Like `micro_service_handle`, but `handler` runs on the runtime worker serving the request,
-/// which saves the hand-off to a library thread (a few microseconds a call). Only for handlers
-/// that return at once and never block: no I/O, no waiting on locks or other threads; a
-/// blocking call of this library made there (`micro_client_call`, ...) fails with
-/// `MICRO_ERR_STATE`. Such a handler may still hand its reply to another thread to answer.
+/// which saves moving the worker's other tasks to another thread first (see
+/// bench/results/ffi.md). Only for handlers that return at once and never block: no I/O, no
+/// waiting on locks or other threads; a blocking call of this library made there
+/// (`micro_client_call`, ...) fails with `MICRO_ERR_STATE`. Such a handler may still hand its
+/// reply to another thread to answer.
 ///
 /// # Safety
 /// As `micro_service_handle`.
