@@ -158,8 +158,9 @@ def gateway(home, helloworld) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def rate_limited_gateway(home, helloworld) -> Iterator[str]:
-    """``micro mcp serve`` allowing one call per second per tool, no burst above it."""
-    args = ["mcp", "serve", "--address", "127.0.0.1:0", "--rate-limit", "1", "--rate-burst", "1"]
+    """``micro mcp serve`` allowing one call per 5 s per tool and account, no burst above it
+    (slow enough that a loaded machine cannot refill it between two calls of a test)."""
+    args = ["mcp", "serve", "--address", "127.0.0.1:0", "--rate-limit", "0.2", "--rate-burst", "1"]
     served = start([binary("MICRO_BIN", "micro"), *args], home / "limited", "MCP")
     wait_for_tool(served.url)
     yield served.url
