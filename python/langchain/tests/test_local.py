@@ -2,6 +2,7 @@
 through the engine in this process (the go-micro package)."""
 
 import asyncio
+import time
 
 import pytest
 from go_micro_toolkit.testing import HELLO, ORDER, REFUSE, go_micro_or_skip
@@ -43,9 +44,9 @@ def test_in_process_errors_are_tool_errors_with_the_service_code(memory_registry
 
 def test_in_process_over_mdns_finds_the_helloworld_process(helloworld):
     toolkit = GoMicroToolkit.local()  # mDNS, like every go-micro service by default
-    for _ in range(50):
-        if toolkit.select(service_filter="helloworld"):
-            break
+    deadline = time.monotonic() + 20  # the helloworld process may have only just started
+    while not toolkit.select(service_filter="helloworld") and time.monotonic() < deadline:
+        time.sleep(0.2)
         toolkit.refresh()
     (hello,) = toolkit.get_tools(service_filter="helloworld")
     assert hello.metadata["go_micro_name"] == HELLO and hello.args_schema["required"] == ["name"]
