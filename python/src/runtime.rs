@@ -145,3 +145,29 @@ pub fn same_process(py: Python<'_>, made_in: u32, what: &str) -> PyResult<()> {
         ),
     ))
 }
+
+thread_local! {
+    /// Whether this thread keeps a Python thread state for good.
+    static KEPT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Gives this engine thread a Python thread state that outlives each `Python::attach`.
+/// Without it CPython makes and frees a thread state every time a thread with none takes the
+/// GIL, which is a large part of a sync handler's cost; engine threads live as long as the
+/// runtime, so one state each is kept.
+pub fn keep_thread_state() {
+    KEPT.with(|kept| {
+        if kept.get() {
+            return;
+        }
+        kept.set(true);
+        // SAFETY: the interpreter is running (this module was imported into it). Ensure
+        // takes the GIL and makes this thread's state with a count of one; SaveThread lets
+        // the GIL go again but keeps the state, so later Ensure/Release pairs (pyo3's attach)
+        // find it and never drop the count to zero.
+        unsafe {
+            let _ = pyo3::ffi::PyGILState_Ensure();
+            let _ = pyo3::ffi::PyEval_SaveThread();
+        }
+    });
+}

@@ -321,6 +321,7 @@ async fn call_sync(
     body: Bytes,
 ) -> micro::Result<Bytes> {
     tokio::task::block_in_place(move || {
+        runtime::keep_thread_state();
         Python::attach(|py| {
             let called = ctx.metadata.into_pyobject(py).and_then(|metadata| {
                 let out = invoke.call1(py, (PyBytes::new(py, &body), metadata))?;
