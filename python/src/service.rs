@@ -346,7 +346,10 @@ async fn call_async(
     body: Bytes,
 ) -> micro::Result<Bytes> {
     let (sender, outcome) = oneshot::channel();
-    let handed = tokio::task::spawn_blocking(move || {
+    // Handing the coroutine to its loop is brief, but taking the GIL may wait: do it in
+    // block_in_place, as sync handlers run.
+    tokio::task::block_in_place(move || {
+        runtime::keep_thread_state();
         Python::attach(|py| {
             let reply = Reply {
                 id: id.clone(),
@@ -364,9 +367,7 @@ async fn call_async(
             }
             Ok(())
         })
-    })
-    .await;
-    handed.map_err(|e| micro::Error::internal("go_micro", format!("a handler stopped: {e}")))??;
+    })?;
     outcome.await.map_err(|_| {
         micro::Error::internal(
             "go_micro",
