@@ -209,10 +209,7 @@ async fn expired_records_are_never_returned(store: &dyn Store) {
     let left = store.read("short", &ReadOptions::default()).await.unwrap()[0]
         .expiry
         .unwrap();
-    assert!(
-        left <= TTL && !left.is_zero(),
-        "{left:?}"
-    );
+    assert!(left <= TTL && !left.is_zero(), "{left:?}");
     tokio::time::sleep(TTL + Duration::from_millis(100)).await;
 
     for key in ["short", "own"] {
