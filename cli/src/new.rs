@@ -245,7 +245,7 @@ pub fn run(args: Args) -> Result<()> {
     if args.lang == Lang::Python {
         return python::run(&args, &project);
     }
-    let core = micro_path()?;
+    let core = checkout_dir("MICRO_PATH", "../core", "Cargo.toml", "the micro crate")?;
     let files = render(&args, &core)?;
     println!(
         "Creating {} ({} template) in {}",
@@ -308,12 +308,18 @@ pub(crate) fn title(name: &str) -> String {
         .collect()
 }
 
-/// The `micro` crate to depend on: `MICRO_PATH`, else the `core/` beside this binary's crate.
-fn micro_path() -> Result<PathBuf> {
-    let path = std::env::var_os("MICRO_PATH")
+/// A directory of this libmicro checkout holding `manifest`: the one `$var` names, else
+/// `default` beside this binary's crate; `what` names it in the error.
+pub(crate) fn checkout_dir(
+    var: &str,
+    default: &str,
+    manifest: &str,
+    what: &str,
+) -> Result<PathBuf> {
+    let path = std::env::var_os(var)
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../core"));
-    path.join("Cargo.toml")
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(default));
+    path.join(manifest)
         .canonicalize()
         .ok()
         .and_then(|manifest| manifest.parent().map(Path::to_path_buf))
@@ -321,21 +327,40 @@ fn micro_path() -> Result<PathBuf> {
             Error::not_found(
                 ID,
                 format!(
-                    "the micro crate is not at {}; set MICRO_PATH to the core/ directory of a libmicro checkout",
-                    path.display()
+                    "{what} is not at {}; set {var} to the {}/ directory of a libmicro checkout",
+                    path.display(),
+                    default.trim_start_matches("../")
                 ),
             )
         })
 }
 
-/// The project's files, path and contents.
-fn render(args: &Args, core: &Path) -> Result<Vec<(&'static str, String)>> {
+/// Renders each (project path, template name) of `files` with `context`.
+pub(crate) fn render_files<N: AsRef<str>>(
+    files: impl IntoIterator<Item = (&'static str, N)>,
+    context: &minijinja::Value,
+) -> Result<Vec<(&'static str, String)>> {
     let mut env = Environment::new();
     env.set_keep_trailing_newline(true);
     for (name, source) in TEMPLATES {
         env.add_template(name, source)
             .map_err(|e| Error::internal(ID, format!("template {name}: {e}")))?;
     }
+    files
+        .into_iter()
+        .map(|(path, name)| {
+            let name = name.as_ref();
+            let text = env
+                .get_template(name)
+                .and_then(|t| t.render(context))
+                .map_err(|e| Error::internal(ID, format!("template {name}: {e}")))?;
+            Ok((path, text))
+        })
+        .collect()
+}
+
+/// The project's files, path and contents.
+fn render(args: &Args, core: &Path) -> Result<Vec<(&'static str, String)>> {
     let template = args.template;
     let title = title(&args.name);
     let calls: Vec<(String, &str)> = template
@@ -360,16 +385,7 @@ fn render(args: &Args, core: &Path) -> Result<Vec<(&'static str, String)>> {
         ("src/main.rs", format!("{kind}/main.rs.j2")),
         ("src/handler.rs", format!("{kind}/handler.rs.j2")),
     ];
-    files
-        .into_iter()
-        .map(|(path, name)| {
-            let text = env
-                .get_template(&name)
-                .and_then(|t| t.render(&context))
-                .map_err(|e| Error::internal(ID, format!("template {name}: {e}")))?;
-            Ok((path, text))
-        })
-        .collect()
+    render_files(files, &context)
 }
 
 /// The `[dependencies]` lines: micro by path, the rest at the workspace's versions.

@@ -2,10 +2,9 @@
 //! this checkout (by path: it is not published), an index.js service, a README and a
 //! `micro.mu` entry; then `npm install`, and a check that go-micro loads.
 
-use super::{Args, TEMPLATES, Template, title, tree, write};
+use super::{Args, Template, checkout_dir, render_files, title, tree, write};
 use micro::{Error, Result};
-use minijinja::Environment;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 const ID: &str = "micro.new";
@@ -18,7 +17,12 @@ pub fn run(args: &Args, project: &Path) -> Result<()> {
             "--lang node has the default template only; leave out --template",
         ));
     }
-    let package = package_path()?;
+    let package = checkout_dir(
+        "MICRO_NODE_PATH",
+        "../node",
+        "package.json",
+        "the go-micro npm package",
+    )?;
     let files = render(args, &package)?;
     println!("Creating {} (node) in {}", args.name, project.display());
     write(project, &files)?;
@@ -35,60 +39,24 @@ pub fn run(args: &Args, project: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The go-micro package to depend on: `MICRO_NODE_PATH`, else the `node/` beside this
-/// binary's crate.
-fn package_path() -> Result<PathBuf> {
-    let path = std::env::var_os("MICRO_NODE_PATH")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../node"));
-    path.join("package.json")
-        .canonicalize()
-        .ok()
-        .and_then(|manifest| manifest.parent().map(Path::to_path_buf))
-        .ok_or_else(|| {
-            Error::not_found(
-                ID,
-                format!(
-                    "the go-micro npm package is not at {}; set MICRO_NODE_PATH to the node/ directory of a libmicro checkout",
-                    path.display()
-                ),
-            )
-        })
-}
-
 /// The project's files, path and contents.
 fn render(args: &Args, package: &Path) -> Result<Vec<(&'static str, String)>> {
-    let mut env = Environment::new();
-    env.set_keep_trailing_newline(true);
-    for (name, source) in TEMPLATES
-        .iter()
-        .filter(|(n, _)| n.starts_with("node/") || *n == "micro.mu.j2")
-    {
-        env.add_template(name, source)
-            .map_err(|e| Error::internal(ID, format!("template {name}: {e}")))?;
-    }
     let context = minijinja::context! {
         name => &args.name,
         title => title(&args.name),
         port => args.port,
         package => package.display().to_string(),
     };
-    [
-        ("package.json", "node/package.json.j2"),
-        ("index.js", "node/index.js.j2"),
-        ("README.md", "node/README.md.j2"),
-        ("micro.mu", "micro.mu.j2"),
-        (".gitignore", "node/gitignore.j2"),
-    ]
-    .into_iter()
-    .map(|(path, name)| {
-        let text = env
-            .get_template(name)
-            .and_then(|t| t.render(&context))
-            .map_err(|e| Error::internal(ID, format!("template {name}: {e}")))?;
-        Ok((path, text))
-    })
-    .collect()
+    render_files(
+        [
+            ("package.json", "node/package.json.j2"),
+            ("index.js", "node/index.js.j2"),
+            ("README.md", "node/README.md.j2"),
+            ("micro.mu", "micro.mu.j2"),
+            (".gitignore", "node/gitignore.j2"),
+        ],
+        &context,
+    )
 }
 
 /// `npm install` in the project, then loads go-micro there to be sure the service will start.

@@ -2,10 +2,9 @@
 //! README and a `micro.mu` entry; then a check that the Python `micro run` will use imports
 //! go_micro, so the service runs at once.
 
-use super::{Args, TEMPLATES, Template, title, tree, write};
+use super::{Args, Template, render_files, title, tree, write};
 use crate::lang;
 use micro::{Error, Result};
-use minijinja::Environment;
 use std::path::Path;
 
 const ID: &str = "micro.new";
@@ -36,35 +35,20 @@ pub fn run(args: &Args, project: &Path) -> Result<()> {
 
 /// The project's files, path and contents.
 fn render(args: &Args) -> Result<Vec<(&'static str, String)>> {
-    let mut env = Environment::new();
-    env.set_keep_trailing_newline(true);
-    for (name, source) in TEMPLATES
-        .iter()
-        .filter(|(n, _)| n.starts_with("python/") || *n == "micro.mu.j2")
-    {
-        env.add_template(name, source)
-            .map_err(|e| Error::internal(ID, format!("template {name}: {e}")))?;
-    }
     let context = minijinja::context! {
         name => &args.name,
         title => title(&args.name),
         port => args.port,
     };
-    [
-        ("main.py", "python/main.py.j2"),
-        ("README.md", "python/README.md.j2"),
-        ("micro.mu", "micro.mu.j2"),
-        (".gitignore", "python/gitignore.j2"),
-    ]
-    .into_iter()
-    .map(|(path, name)| {
-        let text = env
-            .get_template(name)
-            .and_then(|t| t.render(&context))
-            .map_err(|e| Error::internal(ID, format!("template {name}: {e}")))?;
-        Ok((path, text))
-    })
-    .collect()
+    render_files(
+        [
+            ("main.py", "python/main.py.j2"),
+            ("README.md", "python/README.md.j2"),
+            ("micro.mu", "micro.mu.j2"),
+            (".gitignore", "python/gitignore.j2"),
+        ],
+        &context,
+    )
 }
 
 #[cfg(test)]
