@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The go-micro npm package (node/): installs what is missing (npm ci from the committed lock,
+# The go-micro npm package (node/): installs what is missing (npm install from the committed lock,
 # the examples' link to the package), builds the micro CLI and helloworld for the interop
 # tests, the native addon (napi build, debug) and the JS face (tsc), then runs the node:test
 # suite. Safe to re-run. Set MICRO_NODE_INTEROP_REQUIRED=1 to fail rather than skip the
@@ -11,7 +11,9 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/libmicro/target}"
 
 cd "$root/node"
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    npm ci --no-audit --no-fund
+    # `npm install` from the committed lock: npm 11's `npm ci` refuses this lock, whose
+    # @napi-rs/cli pulls per-platform optional packages it does not record for other platforms.
+    npm install --no-audit --no-fund
 fi
 if [ ! -e "$root/examples/node/node_modules/go-micro" ]; then
     (cd "$root/examples/node" && npm install --no-audit --no-fund --no-package-lock)
