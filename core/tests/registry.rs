@@ -136,6 +136,15 @@ async fn watcher_that_falls_behind_is_told_so() {
     assert_eq!(watcher.next().await.unwrap().action, Action::Create);
 }
 
+/// Waits up to 3 s for `done` to hold, failing with `what` when it never does.
+async fn eventually(what: &str, done: impl AsyncFn() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    while !done().await {
+        assert!(tokio::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 #[tokio::test]
 async fn cache_serves_lookups_and_drops_entries_on_watch_events() {
     let registry = Arc::new(Memory::new());
@@ -156,17 +165,10 @@ async fn cache_serves_lookups_and_drops_entries_on_watch_events() {
         .register(&service("greeter", "1", "b"), None)
         .await
         .unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
-    loop {
-        if cache.lookup("greeter").await.unwrap()[0].nodes.len() == 2 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "cache never saw the new node"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    eventually("cache never saw the new node", async || {
+        cache.lookup("greeter").await.unwrap()[0].nodes.len() == 2
+    })
+    .await;
 
     registry
         .deregister(&service("greeter", "1", "a"))
@@ -176,14 +178,10 @@ async fn cache_serves_lookups_and_drops_entries_on_watch_events() {
         .deregister(&service("greeter", "1", "b"))
         .await
         .unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
-    while cache.lookup("greeter").await.is_ok() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "cache kept a deregistered service"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    eventually("cache kept a deregistered service", async || {
+        cache.lookup("greeter").await.is_err()
+    })
+    .await;
     assert_eq!(cache.lookup("greeter").await.unwrap_err().code, 404);
 }
 
@@ -199,23 +197,6 @@ async fn cache_keeps_the_service_names_until_one_comes_or_goes() {
     assert_eq!(*names, ["greeter"]);
 
     // A known service changing keeps the list; a new one or one leaving replaces it.
-    let changed = |expected: &'static [&'static str]| {
-        let cache = cache.clone();
-        async move {
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
-            loop {
-                let names = cache.names().await.unwrap();
-                if *names == expected {
-                    return names;
-                }
-                assert!(
-                    tokio::time::Instant::now() < deadline,
-                    "names stayed {names:?}, not {expected:?}"
-                );
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        }
-    };
     registry
         .register(&service("greeter", "1", "b"), None)
         .await
@@ -226,12 +207,18 @@ async fn cache_keeps_the_service_names_until_one_comes_or_goes() {
         .register(&service("auth", "1", "c"), None)
         .await
         .unwrap();
-    changed(&["auth", "greeter"]).await;
+    eventually("the names never took auth in", async || {
+        *cache.names().await.unwrap() == ["auth", "greeter"]
+    })
+    .await;
     registry
         .deregister(&service("auth", "1", "c"))
         .await
         .unwrap();
-    changed(&["greeter"]).await;
+    eventually("the names kept auth after it left", async || {
+        *cache.names().await.unwrap() == ["greeter"]
+    })
+    .await;
 }
 
 #[tokio::test]
