@@ -172,11 +172,11 @@ typedef void (*micro_call_done_fn)(void *user_data, int32_t status, const uint8_
 /**
  * An endpoint handler. Called on a library thread, where it may block (a handler given to
  * `micro_service_handle_inline` runs on a runtime worker and must not), with the request
- * payload (`req_len` bytes, borrowed until it returns), the call metadata as a JSON object
- * of strings (borrowed until it returns) and a reply handle it owns: answer it once, now or
- * later and from any thread, with `micro_reply_send` or `micro_reply_error`.
+ * payload (`req_len` bytes, borrowed until it returns) and a reply handle it owns: read the
+ * call metadata from it with `micro_reply_metadata`, and answer it once, now or later and
+ * from any thread, with `micro_reply_send` or `micro_reply_error`.
  */
-typedef void (*micro_handler_fn)(void *user_data, const uint8_t *req, size_t req_len, const char *metadata_json, struct micro_reply *reply);
+typedef void (*micro_handler_fn)(void *user_data, const uint8_t *req, size_t req_len, struct micro_reply *reply);
 
 /**
  * A stream endpoint's handler (see `micro_service_stream`): returns 0 or an HTTP-like error
@@ -614,6 +614,17 @@ int32_t micro_reply_send(struct micro_reply *reply, const uint8_t *body, size_t 
  * `reply` is NULL or an unanswered reply; strings NULL or NUL-terminated.
  */
 int32_t micro_reply_error(struct micro_reply *reply, int32_t code, const char *id, const char *detail, struct micro_error **err);
+
+/**
+ * The call metadata of the request `reply` answers, as a JSON object of strings (the caller's
+ * headers and go-micro's own: `{"Micro-Id": "...", "Timeout": "...", ...}`), made on first
+ * use: a handler that never asks pays nothing for it. Borrowed from the reply: valid until
+ * the reply is answered or freed. NULL when `reply` is NULL. Any thread that holds the reply.
+ *
+ * # Safety
+ * `reply` is NULL or an unanswered reply.
+ */
+const char *micro_reply_metadata(const struct micro_reply *reply);
 
 /**
  * Gives up a reply without answering: the caller gets a 500 error saying the handler did

@@ -32,16 +32,16 @@ type callResult struct {
 	err  error
 }
 
-// microGoHandle runs on a library thread for each request: it copies the request and answers
-// the reply from a goroutine, so the library thread returns at once.
+// microGoHandle runs for each request on the runtime worker that received it (the handler is
+// registered inline): it copies the request and returns at once, leaving the rest to a
+// goroutine, which reads the call metadata from the reply and answers it.
 //
 //export microGoHandle
-func microGoHandle(userData unsafe.Pointer, req *C.uint8_t, reqLen C.size_t, metadata *C.char, reply *C.micro_reply) {
+func microGoHandle(userData unsafe.Pointer, req *C.uint8_t, reqLen C.size_t, reply *C.micro_reply) {
 	h := cgo.Handle(uintptr(userData)).Value().(handler)
 	body := C.GoBytes(unsafe.Pointer(req), C.int(reqLen))
-	md := parseMetadata(metadata)
 	go func() {
-		ctx, cancel := handlerContext(md)
+		ctx, cancel := handlerContext(parseMetadata(C.micro_reply_metadata(reply)))
 		defer cancel()
 		rsp, err := runHandler(h, ctx, body)
 		if err != nil {

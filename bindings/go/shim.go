@@ -9,14 +9,15 @@ package micro
 #include <stdlib.h>
 #include "micro.h"
 
-extern void microGoHandle(void *, uint8_t *, size_t, char *, micro_reply *);
+extern void microGoHandle(void *, uint8_t *, size_t, micro_reply *);
 extern int32_t microGoStream(void *, char *, micro_stream *);
 extern int32_t microGoMessage(void *, char *, uint8_t *, size_t, char *);
 extern void microGoCallDone(void *, int32_t, uint8_t *, size_t, micro_error *);
 
 static int32_t go_service_handle(micro_service *svc, const char *endpoint, uintptr_t h,
 		micro_error **err) {
-	return micro_service_handle(svc, endpoint, (micro_handler_fn)microGoHandle, (void *)h, err);
+	return micro_service_handle_inline(svc, endpoint, (micro_handler_fn)microGoHandle, (void *)h,
+		err);
 }
 
 static int32_t go_service_stream(micro_service *svc, const char *endpoint, uintptr_t h,

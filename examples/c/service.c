@@ -21,9 +21,8 @@ static void json_name(const uint8_t *req, size_t len, char *out, size_t cap) {
     if (close) snprintf(out, cap, "%.*s", (int)(close - open - 1), open + 1);
 }
 
-static void call(void *user_data, const uint8_t *req, size_t req_len, const char *metadata_json,
-                 micro_reply *reply) {
-    (void)user_data, (void)metadata_json;
+static void call(void *user_data, const uint8_t *req, size_t req_len, micro_reply *reply) {
+    (void)user_data;
     char name[128], rsp[256];
     json_name(req, req_len, name, sizeof name);
     if (name[0] == '\0') {

@@ -1,16 +1,21 @@
 //! An in-process call through the C ABI against the same call made directly in Rust: a client
-//! calls an echo endpoint of a service in the same process, over loopback, with the memory
-//! registry. Through the C ABI the handler is an `extern "C"` callback answering through its
-//! reply handle (on a library thread, or inline on the worker) and the call is
-//! `micro_client_call`; directly, the handler is a raw Rust handler and the call
-//! `Client::call_raw`. Both runtimes have two worker threads and both
-//! calls are made from the bench thread, blocking on the runtime. After criterion's runs, the
-//! three kinds are measured again in alternating rounds (the figures in bench/results/ffi.md).
+//! calls an echo endpoint (16-byte request) of a service in the same process, over loopback,
+//! with the memory registry, the call blocking the bench thread. Every kind runs on the
+//! library's own runtime (two workers), so the only difference between them is the C ABI:
+//!
+//! - C to C: `micro_client_call` to an `extern "C"` handler answering with `micro_reply_send`,
+//!   registered with `micro_service_handle_inline` (runs on the worker) or
+//!   `micro_service_handle` (may block: the worker's other tasks move away first);
+//! - Rust to Rust: `Client::call_raw` to a raw Rust handler (`server::raw`), the baseline;
+//! - C to Rust and Rust to C: each side of the C ABI alone.
+//!
+//! After criterion's runs, the kinds are measured again in alternating rounds, so that load
+//! from elsewhere on the machine falls on all of them alike (the figures in
+//! bench/results/ffi.md).
 
 use bytes::Bytes;
 use criterion::Criterion;
 use micro::client::{CallOptions, RawRequest};
-use micro::registry::Memory;
 use micro::{Client, Service, server};
 use micro_ffi::buf::{micro_buf, micro_buf_free};
 use micro_ffi::client::{micro_client, micro_client_call, micro_client_new};
@@ -19,10 +24,10 @@ use micro_ffi::service::{
     micro_reply, micro_reply_send, micro_service, micro_service_handle,
     micro_service_handle_inline, micro_service_new, micro_service_start,
 };
-use std::ffi::{CStr, c_char, c_void};
+use std::ffi::{CStr, c_void};
 use std::ptr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::runtime::Handle;
 
 const REQUEST: &[u8] = br#"{"name":"Alice"}"#;
 
@@ -31,7 +36,6 @@ unsafe extern "C" fn echo(
     _user_data: *mut c_void,
     req: *const u8,
     req_len: usize,
-    _metadata_json: *const c_char,
     reply: *mut micro_reply,
 ) {
     unsafe { micro_reply_send(reply, req, req_len, ptr::null_mut()) };
@@ -41,96 +45,90 @@ fn check(status: i32, what: &str) {
     assert_eq!(status, 0, "{what} failed with status {status}");
 }
 
-/// A service with the C handler and a client, both through the C ABI.
-fn c_abi() -> *mut micro_client {
-    unsafe {
-        let options = c"{\"registry\":\"memory\",\"broker\":\"memory\",\"store\":\"memory\",\"worker_threads\":2}";
-        check(
-            micro_runtime_start(options.as_ptr(), ptr::null_mut()),
-            "runtime",
-        );
-        let mut svc: *mut micro_service = ptr::null_mut();
-        check(
-            micro_service_new(c"ffi-echo".as_ptr(), ptr::null(), &mut svc, ptr::null_mut()),
-            "service",
-        );
-        let endpoint = c"Echo.Call".as_ptr();
-        let handler = Some(echo as _);
-        check(
-            micro_service_handle(svc, endpoint, handler, ptr::null_mut(), ptr::null_mut()),
-            "handle",
-        );
-        let inline = c"Echo.Inline".as_ptr();
-        check(
-            micro_service_handle_inline(svc, inline, handler, ptr::null_mut(), ptr::null_mut()),
-            "handle_inline",
-        );
-        check(micro_service_start(svc, ptr::null_mut()), "start");
-        let mut client: *mut micro_client = ptr::null_mut();
-        check(
-            micro_client_new(ptr::null(), &mut client, ptr::null_mut()),
-            "client",
-        );
-        client
-    }
-}
+/// A kind of call: its name and one call of it.
+type Kind<'a> = (&'static str, Box<dyn Fn() + 'a>);
 
-/// One call through the C ABI to `endpoint` of the C service.
-fn c_call(client: *mut micro_client, endpoint: &CStr) {
-    let mut rsp = micro_buf {
-        ptr: ptr::null_mut(),
-        len: 0,
-    };
-    let status = unsafe {
-        micro_client_call(
-            client,
-            c"ffi-echo".as_ptr(),
-            endpoint.as_ptr(),
-            REQUEST.as_ptr(),
-            REQUEST.len(),
-            ptr::null(),
-            &mut rsp,
-            ptr::null_mut(),
-        )
-    };
-    assert_eq!((status, rsp.len), (0, REQUEST.len()));
-    unsafe { micro_buf_free(&mut rsp) };
-}
-
-/// A Rust service and client on a runtime of their own, like the library's.
-struct Direct {
-    runtime: tokio::runtime::Runtime,
+/// Both clients and both services, on the library's runtime.
+struct Bench {
+    c_client: *mut micro_client,
+    runtime: Handle,
     client: Client,
     options: CallOptions,
-    _running: micro::service::Running,
+    _rust_service: micro::service::Running,
 }
 
-impl Direct {
-    fn new() -> Direct {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let registry = Arc::new(Memory::new());
-        let echo = server::raw(|_ctx, body: Bytes| async move { Ok(body) });
-        let service = Service::new("rust-echo")
-            .registry(registry.clone())
-            .handle_raw("Echo.Call", echo);
-        let running = runtime.block_on(service.start()).unwrap();
-        Direct {
-            runtime,
-            client: Client::new(registry),
-            options: CallOptions::default(),
-            _running: running,
+impl Bench {
+    fn new() -> Bench {
+        unsafe {
+            let options = c"{\"registry\":\"memory\",\"broker\":\"memory\",\"store\":\"memory\",\"worker_threads\":2}";
+            check(
+                micro_runtime_start(options.as_ptr(), ptr::null_mut()),
+                "runtime",
+            );
+            let mut svc: *mut micro_service = ptr::null_mut();
+            check(
+                micro_service_new(c"c-echo".as_ptr(), ptr::null(), &mut svc, ptr::null_mut()),
+                "service",
+            );
+            let handler = Some(echo as _);
+            let (blocking, inline) = (c"Echo.Blocking".as_ptr(), c"Echo.Inline".as_ptr());
+            check(
+                micro_service_handle(svc, blocking, handler, ptr::null_mut(), ptr::null_mut()),
+                "handle",
+            );
+            check(
+                micro_service_handle_inline(svc, inline, handler, ptr::null_mut(), ptr::null_mut()),
+                "handle_inline",
+            );
+            check(micro_service_start(svc, ptr::null_mut()), "start");
+            let mut c_client: *mut micro_client = ptr::null_mut();
+            check(
+                micro_client_new(ptr::null(), &mut c_client, ptr::null_mut()),
+                "client",
+            );
+            let (runtime, registry) = micro_ffi::runtime::shared().expect("the runtime runs");
+            let echo = server::raw(|_ctx, body: Bytes| async move { Ok(body) });
+            let service = Service::new("rust-echo")
+                .registry(registry.clone())
+                .handle_raw("Echo.Inline", echo);
+            let rust_service = runtime.block_on(service.start()).unwrap();
+            Bench {
+                c_client,
+                runtime,
+                client: Client::new(registry),
+                options: CallOptions::default(),
+                _rust_service: rust_service,
+            }
         }
     }
 
-    /// One call made directly in Rust.
-    fn call(&self) {
+    /// One call through the C ABI to `endpoint` of `service`.
+    fn c_call(&self, service: &CStr, endpoint: &CStr) {
+        let mut rsp = micro_buf {
+            ptr: ptr::null_mut(),
+            len: 0,
+        };
+        let status = unsafe {
+            micro_client_call(
+                self.c_client,
+                service.as_ptr(),
+                endpoint.as_ptr(),
+                REQUEST.as_ptr(),
+                REQUEST.len(),
+                ptr::null(),
+                &mut rsp,
+                ptr::null_mut(),
+            )
+        };
+        assert_eq!((status, rsp.len), (0, REQUEST.len()));
+        unsafe { micro_buf_free(&mut rsp) };
+    }
+
+    /// One call made directly in Rust to `endpoint` of `service`.
+    fn rust_call(&self, service: &str, endpoint: &str) {
         let request = RawRequest {
-            service: "rust-echo".into(),
-            endpoint: "Echo.Call".into(),
+            service: service.into(),
+            endpoint: endpoint.into(),
             body: Bytes::copy_from_slice(REQUEST),
         };
         let rsp = self
@@ -139,20 +137,32 @@ impl Direct {
             .unwrap();
         assert_eq!(rsp.body.len(), REQUEST.len());
     }
-}
 
-const VIA_LIBRARY_THREAD: &str = "C ABI: micro_client_call to a C handler";
-const VIA_WORKER: &str = "C ABI: micro_client_call to an inline C handler";
-const DIRECT: &str = "Rust: Client::call_raw to a Rust handler";
-
-fn calls(c: &mut Criterion, client: *mut micro_client, direct: &Direct) {
-    let mut group = c.benchmark_group("in-process call");
-    group.bench_function(VIA_LIBRARY_THREAD, |b| {
-        b.iter(|| c_call(client, c"Echo.Call"))
-    });
-    group.bench_function(VIA_WORKER, |b| b.iter(|| c_call(client, c"Echo.Inline")));
-    group.bench_function(DIRECT, |b| b.iter(|| direct.call()));
-    group.finish();
+    /// The kinds of call, the baseline (Rust to Rust) last.
+    fn kinds(&self) -> [Kind<'_>; 5] {
+        [
+            (
+                "C to C, handler that may block",
+                Box::new(|| self.c_call(c"c-echo", c"Echo.Blocking")),
+            ),
+            (
+                "C to C, inline handler",
+                Box::new(|| self.c_call(c"c-echo", c"Echo.Inline")),
+            ),
+            (
+                "C client to Rust handler",
+                Box::new(|| self.c_call(c"rust-echo", c"Echo.Inline")),
+            ),
+            (
+                "Rust client to inline C handler",
+                Box::new(|| self.rust_call("c-echo", "Echo.Inline")),
+            ),
+            (
+                "Rust to Rust",
+                Box::new(|| self.rust_call("rust-echo", "Echo.Inline")),
+            ),
+        ]
+    }
 }
 
 /// CPU time used by the whole process so far (every thread: caller, workers, handlers).
@@ -163,50 +173,62 @@ fn cpu_time() -> Duration {
     time(usage.ru_utime) + time(usage.ru_stime)
 }
 
-/// The three kinds of call in alternating rounds, so that load from elsewhere on the machine
-/// falls on all of them alike: per kind, the median over rounds of the mean wall time per call
-/// and of the process CPU time per call (less sensitive to that load).
-fn interleaved(client: *mut micro_client, direct: &Direct) {
-    const ROUNDS: usize = 40;
-    const CALLS: u32 = 300;
-    let kinds: [(&str, &dyn Fn()); 3] = [
-        (VIA_LIBRARY_THREAD, &|| c_call(client, c"Echo.Call")),
-        (VIA_WORKER, &|| c_call(client, c"Echo.Inline")),
-        (DIRECT, &|| direct.call()),
-    ];
+/// The kinds in alternating rounds, each round in another order: per kind, the median over rounds of the mean wall time per
+/// call and of the process CPU time per call, and the median over rounds of its difference
+/// from the baseline measured in the same round (so that a slower stretch of the machine,
+/// which falls on both, cancels out).
+fn interleaved(bench: &Bench) {
+    const ROUNDS: usize = 100;
+    const CALLS: u32 = 500;
+    let kinds = bench.kinds();
     let mut wall = vec![Vec::with_capacity(ROUNDS); kinds.len()];
     let mut cpu = vec![Vec::with_capacity(ROUNDS); kinds.len()];
-    for _ in 0..ROUNDS {
-        for (kind, (_, call)) in kinds.iter().enumerate() {
+    for round in 0..ROUNDS {
+        // Each round starts with another kind, so that no kind always follows the same one.
+        for kind in (0..kinds.len()).map(|k| (k + round) % kinds.len()) {
+            let call = &kinds[kind].1;
             let (start, start_cpu) = (Instant::now(), cpu_time());
             for _ in 0..CALLS {
                 call();
             }
-            wall[kind].push(start.elapsed() / CALLS);
-            cpu[kind].push((cpu_time() - start_cpu) / CALLS);
+            wall[kind].push(start.elapsed().as_secs_f64() * 1e6 / f64::from(CALLS));
+            cpu[kind].push((cpu_time() - start_cpu).as_secs_f64() * 1e6 / f64::from(CALLS));
         }
     }
-    let us = |times: &mut Vec<Duration>| {
-        times.sort();
-        times[times.len() / 2].as_secs_f64() * 1e6
+    let median = |mut values: Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
     };
-    let (direct_wall, direct_cpu) = (us(&mut wall[2]), us(&mut cpu[2]));
+    let base = kinds.len() - 1;
+    let extra = |times: &[Vec<f64>], kind: usize| {
+        median(
+            times[kind]
+                .iter()
+                .zip(&times[base])
+                .map(|(k, b)| k - b)
+                .collect(),
+        )
+    };
     println!("\ninterleaved: medians of {ROUNDS} rounds of {CALLS} calls each, per call");
     for (kind, (name, _)) in kinds.iter().enumerate() {
-        let (w, c) = (us(&mut wall[kind]), us(&mut cpu[kind]));
         println!(
-            "  {name:<50} wall {w:>7.1} us ({:+.1})  cpu {c:>6.1} us ({:+.1})",
-            w - direct_wall,
-            c - direct_cpu
+            "  {name:<34} wall {:>6.1} us ({:+.2})  cpu {:>6.1} us ({:+.2})",
+            median(wall[kind].clone()),
+            extra(&wall, kind),
+            median(cpu[kind].clone()),
+            extra(&cpu, kind),
         );
     }
 }
 
 fn main() {
-    let client = c_abi();
-    let direct = Direct::new();
+    let bench = Bench::new();
     let mut criterion = Criterion::default().configure_from_args();
-    calls(&mut criterion, client, &direct);
+    let mut group = criterion.benchmark_group("in-process call");
+    for (name, call) in bench.kinds() {
+        group.bench_function(name, |b| b.iter(&call));
+    }
+    group.finish();
     criterion.final_summary();
-    interleaved(client, &direct);
+    interleaved(&bench);
 }

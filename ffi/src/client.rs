@@ -12,6 +12,7 @@ use micro::client::{Backoff, CallOptions, RawRequest, Selector};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::ffi::{c_char, c_void};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 /// A client. Opaque; share it between threads freely; free with `micro_client_free`.
@@ -61,6 +62,9 @@ struct Call {
     address: Option<Vec<String>>,
     content_type: Option<String>,
 }
+
+/// go-micro's defaults, made once for the calls that give no options.
+static DEFAULT_OPTIONS: LazyLock<CallOptions> = LazyLock::new(CallOptions::default);
 
 /// The call options in `options_json` (NULL: go-micro's defaults).
 ///
@@ -188,10 +192,14 @@ pub unsafe extern "C" fn micro_client_call(
     error::run(err, || {
         let client = unsafe { self::client(client) }?;
         let request = unsafe { request(service, endpoint, req, req_len) }?;
-        let options = unsafe { call_options(options_json) }?;
+        let given = match options_json.is_null() {
+            true => None,
+            false => Some(unsafe { call_options(options_json) }?),
+        };
+        let options = given.as_ref().unwrap_or(&DEFAULT_OPTIONS);
         args::out(rsp, "rsp")?;
         let engine = runtime::engine()?;
-        let response = engine.block_on(client.client.call_raw(request, &options))?;
+        let response = engine.block_on(client.client.call_raw(request, options))?;
         unsafe { args::put(rsp, micro_buf::new(&response.body), "rsp") }
     })
 }

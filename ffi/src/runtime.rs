@@ -185,6 +185,15 @@ pub(crate) fn engine() -> Result<Arc<Engine>, Failure> {
     }
 }
 
+/// The library's runtime and shared registry, for Rust code running beside the C ABI in the
+/// same process (the benches make a Rust call on them to compare with a C one). Starts the
+/// runtime on first use, like any call; `None` after `micro_runtime_shutdown`.
+#[doc(hidden)]
+pub fn shared() -> Option<(Handle, Arc<dyn Registry>)> {
+    let engine = engine().ok()?;
+    Some((engine.handle.clone(), engine.registry()))
+}
+
 /// Refuses a call that would wait for the runtime's own work when made from one of its
 /// threads (a handler or callback of the library), where that wait could never end.
 pub(crate) fn not_on_library_thread(call: &str) -> Result<(), Failure> {

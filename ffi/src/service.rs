@@ -13,11 +13,13 @@ use crate::stream::{self, micro_stream_fn};
 use bytes::Bytes;
 use micro::server::{self, Context};
 use micro::service::Running;
+use micro::transport::Header;
 use micro::{Error, Service};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::ffi::{CString, c_char, c_void};
-use std::sync::Mutex;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::{oneshot, watch};
 
@@ -44,20 +46,22 @@ enum Phase {
 /// of `micro_reply_send`, `micro_reply_error` or `micro_reply_free`.
 pub struct micro_reply {
     answer: oneshot::Sender<micro::Result<Bytes>>,
-    service: String,
+    service: Arc<str>,
+    /// The request's metadata, and its JSON once `micro_reply_metadata` asked for it.
+    metadata: Header,
+    metadata_json: OnceLock<CString>,
 }
 
 /// An endpoint handler. Called on a library thread, where it may block (a handler given to
 /// `micro_service_handle_inline` runs on a runtime worker and must not), with the request
-/// payload (`req_len` bytes, borrowed until it returns), the call metadata as a JSON object
-/// of strings (borrowed until it returns) and a reply handle it owns: answer it once, now or
-/// later and from any thread, with `micro_reply_send` or `micro_reply_error`.
+/// payload (`req_len` bytes, borrowed until it returns) and a reply handle it owns: read the
+/// call metadata from it with `micro_reply_metadata`, and answer it once, now or later and
+/// from any thread, with `micro_reply_send` or `micro_reply_error`.
 pub type micro_handler_fn = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
         req: *const u8,
         req_len: usize,
-        metadata_json: *const c_char,
         reply: *mut micro_reply,
     ),
 >;
@@ -176,30 +180,26 @@ enum Thread {
 
 /// The handler that hands each request to a C callback and waits for its reply.
 fn unary(
-    service: String,
-    handler: unsafe extern "C" fn(*mut c_void, *const u8, usize, *const c_char, *mut micro_reply),
+    service: &str,
+    handler: unsafe extern "C" fn(*mut c_void, *const u8, usize, *mut micro_reply),
     data: UserData,
     thread: Thread,
 ) -> server::Handler {
+    let service: Arc<str> = service.into();
     server::raw(move |ctx: Context, body: Bytes| {
         let service = service.clone();
         async move {
             let (answer, answered) = oneshot::channel();
-            let metadata = metadata_json(&ctx);
             let reply = Owned(Box::into_raw(Box::new(micro_reply {
                 answer,
                 service: service.clone(),
+                metadata: ctx.metadata,
+                metadata_json: OnceLock::new(),
             })));
             let call = move || {
                 let reply = reply;
                 error::quietly(|| unsafe {
-                    handler(
-                        data.get(),
-                        body.as_ptr(),
-                        body.len(),
-                        metadata.as_ptr(),
-                        reply.get(),
-                    )
+                    handler(data.get(), body.as_ptr(), body.len(), reply.get())
                 });
             };
             match thread {
@@ -208,7 +208,7 @@ fn unary(
             }
             answered.await.unwrap_or_else(|_| {
                 Err(Error::internal(
-                    service,
+                    &*service,
                     "the handler freed its reply without answering it",
                 ))
             })
@@ -216,10 +216,16 @@ fn unary(
     })
 }
 
-/// The call metadata as a C string holding a JSON object.
-pub(crate) fn metadata_json(ctx: &Context) -> CString {
-    let text = serde_json::to_string(&ctx.metadata).unwrap_or_else(|_| "{}".into());
-    CString::new(text).unwrap_or_else(|_| c"{}".into())
+/// Call metadata as a C string holding a JSON object.
+pub(crate) fn metadata_json(metadata: &Header) -> CString {
+    let size: usize = metadata.iter().map(|(k, v)| k.len() + v.len() + 6).sum();
+    let mut text = Vec::with_capacity(size + 3);
+    if serde_json::to_writer(&mut text, metadata).is_err() {
+        return c"{}".into();
+    }
+    text.push(0);
+    // JSON escapes every control character, NUL included, so the only NUL is the last byte.
+    CString::from_vec_with_nul(text).unwrap_or_else(|_| c"{}".into())
 }
 
 /// The service behind a handle.
@@ -289,7 +295,7 @@ unsafe fn handle(
     let svc = unsafe { service(svc) }?;
     let endpoint = unsafe { args::text(endpoint, "endpoint") }?;
     let handler = args::callback(handler, "handler")?;
-    let raw = unary(svc.name.clone(), handler, UserData(user_data), thread);
+    let raw = unary(&svc.name, handler, UserData(user_data), thread);
     svc.build(|service| service.handle_raw(endpoint, raw))
 }
 
@@ -573,7 +579,7 @@ pub unsafe extern "C" fn micro_reply_send(
             Ok(body) => Ok(Bytes::copy_from_slice(body)),
             Err(failure) => {
                 let _ = reply.answer.send(Err(Error::internal(
-                    reply.service,
+                    &*reply.service,
                     format!("the handler's answer was unusable: {}", failure.detail),
                 )));
                 return Err(failure);
@@ -606,7 +612,7 @@ pub unsafe extern "C" fn micro_reply_error(
             (Ok(id), Ok(detail)) => (id, detail),
             (Err(failure), _) | (_, Err(failure)) => {
                 let _ = reply.answer.send(Err(Error::internal(
-                    reply.service,
+                    &*reply.service,
                     format!("the handler's error was unusable: {}", failure.detail),
                 )));
                 return Err(failure);
@@ -623,6 +629,28 @@ pub unsafe extern "C" fn micro_reply_error(
             .send(Err(Error::new(id, detail.unwrap_or(""), code)));
         Ok(())
     })
+}
+
+/// The call metadata of the request `reply` answers, as a JSON object of strings (the caller's
+/// headers and go-micro's own: `{"Micro-Id": "...", "Timeout": "...", ...}`), made on first
+/// use: a handler that never asks pays nothing for it. Borrowed from the reply: valid until
+/// the reply is answered or freed. NULL when `reply` is NULL. Any thread that holds the reply.
+///
+/// # Safety
+/// `reply` is NULL or an unanswered reply.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn micro_reply_metadata(reply: *const micro_reply) -> *const c_char {
+    // SAFETY: the caller passes NULL or a reply it holds.
+    let Some(reply) = (unsafe { reply.as_ref() }) else {
+        return std::ptr::null();
+    };
+    catch_unwind(AssertUnwindSafe(|| {
+        reply
+            .metadata_json
+            .get_or_init(|| metadata_json(&reply.metadata))
+            .as_ptr()
+    }))
+    .unwrap_or(std::ptr::null())
 }
 
 /// Gives up a reply without answering: the caller gets a 500 error saying the handler did

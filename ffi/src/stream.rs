@@ -59,7 +59,7 @@ pub(crate) fn serve(
             let lent = Owned(Box::into_raw(Box::new(micro_stream {
                 ends: Ends::Server(Mutex::new(stream)),
             })));
-            let metadata = metadata_json(&ctx);
+            let metadata = metadata_json(&ctx.metadata);
             let (status, lent) = off_worker(
                 move || {
                     let lent = lent;

@@ -58,13 +58,12 @@ static void expect_status(const char *file, int line, const char *what, int32_t 
 /* ---- handlers ------------------------------------------------------------------------ */
 
 /* Greeter.Call: answers "Hello <request>" at once. */
-static void hello(void *user_data, const uint8_t *req, size_t req_len, const char *metadata,
+static void hello(void *user_data, const uint8_t *req, size_t req_len,
                   micro_reply *reply) {
     int *calls = user_data;
     __atomic_add_fetch(calls, 1, __ATOMIC_SEQ_CST);
     char out[256];
     int n = snprintf(out, sizeof out, "Hello %.*s", (int)req_len, (const char *)req);
-    (void)metadata;
     micro_reply_send(reply, (const uint8_t *)out, (size_t)n, NULL);
 }
 
@@ -75,40 +74,46 @@ static void *answer_later(void *reply) {
     return NULL;
 }
 
-static void later(void *user_data, const uint8_t *req, size_t req_len, const char *metadata,
+static void later(void *user_data, const uint8_t *req, size_t req_len,
                   micro_reply *reply) {
-    (void)user_data, (void)req, (void)req_len, (void)metadata;
+    (void)user_data, (void)req, (void)req_len;
     pthread_t thread;
     pthread_create(&thread, NULL, answer_later, reply);
     pthread_detach(thread);
 }
 
 /* Greeter.Missing: answers 404 with an id and a detail. */
-static void missing(void *user_data, const uint8_t *req, size_t req_len, const char *metadata,
+static void missing(void *user_data, const uint8_t *req, size_t req_len,
                     micro_reply *reply) {
-    (void)user_data, (void)req, (void)req_len, (void)metadata;
+    (void)user_data, (void)req, (void)req_len;
     micro_reply_error(reply, 404, "greeter", "no such greeting", NULL);
 }
 
 /* Greeter.Odd: answers with a code outside 400..599 and no id or detail: the caller gets 500
  * from the service. */
-static void odd(void *user_data, const uint8_t *req, size_t req_len, const char *metadata,
+static void odd(void *user_data, const uint8_t *req, size_t req_len,
                 micro_reply *reply) {
-    (void)user_data, (void)req, (void)req_len, (void)metadata;
+    (void)user_data, (void)req, (void)req_len;
     micro_reply_error(reply, 42, NULL, NULL, NULL);
 }
 
 /* Greeter.Drop: gives its reply up unanswered. */
-static void drop(void *user_data, const uint8_t *req, size_t req_len, const char *metadata,
+static void drop(void *user_data, const uint8_t *req, size_t req_len,
                  micro_reply *reply) {
-    (void)user_data, (void)req, (void)req_len, (void)metadata;
+    (void)user_data, (void)req, (void)req_len;
     micro_reply_free(reply);
 }
 
-/* Greeter.Meta: answers with the call metadata it was given (a JSON object). */
-static void meta(void *user_data, const uint8_t *req, size_t req_len, const char *metadata,
+/* Greeter.Meta: answers with the call metadata of its reply (a JSON object), asked for twice:
+ * the second answer is the same text. */
+static void meta(void *user_data, const uint8_t *req, size_t req_len,
                  micro_reply *reply) {
     (void)user_data, (void)req, (void)req_len;
+    const char *metadata = micro_reply_metadata(reply);
+    if (metadata != micro_reply_metadata(reply)) {
+        micro_reply_error(reply, 500, NULL, "micro_reply_metadata changed", NULL);
+        return;
+    }
     micro_reply_send(reply, (const uint8_t *)metadata, strlen(metadata), NULL);
 }
 
@@ -120,9 +125,9 @@ static struct {
     micro_service *svc;
 } nest;
 
-static void nested(void *user_data, const uint8_t *req, size_t req_len, const char *metadata,
+static void nested(void *user_data, const uint8_t *req, size_t req_len,
                    micro_reply *reply) {
-    (void)user_data, (void)metadata;
+    (void)user_data;
     int32_t stop = micro_service_stop(nest.svc, NULL);
     micro_buf inner = {0};
     int32_t call = micro_client_call(nest.client, "greeter", "Greeter.Call", req, req_len, NULL,
@@ -135,9 +140,9 @@ static void nested(void *user_data, const uint8_t *req, size_t req_len, const ch
 
 /* Greeter.Fast (inline, on a runtime worker): answers at once; a blocking call of the library
  * made there is refused with MICRO_ERR_STATE instead of stalling the worker. */
-static void fast(void *user_data, const uint8_t *req, size_t req_len, const char *metadata,
+static void fast(void *user_data, const uint8_t *req, size_t req_len,
                  micro_reply *reply) {
-    (void)user_data, (void)metadata;
+    (void)user_data;
     micro_buf inner = {0};
     int32_t call = req_len == 0 ? MICRO_OK
                                 : micro_client_call(nest.client, "greeter", "Greeter.Call", req,
@@ -150,9 +155,9 @@ static void fast(void *user_data, const uint8_t *req, size_t req_len, const char
 /* Slow.Hold: keeps its reply unanswered, for the shutdown test. */
 static micro_reply *held;
 
-static void hold(void *user_data, const uint8_t *req, size_t req_len, const char *metadata,
+static void hold(void *user_data, const uint8_t *req, size_t req_len,
                  micro_reply *reply) {
-    (void)user_data, (void)req, (void)req_len, (void)metadata;
+    (void)user_data, (void)req, (void)req_len;
     __atomic_store_n(&held, reply, __ATOMIC_SEQ_CST);
 }
 
@@ -505,6 +510,7 @@ static void test_misuse(micro_client *client, micro_service *svc) {
     micro_client_free(NULL);
     micro_stream_free(NULL);
     micro_reply_free(NULL);
+    CHECK(micro_reply_metadata(NULL) == NULL);
     micro_subscription_free(NULL);
     micro_gateway_free(NULL);
     micro_mcp_free(NULL);
