@@ -21,6 +21,8 @@ __all__ = [
     "Server",
     "serve_mcp",
     "shutdown",
+    "parse",
+    "encode",
     "__version__",
 ]
 __version__: str
@@ -154,7 +156,7 @@ class Running:
 
 @final
 class Reply:
-    def __call__(self, body: bytes | None, exception: BaseException | None = None) -> None: ...
+    def __call__(self, response: Any, exception: BaseException | None = None) -> None: ...
 
 @final
 class Emit:
@@ -176,9 +178,17 @@ class Service:
     ) -> Service: ...
     @property
     def name(self) -> str: ...
-    def handle(self, endpoint: str, invoke: Callable[..., Any], is_async: bool) -> None: ...
+    def handle(
+        self,
+        endpoint: str,
+        invoke: Callable[..., Any],
+        *,
+        is_async: bool = False,
+        blocking: bool = False,
+        context: bool = False,
+    ) -> None: ...
     def stream(
-        self, endpoint: str, invoke: Callable[[bytes, dict[str, str], Emit], object]
+        self, endpoint: str, invoke: Callable[[Any, dict[str, str], Emit], object]
     ) -> None: ...
     def describe(self, endpoint: str, description: str, example: str) -> None: ...
     def schemas(
@@ -224,3 +234,5 @@ def serve_mcp(
     done: _Done | None = None,
 ) -> Server | None: ...
 def shutdown() -> None: ...
+def parse(body: bytes) -> Any: ...
+def encode(value: Any) -> bytes: ...

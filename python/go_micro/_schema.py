@@ -12,8 +12,9 @@ import inspect
 import json
 import types
 import typing
-from typing import Any, Union
+from typing import Any, Callable, Union
 
+from . import _native
 from .errors import BadRequestError
 
 JsonSchema = dict[str, Any]
@@ -123,50 +124,98 @@ def _init_fields(tp: type) -> dict[str, Any]:
     return {f.name: hints.get(f.name, Any) for f in dataclasses.fields(tp) if f.init}
 
 
-def decode(tp: Any, data: Any) -> Any:
-    """``data`` (parsed JSON) as an instance of ``tp``; a ``BadRequestError`` saying which
-    field is wrong when it does not fit."""
-    try:
-        return _decode(tp, data)
-    except BadRequestError:
-        raise
-    except (TypeError, ValueError, KeyError) as err:
-        name = getattr(tp, "__name__", str(tp))
-        raise BadRequestError(f"the request does not fit {name}: {err}") from err
+def decoder(tp: Any) -> Callable[[Any], Any]:
+    """A function turning parsed JSON into an instance of ``tp``, made once per handler so
+    that a call does not look at ``tp`` again; it raises a ``BadRequestError`` saying which
+    field is wrong when the data does not fit."""
+    convert = _converter(tp)
+    if convert is None:
+        return _same
+    name = getattr(tp, "__name__", str(tp))
+
+    def decode(data: Any) -> Any:
+        try:
+            return convert(data)
+        except BadRequestError:
+            raise
+        except (TypeError, ValueError, KeyError) as err:
+            raise BadRequestError(f"the request does not fit {name}: {err}") from err
+
+    return decode
 
 
-def _decode(tp: Any, data: Any) -> Any:
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if data is None or tp is Any or tp is inspect.Parameter.empty:
-        return data
-    if _is_pydantic(tp):
-        return tp.model_validate(data)
-    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        if not isinstance(data, dict):
-            raise TypeError(f"expected a JSON object, got {type(data).__name__}")
-        fields = _init_fields(tp)
-        return tp(**{k: _decode(fields[k], v) for k, v in data.items() if k in fields})
-    if origin is Union or origin is types.UnionType:
-        inner = [arg for arg in args if arg is not type(None)]
-        return _decode(inner[0], data) if len(inner) == 1 else data
-    if origin is list and args and isinstance(data, list):
-        return [_decode(args[0], item) for item in data]
-    if origin is dict and len(args) == 2 and isinstance(data, dict):
-        return {k: _decode(args[1], v) for k, v in data.items()}
-    if tp is bytes and isinstance(data, str):
-        return base64.b64decode(data)
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return tp(data)
+def _same(data: Any) -> Any:
     return data
 
 
+Converter = Callable[[Any], Any]
+
+
+@functools.cache
+def _converter(tp: Any) -> Converter | None:
+    """What turns parsed JSON into a ``tp``: a function, or ``None`` when the data is taken
+    as it is. Each function passes ``None`` through."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if tp is Any or tp is inspect.Parameter.empty:
+        return None
+    if _is_pydantic(tp):
+        return _none_or(tp.model_validate)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return _dataclass(tp)
+    if origin is Union or origin is types.UnionType:
+        inner = [arg for arg in args if arg is not type(None)]
+        return _converter(inner[0]) if len(inner) == 1 else None
+    if origin is list and args and (item := _converter(args[0])) is not None:
+        return _none_or(lambda data: [item(x) for x in data] if isinstance(data, list) else data)
+    if origin is dict and len(args) == 2 and (value := _converter(args[1])) is not None:
+        return _none_or(lambda data: {k: value(v) for k, v in data.items()} if isinstance(data, dict) else data)
+    if tp is bytes:
+        return _none_or(lambda data: base64.b64decode(data) if isinstance(data, str) else data)
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return _none_or(tp)
+    return None
+
+
+def _none_or(convert: Converter) -> Converter:
+    return lambda data: None if data is None else convert(data)
+
+
+def _dataclass(tp: type) -> Converter:
+    """The converter of a dataclass: its fields' converters are made on first use (so
+    recursive types end), and a JSON object whose fields all fit as they are is passed
+    straight to the constructor."""
+    fields: dict[str, Converter | None] = {}
+    names: frozenset[str] = frozenset()
+    plain = False
+
+    def convert(data: Any) -> Any:
+        nonlocal names, plain
+        if data is None:
+            return None
+        if not isinstance(data, dict):
+            raise TypeError(f"expected a JSON object, got {type(data).__name__}")
+        if not names:
+            fields.update((k, _converter(t)) for k, t in _init_fields(tp).items())
+            names, plain = frozenset(fields), all(c is None for c in fields.values())
+        if plain and data.keys() <= names:
+            return tp(**data)
+        return tp(**{k: v if (c := fields[k]) is None else c(v) for k, v in data.items() if k in fields})
+
+    return convert
+
+
+@functools.cache
+def _dataclass_fields(tp: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(tp))
+
+
 def _plain(value: Any) -> Any:
-    """What ``json`` cannot encode itself, as JSON data: pydantic models, dataclasses, enums,
-    bytes (base64) and sets. The encoder calls it only for such values."""
+    """What JSON cannot hold as it is, as JSON data: pydantic models, dataclasses, enums,
+    bytes (base64) and sets. The encoder (``_native.encode``) calls it only for such values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {name: getattr(value, name) for name in _dataclass_fields(type(value))}
     if hasattr(value, "model_dump") and callable(value.model_dump):
         return value.model_dump(mode="json")
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, (bytes, bytearray)):
@@ -176,30 +225,12 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"), default=_plain)
+#: ``value`` as JSON bytes; ``bytes`` and ``str`` are taken as JSON already; ``None`` is
+#: ``{}``; a ``TypeError`` when it cannot be encoded.
+encode = _native.encode
 
-
-def encode(value: Any) -> bytes:
-    """``value`` as JSON bytes; ``bytes`` and ``str`` are taken as JSON already; ``None`` is
-    ``{}``."""
-    if value is None:
-        return b"{}"
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, str):
-        return value.encode()
-    try:
-        return _ENCODER.encode(value).encode()
-    except (TypeError, ValueError) as err:
-        raise TypeError(
-            f"{type(value).__name__} is not JSON-encodable ({err}); use dicts, lists, "
-            "dataclasses, TypedDicts or pydantic models of JSON types"
-        ) from None
-
-
-def parse(body: bytes) -> Any:
-    """JSON bytes as Python data; an empty body is ``None``."""
-    return json.loads(body) if body else None
+#: JSON bytes as Python data; an empty body is ``None``; a ``ValueError`` when it is not JSON.
+parse = _native.parse
 
 
 def docs(fn: Any) -> tuple[str, str]:

@@ -7,7 +7,6 @@ awaited ``start()``)."""
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import inspect
 import json
 import signal
@@ -15,13 +14,13 @@ import sys
 import threading
 import typing
 import weakref
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from . import _native
 from ._aio import wait
-from ._schema import JsonSchema, decode, docs, encode, parse, schema_of
+from ._schema import JsonSchema, decoder, docs, encode, parse, schema_of
 from .errors import BadRequestError, MicroError, UnavailableError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -51,7 +50,9 @@ class Message:
 
 
 class _Endpoint:
-    """One handler with what it takes and returns."""
+    """One handler with what it takes and returns. The engine parses the request's JSON and
+    encodes what the handler returns; this turns the parsed request into the handler's
+    arguments, with a decoder made once for the request type."""
 
     def __init__(self, service: str, name: str, fn: Callable[..., Any]) -> None:
         self.service, self.name, self.fn = service, name, fn
@@ -63,47 +64,53 @@ class _Endpoint:
         self.request_type = hints.get(params[0].name, Any) if params else Any
         self.response_type = hints.get("return", Any)
         self.is_async = inspect.iscoroutinefunction(fn)
+        self.decode = decoder(self.request_type)
 
-    def args(self, body: bytes, metadata: Mapping[str, str]) -> list[Any]:
-        try:
-            data = parse(body)
-        except json.JSONDecodeError as err:
-            raise BadRequestError(f"the request to {self.name} is not JSON: {err}", id=self.service) from None
-        args: list[Any] = []
-        if self.takes >= 1:
-            args.append(decode(self.request_type, data))
-        if self.takes == 2:
-            args.append(Context(self.service, self.name, metadata))
-        return args
+    def args(self, data: Any, metadata: Mapping[str, str] | None) -> tuple[Any, ...]:
+        if self.takes == 0:
+            return ()
+        request = self.decode(data)
+        if self.takes == 1:
+            return (request,)
+        return (request, Context(self.service, self.name, metadata or {}))
 
-    def invoke(self, body: bytes, metadata: Mapping[str, str]) -> bytes:
-        return encode(self.fn(*self.args(body, metadata)))
+    def invoke(self, data: Any, metadata: Mapping[str, str] | None) -> Any:
+        return self.fn(*self.args(data, metadata))
 
-    async def ainvoke(self, body: bytes, metadata: Mapping[str, str]) -> bytes:
-        return encode(await self.fn(*self.args(body, metadata)))
+    async def ainvoke(self, data: Any, metadata: Mapping[str, str] | None) -> Any:
+        return await self.fn(*self.args(data, metadata))
 
 
 def _on_loop(
-    service: Service, run: Callable[[], Awaitable[Any]], reply: Callable[[Any, BaseException | None], None]
+    service: Service,
+    run: Callable[[], Coroutine[Any, Any, Any]],
+    reply: Callable[[Any, BaseException | None], None],
 ) -> None:
-    """Runs the coroutine ``run()`` on the service's loop and calls ``reply`` with its outcome."""
-    loop = service._loop
-    if loop is None or loop.is_closed():
-        reply(None, UnavailableError(f"{service.name} has no running event loop for its async handlers"))
-        return
+    """Runs the coroutine ``run()`` as a task on the service's loop and calls ``reply`` with
+    its outcome from that task (so it costs no further turn of the loop)."""
 
-    def finished(future: concurrent.futures.Future[Any]) -> None:
-        if future.cancelled():
+    async def task() -> None:
+        try:
+            value = await run()
+        except asyncio.CancelledError:
             reply(None, UnavailableError("the handler was cancelled"))
-        elif (error := future.exception()) is not None:
+            raise
+        except BaseException as error:  # noqa: BLE001 - it is the handler's outcome
             reply(None, error)
+            if not isinstance(error, Exception):
+                raise
         else:
-            reply(future.result(), None)
+            reply(value, None)
 
-    async def wrapped() -> Any:
-        return await run()
-
-    asyncio.run_coroutine_threadsafe(wrapped(), loop).add_done_callback(finished)
+    loop = service._loop
+    if loop is not None:
+        running = loop
+        try:
+            loop.call_soon_threadsafe(lambda: running.create_task(task()))
+            return
+        except RuntimeError:  # the loop has closed
+            pass
+    reply(None, UnavailableError(f"{service.name} has no running event loop for its async handlers"))
 
 
 class Service:
@@ -157,9 +164,16 @@ class Service:
         response_schema: JsonSchema | None = None,
         scopes: Sequence[str] | None = None,
         metadata: Mapping[str, str] | None = None,
+        blocking: bool = False,
     ) -> Callable[[F], F]:
         """Serves ``endpoint`` (``Handler.Method``) with the decorated function, sync or
         async, taking ``(request)`` or ``(request, context)``.
+
+        A sync handler runs right on the engine worker thread the request arrived on, the
+        cheapest way to call it. A handler that may block for a while (``time.sleep``,
+        network or disk I/O other than go_micro's own calls, which step aside by themselves)
+        must say ``blocking=True``: it then runs after the worker hands its other work to
+        another thread, so nothing waits on it (at some 15-25 µs more per call).
 
         The description and example come from the docstring (an ``@example {...}`` line
         gives the example) unless given here. Request and response schemas come from the
@@ -169,14 +183,17 @@ class Service:
 
         def register(fn: F) -> F:
             handler = _Endpoint(self.name, endpoint, fn)
+            context = handler.takes == 2
             if handler.is_async:
+                if blocking:
+                    raise TypeError(f"blocking=True is for sync handlers; {endpoint}'s handler is async")
 
-                def invoke_async(body: bytes, md: Mapping[str, str], reply: Callable[..., None]) -> None:
-                    _on_loop(self, lambda: handler.ainvoke(body, md), reply)
+                def invoke_async(data: Any, md: Mapping[str, str] | None, reply: Callable[..., None]) -> None:
+                    _on_loop(self, lambda: handler.ainvoke(data, md), reply)
 
-                self._native.handle(endpoint, invoke_async, True)
+                self._native.handle(endpoint, invoke_async, is_async=True, context=context)
             else:
-                self._native.handle(endpoint, handler.invoke, False)
+                self._native.handle(endpoint, handler.invoke, blocking=blocking, context=context)
             self._document(endpoint, fn, description, example)
             self._publish_schemas(endpoint, handler, request_schema, response_schema)
             if scopes:
@@ -235,18 +252,18 @@ class Service:
             handler.response_type = item[0] if item else Any
             if inspect.isasyncgenfunction(fn):
 
-                def invoke(body: bytes, md: Mapping[str, str], emit: _native.Emit) -> None:
+                def invoke(data: Any, md: Mapping[str, str], emit: _native.Emit) -> None:
                     async def pump() -> None:
-                        async for reply in fn(*handler.args(body, md)):
+                        async for reply in fn(*handler.args(data, md)):
                             emit.send(encode(reply))
 
                     _on_loop(self, pump, lambda _, error: emit.end(error))
 
             elif inspect.isgeneratorfunction(fn):
 
-                def invoke(body: bytes, md: Mapping[str, str], emit: _native.Emit) -> None:
+                def invoke(data: Any, md: Mapping[str, str], emit: _native.Emit) -> None:
                     try:
-                        for reply in fn(*handler.args(body, md)):
+                        for reply in fn(*handler.args(data, md)):
                             emit.send(encode(reply))
                     except BaseException as error:  # noqa: BLE001 - it is the stream's outcome
                         emit.end(error)

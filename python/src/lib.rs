@@ -3,17 +3,18 @@
 //! errors and owns the runtime.
 
 mod client;
-mod components;
+pub mod components;
 mod error;
 mod gateway;
-mod runtime;
+mod json;
+pub mod runtime;
 mod service;
 
 use pyo3::prelude::*;
 
 /// The extension module.
 #[pymodule]
-fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
+pub fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<components::Registry>()?;
     module.add_class::<components::Store>()?;
     module.add_class::<components::Record>()?;
@@ -29,6 +30,8 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<gateway::Server>()?;
     module.add_function(wrap_pyfunction!(gateway::serve_mcp, module)?)?;
     module.add_function(wrap_pyfunction!(runtime::shutdown, module)?)?;
+    module.add_function(wrap_pyfunction!(json::parse, module)?)?;
+    module.add_function(wrap_pyfunction!(json::encode, module)?)?;
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
-use tokio::runtime::{Handle, Runtime};
+use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
 
 struct State {
     pid: u32,
@@ -80,13 +80,26 @@ where
     F: Future<Output = micro::Result<T>> + Send + 'static,
 {
     let task = handle(py)?.spawn(work);
-    let out = py.detach(|| futures::executor::block_on(task)).unwrap_or_else(|_| {
+    let out = py.detach(|| step_aside(|| futures::executor::block_on(task))).unwrap_or_else(|_| {
         Err(micro::Error::internal(
             "go_micro",
             "the go_micro runtime shut down before this call finished (the interpreter is exiting)",
         ))
     });
     out.map_err(|err| error::to_py(py, &err))
+}
+
+/// Runs `wait`, which blocks until runtime work ends. On one of the runtime's workers (a sync
+/// handler calling the engine) the worker's other tasks first move to another thread, so the
+/// work waited for can run even when every worker is in such a handler.
+fn step_aside<T>(wait: impl FnOnce() -> T) -> T {
+    let on_worker = Handle::try_current()
+        .is_ok_and(|current| current.runtime_flavor() == RuntimeFlavor::MultiThread);
+    if on_worker {
+        tokio::task::block_in_place(wait)
+    } else {
+        wait()
+    }
 }
 
 /// Runs `work` on the runtime. Without `done` the caller waits for it with the GIL released

@@ -4,8 +4,11 @@ with an in-process (memory) registry and broker."""
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
+import os
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import TypedDict
@@ -259,6 +262,105 @@ def test_bad_declarations_fail_clearly(registry: go_micro.Registry) -> None:
         go_micro.Client(registry=registry).call("x", "X.Y", {"when": object()})
     with pytest.raises(TypeError, match="takes .request. or .request, context."):
         svc.handle("Broken.TooMany")(lambda a, b, c: None)
+
+    async def not_blocking(req: dict) -> dict:
+        return req
+
+    with pytest.raises(TypeError, match="blocking=True is for sync handlers"):
+        svc.handle("Broken.Blocking", blocking=True)(not_blocking)
+
+
+def test_blocking_handlers_leave_the_engine_free(registry: go_micro.Registry) -> None:
+    """More sleeping ``blocking=True`` handlers than engine workers, and a quick call still
+    answers at once."""
+    svc = go_micro.Service("sleepy", registry=registry)
+
+    @svc.handle("Sleepy.Sleep", blocking=True)
+    def sleep(req: dict) -> dict:
+        time.sleep(1.5)
+        return {}
+
+    @svc.handle("Sleepy.Quick")
+    def quick(req: dict) -> dict:
+        return {"quick": True}
+
+    async def scenario() -> float:
+        await svc.start()
+        client = go_micro.Client(registry=registry)
+        try:
+            sleepers = [asyncio.ensure_future(client.acall("sleepy", "Sleepy.Sleep", {})) for _ in range(2 * (os.cpu_count() or 1) + 2)]
+            await asyncio.sleep(0.3)
+            started = time.monotonic()
+            assert await client.acall("sleepy", "Sleepy.Quick", {}) == {"quick": True}
+            took = time.monotonic() - started
+            await asyncio.gather(*sleepers)
+            return took
+        finally:
+            await svc.stop()
+
+    assert run(scenario()) < 0.5
+
+
+def test_handlers_calling_the_engine_do_not_hold_it_up(registry: go_micro.Registry) -> None:
+    """Sync handlers (not blocking=True) that make blocking go_micro calls, more at once than
+    there are engine workers: each call steps aside from its worker, so all complete."""
+    svc = go_micro.Service("relay", registry=registry)
+    client = go_micro.Client(registry=registry)
+
+    @svc.handle("Relay.Hop")
+    def hop(req: dict) -> dict:
+        if req.get("left", 0) == 0:
+            return {"done": True}
+        return client.call("relay", "Relay.Hop", {"left": req["left"] - 1})  # type: ignore[no-any-return]
+
+    async def scenario() -> list[object]:
+        await svc.start()
+        try:
+            calls = (client.acall("relay", "Relay.Hop", {"left": 2}) for _ in range(4 * (os.cpu_count() or 1)))
+            return await asyncio.wait_for(asyncio.gather(*calls), 20)
+        finally:
+            await svc.stop()
+
+    assert all(reply == {"done": True} for reply in run(scenario()))
+
+
+@dataclass
+class Parcel:
+    kind: Shade
+    sizes: set[int]
+    raw: bytes
+    note: str = "é ✓"
+
+
+class Shade(enum.Enum):
+    DARK = "dark"
+
+
+def test_json_in_and_out_as_the_json_module_reads_it() -> None:
+    from go_micro._schema import encode, parse
+
+    values: list[object] = [
+        {"b": 1, "a": [1.5, 1e-7, 1e300, -0.0, 2**70, -(2**63), True, None, "x\"\n\u2603"]},
+        {1: "int key", True: "bool key", None: "null key", 2.5: "float key"},
+        [(), (1, "two")],
+        {"nested": {"deep": [[{"k": []}]]}},
+    ]
+    for value in values:
+        text = encode(value)
+        assert parse(text) == json.loads(json.dumps(value)), text
+    assert list(parse(b'{"z": 1, "a": 2, "m": 3}')) == ["z", "a", "m"]
+    assert parse(b"") is None
+    assert encode(None) == b"{}" and encode(b"[1]") == b"[1]" and encode('"s"') == b'"s"'
+    parcel = parse(encode(Parcel(kind=Shade.DARK, sizes={3}, raw=b"\x00\xff")))
+    assert parcel == {"kind": "dark", "sizes": [3], "raw": "AP8=", "note": "é ✓"}
+    with pytest.raises(ValueError):
+        parse(b'{"a": 1} trailing')
+    with pytest.raises(TypeError, match="dict is not JSON-encodable"):
+        encode({"x": float("nan")})
+    cycle: list[object] = []
+    cycle.append(cycle)
+    with pytest.raises(TypeError, match="list is not JSON-encodable"):
+        encode(cycle)
 
 
 def test_pub_sub_reaches_sync_and_async_subscribers(registry: go_micro.Registry) -> None:
