@@ -139,7 +139,7 @@ impl Bench {
     }
 
     /// The kinds of call, the baseline (Rust to Rust) last.
-    fn kinds(&self) -> [Kind<'_>; 5] {
+    fn kinds(&self) -> [Kind<'_>; 6] {
         [
             (
                 "C to C, handler that may block",
@@ -156,6 +156,10 @@ impl Bench {
             (
                 "Rust client to inline C handler",
                 Box::new(|| self.rust_call("c-echo", "Echo.Inline")),
+            ),
+            (
+                "Rust to Rust (control: the baseline)",
+                Box::new(|| self.rust_call("rust-echo", "Echo.Inline")),
             ),
             (
                 "Rust to Rust",
@@ -212,7 +216,7 @@ fn interleaved(bench: &Bench) {
     println!("\ninterleaved: medians of {ROUNDS} rounds of {CALLS} calls each, per call");
     for (kind, (name, _)) in kinds.iter().enumerate() {
         println!(
-            "  {name:<34} wall {:>6.1} us ({:+.2})  cpu {:>6.1} us ({:+.2})",
+            "  {name:<37} wall {:>6.1} us ({:+.2})  cpu {:>6.1} us ({:+.2})",
             median(wall[kind].clone()),
             extra(&wall, kind),
             median(cpu[kind].clone()),
