@@ -1,5 +1,6 @@
-"""Measures the Python binding against Rust, on one machine, in one run (inside the network
-namespace run.sh makes):
+"""Measures the Python binding against Rust across processes, on one machine, in one run
+(inside the network namespace run.sh makes; python/benches/handler.rs, which run.sh runs
+first, compares a Python handler with a Rust one inside one process):
 
 1. handler overhead: the Rust load client (bench/rpc/load) calling Helloworld.Call served by
    the Rust helloworld, by a sync Python handler and by an async Python handler; one caller

@@ -1,12 +1,14 @@
 //! A Python handler called in-process against a Rust handler: one process embeds Python, loads
 //! `go_micro` (its `_native` module from this crate, so both share one engine runtime) and
-//! serves `Helloworld.Call` three ways: a Rust handler (the baseline, as
-//! examples/helloworld answers it), a sync Python handler and an async one (dataclass request
-//! and response, declared with `@service.handle` as a user would). A Rust client on the bench
-//! thread calls each in turn over loopback, with the memory registry, in alternating rounds so
+//! serves `Helloworld.Call` four ways: a Rust handler (the baseline, as
+//! examples/helloworld answers it), a sync Python handler, the same declared `blocking=True`,
+//! and an async one (dataclass request and response, declared with `@service.handle` as a
+//! user would). A Rust client on the bench
+//! thread calls each in turn over loopback, with the memory registry, in rotating rounds so
 //! that load from elsewhere on the machine falls on all of them alike, and prints per kind the
-//! median wall and process CPU time per call and their difference from the baseline: the
-//! Python handler's overhead per call (the figures in bench/results/python.md).
+//! median over rounds of the wall and process CPU time per call, and the median of its
+//! per-round differences from the baseline: the Python handler's overhead per call (the
+//! figures in bench/results/python.md).
 //!
 //! `cargo bench -p micro-py --bench handler`; `-- --rounds N --calls N` to change the sampling.
 
@@ -53,6 +55,14 @@ def call(req: Request) -> Response:
     return Response(msg=f"Hello {req.name}")
 
 
+blocking = go_micro.Service("pyhello-blocking")
+
+
+@blocking.handle("Helloworld.Call", blocking=True)
+def call_blocking(req: Request) -> Response:
+    return Response(msg=f"Hello {req.name}")
+
+
 asynchronous = go_micro.Service("pyhello-async")
 
 
@@ -63,7 +73,7 @@ async def call_async(req: Request) -> Response:
 
 loop = asyncio.new_event_loop()
 threading.Thread(target=loop.run_forever, daemon=True).start()
-for service in (sync, asynchronous):
+for service in (sync, blocking, asynchronous):
     asyncio.run_coroutine_threadsafe(service.start(), loop).result()
 "#;
 
@@ -165,11 +175,18 @@ fn arg(flag: &str, default: u32) -> u32 {
         .unwrap_or(default)
 }
 
+/// The median of `values`.
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
 fn main() {
     let (rounds, calls) = (arg("--rounds", 60) as usize, arg("--calls", 500));
     let bench = Bench::new();
     let kinds = [
         ("Python handler, sync", "pyhello"),
+        ("Python, sync, blocking=True", "pyhello-blocking"),
         ("Python handler, async", "pyhello-async"),
         ("Rust handler (baseline)", "rust-hello"),
     ];
@@ -178,35 +195,44 @@ fn main() {
             bench.call(service);
         }
     }
+    // Per kind and round, the mean wall and CPU time of one call, in µs.
     let mut wall = vec![Vec::with_capacity(rounds); kinds.len()];
     let mut cpu = vec![Vec::with_capacity(rounds); kinds.len()];
-    for _ in 0..rounds {
-        for (kind, (_, service)) in kinds.iter().enumerate() {
+    for round in 0..rounds {
+        // Each round starts with another kind, so that none always follows the same one.
+        for kind in (0..kinds.len()).map(|k| (k + round) % kinds.len()) {
             let (start, start_cpu) = (Instant::now(), cpu_time());
             for _ in 0..calls {
-                bench.call(service);
+                bench.call(kinds[kind].1);
             }
-            wall[kind].push(start.elapsed() / calls);
-            cpu[kind].push((cpu_time() - start_cpu) / calls);
+            let per_call = |time: Duration| time.as_secs_f64() * 1e6 / f64::from(calls);
+            wall[kind].push(per_call(start.elapsed()));
+            cpu[kind].push(per_call(cpu_time() - start_cpu));
         }
     }
-    let us = |times: &mut Vec<Duration>| {
-        times.sort();
-        times[times.len() / 2].as_secs_f64() * 1e6
-    };
+    // What a kind adds to the baseline: the median of its per-round differences.
     let base = kinds.len() - 1;
-    let (base_wall, base_cpu) = (us(&mut wall[base]), us(&mut cpu[base]));
+    let extra = |times: &[Vec<f64>], kind: usize| {
+        median(
+            times[kind]
+                .iter()
+                .zip(&times[base])
+                .map(|(k, b)| k - b)
+                .collect(),
+        )
+    };
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
-        "medians of {rounds} alternating rounds of {calls} calls each, per call (load {})",
+        "medians of {rounds} rotating rounds of {calls} calls each, per call (load {})",
         load.split(' ').take(3).collect::<Vec<_>>().join(" ")
     );
     for (kind, (name, _)) in kinds.iter().enumerate() {
-        let (w, c) = (us(&mut wall[kind]), us(&mut cpu[kind]));
         println!(
-            "  {name:<26} wall {w:>6.1} us ({:+.1})  cpu {c:>6.1} us ({:+.1})",
-            w - base_wall,
-            c - base_cpu
+            "  {name:<28} wall {:>6.1} us ({:+.1})  cpu {:>6.1} us ({:+.1})",
+            median(wall[kind].clone()),
+            extra(&wall, kind),
+            median(cpu[kind].clone()),
+            extra(&cpu, kind),
         );
     }
 }

@@ -205,15 +205,18 @@ def _dataclass(tp: type) -> Converter:
 
 
 @functools.cache
-def _dataclass_fields(tp: type) -> tuple[str, ...]:
+def _fields_of(tp: type) -> tuple[str, ...] | None:
+    """The field names of a dataclass, read once per class; ``None`` for any other type. The
+    encoder (``_native.encode``) asks it for each value that is not plain JSON data."""
+    if not dataclasses.is_dataclass(tp):
+        return None
     return tuple(f.name for f in dataclasses.fields(tp))
 
 
 def _plain(value: Any) -> Any:
-    """What JSON cannot hold as it is, as JSON data: pydantic models, dataclasses, enums,
-    bytes (base64) and sets. The encoder (``_native.encode``) calls it only for such values."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {name: getattr(value, name) for name in _dataclass_fields(type(value))}
+    """What JSON cannot hold as it is, as JSON data: pydantic models, enums, bytes (base64)
+    and sets. The encoder calls it for values that are neither plain JSON data nor
+    dataclasses (which it encodes field by field itself)."""
     if hasattr(value, "model_dump") and callable(value.model_dump):
         return value.model_dump(mode="json")
     if isinstance(value, enum.Enum):

@@ -1,9 +1,9 @@
 //! JSON in and out of Python values, done in Rust: what handlers, the client and subscribers
 //! exchange with the engine. Parsing gives what `json.loads` gives (keys in order; integers
 //! beyond 64 bits become floats). Encoding takes what `json.dumps` takes (dicts, lists,
-//! tuples, str, int, float, bool, None, and `str`, `int`, `float`, `bool` or `None` as keys) and
-//! hands any other value to `go_micro._schema._plain` (dataclasses, pydantic models, enums,
-//! bytes, sets), then encodes what that returns. Out-of-range floats (NaN, infinities) are an
+//! tuples, str, int, float, bool, None, and `str`, `int`, `float`, `bool` or `None` as keys),
+//! dataclasses (field by field), and hands any other value to `go_micro._schema._plain`
+//! (pydantic models, enums, bytes, sets), then encodes what that returns. Out-of-range floats (NaN, infinities) are an
 //! error rather than the invalid JSON `json.dumps` writes.
 
 use bytes::Bytes;
@@ -87,24 +87,45 @@ fn write(out: &mut Vec<u8>, value: &Bound<'_, PyAny>, depth: usize) -> PyResult<
     } else if let Ok(float) = value.cast::<PyFloat>() {
         number(out, float.value())?;
     } else if let Ok(dict) = value.cast::<PyDict>() {
-        out.push(b'{');
-        for (i, (key, item)) in dict.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            self::key(out, &key)?;
-            out.push(b':');
-            write(out, &item, depth + 1)?;
-        }
-        out.push(b'}');
+        object(out, dict.iter().map(Ok), depth)?;
     } else if let Ok(list) = value.cast::<PyList>() {
         sequence(out, list.iter(), depth)?;
     } else if let Ok(tuple) = value.cast::<PyTuple>() {
         sequence(out, tuple.iter(), depth)?;
     } else {
-        let plain = plain(value.py())?.call1((value,))?;
-        write(out, &plain, depth + 1)?;
+        let schema = schema(value.py())?;
+        let fields = schema.fields_of.call1(value.py(), (value.get_type(),))?;
+        if let Ok(fields) = fields.bind(value.py()).cast::<PyTuple>() {
+            let entries = fields.iter().map(|name| {
+                let item = value.getattr(name.cast::<PyString>()?)?;
+                Ok::<_, PyErr>((name, item))
+            });
+            object(out, entries, depth)?;
+        } else {
+            let plain = schema.plain.call1(value.py(), (value,))?;
+            write(out, plain.bind(value.py()), depth + 1)?;
+        }
     }
+    Ok(())
+}
+
+/// Appends a JSON object of `(key, value)` entries.
+fn object<'py>(
+    out: &mut Vec<u8>,
+    entries: impl Iterator<Item = PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)>>,
+    depth: usize,
+) -> PyResult<()> {
+    out.push(b'{');
+    for (i, entry) in entries.enumerate() {
+        let (key, item) = entry?;
+        if i > 0 {
+            out.push(b',');
+        }
+        self::key(out, &key)?;
+        out.push(b':');
+        write(out, &item, depth + 1)?;
+    }
+    out.push(b'}');
     Ok(())
 }
 
@@ -179,14 +200,24 @@ fn number(out: &mut Vec<u8>, value: f64) -> PyResult<()> {
     Ok(())
 }
 
-/// `go_micro._schema._plain`, looked up once.
-fn plain(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
-    static PLAIN: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    PLAIN
-        .get_or_try_init(py, || {
-            Ok::<_, PyErr>(py.import("go_micro._schema")?.getattr("_plain")?.unbind())
+/// The helpers of `go_micro._schema` the encoder calls, looked up once.
+struct Schema {
+    /// `_fields_of(type)`: the field names of a dataclass, else `None`.
+    fields_of: Py<PyAny>,
+    /// `_plain(value)`: any other value as JSON data.
+    plain: Py<PyAny>,
+}
+
+/// The [`Schema`] helpers.
+fn schema(py: Python<'_>) -> PyResult<&Schema> {
+    static SCHEMA: PyOnceLock<Schema> = PyOnceLock::new();
+    SCHEMA.get_or_try_init(py, || {
+        let module = py.import("go_micro._schema")?;
+        Ok::<_, PyErr>(Schema {
+            fields_of: module.getattr("_fields_of")?.unbind(),
+            plain: module.getattr("_plain")?.unbind(),
         })
-        .map(|plain| plain.bind(py))
+    })
 }
 
 /// Builds the Python value of the JSON being read.

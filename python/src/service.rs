@@ -3,8 +3,8 @@
 //! what the handler returns ([`json`]). Sync handlers run with the GIL right on the worker
 //! the request arrived on: no thread hop, the cheapest call, but the worker does nothing else
 //! meanwhile (nor while it waits for the GIL). Those declared blocking run inside
-//! `block_in_place` instead (the worker's other tasks move to another thread first, for some
-//! 15-25 µs more per call). Async handlers are handed to the Python layer with a [`Reply`]
+//! `block_in_place` instead (the worker's other tasks move to another thread first, for
+//! some 25 µs more per call). Async handlers are handed to the Python layer with a [`Reply`]
 //! that it calls when the coroutine, running on the caller's asyncio loop, is done.
 
 use crate::components::{Broker, Registry, Store, seconds, subscriber};
