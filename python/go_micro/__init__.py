@@ -1,6 +1,6 @@
 """go-micro for Python, on libmicro's Rust engine: services, clients, pub/sub, the registry,
-store and broker, the HTTP gateway and the MCP server, all in-process and speaking go-micro
-v5's protocols.
+store and broker, the HTTP gateway, the MCP server and its tool catalogue, all in-process and
+speaking go-micro v5's protocols.
 
     import go_micro
 
@@ -27,6 +27,7 @@ from ._client import Client, Stream
 from ._gateway import Gateway, Server, serve_mcp
 from ._native import Broker, Record, Registry, Store, Subscription
 from ._service import Context, Message, Service, live
+from ._tools import Tools
 from .errors import (
     BadRequestError,
     ConflictError,
@@ -63,6 +64,7 @@ __all__ = [
     "Subscription",
     "TimeoutError",
     "TooManyRequestsError",
+    "Tools",
     "UnauthorizedError",
     "UnavailableError",
     "serve_mcp",

@@ -19,6 +19,7 @@ __all__ = [
     "Emit",
     "Gateway",
     "Server",
+    "Tools",
     "serve_mcp",
     "shutdown",
     "parse",
@@ -224,6 +225,18 @@ class Gateway:
         max_body_size: int | None = None,
     ) -> Gateway: ...
     def start(self, address: str = ..., *, done: _Done | None = None) -> Server: ...
+
+@final
+class Tools:
+    def __new__(
+        cls,
+        *,
+        registry: Registry | None = None,
+        store: Store | None = None,
+        broker: Broker | None = None,
+    ) -> Tools: ...
+    def list(self, *, done: _Done | None = None) -> list[dict[str, Any]]: ...
+    def call(self, name: str, arguments: Any = None, *, done: _Done | None = None) -> Any: ...
 
 def serve_mcp(
     address: str | None = None,

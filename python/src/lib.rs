@@ -9,6 +9,7 @@ mod gateway;
 mod json;
 pub mod runtime;
 mod service;
+mod tools;
 
 use pyo3::prelude::*;
 
@@ -28,6 +29,7 @@ pub fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<service::Emit>()?;
     module.add_class::<gateway::Gateway>()?;
     module.add_class::<gateway::Server>()?;
+    module.add_class::<tools::Tools>()?;
     module.add_function(wrap_pyfunction!(gateway::serve_mcp, module)?)?;
     module.add_function(wrap_pyfunction!(runtime::shutdown, module)?)?;
     module.add_function(wrap_pyfunction!(json::parse, module)?)?;

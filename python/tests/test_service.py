@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import pydantic
 import pytest
@@ -454,3 +454,68 @@ def test_gateway_and_mcp_serve_python_endpoints(registry: go_micro.Registry) -> 
     assert api == {"msg": "Hello Web"}
     described = {t["name"]: t.get("description", "") for t in tools["tools"]}  # type: ignore[index]
     assert any("Greets a person by name" in d for d in described.values()), described
+
+
+def test_tools_list_and_call_in_process_as_the_mcp_server_does(registry: go_micro.Registry) -> None:
+    import urllib.request
+
+    store = go_micro.Store("memory")
+
+    async def scenario() -> dict[str, Any]:
+        svc = greeter(registry)
+
+        @svc.handle("Greeter.Named", metadata={"mcp_name": "greet_by_name"})
+        def named(person: Person) -> Greeting:
+            """Greets, under a tool name of its own."""
+            return Greeting(msg=f"Named {person.name}")
+
+        await svc.start()
+        mcp = go_micro.serve_mcp("127.0.0.1:0", registry=registry, store=store)
+        assert mcp is not None
+        tools = go_micro.Tools(registry=registry, store=store)
+        try:
+            with urllib.request.urlopen(f"http://{mcp.address}/mcp/tools", timeout=10) as response:
+                served = json.loads(response.read())["tools"]
+            return {
+                "served": served,
+                "listed": tools.list(),
+                "alisted": await tools.alist(),
+                "hello": tools.call("greeter.Greeter.Hello", {"name": "Tool"}),
+                "named": await tools.acall("greet_by_name", '{"name": "Own"}'),
+                "registry": tools.call("micro_registry_list"),
+                "refused": await _raised(tools.acall("greeter.Greeter.Refuse", {})),
+                "unknown": await _raised(tools.acall("greeter.Greeter.Nope", {})),
+                "not_object": await _raised(tools.acall("greeter.Greeter.Hello", [1])),
+            }
+        finally:
+            await mcp.astop()
+            await svc.stop()
+
+    got = run(scenario())
+    # One catalogue: in-process listing and the MCP server's agree, tool for tool.
+    assert got["listed"] == got["served"] == got["alisted"]
+    names = [t["name"] for t in got["listed"]]
+    assert "greet_by_name" in names and "greeter.Greeter.Named" not in names
+    assert "greeter.Greeter.Count" not in names  # streams are not tools
+    framework = [n for n in names if n.startswith("micro_")]
+    assert len(framework) == 6 and names[-6:] == framework  # the framework tools come last
+    hello = next(t for t in got["listed"] if t["name"] == "greeter.Greeter.Hello")
+    assert "Greets a person by name" in hello["description"]
+    assert hello["inputSchema"]["type"] == "object" and "name" in hello["inputSchema"]["properties"]
+    assert hello["example"] == {"name": "Alice"}
+    assert got["hello"] == {"msg": "Hello Tool"}
+    assert got["named"] == {"msg": "Named Own"}
+    assert "greeter" in json.dumps(got["registry"])
+    refused, unknown, not_object = got["refused"], got["unknown"], got["not_object"]
+    assert isinstance(refused, go_micro.ForbiddenError) and refused.detail == "members only"
+    assert isinstance(unknown, go_micro.NotFoundError) and "unknown tool" in unknown.detail
+    assert isinstance(not_object, go_micro.BadRequestError), not_object
+
+
+async def _raised(call: Any) -> BaseException:
+    """The exception awaiting ``call`` raises (failing the test if it raises none)."""
+    try:
+        await call
+    except Exception as e:  # noqa: BLE001 - the test inspects whatever it is
+        return e
+    raise AssertionError("the call succeeded; an error was expected")
