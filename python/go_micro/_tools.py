@@ -14,8 +14,9 @@ class Tools:
     """The tools of the services in ``registry`` (default: the process's shared one), plus the
     framework tools over the registry, ``store`` and ``broker``, named, described and called
     as ``serve_mcp`` and the gateway's ``/mcp`` do: ``<service>.<Handler.Method>`` or the
-    endpoint's ``mcp_name``, the endpoint's description and JSON Schema. Calls carry the
-    process's own rights: there are no tokens or scopes in-process."""
+    endpoint's ``mcp_name``, the endpoint's description and JSON Schema. Each call may take
+    ``timeout`` seconds (default go-micro's 30). Calls carry the process's own rights: there
+    are no tokens or scopes in-process."""
 
     def __init__(
         self,
@@ -23,8 +24,9 @@ class Tools:
         registry: _native.Registry | None = None,
         store: _native.Store | None = None,
         broker: _native.Broker | None = None,
+        timeout: float | None = None,
     ) -> None:
-        self._native = _native.Tools(registry=registry, store=store, broker=broker)
+        self._native = _native.Tools(registry=registry, store=store, broker=broker, timeout=timeout)
 
     def list(self) -> list[dict[str, Any]]:
         """Every tool as ``GET /mcp/tools`` lists it (``name``, ``description``,

@@ -3,7 +3,7 @@
 //! called through the engine with no server in between. The agent toolkits' in-process mode
 //! stands on it, so both modes name, describe and call tools the same way.
 
-use crate::components::{Broker, Registry, Store};
+use crate::components::{Broker, Registry, Store, seconds};
 use crate::json;
 use crate::runtime::{self, run};
 use bytes::Bytes;
@@ -24,23 +24,26 @@ pub struct Tools {
 impl Tools {
     /// The catalogue over `registry`, `store` and `broker` (default: the process's shared
     /// ones), tools named as go-micro names them: `<service>.<Handler.Method>`, or the
-    /// endpoint's `mcp_name`.
+    /// endpoint's `mcp_name`; each call may take `timeout` seconds (default go-micro's).
     #[new]
-    #[pyo3(signature = (*, registry=None, store=None, broker=None))]
+    #[pyo3(signature = (*, registry=None, store=None, broker=None, timeout=None))]
     fn new(
         py: Python<'_>,
         registry: Option<PyRef<'_, Registry>>,
         store: Option<PyRef<'_, Store>>,
         broker: Option<PyRef<'_, Broker>>,
+        timeout: Option<f64>,
     ) -> PyResult<Self> {
         let registry = Registry::or_shared(py, registry.as_deref())?;
         let store = Store::or_shared(py, store.as_deref())?;
         let broker = Broker::or_shared(py, broker.as_deref(), registry.clone())?;
         let handle = runtime::handle(py)?;
         let _inside = handle.enter();
-        Ok(Tools {
-            mcp: Arc::new(Mcp::new(registry, store, broker)),
-        })
+        let mut mcp = Mcp::new(registry, store, broker);
+        if let Some(timeout) = timeout {
+            mcp = mcp.timeout(seconds(py, timeout, "timeout")?);
+        }
+        Ok(Tools { mcp: Arc::new(mcp) })
     }
 
     /// Every tool as a dict (`name`, `description`, `inputSchema`, `service`, `endpoint`,

@@ -486,6 +486,9 @@ def test_tools_list_and_call_in_process_as_the_mcp_server_does(registry: go_micr
                 "refused": await _raised(tools.acall("greeter.Greeter.Refuse", {})),
                 "unknown": await _raised(tools.acall("greeter.Greeter.Nope", {})),
                 "not_object": await _raised(tools.acall("greeter.Greeter.Hello", [1])),
+                "timed_out": await _raised(
+                    go_micro.Tools(registry=registry, timeout=0.001).acall("greeter.Greeter.Later", {"name": "Slow"})
+                ),
             }
         finally:
             await mcp.astop()
@@ -510,6 +513,7 @@ def test_tools_list_and_call_in_process_as_the_mcp_server_does(registry: go_micr
     assert isinstance(refused, go_micro.ForbiddenError) and refused.detail == "members only"
     assert isinstance(unknown, go_micro.NotFoundError) and "unknown tool" in unknown.detail
     assert isinstance(not_object, go_micro.BadRequestError), not_object
+    assert isinstance(got["timed_out"], go_micro.TimeoutError), got["timed_out"]
 
 
 async def _raised(call: Any) -> BaseException:

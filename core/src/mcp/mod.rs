@@ -51,6 +51,8 @@ pub struct Mcp {
     limiter: Option<RateLimiter>,
     breaker: Option<CircuitBreaker>,
     audit: Option<Audit>,
+    /// How long a tool call may take (go-micro's default unless set).
+    timeout: Duration,
     catalogue: Mutex<Option<Arc<Snapshot>>>,
 }
 
@@ -174,6 +176,7 @@ impl Mcp {
             limiter: None,
             breaker: None,
             audit: None,
+            timeout: CallOptions::default().timeout,
             catalogue: Mutex::new(None),
         }
     }
@@ -188,6 +191,12 @@ impl Mcp {
     /// and timeouts, not refused input), then lets one trial call through.
     pub fn circuit_breaker(mut self, failures: u32, open_for: Duration) -> Mcp {
         self.breaker = Some(CircuitBreaker::new(failures, open_for));
+        self
+    }
+
+    /// Lets each tool call take up to `timeout` (a 408 error after it).
+    pub fn timeout(mut self, timeout: Duration) -> Mcp {
+        self.timeout = timeout;
         self
     }
 
@@ -387,6 +396,7 @@ impl Mcp {
         };
         let options = CallOptions {
             metadata,
+            timeout: self.timeout,
             ..CallOptions::default()
         };
         if let Some(breaker) = &self.breaker {

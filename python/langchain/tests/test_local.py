@@ -2,6 +2,7 @@
 through the engine in this process (the go-micro package)."""
 
 import asyncio
+import json
 import time
 
 import pytest
@@ -18,7 +19,21 @@ SHIPMENT = {"items": ["tea", "cake"], "address": {"city": "Oslo", "lines": ["Sto
 def test_in_process_tools_keep_the_nested_schema_and_call_the_service(memory_registry):
     toolkit = GoMicroToolkit.local(registry=memory_registry)
     tools = {t.name: t for t in toolkit.get_tools()}
-    assert set(tools) == {"shop_Orders_Create", "shop_Orders_Refuse"}
+    # The engine's own catalogue, as the gateway lists it: the endpoints (one named by its
+    # mcp_name), then the framework tools.
+    assert set(tools) == {
+        "shop_Orders_Create",
+        "shop_Orders_Refuse",
+        "order_status",
+        "micro_registry_list",
+        "micro_registry_get",
+        "micro_store_list",
+        "micro_store_read",
+        "micro_store_write",
+        "micro_broker_publish",
+    }
+    assert tools["order_status"].invoke({}) == {"status": "shipped"}
+    assert "shop" in json.dumps(tools["micro_registry_list"].invoke({}))
     create = tools["shop_Orders_Create"]
     assert create.metadata["go_micro_name"] == ORDER
     assert create.description.startswith("Places an order")

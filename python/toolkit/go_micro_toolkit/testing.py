@@ -279,6 +279,11 @@ def memory_registry() -> Iterator[object]:
         """Refuses every order."""
         raise go_micro.ConflictError("the shop is closed")
 
+    @shop.handle("Orders.Status", metadata={"mcp_name": "order_status"})
+    def status(query: dict) -> dict:
+        """Says how orders are doing, as the tool the endpoint names itself."""
+        return {"status": "shipped"}
+
     asyncio.run(shop.start())
     yield registry
     shop.stop_now()
