@@ -93,29 +93,6 @@ def python_asyncio(client: go_micro.Client, in_flight: int) -> float:
     return asyncio.run(run()) / SECONDS
 
 
-def sequential_p50(client: go_micro.Client, service: str) -> float:
-    """The median time, in µs, of one blocking call from Python."""
-    times = []
-    until = time.monotonic() + SECONDS
-    while time.monotonic() < until:
-        started = time.perf_counter()
-        client.call(service, "Helloworld.Call", {"name": "Alice"})
-        times.append(time.perf_counter() - started)
-    times.sort()
-    return times[len(times) // 2] * 1e6
-
-
-def in_process_service() -> go_micro.Service:
-    """A sync Python Helloworld.Call served from this process, beside the client."""
-    service = go_micro.Service("pyhello-here")
-
-    @service.handle("Helloworld.Call")
-    def call(req: dict[str, str]) -> dict[str, str]:
-        return {"msg": f"Hello {req['name']}"}
-
-    return service
-
-
 def main() -> None:
     children = [
         subprocess.Popen([str(TARGET / "helloworld")], stderr=subprocess.DEVNULL),
@@ -148,22 +125,6 @@ def main() -> None:
         print(f"| Python, `acall` with 64 in flight | {python_asyncio(client, 64):.0f} |")
         print(f"| Rust client (bench/rpc/load), 1 caller | {rust_load('helloworld', 1)['rps']:.0f} |")
         print(f"| Rust client (bench/rpc/load), 64 callers | {rust_load('helloworld', 64)['rps']:.0f} |")
-
-        here = in_process_service()
-        loop = asyncio.new_event_loop()
-        loop.run_until_complete(here.start())
-        try:
-            wait_registered("pyhello-here")
-            print("\n| one blocking Python call (p50 µs) to Helloworld.Call served by | µs |")
-            print("|---|---|")
-            rust = sequential_p50(client, "helloworld")
-            python = sequential_p50(client, "pyhello-here")
-            print(f"| the Rust helloworld (another process) | {rust:.0f} |")
-            print(f"| a sync Python handler in this process | {python:.0f} |")
-            print(f"| difference: the Python handler's cost per call | {python - rust:.0f} |")
-        finally:
-            loop.run_until_complete(here.stop())
-            loop.close()
     finally:
         for child in children:
             child.terminate()
