@@ -3,8 +3,8 @@
 //! beyond 64 bits become floats). Encoding takes what `json.dumps` takes (dicts, lists,
 //! tuples, str, int, float, bool, None, and `str`, `int`, `float`, `bool` or `None` as keys),
 //! dataclasses (field by field), and hands any other value to `go_micro._schema._plain`
-//! (pydantic models, enums, bytes, sets), then encodes what that returns. Out-of-range floats (NaN, infinities) are an
-//! error rather than the invalid JSON `json.dumps` writes.
+//! (pydantic models, enums, bytes, sets), then encodes what that returns. Out-of-range floats
+//! (NaN, infinities) are an error rather than the invalid JSON `json.dumps` writes.
 
 use bytes::Bytes;
 use pyo3::exceptions::{PyTypeError, PyValueError};
