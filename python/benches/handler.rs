@@ -223,8 +223,14 @@ fn main() {
     };
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
-        "medians of {rounds} rotating rounds of {calls} calls each, per call (load {})",
-        load.split(' ').take(3).collect::<Vec<_>>().join(" ")
+        "medians of {rounds} rotating rounds of {calls} calls each, per call (load {}, Python {})",
+        load.split(' ').take(3).collect::<Vec<_>>().join(" "),
+        Python::attach(|py| py
+            .version()
+            .split(' ')
+            .next()
+            .unwrap_or_default()
+            .to_string())
     );
     for (kind, (name, _)) in kinds.iter().enumerate() {
         println!(
