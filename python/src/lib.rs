@@ -1,6 +1,7 @@
 //! `go_micro._native`: libmicro's engine as a Python extension module. The `go_micro` package
-//! wraps it with decorators, JSON encoding and asyncio; this crate only translates types and
-//! errors and owns the runtime.
+//! wraps it with decorators, request types and asyncio; this crate translates values (JSON in
+//! and out of Python data included) and errors, and owns the runtime. Its modules `runtime`
+//! and `components` are public for the in-process bench (benches/handler.rs).
 
 mod client;
 pub mod components;
