@@ -1,5 +1,5 @@
-"""One toolkit tool call in-process (``GoMicroToolkit.local()``: the engine's MCP catalogue, cached,
-the engine's client straight to the service) against the same call through the HTTP gateway
+"""One toolkit tool call in-process (``GoMicroToolkit.local()``: the engine's MCP catalogue,
+cached, the engine's client straight to the service) against the same call through the HTTP gateway
 (``micro mcp serve``, ``POST /mcp/call``), both against the helloworld process over mDNS.
 Also the floors under each: the go_micro client alone, and a bare httpx POST.
 
