@@ -91,9 +91,14 @@ async fn first_start_creates_the_default_admin_with_a_bcrypt_hash() {
 #[tokio::test]
 async fn changing_the_password_ends_the_default_password_warning() {
     let (auth, _store, _dir) = open().await;
+    // Asked twice (the second answer is the kept one), then after the change: a new hash,
+    // checked again.
+    assert!(auth.default_password_unchanged().await.unwrap());
+    assert!(auth.default_password_unchanged().await.unwrap());
     auth.change_password("admin", "s3cret-enough")
         .await
         .unwrap();
+    assert!(!auth.default_password_unchanged().await.unwrap());
     assert!(!auth.default_password_unchanged().await.unwrap());
     let err = auth.login("admin", "micro").await.unwrap_err();
     assert_eq!(err.code, 401);

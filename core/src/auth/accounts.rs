@@ -222,11 +222,33 @@ impl Auth {
     }
 
     /// True while the default admin exists with the password `micro` (the banner warns then).
+    /// The answer is kept for the admin's current password hash, so asking again costs no
+    /// bcrypt until the password changes.
     pub async fn default_password_unchanged(&self) -> Result<bool> {
-        match self.read_account(DEFAULT_ADMIN).await? {
-            Some(stored) => Ok(verify_password(stored, DEFAULT_PASSWORD.into()).await?.1),
-            None => Ok(false),
+        let Some(stored) = self.read_account(DEFAULT_ADMIN).await? else {
+            return Ok(false);
+        };
+        let hash = stored.metadata.get(HASH).cloned().unwrap_or_default();
+        let checked = |cache: &Option<(String, bool)>| {
+            cache
+                .as_ref()
+                .filter(|(h, _)| *h == hash)
+                .map(|(_, unchanged)| *unchanged)
+        };
+        if let Some(unchanged) = checked(
+            &self
+                .default_checked
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        ) {
+            return Ok(unchanged);
         }
+        let unchanged = verify_password(stored, DEFAULT_PASSWORD.into()).await?.1;
+        *self
+            .default_checked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some((hash, unchanged));
+        Ok(unchanged)
     }
 
     /// Creates `admin`/`micro` with scope `*` unless it exists or was deleted once.

@@ -21,8 +21,8 @@ use crate::errors::Result;
 use crate::store::{ReadOptions, Record, Store};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub(crate) const ID: &str = "micro.auth";
@@ -46,6 +46,9 @@ pub struct Auth {
     validation: Validation,
     /// Bumped by every change to endpoint scopes, for callers that cache what they derive.
     scopes_version: AtomicU64,
+    /// The default admin's password hash last checked against the default password, and the
+    /// answer: bcrypt runs again only when the hash changes.
+    default_checked: Mutex<Option<(String, bool)>>,
 }
 
 impl Auth {
@@ -59,6 +62,7 @@ impl Auth {
             decoding: keys.decoding,
             validation: validation(),
             scopes_version: AtomicU64::new(0),
+            default_checked: Mutex::new(None),
         };
         auth.ensure_default_admin().await?;
         Ok(auth)
