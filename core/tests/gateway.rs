@@ -2,6 +2,7 @@
 //! through a memory registry: every route (the framework routes too), the JSON shapes
 //! go-micro's `micro api` answers, and its error statuses (404, 400, 413, 502, 405).
 
+mod helloworld;
 #[allow(dead_code)]
 mod http;
 
@@ -9,28 +10,14 @@ use http::Http;
 use micro::broker::{self, Broker, SubscribeOptions};
 use micro::gateway::{self, Gateway};
 use micro::registry::{Memory, Node, Registry, Service};
-use micro::server::Context;
 use micro::store::{self, Store};
 use micro::{Error, service};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-
-#[derive(Deserialize, JsonSchema)]
-struct Request {
-    #[serde(default)]
-    name: String,
-}
-
-#[derive(Serialize, JsonSchema)]
-struct Reply {
-    msg: String,
-}
 
 /// The body cap the tests' gateway runs with.
 const LIMIT: usize = 1024;
@@ -49,25 +36,7 @@ async fn setup() -> Setup {
     let registry: Arc<dyn Registry> = Arc::new(Memory::new());
     let store: Arc<dyn Store> = Arc::new(store::Memory::new(store::Options::default()));
     let broker: Arc<dyn Broker> = Arc::new(broker::Memory::new());
-    let service = micro::Service::new("helloworld")
-        .registry(registry.clone())
-        .address("127.0.0.1:0")
-        .handle("Helloworld.Call", |_ctx, req: Request| async move {
-            Ok(Reply {
-                msg: format!("Hello {}", req.name),
-            })
-        })
-        .describe("Helloworld.Call", "Greets a person", r#"{"name":"Alice"}"#)
-        .handle("Helloworld.Fail", |_ctx, req: Request| async move {
-            Err::<Reply, _>(Error::bad_request(
-                "helloworld",
-                format!("bad {}", req.name),
-            ))
-        })
-        .handle(
-            "Helloworld.Meta",
-            |ctx: Context, _req: Request| async move { Ok(ctx.metadata) },
-        )
+    let service = helloworld::service(&registry)
         .stream("Helloworld.Stream", |_ctx, _stream| async move { Ok(()) })
         .start()
         .await
@@ -220,7 +189,7 @@ async fn an_error_from_the_service_is_502_carrying_its_go_micro_error() {
     assert_eq!(answer.status, 502);
     assert_eq!(answer.header("content-type"), "application/json");
     let inner = Error::parse(&answer.error());
-    assert_eq!(inner, Error::bad_request("helloworld", "bad Bob"));
+    assert_eq!(inner, Error::internal("helloworld", "broken for Bob"));
 }
 
 #[tokio::test]

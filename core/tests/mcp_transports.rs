@@ -4,6 +4,9 @@
 //! and the controls (auth and scopes, rate limit, circuit breaker, audit, Mcp-* metadata,
 //! DNS-rebinding protection), standalone and mounted in the gateway.
 
+mod helloworld;
+
+use helloworld::{Reply, Request};
 #[allow(dead_code)]
 mod http;
 
@@ -14,9 +17,8 @@ use micro::gateway::{self, Gateway};
 use micro::mcp::control::Audit;
 use micro::mcp::{self, Mcp};
 use micro::registry::{Memory, Registry};
-use micro::server::Context;
+use micro::service;
 use micro::store::{self, Store};
-use micro::{Error, service};
 use rmcp::model::{
     CallToolRequestParams, CallToolResult, ClientConfig, ErrorCode, ProtocolVersion,
     ServerNotification, SubscriptionFilter,
@@ -27,8 +29,6 @@ use rmcp::service::{
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{ClientHandler, RoleClient, ServiceError, ServiceExt};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -41,42 +41,9 @@ const META: &str = "helloworld.Helloworld.Meta";
 /// How long to wait for something that should happen at once before calling it a hang.
 const PATIENCE: Duration = Duration::from_secs(20);
 
-#[derive(Deserialize, JsonSchema)]
-struct Request {
-    /// Who to greet.
-    #[serde(default)]
-    name: String,
-}
-
-#[derive(Serialize, JsonSchema)]
-struct Reply {
-    msg: String,
-}
-
-/// The helloworld service: Call greets, Fail always fails, Meta echoes the call metadata.
+/// The helloworld service, started.
 async fn helloworld(registry: &Arc<dyn Registry>) -> service::Running {
-    micro::Service::new("helloworld")
-        .registry(registry.clone())
-        .address("127.0.0.1:0")
-        .handle("Helloworld.Call", |_ctx, req: Request| async move {
-            Ok(Reply {
-                msg: format!("Hello {}", req.name),
-            })
-        })
-        .describe("Helloworld.Call", "Greets a person", r#"{"name":"Alice"}"#)
-        .handle("Helloworld.Fail", |_ctx, req: Request| async move {
-            Err::<Reply, _>(Error::internal(
-                "helloworld",
-                format!("broken for {}", req.name),
-            ))
-        })
-        .handle(
-            "Helloworld.Meta",
-            |ctx: Context, _req: Request| async move { Ok(ctx.metadata) },
-        )
-        .start()
-        .await
-        .unwrap()
+    helloworld::service(registry).start().await.unwrap()
 }
 
 /// The keys directory every test shares, its pair made once per run.
