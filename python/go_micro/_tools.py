@@ -32,8 +32,7 @@ class Tools:
         """Every tool as ``GET /mcp/tools`` lists it (``name``, ``description``,
         ``inputSchema``, ``service``, ``endpoint``, ``example``, ``metadata``, ``scopes``), in
         name order, the framework tools last."""
-        tools: list[dict[str, Any]] = self._native.list()
-        return tools
+        return self._native.list()
 
     # `list` below means the builtin, not the method above.
     async def alist(self) -> builtins.list[dict[str, Any]]:

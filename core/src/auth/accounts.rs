@@ -229,18 +229,14 @@ impl Auth {
             return Ok(false);
         };
         let hash = stored.metadata.get(HASH).cloned().unwrap_or_default();
-        let checked = |cache: &Option<(String, bool)>| {
-            cache
-                .as_ref()
-                .filter(|(h, _)| *h == hash)
-                .map(|(_, unchanged)| *unchanged)
-        };
-        if let Some(unchanged) = checked(
-            &self
-                .default_checked
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()),
-        ) {
+        let kept = self
+            .default_checked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some((checked, unchanged)) = kept
+            && checked == hash
+        {
             return Ok(unchanged);
         }
         let unchanged = verify_password(stored, DEFAULT_PASSWORD.into()).await?.1;

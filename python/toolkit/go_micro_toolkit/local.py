@@ -8,6 +8,8 @@ there are no tokens or scopes here.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from .errors import GoMicroAuthError, GoMicroConnectionError, GoMicroError, GoMicroToolError
@@ -39,29 +41,29 @@ class Local:
 
     def tools(self) -> list[dict[str, Any]]:
         """The tools of every registered service, shaped as ``GET /mcp/tools`` lists them."""
-        try:
+        with self._errors(None):
             return self.catalogue.list()
-        except self._go_micro.MicroError as e:
-            raise _error(e, None) from e
 
     async def atools(self) -> list[dict[str, Any]]:
         """:meth:`tools`, awaited."""
-        try:
+        with self._errors(None):
             return await self.catalogue.alist()
-        except self._go_micro.MicroError as e:
-            raise _error(e, None) from e
 
     def call(self, tool: str, arguments: dict[str, Any]) -> Any:
         """Calls ``tool`` with ``arguments``."""
-        try:
+        with self._errors(tool):
             return self.catalogue.call(tool, arguments)
-        except self._go_micro.MicroError as e:
-            raise _error(e, tool) from e
 
     async def acall(self, tool: str, arguments: dict[str, Any]) -> Any:
         """:meth:`call`, awaited."""
-        try:
+        with self._errors(tool):
             return await self.catalogue.acall(tool, arguments)
+
+    @contextmanager
+    def _errors(self, tool: str | None) -> Iterator[None]:
+        """Raises a ``go_micro.MicroError`` met inside as the toolkit's error."""
+        try:
+            yield
         except self._go_micro.MicroError as e:
             raise _error(e, tool) from e
 
