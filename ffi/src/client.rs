@@ -10,6 +10,7 @@ use bytes::Bytes;
 use micro::Client;
 use micro::client::{Backoff, CallOptions, RawRequest, Selector};
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ffi::{c_char, c_void};
 use std::sync::LazyLock;
@@ -66,11 +67,16 @@ struct Call {
 /// go-micro's defaults, made once for the calls that give no options.
 static DEFAULT_OPTIONS: LazyLock<CallOptions> = LazyLock::new(CallOptions::default);
 
-/// The call options in `options_json` (NULL: go-micro's defaults).
+/// The call options in `options_json` (NULL: go-micro's defaults, made once).
 ///
 /// # Safety
 /// `options_json` is NULL or NUL-terminated.
-pub(crate) unsafe fn call_options(options_json: *const c_char) -> Result<CallOptions, Failure> {
+pub(crate) unsafe fn call_options(
+    options_json: *const c_char,
+) -> Result<Cow<'static, CallOptions>, Failure> {
+    if options_json.is_null() {
+        return Ok(Cow::Borrowed(&DEFAULT_OPTIONS));
+    }
     let call: Call = unsafe { args::json(options_json, "options_json") }?;
     let mut options = CallOptions::default();
     if let Some(ms) = call.timeout_ms {
@@ -96,7 +102,7 @@ pub(crate) unsafe fn call_options(options_json: *const c_char) -> Result<CallOpt
     if let Some(content_type) = call.content_type {
         options.content_type = content_type;
     }
-    Ok(options)
+    Ok(Cow::Owned(options))
 }
 
 fn invalid(detail: String) -> Failure {
@@ -192,14 +198,10 @@ pub unsafe extern "C" fn micro_client_call(
     error::run(err, || {
         let client = unsafe { self::client(client) }?;
         let request = unsafe { request(service, endpoint, req, req_len) }?;
-        let given = match options_json.is_null() {
-            true => None,
-            false => Some(unsafe { call_options(options_json) }?),
-        };
-        let options = given.as_ref().unwrap_or(&DEFAULT_OPTIONS);
+        let options = unsafe { call_options(options_json) }?;
         args::out(rsp, "rsp")?;
         let engine = runtime::engine()?;
-        let response = engine.block_on(client.client.call_raw(request, options))?;
+        let response = engine.block_on(client.client.call_raw(request, &options))?;
         unsafe { args::put(rsp, micro_buf::new(&response.body), "rsp") }
     })
 }
@@ -266,7 +268,7 @@ pub unsafe extern "C" fn micro_client_call_async(
     error::run(err, || {
         let client = unsafe { self::client(client) }?.client.clone();
         let request = unsafe { request(service, endpoint, req, req_len) }?;
-        let options = unsafe { call_options(options_json) }?;
+        let options = unsafe { call_options(options_json) }?.into_owned();
         let done = args::callback(done, "done")?;
         let engine = runtime::engine()?;
         let completion = Completion {
