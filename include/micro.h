@@ -9,7 +9,8 @@
  *   caller frees with micro_error_free. Nothing is kept per thread.
  * - Every returned buffer is owned by the caller: micro_buf -> micro_buf_free, char * ->
  *   micro_string_free, handles -> their micro_*_free.
- * - Callbacks run on library threads, never on the runtime's workers, so they may block.
+ * - Callbacks run on library threads, never on the runtime's workers, so they may block;
+ *   the one exception is a handler given to micro_service_handle_inline, which must not.
  * - No Rust panic crosses into C: it becomes MICRO_ERR_PANIC.
  */
 
@@ -426,6 +427,47 @@ int32_t micro_registry_register(const char *service_json, uint64_t ttl_seconds, 
 int32_t micro_registry_deregister(const char *service_json, struct micro_error **err);
 
 /**
+ * Answers the request with `len` bytes at `body` (copied; NULL allowed when `len` is 0) and
+ * consumes the reply, whatever the status: never use it again. Any thread, any time. If the
+ * caller has gone (timed out), the answer is dropped and 0 still returned.
+ *
+ * # Safety
+ * `reply` is NULL or an unanswered reply; `body` NULL or `len` readable bytes.
+ */
+int32_t micro_reply_send(struct micro_reply *reply, const uint8_t *body, size_t len, struct micro_error **err);
+
+/**
+ * Answers the request with an error: `code` is HTTP-like (400 bad request, 401, 403, 404,
+ * 408, 409, 500, ...; a code outside 400..=599 becomes 500), `id` names who raised it (NULL
+ * for the service's name) and `detail` says what went wrong (NULL for none). The caller gets
+ * it as go-micro's error JSON. Consumes the reply whatever the status. Any thread, any time.
+ *
+ * # Safety
+ * `reply` is NULL or an unanswered reply; strings NULL or NUL-terminated.
+ */
+int32_t micro_reply_error(struct micro_reply *reply, int32_t code, const char *id, const char *detail, struct micro_error **err);
+
+/**
+ * The call metadata of the request `reply` answers, as a JSON object of strings (the caller's
+ * headers and go-micro's own: `{"Micro-Id": "...", "Timeout": "...", ...}`), made on first
+ * use: a handler that never asks pays nothing for it. Borrowed from the reply: valid until
+ * the reply is answered or freed. NULL when `reply` is NULL. Any thread that holds the reply.
+ *
+ * # Safety
+ * `reply` is NULL or an unanswered reply.
+ */
+const char *micro_reply_metadata(const struct micro_reply *reply);
+
+/**
+ * Gives up a reply without answering: the caller gets a 500 error saying the handler did
+ * not answer. NULL is ignored. Any thread.
+ *
+ * # Safety
+ * `reply` is NULL or an unanswered reply, not used again.
+ */
+void micro_reply_free(struct micro_reply *reply);
+
+/**
  * Starts the runtime with options: JSON `{"worker_threads": 4, "registry": "memory",
  * "registry_address": "", "broker": "memory", "broker_address": "", "store": "memory",
  * "store_address": "", "store_database": "", "store_table": ""}`, every field optional
@@ -593,47 +635,6 @@ int32_t micro_service_address(struct micro_service *svc, char **out, struct micr
  * `svc` is NULL or a live service, not used again.
  */
 void micro_service_free(struct micro_service *svc);
-
-/**
- * Answers the request with `len` bytes at `body` (copied; NULL allowed when `len` is 0) and
- * consumes the reply, whatever the status: never use it again. Any thread, any time. If the
- * caller has gone (timed out), the answer is dropped and 0 still returned.
- *
- * # Safety
- * `reply` is NULL or an unanswered reply; `body` NULL or `len` readable bytes.
- */
-int32_t micro_reply_send(struct micro_reply *reply, const uint8_t *body, size_t len, struct micro_error **err);
-
-/**
- * Answers the request with an error: `code` is HTTP-like (400 bad request, 401, 403, 404,
- * 408, 409, 500, ...; a code outside 400..=599 becomes 500), `id` names who raised it (NULL
- * for the service's name) and `detail` says what went wrong (NULL for none). The caller gets
- * it as go-micro's error JSON. Consumes the reply whatever the status. Any thread, any time.
- *
- * # Safety
- * `reply` is NULL or an unanswered reply; strings NULL or NUL-terminated.
- */
-int32_t micro_reply_error(struct micro_reply *reply, int32_t code, const char *id, const char *detail, struct micro_error **err);
-
-/**
- * The call metadata of the request `reply` answers, as a JSON object of strings (the caller's
- * headers and go-micro's own: `{"Micro-Id": "...", "Timeout": "...", ...}`), made on first
- * use: a handler that never asks pays nothing for it. Borrowed from the reply: valid until
- * the reply is answered or freed. NULL when `reply` is NULL. Any thread that holds the reply.
- *
- * # Safety
- * `reply` is NULL or an unanswered reply.
- */
-const char *micro_reply_metadata(const struct micro_reply *reply);
-
-/**
- * Gives up a reply without answering: the caller gets a 500 error saying the handler did
- * not answer. NULL is ignored. Any thread.
- *
- * # Safety
- * `reply` is NULL or an unanswered reply, not used again.
- */
-void micro_reply_free(struct micro_reply *reply);
 
 /**
  * Stores in `*value` the value of the record at `key`, owned by the caller (free with

@@ -16,16 +16,19 @@
 use bytes::Bytes;
 use criterion::Criterion;
 use micro::client::{CallOptions, RawRequest};
+use micro::registry::Registry;
 use micro::{Client, Service, server};
 use micro_ffi::buf::{micro_buf, micro_buf_free};
-use micro_ffi::client::{micro_client, micro_client_call, micro_client_new};
+use micro_ffi::client::{micro_client, micro_client_call, micro_client_free, micro_client_new};
+use micro_ffi::reply::{micro_reply, micro_reply_send};
 use micro_ffi::runtime::micro_runtime_start;
 use micro_ffi::service::{
-    micro_reply, micro_reply_send, micro_service, micro_service_handle,
-    micro_service_handle_inline, micro_service_new, micro_service_start,
+    micro_service, micro_service_handle, micro_service_handle_inline, micro_service_new,
+    micro_service_start,
 };
 use std::ffi::{CStr, c_void};
 use std::ptr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 
@@ -45,14 +48,72 @@ fn check(status: i32, what: &str) {
     assert_eq!(status, 0, "{what} failed with status {status}");
 }
 
-/// A kind of call: its name and one call of it.
-type Kind<'a> = (&'static str, Box<dyn Fn() + 'a>);
+/// A caller: a client of the C ABI or a Rust one.
+enum Caller {
+    C(*mut micro_client),
+    Rust(Client),
+}
 
-/// Both clients and both services, on the library's runtime.
+impl Drop for Caller {
+    fn drop(&mut self) {
+        if let Caller::C(client) = self {
+            unsafe { micro_client_free(*client) };
+        }
+    }
+}
+
+/// A kind of call: its name, whether the caller is a C client, and the endpoint it calls.
+struct Kind {
+    name: &'static str,
+    c_client: bool,
+    service: &'static CStr,
+    endpoint: &'static CStr,
+}
+
+/// The kinds of call, the baseline (Rust to Rust) last.
+const KINDS: [Kind; 6] = [
+    Kind {
+        name: "C to C, handler that may block",
+        c_client: true,
+        service: c"c-echo",
+        endpoint: c"Echo.Blocking",
+    },
+    Kind {
+        name: "C to C, inline handler",
+        c_client: true,
+        service: c"c-echo",
+        endpoint: c"Echo.Inline",
+    },
+    Kind {
+        name: "C client to Rust handler",
+        c_client: true,
+        service: c"rust-echo",
+        endpoint: c"Echo.Inline",
+    },
+    Kind {
+        name: "Rust client to inline C handler",
+        c_client: false,
+        service: c"c-echo",
+        endpoint: c"Echo.Inline",
+    },
+    Kind {
+        name: "Rust to Rust (control: the baseline)",
+        c_client: false,
+        service: c"rust-echo",
+        endpoint: c"Echo.Inline",
+    },
+    Kind {
+        name: "Rust to Rust",
+        c_client: false,
+        service: c"rust-echo",
+        endpoint: c"Echo.Inline",
+    },
+];
+
+/// Both services, on the library's runtime.
 struct Bench {
-    c_client: *mut micro_client,
     runtime: Handle,
-    client: Client,
+    registry: Arc<dyn Registry>,
     options: CallOptions,
     _rust_service: micro::service::Running,
 }
@@ -81,36 +142,51 @@ impl Bench {
                 "handle_inline",
             );
             check(micro_service_start(svc, ptr::null_mut()), "start");
-            let mut c_client: *mut micro_client = ptr::null_mut();
-            check(
-                micro_client_new(ptr::null(), &mut c_client, ptr::null_mut()),
-                "client",
-            );
-            let (runtime, registry) = micro_ffi::runtime::shared().expect("the runtime runs");
-            let echo = server::raw(|_ctx, body: Bytes| async move { Ok(body) });
-            let service = Service::new("rust-echo")
-                .registry(registry.clone())
-                .handle_raw("Echo.Inline", echo);
-            let rust_service = runtime.block_on(service.start()).unwrap();
-            Bench {
-                c_client,
-                runtime,
-                client: Client::new(registry),
-                options: CallOptions::default(),
-                _rust_service: rust_service,
-            }
+        }
+        let (runtime, registry) = micro_ffi::runtime::shared().expect("the runtime runs");
+        let echo = server::raw(|_ctx, body: Bytes| async move { Ok(body) });
+        let service = Service::new("rust-echo")
+            .registry(registry.clone())
+            .handle_raw("Echo.Inline", echo);
+        let rust_service = runtime.block_on(service.start()).unwrap();
+        Bench {
+            runtime,
+            registry,
+            options: CallOptions::default(),
+            _rust_service: rust_service,
+        }
+    }
+
+    /// A new client for `kind`, with connections of its own once it has called.
+    fn caller(&self, kind: &Kind) -> Caller {
+        if !kind.c_client {
+            return Caller::Rust(Client::new(self.registry.clone()));
+        }
+        let mut client: *mut micro_client = ptr::null_mut();
+        check(
+            unsafe { micro_client_new(ptr::null(), &mut client, ptr::null_mut()) },
+            "client",
+        );
+        Caller::C(client)
+    }
+
+    /// One call of `kind` by `caller`.
+    fn call(&self, caller: &Caller, kind: &Kind) {
+        match caller {
+            Caller::C(client) => self.c_call(*client, kind.service, kind.endpoint),
+            Caller::Rust(client) => self.rust_call(client, kind.service, kind.endpoint),
         }
     }
 
     /// One call through the C ABI to `endpoint` of `service`.
-    fn c_call(&self, service: &CStr, endpoint: &CStr) {
+    fn c_call(&self, client: *mut micro_client, service: &CStr, endpoint: &CStr) {
         let mut rsp = micro_buf {
             ptr: ptr::null_mut(),
             len: 0,
         };
         let status = unsafe {
             micro_client_call(
-                self.c_client,
+                client,
                 service.as_ptr(),
                 endpoint.as_ptr(),
                 REQUEST.as_ptr(),
@@ -125,47 +201,17 @@ impl Bench {
     }
 
     /// One call made directly in Rust to `endpoint` of `service`.
-    fn rust_call(&self, service: &str, endpoint: &str) {
+    fn rust_call(&self, client: &Client, service: &CStr, endpoint: &CStr) {
         let request = RawRequest {
-            service: service.into(),
-            endpoint: endpoint.into(),
+            service: service.to_str().unwrap().into(),
+            endpoint: endpoint.to_str().unwrap().into(),
             body: Bytes::copy_from_slice(REQUEST),
         };
         let rsp = self
             .runtime
-            .block_on(self.client.call_raw(request, &self.options))
+            .block_on(client.call_raw(request, &self.options))
             .unwrap();
         assert_eq!(rsp.body.len(), REQUEST.len());
-    }
-
-    /// The kinds of call, the baseline (Rust to Rust) last.
-    fn kinds(&self) -> [Kind<'_>; 6] {
-        [
-            (
-                "C to C, handler that may block",
-                Box::new(|| self.c_call(c"c-echo", c"Echo.Blocking")),
-            ),
-            (
-                "C to C, inline handler",
-                Box::new(|| self.c_call(c"c-echo", c"Echo.Inline")),
-            ),
-            (
-                "C client to Rust handler",
-                Box::new(|| self.c_call(c"rust-echo", c"Echo.Inline")),
-            ),
-            (
-                "Rust client to inline C handler",
-                Box::new(|| self.rust_call("c-echo", "Echo.Inline")),
-            ),
-            (
-                "Rust to Rust (control: the baseline)",
-                Box::new(|| self.rust_call("rust-echo", "Echo.Inline")),
-            ),
-            (
-                "Rust to Rust",
-                Box::new(|| self.rust_call("rust-echo", "Echo.Inline")),
-            ),
-        ]
     }
 }
 
@@ -177,35 +223,41 @@ fn cpu_time() -> Duration {
     time(usage.ru_utime) + time(usage.ru_stime)
 }
 
-/// The kinds in alternating rounds, each round in another order: per kind, the median over rounds of the mean wall time per
-/// call and of the process CPU time per call, and the median over rounds of its difference
-/// from the baseline measured in the same round (so that a slower stretch of the machine,
-/// which falls on both, cancels out).
+/// The kinds in alternating rounds, each round in another order and each kind with a new
+/// client (so new connections, whose tasks land on the workers anew: where they land moves a
+/// call by several microseconds, for the whole life of the connection). Per kind: the median
+/// over rounds of the mean wall time per call and of the process CPU time per call, and the
+/// median (with the quartiles) over rounds of its difference from the baseline measured in
+/// the same round (so that a slower stretch of the machine, which falls on both, cancels out).
 fn interleaved(bench: &Bench) {
-    const ROUNDS: usize = 100;
+    const ROUNDS: usize = 200;
+    const WARM_UP: u32 = 20;
     const CALLS: u32 = 500;
-    let kinds = bench.kinds();
-    let mut wall = vec![Vec::with_capacity(ROUNDS); kinds.len()];
-    let mut cpu = vec![Vec::with_capacity(ROUNDS); kinds.len()];
+    let mut wall = vec![Vec::with_capacity(ROUNDS); KINDS.len()];
+    let mut cpu = vec![Vec::with_capacity(ROUNDS); KINDS.len()];
     for round in 0..ROUNDS {
         // Each round starts with another kind, so that no kind always follows the same one.
-        for kind in (0..kinds.len()).map(|k| (k + round) % kinds.len()) {
-            let call = &kinds[kind].1;
+        for k in (0..KINDS.len()).map(|k| (k + round) % KINDS.len()) {
+            let (kind, caller) = (&KINDS[k], bench.caller(&KINDS[k]));
+            for _ in 0..WARM_UP {
+                bench.call(&caller, kind);
+            }
             let (start, start_cpu) = (Instant::now(), cpu_time());
             for _ in 0..CALLS {
-                call();
+                bench.call(&caller, kind);
             }
-            wall[kind].push(start.elapsed().as_secs_f64() * 1e6 / f64::from(CALLS));
-            cpu[kind].push((cpu_time() - start_cpu).as_secs_f64() * 1e6 / f64::from(CALLS));
+            wall[k].push(start.elapsed().as_secs_f64() * 1e6 / f64::from(CALLS));
+            cpu[k].push((cpu_time() - start_cpu).as_secs_f64() * 1e6 / f64::from(CALLS));
         }
     }
-    let median = |mut values: Vec<f64>| {
+    let quartiles = |mut values: Vec<f64>| {
         values.sort_by(f64::total_cmp);
-        values[values.len() / 2]
+        let at = |q: usize| values[values.len() * q / 4];
+        [at(1), at(2), at(3)]
     };
-    let base = kinds.len() - 1;
+    let base = KINDS.len() - 1;
     let extra = |times: &[Vec<f64>], kind: usize| {
-        median(
+        quartiles(
             times[kind]
                 .iter()
                 .zip(&times[base])
@@ -213,14 +265,17 @@ fn interleaved(bench: &Bench) {
                 .collect(),
         )
     };
-    println!("\ninterleaved: medians of {ROUNDS} rounds of {CALLS} calls each, per call");
-    for (kind, (name, _)) in kinds.iter().enumerate() {
+    println!(
+        "\ninterleaved: medians of {ROUNDS} rounds of {CALLS} calls each, per call; extra over the baseline: median [quartiles]"
+    );
+    for (k, kind) in KINDS.iter().enumerate() {
+        let [wall_low, wall_extra, wall_high] = extra(&wall, k);
+        let [_, cpu_extra, _] = extra(&cpu, k);
         println!(
-            "  {name:<37} wall {:>6.1} us ({:+.2})  cpu {:>6.1} us ({:+.2})",
-            median(wall[kind].clone()),
-            extra(&wall, kind),
-            median(cpu[kind].clone()),
-            extra(&cpu, kind),
+            "  {:<37} wall {:>6.1} us ({wall_extra:+.2} [{wall_low:+.2}, {wall_high:+.2}])  cpu {:>6.1} us ({cpu_extra:+.2})",
+            kind.name,
+            quartiles(wall[k].clone())[1],
+            quartiles(cpu[k].clone())[1],
         );
     }
 }
@@ -229,8 +284,9 @@ fn main() {
     let bench = Bench::new();
     let mut criterion = Criterion::default().configure_from_args();
     let mut group = criterion.benchmark_group("in-process call");
-    for (name, call) in bench.kinds() {
-        group.bench_function(name, |b| b.iter(&call));
+    for kind in &KINDS {
+        let caller = bench.caller(kind);
+        group.bench_function(kind.name, |b| b.iter(|| bench.call(&caller, kind)));
     }
     group.finish();
     criterion.final_summary();

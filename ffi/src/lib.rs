@@ -11,6 +11,7 @@ pub mod client;
 pub mod error;
 pub mod gateway;
 pub mod registry;
+pub mod reply;
 pub mod runtime;
 pub mod service;
 pub mod store;

@@ -4,24 +4,21 @@
 use crate::args;
 use crate::broker::{self, micro_message_fn};
 use crate::buf;
-use crate::callback::{Owned, UserData};
-use crate::error::{
-    self, Failure, MICRO_ERR_ALREADY_STOPPED, MICRO_ERR_NULL_ARGUMENT, MICRO_ERR_STATE, micro_error,
-};
+use crate::callback::UserData;
+use crate::error::{self, Failure, MICRO_ERR_ALREADY_STOPPED, MICRO_ERR_STATE, micro_error};
+use crate::reply::micro_reply;
 use crate::runtime::{self, lock};
 use crate::stream::{self, micro_stream_fn};
 use bytes::Bytes;
+use micro::Service;
 use micro::server::{self, Context};
 use micro::service::Running;
-use micro::transport::Header;
-use micro::{Error, Service};
 use serde::Deserialize;
 use std::collections::HashMap;
-use std::ffi::{CString, c_char, c_void};
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::ffi::{c_char, c_void};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::watch;
 
 /// A service: built with `micro_service_handle` and friends, then started. Opaque; free with
 /// `micro_service_free`.
@@ -40,16 +37,6 @@ enum Phase {
     Stopped,
     /// Between phases, while a start is under way.
     Moving,
-}
-
-/// The answer to one request, given to an endpoint handler. Opaque; consumed by exactly one
-/// of `micro_reply_send`, `micro_reply_error` or `micro_reply_free`.
-pub struct micro_reply {
-    answer: oneshot::Sender<micro::Result<Bytes>>,
-    service: Arc<str>,
-    /// The request's metadata, and its JSON once `micro_reply_metadata` asked for it.
-    metadata: Header,
-    metadata_json: OnceLock<CString>,
 }
 
 /// An endpoint handler. Called on a library thread, where it may block (a handler given to
@@ -187,45 +174,19 @@ fn unary(
 ) -> server::Handler {
     let service: Arc<str> = service.into();
     server::raw(move |ctx: Context, body: Bytes| {
-        let service = service.clone();
+        let reply = micro_reply::new(service.clone(), ctx.metadata);
         async move {
-            let (answer, answered) = oneshot::channel();
-            let reply = Owned(Box::into_raw(Box::new(micro_reply {
-                answer,
-                service: service.clone(),
-                metadata: ctx.metadata,
-                metadata_json: OnceLock::new(),
-            })));
-            let call = move || {
-                let reply = reply;
-                error::quietly(|| unsafe {
-                    handler(data.get(), body.as_ptr(), body.len(), reply.get())
-                });
+            let call = || {
+                let lent = reply.lend();
+                error::quietly(|| unsafe { handler(data.get(), body.as_ptr(), body.len(), lent) });
             };
             match thread {
                 Thread::Library => tokio::task::block_in_place(call),
                 Thread::Worker => runtime::on_worker(call),
             }
-            answered.await.unwrap_or_else(|_| {
-                Err(Error::internal(
-                    &*service,
-                    "the handler freed its reply without answering it",
-                ))
-            })
+            reply.answered().await
         }
     })
-}
-
-/// Call metadata as a C string holding a JSON object.
-pub(crate) fn metadata_json(metadata: &Header) -> CString {
-    let size: usize = metadata.iter().map(|(k, v)| k.len() + v.len() + 6).sum();
-    let mut text = Vec::with_capacity(size + 3);
-    if serde_json::to_writer(&mut text, metadata).is_err() {
-        return c"{}".into();
-    }
-    text.push(0);
-    // JSON escapes every control character, NUL included, so the only NUL is the last byte.
-    CString::from_vec_with_nul(text).unwrap_or_else(|_| c"{}".into())
 }
 
 /// The service behind a handle.
@@ -558,123 +519,4 @@ pub unsafe extern "C" fn micro_service_free(svc: *mut micro_service) {
             engine.handle().spawn(running.stop());
         }
     });
-}
-
-/// Answers the request with `len` bytes at `body` (copied; NULL allowed when `len` is 0) and
-/// consumes the reply, whatever the status: never use it again. Any thread, any time. If the
-/// caller has gone (timed out), the answer is dropped and 0 still returned.
-///
-/// # Safety
-/// `reply` is NULL or an unanswered reply; `body` NULL or `len` readable bytes.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn micro_reply_send(
-    reply: *mut micro_reply,
-    body: *const u8,
-    len: usize,
-    err: *mut *mut micro_error,
-) -> i32 {
-    error::run(err, || {
-        let reply = unsafe { take_reply(reply) }?;
-        let answer = match unsafe { args::bytes(body, len, "body") } {
-            Ok(body) => Ok(Bytes::copy_from_slice(body)),
-            Err(failure) => {
-                let _ = reply.answer.send(Err(Error::internal(
-                    &*reply.service,
-                    format!("the handler's answer was unusable: {}", failure.detail),
-                )));
-                return Err(failure);
-            }
-        };
-        let _ = reply.answer.send(answer);
-        Ok(())
-    })
-}
-
-/// Answers the request with an error: `code` is HTTP-like (400 bad request, 401, 403, 404,
-/// 408, 409, 500, ...; a code outside 400..=599 becomes 500), `id` names who raised it (NULL
-/// for the service's name) and `detail` says what went wrong (NULL for none). The caller gets
-/// it as go-micro's error JSON. Consumes the reply whatever the status. Any thread, any time.
-///
-/// # Safety
-/// `reply` is NULL or an unanswered reply; strings NULL or NUL-terminated.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn micro_reply_error(
-    reply: *mut micro_reply,
-    code: i32,
-    id: *const c_char,
-    detail: *const c_char,
-    err: *mut *mut micro_error,
-) -> i32 {
-    error::run(err, || {
-        let reply = unsafe { take_reply(reply) }?;
-        let text = |ptr, what| unsafe { args::optional_text(ptr, what) };
-        let (id, detail) = match (text(id, "id"), text(detail, "detail")) {
-            (Ok(id), Ok(detail)) => (id, detail),
-            (Err(failure), _) | (_, Err(failure)) => {
-                let _ = reply.answer.send(Err(Error::internal(
-                    &*reply.service,
-                    format!("the handler's error was unusable: {}", failure.detail),
-                )));
-                return Err(failure);
-            }
-        };
-        let code = if (400..=599).contains(&code) {
-            code
-        } else {
-            500
-        };
-        let id = id.unwrap_or(&reply.service).to_string();
-        let _ = reply
-            .answer
-            .send(Err(Error::new(id, detail.unwrap_or(""), code)));
-        Ok(())
-    })
-}
-
-/// The call metadata of the request `reply` answers, as a JSON object of strings (the caller's
-/// headers and go-micro's own: `{"Micro-Id": "...", "Timeout": "...", ...}`), made on first
-/// use: a handler that never asks pays nothing for it. Borrowed from the reply: valid until
-/// the reply is answered or freed. NULL when `reply` is NULL. Any thread that holds the reply.
-///
-/// # Safety
-/// `reply` is NULL or an unanswered reply.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn micro_reply_metadata(reply: *const micro_reply) -> *const c_char {
-    // SAFETY: the caller passes NULL or a reply it holds.
-    let Some(reply) = (unsafe { reply.as_ref() }) else {
-        return std::ptr::null();
-    };
-    catch_unwind(AssertUnwindSafe(|| {
-        reply
-            .metadata_json
-            .get_or_init(|| metadata_json(&reply.metadata))
-            .as_ptr()
-    }))
-    .unwrap_or(std::ptr::null())
-}
-
-/// Gives up a reply without answering: the caller gets a 500 error saying the handler did
-/// not answer. NULL is ignored. Any thread.
-///
-/// # Safety
-/// `reply` is NULL or an unanswered reply, not used again.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn micro_reply_free(reply: *mut micro_reply) {
-    if reply.is_null() {
-        return;
-    }
-    // SAFETY: made by the handler wrapper; the caller gives it up.
-    error::quietly(|| drop(unsafe { Box::from_raw(reply) }));
-}
-
-/// Takes ownership of a reply handle.
-unsafe fn take_reply(reply: *mut micro_reply) -> Result<Box<micro_reply>, Failure> {
-    if reply.is_null() {
-        return Err(Failure::new(
-            MICRO_ERR_NULL_ARGUMENT,
-            "reply must not be NULL",
-        ));
-    }
-    // SAFETY: made by the handler wrapper; answering consumes it.
-    Ok(unsafe { Box::from_raw(reply) })
 }
