@@ -9,9 +9,9 @@
 //! - Rust to Rust: `Client::call_raw` to a raw Rust handler (`server::raw`), the baseline;
 //! - C to Rust and Rust to C: each side of the C ABI alone.
 //!
-//! After criterion's runs, the kinds are measured again in alternating rounds, so that load
-//! from elsewhere on the machine falls on all of them alike (the figures in
-//! bench/results/ffi.md).
+//! After criterion's runs, the kinds are measured again in alternating rounds, each kind with a
+//! new client every round, so that load from elsewhere on the machine and where connections
+//! land on the workers fall on all of them alike (the figures in bench/results/ffi.md).
 
 use bytes::Bytes;
 use criterion::Criterion;
