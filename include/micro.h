@@ -181,7 +181,7 @@ typedef void (*micro_handler_fn)(void *user_data, const uint8_t *req, size_t req
 
 /**
  * A stream endpoint's handler (see `micro_service_stream`): returns 0 or an HTTP-like error
- * code for the caller.
+ * code for the caller (or ends the stream with `micro_stream_error`).
  */
 typedef int32_t (*micro_stream_fn)(void *user_data, const char *metadata_json, struct micro_stream *stream);
 
@@ -543,7 +543,8 @@ int32_t micro_service_handle_inline(struct micro_service *svc, const char *endpo
  * runs on a library thread (it may block) with the call metadata (JSON, borrowed) and the
  * stream, which the library owns: use it with `micro_stream_recv` and `micro_stream_send`
  * until the handler returns, and never free it. The handler returns 0, or an HTTP-like code
- * (400, 404, 500, ...) sent to the caller as an error. `user_data` as in
+ * (400, 404, 500, ...) sent to the caller as an error; `micro_stream_error` sets an error
+ * with its own id and detail instead. `user_data` as in
  * `micro_service_handle`. Only before `micro_service_start`.
  *
  * # Safety
@@ -716,6 +717,18 @@ int32_t micro_stream_recv(struct micro_stream *s, struct micro_buf *out, struct 
  * `s` NULL or a live stream; `err` NULL or writable.
  */
 int32_t micro_stream_close_send(struct micro_stream *s, struct micro_error **err);
+
+/**
+ * On a handler's stream: sets the error the stream ends with when the handler returns, which
+ * the caller then receives whatever the handler returns: `code` HTTP-like (outside
+ * 400..=599 it becomes 500), `id` who raised it (NULL for the service's name), `detail` what
+ * went wrong (NULL for none). A second call replaces the first. `MICRO_ERR_STATE` on a
+ * client's stream. The handler's thread.
+ *
+ * # Safety
+ * `s` NULL or a live stream; strings NULL or NUL-terminated; `err` NULL or writable.
+ */
+int32_t micro_stream_error(struct micro_stream *s, int32_t code, const char *id, const char *detail, struct micro_error **err);
 
 /**
  * Closes and frees a client's stream. NULL is ignored; so is a stream handed to a handler,

@@ -72,8 +72,8 @@ func answerError(reply *C.micro_reply, service string, err error) {
 	C.micro_reply_error(reply, C.int32_t(merr.Code), cid, cdetail, nil)
 }
 
-// microGoStream runs a stream handler on the library thread that lends it the stream, and
-// returns 0 or the error code the caller gets.
+// microGoStream runs a stream handler on the library thread that lends it the stream; the
+// stream ends with the handler's error, if any: an *Error keeps its code, id and detail.
 //
 //export microGoStream
 func microGoStream(userData unsafe.Pointer, metadata *C.char, stream *C.micro_stream) (status C.int32_t) {
@@ -86,7 +86,16 @@ func microGoStream(userData unsafe.Pointer, metadata *C.char, stream *C.micro_st
 		}
 	}()
 	if err := fn(ctx, &Stream{ptr: stream, lent: true}); err != nil {
-		return C.int32_t(asError(err, "").Code)
+		merr := asError(err, "")
+		var cid *C.char
+		if merr.Id != "" {
+			cid = C.CString(merr.Id)
+			defer C.free(unsafe.Pointer(cid))
+		}
+		cdetail := C.CString(merr.Detail)
+		defer C.free(unsafe.Pointer(cdetail))
+		C.micro_stream_error(stream, C.int32_t(merr.Code), cid, cdetail, nil)
+		return C.int32_t(merr.Code)
 	}
 	return 0
 }

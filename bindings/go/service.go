@@ -25,7 +25,8 @@ import (
 type Handler func(ctx context.Context, req []byte) ([]byte, error)
 
 // StreamHandler serves a stream endpoint (server or bidirectional): it receives and sends on
-// the stream until it returns; returning an [*Error] ends the stream with its code.
+// the stream until it returns; returning an [*Error] ends the stream with its code, id and
+// detail (any other error: a 500 with its text).
 type StreamHandler func(ctx context.Context, stream *Stream) error
 
 // MessageHandler handles one broker message: its topic, payload and headers. An error is

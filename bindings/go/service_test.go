@@ -478,7 +478,7 @@ func TestCallWithNodesSkipsTheRegistry(t *testing.T) {
 	}
 }
 
-func TestStreamHandlerErrorEndsTheStreamWithItsCode(t *testing.T) {
+func TestStreamHandlerErrorEndsTheStreamWithItsCodeIdAndDetail(t *testing.T) {
 	serve(t, "go.stream.fail", func(s *micro.Service) error {
 		return s.HandleStream("Fail.Stream", func(ctx context.Context, stream *micro.Stream) error {
 			if _, err := stream.Recv(); err != nil {
@@ -495,8 +495,10 @@ func TestStreamHandlerErrorEndsTheStreamWithItsCode(t *testing.T) {
 	if err := stream.Send([]byte(`{}`)); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	if _, err := stream.Recv(); micro.Code(err) != 404 {
-		t.Fatalf("want the handler's 404, got %v", err)
+	_, err = stream.Recv()
+	var merr *micro.Error
+	if !errors.As(err, &merr) || merr.Code != 404 || merr.Id != "go.stream.fail" || merr.Detail != "no such thing" {
+		t.Fatalf("want the handler's 404 with its id and detail, got %#v", err)
 	}
 }
 

@@ -98,6 +98,35 @@ pub(crate) fn metadata_json(metadata: &Header) -> CString {
     CString::from_vec_with_nul(text).unwrap_or_else(|_| c"{}".into())
 }
 
+/// An error code a handler gave, as the caller gets it: HTTP-like 400..=599, else 500.
+pub(crate) fn error_code(code: i32) -> i32 {
+    if (400..=599).contains(&code) {
+        code
+    } else {
+        500
+    }
+}
+
+/// The error a handler of `service` raises with `code`, `id` (NULL: the service's name) and
+/// `detail` (NULL: none).
+///
+/// # Safety
+/// `id` and `detail` are NULL or NUL-terminated.
+pub(crate) unsafe fn handler_error(
+    service: &str,
+    code: i32,
+    id: *const c_char,
+    detail: *const c_char,
+) -> Result<Error, Failure> {
+    let id = unsafe { args::optional_text(id, "id") }?;
+    let detail = unsafe { args::optional_text(detail, "detail") }?;
+    Ok(Error::new(
+        id.unwrap_or(service),
+        detail.unwrap_or(""),
+        error_code(code),
+    ))
+}
+
 /// Takes C's reference to a reply.
 unsafe fn take(reply: *mut micro_reply) -> Result<Arc<micro_reply>, Failure> {
     if reply.is_null() {
@@ -149,21 +178,9 @@ pub unsafe extern "C" fn micro_reply_error(
 ) -> i32 {
     error::run(err, || {
         let reply = unsafe { take(reply) }?;
-        let text = |ptr, what| unsafe { args::optional_text(ptr, what) };
-        let (id, detail) = match (text(id, "id"), text(detail, "detail")) {
-            (Ok(id), Ok(detail)) => (id, detail),
-            (Err(failure), _) | (_, Err(failure)) => {
-                reply.unusable("error", &failure);
-                return Err(failure);
-            }
-        };
-        let code = if (400..=599).contains(&code) {
-            code
-        } else {
-            500
-        };
-        let id = id.unwrap_or(&reply.service).to_string();
-        reply.answer(Err(Error::new(id, detail.unwrap_or(""), code)));
+        let error = unsafe { handler_error(&reply.service, code, id, detail) }
+            .inspect_err(|failure| reply.unusable("error", failure))?;
+        reply.answer(Err(error));
         Ok(())
     })
 }

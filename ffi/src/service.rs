@@ -305,7 +305,8 @@ pub unsafe extern "C" fn micro_service_handle_inline(
 /// runs on a library thread (it may block) with the call metadata (JSON, borrowed) and the
 /// stream, which the library owns: use it with `micro_stream_recv` and `micro_stream_send`
 /// until the handler returns, and never free it. The handler returns 0, or an HTTP-like code
-/// (400, 404, 500, ...) sent to the caller as an error. `user_data` as in
+/// (400, 404, 500, ...) sent to the caller as an error; `micro_stream_error` sets an error
+/// with its own id and detail instead. `user_data` as in
 /// `micro_service_handle`. Only before `micro_service_start`.
 ///
 /// # Safety

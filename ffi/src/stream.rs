@@ -6,7 +6,7 @@ use crate::buf::micro_buf;
 use crate::callback::{Owned, UserData, off_worker};
 use crate::client::{self, micro_client};
 use crate::error::{self, Failure, MICRO_EOF, MICRO_ERR_STATE, micro_error};
-use crate::reply::metadata_json;
+use crate::reply::{self, metadata_json};
 use crate::runtime;
 use bytes::Bytes;
 use micro::Error;
@@ -28,11 +28,17 @@ enum Ends {
         sender: Mutex<StreamSender>,
         receiver: Mutex<StreamReceiver>,
     },
-    Server(Mutex<server::Stream>),
+    Server {
+        stream: Mutex<server::Stream>,
+        /// The service's name, for errors without an id of their own.
+        service: String,
+        /// What the stream ends with when the handler returns (`micro_stream_error`).
+        error: std::sync::Mutex<Option<Error>>,
+    },
 }
 
 /// A stream endpoint's handler (see `micro_service_stream`): returns 0 or an HTTP-like error
-/// code for the caller.
+/// code for the caller (or ends the stream with `micro_stream_error`).
 pub type micro_stream_fn = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
@@ -57,7 +63,11 @@ pub(crate) fn serve(
         let service = service.clone();
         Box::pin(async move {
             let lent = Owned(Box::into_raw(Box::new(micro_stream {
-                ends: Ends::Server(Mutex::new(stream)),
+                ends: Ends::Server {
+                    stream: Mutex::new(stream),
+                    service: service.clone(),
+                    error: std::sync::Mutex::new(None),
+                },
             })));
             let metadata = metadata_json(&ctx.metadata);
             let (status, lent) = off_worker(
@@ -69,20 +79,21 @@ pub(crate) fn serve(
                 (500, Owned(std::ptr::null_mut())),
             )
             .await;
-            if !lent.get().is_null() {
+            let error = match lent.get().is_null() {
+                true => None,
                 // SAFETY: made above; the handler has returned and no longer uses it.
-                drop(unsafe { Box::from_raw(lent.get()) });
-            }
-            match status {
-                0 => Ok(()),
-                code => Err(Error::new(
+                false => match unsafe { Box::from_raw(lent.get()) }.ends {
+                    Ends::Server { error, .. } => error.into_inner().unwrap_or(None),
+                    Ends::Client { .. } => None,
+                },
+            };
+            match (error, status) {
+                (Some(error), _) => Err(error),
+                (None, 0) => Ok(()),
+                (None, code) => Err(Error::new(
                     service,
                     format!("the stream handler ended with code {code}"),
-                    if (400..=599).contains(&code) {
-                        code
-                    } else {
-                        500
-                    },
+                    reply::error_code(code),
                 )),
             }
         })
@@ -148,7 +159,7 @@ pub unsafe extern "C" fn micro_stream_send(
         engine.block_on(async {
             match &s.ends {
                 Ends::Client { sender, .. } => sender.lock().await.send(payload).await,
-                Ends::Server(stream) => stream.lock().await.send(payload).await,
+                Ends::Server { stream, .. } => stream.lock().await.send(payload).await,
             }
         })
     })
@@ -174,7 +185,7 @@ pub unsafe extern "C" fn micro_stream_recv(
         let next = engine.block_on(async {
             match &s.ends {
                 Ends::Client { receiver, .. } => receiver.lock().await.recv().await,
-                Ends::Server(stream) => stream.lock().await.recv().await,
+                Ends::Server { stream, .. } => stream.lock().await.recv().await,
             }
         })?;
         ended = next.is_none();
@@ -212,6 +223,36 @@ pub unsafe extern "C" fn micro_stream_close_send(
     })
 }
 
+/// On a handler's stream: sets the error the stream ends with when the handler returns, which
+/// the caller then receives whatever the handler returns: `code` HTTP-like (outside
+/// 400..=599 it becomes 500), `id` who raised it (NULL for the service's name), `detail` what
+/// went wrong (NULL for none). A second call replaces the first. `MICRO_ERR_STATE` on a
+/// client's stream. The handler's thread.
+///
+/// # Safety
+/// `s` NULL or a live stream; strings NULL or NUL-terminated; `err` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn micro_stream_error(
+    s: *mut micro_stream,
+    code: i32,
+    id: *const c_char,
+    detail: *const c_char,
+    err: *mut *mut micro_error,
+) -> i32 {
+    error::run(err, || {
+        let s = unsafe { stream(s) }?;
+        let Ends::Server { service, error, .. } = &s.ends else {
+            return Err(Failure::new(
+                MICRO_ERR_STATE,
+                "micro_stream_error is for a stream handler's stream; a client ends its stream with micro_stream_close_send",
+            ));
+        };
+        let raised = unsafe { reply::handler_error(service, code, id, detail) }?;
+        *runtime::lock(error) = Some(raised);
+        Ok(())
+    })
+}
+
 /// Closes and frees a client's stream. NULL is ignored; so is a stream handed to a handler,
 /// which the library frees. Call it once, after every other call on the stream returned.
 ///
@@ -224,7 +265,7 @@ pub unsafe extern "C" fn micro_stream_free(s: *mut micro_stream) {
     }
     error::quietly(|| {
         // SAFETY: checked not NULL; the caller promises it is live.
-        if matches!(unsafe { &(*s).ends }, Ends::Server(_)) {
+        if matches!(unsafe { &(*s).ends }, Ends::Server { .. }) {
             return;
         }
         // SAFETY: a client stream made by `micro_client_stream`; the caller gives it up.

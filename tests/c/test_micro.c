@@ -184,6 +184,20 @@ static int32_t refuse(void *user_data, const char *metadata, micro_stream *strea
     return 403;
 }
 
+/* Greeter.Unknown (stream): ends every stream with a 404 of its own words, though it returns
+ * 0; first tries an error whose detail is not UTF-8, which is refused (status kept for the
+ * client side of the test to check). */
+static int32_t unknown_greeting_bad_utf8_status;
+static int32_t unknown_greeting(void *user_data, const char *metadata, micro_stream *stream) {
+    (void)user_data, (void)metadata;
+    const char bad_utf8[] = {'n', (char)0xff, 0};
+    __atomic_store_n(&unknown_greeting_bad_utf8_status, micro_stream_error(stream, 404, NULL, bad_utf8, NULL),
+                     __ATOMIC_SEQ_CST);
+    micro_stream_error(stream, 500, NULL, "replaced by the next call", NULL);
+    micro_stream_error(stream, 404, NULL, "no greeting for you", NULL);
+    return 0;
+}
+
 /* ---- waiting for callbacks ----------------------------------------------------------- */
 
 typedef struct {
@@ -283,6 +297,7 @@ static micro_service *start_greeter(int *calls) {
     ST(MICRO_OK, micro_service_handle_inline(svc, "Greeter.Fast", fast, NULL, &err));
     ST(MICRO_OK, micro_service_stream(svc, "Greeter.Upper", upper, NULL, &err));
     ST(MICRO_OK, micro_service_stream(svc, "Greeter.Refuse", refuse, NULL, &err));
+    ST(MICRO_OK, micro_service_stream(svc, "Greeter.Unknown", unknown_greeting, NULL, &err));
     ST(MICRO_OK, micro_service_handle(svc, "Greeter.Odd", odd, NULL, &err));
     ST(MICRO_OK, micro_service_describe(svc, "Greeter.Call", "Greets a person by name",
                                         "{\"name\": \"Alice\"}", &err));
@@ -385,6 +400,16 @@ static void test_stream(micro_client *client) {
     err = NULL;
     CHECK(micro_stream_recv(stream, &end, &err) == 403);
     CHECK(strstr(err->detail, "403") != NULL && strcmp(err->id, "greeter") == 0);
+    micro_error_free(err);
+    micro_stream_free(stream);
+
+    /* a stream handler's own error (micro_stream_error) reaches the caller whole */
+    ST(MICRO_OK, micro_client_stream(client, "greeter", "Greeter.Unknown", NULL, &stream, &err));
+    ST(MICRO_ERR_STATE, micro_stream_error(stream, 404, NULL, NULL, &err)); /* not a client's */
+    err = NULL;
+    CHECK(micro_stream_recv(stream, &end, &err) == 404);
+    CHECK(strcmp(err->detail, "no greeting for you") == 0 && strcmp(err->id, "greeter") == 0);
+    CHECK(__atomic_load_n(&unknown_greeting_bad_utf8_status, __ATOMIC_SEQ_CST) == MICRO_ERR_INVALID_UTF8);
     micro_error_free(err);
     micro_stream_free(stream);
 }
@@ -500,6 +525,7 @@ static void test_misuse(micro_client *client, micro_service *svc) {
     ST(MICRO_ERR_NULL_ARGUMENT, micro_store_read("k", NULL, NULL, &err));
     ST(MICRO_ERR_NULL_ARGUMENT, micro_registry_list(NULL, &err));
     ST(MICRO_ERR_NULL_ARGUMENT, micro_stream_recv(NULL, &rsp, &err));
+    ST(MICRO_ERR_NULL_ARGUMENT, micro_stream_error(NULL, 404, NULL, NULL, &err));
     ST(MICRO_ERR_NULL_ARGUMENT, micro_client_call_async(client, "greeter", "Greeter.Call", NULL, 0, NULL, NULL, NULL, &err));
     ST(MICRO_ERR_NULL_ARGUMENT, micro_broker_subscribe("t", NULL, NULL, NULL, NULL, &err));
     CHECK(micro_client_call(NULL, "s", "e", NULL, 0, NULL, &rsp, NULL) == MICRO_ERR_NULL_ARGUMENT); /* err may be NULL */
