@@ -73,6 +73,12 @@
 #define MICRO_EOF 1
 
 /**
+ * A call started with `micro_client_call_async`, to cancel it. Opaque; owned by the caller,
+ * who frees it with `micro_call_free` (before or after the call completes).
+ */
+typedef struct micro_call micro_call;
+
+/**
  * A client. Opaque; share it between threads freely; free with `micro_client_free`.
  */
 typedef struct micro_client micro_client;
@@ -272,12 +278,34 @@ int32_t micro_client_call(struct micro_client *client, const char *service, cons
  * Like `micro_client_call`, without blocking: returns at once, and `done` is called exactly
  * once later with `user_data` and the outcome (see `micro_call_done_fn`). If this returns an
  * error status (bad arguments, after shutdown), `done` is never called. `user_data` must
- * stay valid, and usable from any thread, until then. Any thread.
+ * stay valid, and usable from any thread, until then. When `call` is not NULL, `*call`
+ * receives a handle to cancel the call with (`micro_call_cancel`), which the caller frees
+ * with `micro_call_free`. Any thread.
  *
  * # Safety
- * As `micro_client_call`.
+ * As `micro_client_call`; `call` NULL or writable.
  */
-int32_t micro_client_call_async(struct micro_client *client, const char *service, const char *endpoint, const uint8_t *req, size_t req_len, const char *options_json, micro_call_done_fn done, void *user_data, struct micro_error **err);
+int32_t micro_client_call_async(struct micro_client *client, const char *service, const char *endpoint, const uint8_t *req, size_t req_len, const char *options_json, micro_call_done_fn done, void *user_data, struct micro_call **call, struct micro_error **err);
+
+/**
+ * Cancels the call if it is still under way: its `done` is then called with a 408 error
+ * (`go.micro.client`, "the call was cancelled"), as go-micro answers a call whose context
+ * was cancelled; the service may still run the request. After the call completed it does
+ * nothing. Returns 0, or `MICRO_ERR_NULL_ARGUMENT`. Any thread.
+ *
+ * # Safety
+ * `call` NULL or a live handle; `err` NULL or writable.
+ */
+int32_t micro_call_cancel(struct micro_call *call, struct micro_error **err);
+
+/**
+ * Frees a call handle; the call itself goes on (cancel it first to end it). NULL is ignored.
+ * Any thread.
+ *
+ * # Safety
+ * `call` NULL or a live handle, not used again.
+ */
+void micro_call_free(struct micro_call *call);
 
 /**
  * Publishes `len` bytes at `body` on `topic` through the runtime's broker, as go-micro's

@@ -155,11 +155,12 @@ func (c *Client) Call(ctx context.Context, service, endpoint string, req []byte,
 	defer C.free(unsafe.Pointer(cendpoint))
 
 	done := make(chan callResult, 1)
+	var call *C.micro_call
 	err = c.use(func(ptr *C.micro_client) error {
 		h := cgo.NewHandle(done)
 		var cerr *C.micro_error
 		status := clientCallAsync(ptr, cservice, cendpoint, (*C.uint8_t)(unsafe.SliceData(req)),
-			C.size_t(len(req)), coptions, h, &cerr)
+			C.size_t(len(req)), coptions, h, &call, &cerr)
 		if err := check(status, cerr); err != nil {
 			h.Delete()
 			return err
@@ -169,10 +170,13 @@ func (c *Client) Call(ctx context.Context, service, endpoint string, req []byte,
 	if err != nil {
 		return nil, err
 	}
+	defer C.micro_call_free(call)
 	select {
 	case result := <-done:
 		return result.body, deadlineError(ctx, result.err)
 	case <-ctx.Done():
+		// The engine drops the request and completes the call; its result goes unread.
+		C.micro_call_cancel(call, nil)
 		return nil, contextError(ctx.Err())
 	}
 }

@@ -157,6 +157,27 @@ func TestCancelledContextEndsTheCall(t *testing.T) {
 	}
 }
 
+func TestCancellingTheContextMidCallEndsTheCall(t *testing.T) {
+	started, release := make(chan struct{}), make(chan struct{})
+	serve(t, "go.held", func(s *micro.Service) error {
+		return s.Handle("Held.Wait", func(ctx context.Context, req []byte) ([]byte, error) {
+			started <- struct{}{}
+			<-release
+			return []byte(`{}`), nil
+		})
+	})
+	// Registered after serve's, so it runs first: the service's stop waits for the handler.
+	t.Cleanup(func() { close(release) })
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-started
+		cancel()
+	}()
+	if _, err := newClient(t).Call(ctx, "go.held", "Held.Wait", []byte(`{}`)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("want context.Canceled, got %v", err)
+	}
+}
+
 func TestUnknownServiceIsNotFound(t *testing.T) {
 	_, err := newClient(t).Call(timeout(t), "go.nosuch", "X.Y", []byte(`{}`))
 	if !micro.IsNotFound(err) {

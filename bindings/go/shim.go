@@ -39,9 +39,9 @@ static int32_t go_broker_subscribe(const char *topic, const char *queue, uintptr
 
 static int32_t go_client_call_async(micro_client *client, const char *service,
 		const char *endpoint, const uint8_t *req, size_t req_len, const char *options,
-		uintptr_t h, micro_error **err) {
+		uintptr_t h, micro_call **call, micro_error **err) {
 	return micro_client_call_async(client, service, endpoint, req, req_len, options,
-		(micro_call_done_fn)microGoCallDone, (void *)h, err);
+		(micro_call_done_fn)microGoCallDone, (void *)h, call, err);
 }
 */
 import "C"
@@ -65,6 +65,6 @@ func brokerSubscribe(topic, queue *C.char, h cgo.Handle, out **C.micro_subscript
 }
 
 func clientCallAsync(client *C.micro_client, service, endpoint *C.char, req *C.uint8_t, reqLen C.size_t,
-	options *C.char, h cgo.Handle, cerr **C.micro_error) C.int32_t {
-	return C.go_client_call_async(client, service, endpoint, req, reqLen, options, C.uintptr_t(h), cerr)
+	options *C.char, h cgo.Handle, call **C.micro_call, cerr **C.micro_error) C.int32_t {
+	return C.go_client_call_async(client, service, endpoint, req, reqLen, options, C.uintptr_t(h), call, cerr)
 }

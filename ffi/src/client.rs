@@ -13,8 +13,9 @@ use serde::Deserialize;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ffi::{c_char, c_void};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
+use tokio::sync::Notify;
 
 /// A client. Opaque; share it between threads freely; free with `micro_client_free`.
 pub struct micro_client {
@@ -246,13 +247,21 @@ fn deliver(
     });
 }
 
+/// A call started with `micro_client_call_async`, to cancel it. Opaque; owned by the caller,
+/// who frees it with `micro_call_free` (before or after the call completes).
+pub struct micro_call {
+    cancel: Arc<Notify>,
+}
+
 /// Like `micro_client_call`, without blocking: returns at once, and `done` is called exactly
 /// once later with `user_data` and the outcome (see `micro_call_done_fn`). If this returns an
 /// error status (bad arguments, after shutdown), `done` is never called. `user_data` must
-/// stay valid, and usable from any thread, until then. Any thread.
+/// stay valid, and usable from any thread, until then. When `call` is not NULL, `*call`
+/// receives a handle to cancel the call with (`micro_call_cancel`), which the caller frees
+/// with `micro_call_free`. Any thread.
 ///
 /// # Safety
-/// As `micro_client_call`.
+/// As `micro_client_call`; `call` NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn micro_client_call_async(
     client: *mut micro_client,
@@ -263,6 +272,7 @@ pub unsafe extern "C" fn micro_client_call_async(
     options_json: *const c_char,
     done: micro_call_done_fn,
     user_data: *mut c_void,
+    call: *mut *mut micro_call,
     err: *mut *mut micro_error,
 ) -> i32 {
     error::run(err, || {
@@ -276,15 +286,61 @@ pub unsafe extern "C" fn micro_client_call_async(
             data: UserData(user_data),
             called: false,
         };
+        let cancel = Arc::new(Notify::new());
+        let cancelled = cancel.clone();
         engine.handle().spawn(async move {
-            let result = client.call_raw(request, &options).await;
-            let result = result.map(|r| r.body).map_err(Failure::from);
+            let result = tokio::select! {
+                result = client.call_raw(request, &options) => {
+                    result.map(|r| r.body).map_err(Failure::from)
+                }
+                () = cancelled.notified() => Err(Failure {
+                    code: 408,
+                    id: micro::client::ID.into(),
+                    detail: "the call was cancelled (micro_call_cancel)".into(),
+                }),
+            };
             // The callback may block, so it runs off the workers; if the runtime is shutting
             // down and drops this closure unrun, the completion's drop reports that.
             tokio::task::spawn_blocking(move || completion.complete(result));
         });
+        if !call.is_null() {
+            // SAFETY: the caller passes NULL or a pointer it can write a `micro_call *` to.
+            unsafe { *call = Box::into_raw(Box::new(micro_call { cancel })) };
+        }
         Ok(())
     })
+}
+
+/// Cancels the call if it is still under way: its `done` is then called with a 408 error
+/// (`go.micro.client`, "the call was cancelled"), as go-micro answers a call whose context
+/// was cancelled; the service may still run the request. After the call completed it does
+/// nothing. Returns 0, or `MICRO_ERR_NULL_ARGUMENT`. Any thread.
+///
+/// # Safety
+/// `call` NULL or a live handle; `err` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn micro_call_cancel(
+    call: *mut micro_call,
+    err: *mut *mut micro_error,
+) -> i32 {
+    error::run(err, || {
+        unsafe { args::handle(call, "call") }?.cancel.notify_one();
+        Ok(())
+    })
+}
+
+/// Frees a call handle; the call itself goes on (cancel it first to end it). NULL is ignored.
+/// Any thread.
+///
+/// # Safety
+/// `call` NULL or a live handle, not used again.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn micro_call_free(call: *mut micro_call) {
+    if call.is_null() {
+        return;
+    }
+    // SAFETY: made by `micro_client_call_async`; the caller gives it up.
+    error::quietly(|| drop(unsafe { Box::from_raw(call) }));
 }
 
 /// Publishes `len` bytes at `body` on `topic` through the runtime's broker, as go-micro's

@@ -366,11 +366,14 @@ static void test_calls(micro_client *client, const int *calls) {
     /* the async call completes through its callback, once per call */
     waiter w = WAITER;
     ST(MICRO_OK, micro_client_call_async(client, "greeter", "Greeter.Call", (const uint8_t *)"Bob",
-                                         3, NULL, call_done, &w, &err));
+                                         3, NULL, call_done, &w, NULL, &err));
     CHECK(waiter_wait(&w, 1) && w.status == MICRO_OK && strcmp(w.text, "Hello Bob") == 0);
+    micro_call *call = NULL;
     ST(MICRO_OK, micro_client_call_async(client, "greeter", "Greeter.Missing", NULL, 0, NULL,
-                                         call_done, &w, &err));
+                                         call_done, &w, &call, &err));
     CHECK(waiter_wait(&w, 2) && w.status == 404 && strcmp(w.text, "no such greeting") == 0);
+    ST(MICRO_OK, micro_call_cancel(call, &err)); /* after completion: nothing happens */
+    micro_call_free(call);
 }
 
 static void test_stream(micro_client *client) {
@@ -526,7 +529,8 @@ static void test_misuse(micro_client *client, micro_service *svc) {
     ST(MICRO_ERR_NULL_ARGUMENT, micro_registry_list(NULL, &err));
     ST(MICRO_ERR_NULL_ARGUMENT, micro_stream_recv(NULL, &rsp, &err));
     ST(MICRO_ERR_NULL_ARGUMENT, micro_stream_error(NULL, 404, NULL, NULL, &err));
-    ST(MICRO_ERR_NULL_ARGUMENT, micro_client_call_async(client, "greeter", "Greeter.Call", NULL, 0, NULL, NULL, NULL, &err));
+    ST(MICRO_ERR_NULL_ARGUMENT, micro_client_call_async(client, "greeter", "Greeter.Call", NULL, 0, NULL, NULL, NULL, NULL, &err));
+    ST(MICRO_ERR_NULL_ARGUMENT, micro_call_cancel(NULL, &err));
     ST(MICRO_ERR_NULL_ARGUMENT, micro_broker_subscribe("t", NULL, NULL, NULL, NULL, &err));
     CHECK(micro_client_call(NULL, "s", "e", NULL, 0, NULL, &rsp, NULL) == MICRO_ERR_NULL_ARGUMENT); /* err may be NULL */
     micro_buf_free(NULL);
@@ -536,6 +540,7 @@ static void test_misuse(micro_client *client, micro_service *svc) {
     micro_client_free(NULL);
     micro_stream_free(NULL);
     micro_reply_free(NULL);
+    micro_call_free(NULL);
     CHECK(micro_reply_metadata(NULL) == NULL);
     micro_subscription_free(NULL);
     micro_gateway_free(NULL);
@@ -608,9 +613,24 @@ int main(void) {
     ST(MICRO_OK, micro_service_new("slow", NULL, &slow, &err));
     ST(MICRO_OK, micro_service_handle(slow, "Slow.Hold", hold, NULL, &err));
     ST(MICRO_OK, micro_service_start(slow, &err));
+
+    /* a cancelled call completes at once with go-micro's 408, though the service holds it */
+    waiter cancelled = WAITER;
+    micro_call *call = NULL;
+    ST(MICRO_OK, micro_client_call_async(client, "slow", "Slow.Hold", NULL, 0, NULL, call_done,
+                                         &cancelled, &call, &err));
+    for (int i = 0; i < 1000 && __atomic_load_n(&held, __ATOMIC_SEQ_CST) == NULL; i++) usleep(10000);
+    CHECK(held != NULL);
+    ST(MICRO_OK, micro_call_cancel(call, &err));
+    ST(MICRO_OK, micro_call_cancel(call, &err)); /* twice is fine */
+    micro_call_free(call);
+    CHECK(waiter_wait(&cancelled, 1) && cancelled.status == 408 &&
+          strstr(cancelled.text, "cancelled") != NULL);
+    micro_reply_free(__atomic_exchange_n(&held, NULL, __ATOMIC_SEQ_CST));
+
     waiter pending = WAITER;
     ST(MICRO_OK, micro_client_call_async(client, "slow", "Slow.Hold", NULL, 0, NULL, call_done,
-                                         &pending, &err));
+                                         &pending, NULL, &err));
     for (int i = 0; i < 1000 && __atomic_load_n(&held, __ATOMIC_SEQ_CST) == NULL; i++) usleep(10000);
     CHECK(held != NULL);
 

@@ -44,7 +44,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// The id of errors raised by the client, as go-micro's.
-const ID: &str = "go.micro.client";
+pub const ID: &str = "go.micro.client";
 /// How long registry lookups are cached without a watch event, as go-micro's cache.
 const CACHE_TTL: Duration = Duration::from_secs(60);
 /// The largest response body read unless told otherwise: 4 MiB, as the server's request cap.
