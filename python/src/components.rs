@@ -151,6 +151,55 @@ impl Registry {
             |py, services| json_to_py(py, &services),
         )
     }
+
+    /// Registers `service`, a dict shaped as one item of `get_service`'s list (name, version,
+    /// endpoints, nodes), for `ttl` seconds (None: until deregistered). For services running
+    /// elsewhere: a `Service` registers itself.
+    #[pyo3(signature = (service, *, ttl=None))]
+    fn register(
+        &self,
+        py: Python<'_>,
+        service: &Bound<'_, PyAny>,
+        ttl: Option<f64>,
+    ) -> PyResult<Py<PyAny>> {
+        runtime::same_process(py, self.pid, "Registry")?;
+        let service = registry_service(py, service)?;
+        let ttl = ttl.map(|t| seconds(py, t, "ttl")).transpose()?;
+        let registry = self.inner.clone();
+        run(
+            py,
+            None,
+            async move { registry.register(&service, ttl).await },
+            |py, ()| Ok(py.None()),
+        )
+    }
+
+    /// Removes the nodes of `service` (shaped as for `register`) from the registry.
+    fn deregister(&self, py: Python<'_>, service: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        runtime::same_process(py, self.pid, "Registry")?;
+        let service = registry_service(py, service)?;
+        let registry = self.inner.clone();
+        run(
+            py,
+            None,
+            async move { registry.deregister(&service).await },
+            |py, ()| Ok(py.None()),
+        )
+    }
+}
+
+/// A service in go-micro's registry shape, from a Python dict.
+fn registry_service(
+    py: Python<'_>,
+    service: &Bound<'_, PyAny>,
+) -> PyResult<micro::registry::Service> {
+    let text = crate::json::to_bytes(service)?;
+    serde_json::from_slice(&text).map_err(|e| {
+        error::usage(
+            py,
+            &format!("service must be a dict shaped as get_service's items (name, version, endpoints, nodes): {e}"),
+        )
+    })
 }
 
 /// One stored record.

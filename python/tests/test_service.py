@@ -179,6 +179,39 @@ def test_stream_handlers_sync_and_async_yield_to_the_caller(registry: go_micro.R
     assert before_error == ["a Ann"]
 
 
+def test_registry_registers_and_deregisters_a_service_running_elsewhere(registry: go_micro.Registry) -> None:
+    async def scenario() -> None:
+        svc = greeter(registry)
+        await svc.start()
+        try:
+            [record] = registry.get_service("greeter")
+            elsewhere = {
+                "name": "greeter-elsewhere",
+                "version": "2.0.0",
+                "metadata": {"site": "b"},
+                "endpoints": [],
+                "nodes": [{"id": "elsewhere-1", "address": record["nodes"][0]["address"], "metadata": {}}],
+            }
+            registry.register(elsewhere, ttl=60)
+            [found] = registry.get_service("greeter-elsewhere")
+            assert (found["version"], found["metadata"], found["nodes"][0]["id"]) == ("2.0.0", {"site": "b"}, "elsewhere-1")
+            assert {"greeter", "greeter-elsewhere"} <= {s["name"] for s in registry.list_services()}
+            client = go_micro.Client(registry=registry)
+            hello = await client.acall("greeter-elsewhere", "Greeter.Hello", {"name": "Eve"})
+            assert hello == {"msg": "Hello Eve"}
+            registry.deregister(elsewhere)
+            with pytest.raises(go_micro.NotFoundError):
+                registry.get_service("greeter-elsewhere")
+            with pytest.raises(go_micro.BadRequestError, match="service must be a dict"):
+                registry.register({"name": 5})
+            with pytest.raises(go_micro.BadRequestError, match="ttl must be a non-negative"):
+                registry.register(elsewhere, ttl=-1)
+        finally:
+            await svc.stop()
+
+    run(scenario())
+
+
 def test_docs_and_schemas_are_published(registry: go_micro.Registry) -> None:
     svc = greeter(registry)
 
