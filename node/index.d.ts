@@ -97,6 +97,15 @@ export declare class Registry {
     listServices(): Promise<RegisteredService[]>;
     /** Every registered version of the service `name`; rejects with a 404 when none is. */
     getService(name: string): Promise<RegisteredService[]>;
+    /**
+     * Registers a service running elsewhere (a `Service` registers itself), in the shape
+     * `getService` gives, expiring after `ttl` milliseconds when given.
+     */
+    register(service: RegisteredService, options?: {
+        ttl?: number;
+    }): Promise<void>;
+    /** Removes the nodes of `service` (shaped as for `register`) from the registry. */
+    deregister(service: RegisteredService): Promise<void>;
 }
 /** A service as the registry knows it. */
 export interface RegisteredService {

@@ -197,6 +197,17 @@ class Registry {
     async getService(name) {
         return JSON.parse(await settle(this.native.getService(name)));
     }
+    /**
+     * Registers a service running elsewhere (a `Service` registers itself), in the shape
+     * `getService` gives, expiring after `ttl` milliseconds when given.
+     */
+    async register(service, options = {}) {
+        return settle(this.native.register(JSON.stringify(service), options.ttl));
+    }
+    /** Removes the nodes of `service` (shaped as for `register`) from the registry. */
+    async deregister(service) {
+        return settle(this.native.deregister(JSON.stringify(service)));
+    }
 }
 exports.Registry = Registry;
 /** A key-value store: `file` (default, embedded, durable) or `memory`. */

@@ -257,6 +257,19 @@ export class Registry {
   async getService(name: string): Promise<RegisteredService[]> {
     return JSON.parse(await settle(this.native.getService(name)))
   }
+
+  /**
+   * Registers a service running elsewhere (a `Service` registers itself), in the shape
+   * `getService` gives, expiring after `ttl` milliseconds when given.
+   */
+  async register(service: RegisteredService, options: { ttl?: number } = {}): Promise<void> {
+    return settle(this.native.register(JSON.stringify(service), options.ttl))
+  }
+
+  /** Removes the nodes of `service` (shaped as for `register`) from the registry. */
+  async deregister(service: RegisteredService): Promise<void> {
+    return settle(this.native.deregister(JSON.stringify(service)))
+  }
 }
 
 /** A service as the registry knows it. */

@@ -83,6 +83,13 @@ export declare class Registry {
   listServices(): Promise<string>
   /** Every registered version of the service `name`, as JSON text; a 404 when none is. */
   getService(name: string): Promise<string>
+  /**
+   * Registers a service given as JSON text in the registry's shape, for `ttl_ms`
+   * milliseconds (none: until deregistered).
+   */
+  register(serviceJson: string, ttlMs?: number | undefined | null): Promise<void>
+  /** Removes the nodes of a service given as JSON text in the registry's shape. */
+  deregister(serviceJson: string): Promise<void>
 }
 
 /** The server's end of one stream, handed to a JS stream handler. */

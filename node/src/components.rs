@@ -59,6 +59,43 @@ impl Registry {
         let services = self.inner.get_service(&name).await.or_throw()?;
         Ok(json(&services))
     }
+
+    /// Registers a service given as JSON text in the registry's shape, for `ttl_ms`
+    /// milliseconds (none: until deregistered).
+    #[napi]
+    pub async fn register(&self, service_json: String, ttl_ms: Option<f64>) -> napi::Result<()> {
+        let service = registry_service(&service_json)?;
+        let ttl = ttl(ttl_ms)?;
+        self.inner.register(&service, ttl).await.or_throw()
+    }
+
+    /// Removes the nodes of a service given as JSON text in the registry's shape.
+    #[napi]
+    pub async fn deregister(&self, service_json: String) -> napi::Result<()> {
+        let service = registry_service(&service_json)?;
+        self.inner.deregister(&service).await.or_throw()
+    }
+}
+
+/// A TTL given in milliseconds (none: no expiry).
+fn ttl(ms: Option<f64>) -> napi::Result<Option<Duration>> {
+    match ms {
+        Some(ms) if !(ms.is_finite() && ms > 0.0) => Err(bad_input(
+            ID,
+            format!("ttl must be a positive number of milliseconds, got {ms}"),
+        )),
+        ms => Ok(ms.map(|ms| Duration::from_secs_f64(ms / 1000.0))),
+    }
+}
+
+/// A service in go-micro's registry shape, from its JSON text.
+fn registry_service(json: &str) -> napi::Result<micro::registry::Service> {
+    serde_json::from_str(json).map_err(|e| {
+        bad_input(
+            ID,
+            format!("a service is an object shaped as getService's items (name, version, endpoints, nodes): {e}"),
+        )
+    })
 }
 
 /// Registry records as JSON text.
@@ -134,17 +171,8 @@ impl Store {
     /// Writes `value` at `key`, expiring after `ttl_ms` milliseconds when given.
     #[napi]
     pub async fn write(&self, key: String, value: Buffer, ttl_ms: Option<f64>) -> napi::Result<()> {
-        let ttl = match ttl_ms {
-            Some(ms) if !(ms.is_finite() && ms > 0.0) => {
-                return Err(bad_input(
-                    ID,
-                    format!("ttl must be a positive number of milliseconds, got {ms}"),
-                ));
-            }
-            ms => ms.map(|ms| Duration::from_secs_f64(ms / 1000.0)),
-        };
         let options = WriteOptions {
-            ttl,
+            ttl: ttl(ttl_ms)?,
             ..Default::default()
         };
         let record = Record::new(key, value.to_vec());

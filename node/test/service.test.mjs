@@ -129,6 +129,28 @@ test('a broker subscription hears JSON messages until unsubscribed', async () =>
   await subscription.unsubscribe()
 })
 
+test('the registry registers and deregisters a service running elsewhere', async () => {
+  const [greeterRecord] = await registry.getService('greeter')
+  const elsewhere = {
+    name: 'greeter-elsewhere',
+    version: '2.0.0',
+    metadata: { site: 'b' },
+    endpoints: [],
+    nodes: [{ id: 'elsewhere-1', address: greeterRecord.nodes[0].address, metadata: {} }],
+  }
+  await registry.register(elsewhere, { ttl: 60000 })
+  const [found] = await registry.getService('greeter-elsewhere')
+  assert.deepEqual([found.version, found.metadata, found.nodes[0].id], ['2.0.0', { site: 'b' }, 'elsewhere-1'])
+  assert.deepEqual(await client.call('greeter-elsewhere', 'Greeter.Hello', { name: 'Eve' }), {
+    msg: 'Hello Eve',
+    caller: null,
+  })
+  await registry.deregister(elsewhere)
+  await assert.rejects(registry.getService('greeter-elsewhere'), (err) => err instanceof MicroError && err.code === 404)
+  await assert.rejects(registry.register({ name: 5 }), /a service is an object shaped as getService/)
+  await assert.rejects(registry.register(elsewhere, { ttl: -1 }), /ttl must be a positive number/)
+})
+
 test('the registry publishes the description, example, version and JSON Schemas', async () => {
   const [service] = await registry.getService('greeter')
   assert.equal(service.version, '1.2.3')
