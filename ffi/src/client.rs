@@ -293,11 +293,10 @@ pub unsafe extern "C" fn micro_client_call_async(
                 result = client.call_raw(request, &options) => {
                     result.map(|r| r.body).map_err(Failure::from)
                 }
-                () = cancelled.notified() => Err(Failure {
-                    code: 408,
-                    id: micro::client::ID.into(),
-                    detail: "the call was cancelled (micro_call_cancel)".into(),
-                }),
+                () = cancelled.notified() => Err(Failure::from(micro::Error::timeout(
+                    micro::client::ID,
+                    "the call was cancelled (micro_call_cancel)",
+                ))),
             };
             // The callback may block, so it runs off the workers; if the runtime is shutting
             // down and drops this closure unrun, the completion's drop reports that.

@@ -28,11 +28,9 @@ pub struct micro_reply {
 }
 
 enum Answer {
-    /// Not answered yet; the request's waker once it waits.
+    /// Not answered yet (or answered and taken); the request's waker once it waits.
     Pending(Option<Waker>),
     Given(micro::Result<Bytes>),
-    /// Taken by the request.
-    Taken,
 }
 
 impl micro_reply {
@@ -55,9 +53,9 @@ impl micro_reply {
     pub(crate) async fn answered(&self) -> micro::Result<Bytes> {
         poll_fn(|cx| {
             let mut answer = lock(&self.answer);
-            match std::mem::replace(&mut *answer, Answer::Taken) {
+            match std::mem::replace(&mut *answer, Answer::Pending(None)) {
                 Answer::Given(result) => Poll::Ready(result),
-                Answer::Pending(_) | Answer::Taken => {
+                Answer::Pending(_) => {
                     *answer = Answer::Pending(Some(cx.waker().clone()));
                     Poll::Pending
                 }
@@ -70,7 +68,7 @@ impl micro_reply {
     fn answer(&self, result: micro::Result<Bytes>) {
         let waiting = match std::mem::replace(&mut *lock(&self.answer), Answer::Given(result)) {
             Answer::Pending(waker) => waker,
-            Answer::Given(_) | Answer::Taken => None,
+            Answer::Given(_) => None,
         };
         if let Some(waker) = waiting {
             waker.wake();
