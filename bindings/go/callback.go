@@ -26,6 +26,12 @@ type handler struct {
 	fn      Handler
 }
 
+// streamHandler is a stream endpoint's handler and the name of the service serving it.
+type streamHandler struct {
+	service string
+	fn      StreamHandler
+}
+
 // callResult is the outcome of an asynchronous call.
 type callResult struct {
 	body []byte
@@ -45,7 +51,9 @@ func microGoHandle(userData unsafe.Pointer, req *C.uint8_t, reqLen C.size_t, rep
 		defer cancel()
 		rsp, err := runHandler(h, ctx, body)
 		if err != nil {
-			answerError(reply, h.service, err)
+			raiseError(err, h.service, func(code C.int32_t, id, detail *C.char) {
+				C.micro_reply_error(reply, code, id, detail, nil)
+			})
 			return
 		}
 		C.micro_reply_send(reply, (*C.uint8_t)(unsafe.SliceData(rsp)), C.size_t(len(rsp)), nil)
@@ -62,14 +70,16 @@ func runHandler(h handler, ctx context.Context, body []byte) (rsp []byte, err er
 	return h.fn(ctx, body)
 }
 
-// answerError answers a reply with err: an *Error keeps its code, id and detail; any other
-// error is a 500 with its text.
-func answerError(reply *C.micro_reply, service string, err error) {
+// raiseError hands err's code, id and detail to raise as C values, freed when it returns,
+// and returns the code: an *Error keeps its own; any other error is a 500 raised by service,
+// with its text.
+func raiseError(err error, service string, raise func(code C.int32_t, id, detail *C.char)) C.int32_t {
 	merr := asError(err, service)
 	cid, cdetail := C.CString(merr.Id), C.CString(merr.Detail)
 	defer C.free(unsafe.Pointer(cid))
 	defer C.free(unsafe.Pointer(cdetail))
-	C.micro_reply_error(reply, C.int32_t(merr.Code), cid, cdetail, nil)
+	raise(C.int32_t(merr.Code), cid, cdetail)
+	return C.int32_t(merr.Code)
 }
 
 // microGoStream runs a stream handler on the library thread that lends it the stream; the
@@ -77,7 +87,7 @@ func answerError(reply *C.micro_reply, service string, err error) {
 //
 //export microGoStream
 func microGoStream(userData unsafe.Pointer, metadata *C.char, stream *C.micro_stream) (status C.int32_t) {
-	fn := cgo.Handle(uintptr(userData)).Value().(StreamHandler)
+	h := cgo.Handle(uintptr(userData)).Value().(streamHandler)
 	ctx, cancel := handlerContext(parseMetadata(metadata))
 	defer cancel()
 	defer func() {
@@ -85,19 +95,13 @@ func microGoStream(userData unsafe.Pointer, metadata *C.char, stream *C.micro_st
 			status = 500
 		}
 	}()
-	if err := fn(ctx, &Stream{ptr: stream, lent: true}); err != nil {
-		merr := asError(err, "")
-		var cid *C.char
-		if merr.Id != "" {
-			cid = C.CString(merr.Id)
-			defer C.free(unsafe.Pointer(cid))
-		}
-		cdetail := C.CString(merr.Detail)
-		defer C.free(unsafe.Pointer(cdetail))
-		C.micro_stream_error(stream, C.int32_t(merr.Code), cid, cdetail, nil)
-		return C.int32_t(merr.Code)
+	err := h.fn(ctx, &Stream{ptr: stream, lent: true})
+	if err == nil {
+		return 0
 	}
-	return 0
+	return raiseError(err, h.service, func(code C.int32_t, id, detail *C.char) {
+		C.micro_stream_error(stream, code, id, detail, nil)
+	})
 }
 
 // microGoMessage runs a message handler on a library thread and returns 0 or the error code

@@ -155,7 +155,7 @@ func (s *Service) Handle(endpoint string, h Handler) error {
 func (s *Service) HandleStream(endpoint string, h StreamHandler) error {
 	cendpoint := C.CString(endpoint)
 	defer C.free(unsafe.Pointer(cendpoint))
-	return s.register(h, func(ptr *C.micro_service, hd cgo.Handle, cerr **C.micro_error) C.int32_t {
+	return s.register(streamHandler{service: s.name, fn: h}, func(ptr *C.micro_service, hd cgo.Handle, cerr **C.micro_error) C.int32_t {
 		return serviceStream(ptr, cendpoint, hd, cerr)
 	})
 }
