@@ -13,6 +13,10 @@ pub struct Args {
     /// The largest request body taken, in bytes; larger ones get a 413.
     #[arg(long, default_value_t = micro::gateway::DEFAULT_MAX_BODY_SIZE)]
     max_body_size: usize,
+    /// A host name the gateway answers to besides loopback and the bound address, against DNS
+    /// rebinding (repeatable): give the public name when listening beyond loopback.
+    #[arg(long = "allowed-host", value_name = "HOST")]
+    allowed_hosts: Vec<String>,
 }
 
 /// Starts the gateway with the registry, store and broker `config` chooses, prints the
@@ -24,6 +28,7 @@ pub async fn run(args: Args, config: Config) -> micro::Result<()> {
     let broker = config.broker(registry.clone())?;
     let running = Gateway::new(registry, store, broker)
         .max_body_size(args.max_body_size)
+        .allowed_hosts(args.allowed_hosts)
         .start(&args.address)
         .await?;
     println!("\n  micro api\n");

@@ -51,6 +51,10 @@ pub struct Args {
     /// Serve the gateway without auth: no login, no tokens (for local work only).
     #[arg(long)]
     no_auth: bool,
+    /// A host name the gateway answers to besides loopback and the bound address, against DNS
+    /// rebinding (repeatable).
+    #[arg(long = "allowed-host", value_name = "HOST")]
+    allowed_hosts: Vec<String>,
     /// Where the gateway's token signing keys live (created on first start).
     #[arg(long, env = "MICRO_AUTH_KEYS", default_value_os_t = micro::auth::default_keys_dir())]
     keys: PathBuf,
@@ -198,7 +202,7 @@ impl Runner {
             &args.address,
             keys,
             micro::gateway::DEFAULT_MAX_BODY_SIZE,
-            Vec::new(),
+            args.allowed_hosts.clone(),
         )
         .await?;
         Ok(Some(gateway))

@@ -29,8 +29,8 @@ pub struct Args {
     /// The largest request body taken, in bytes; larger ones get a 413.
     #[arg(long, default_value_t = micro::gateway::DEFAULT_MAX_BODY_SIZE)]
     max_body_size: usize,
-    /// A host name `/mcp` answers to, against DNS rebinding (repeatable; default localhost,
-    /// 127.0.0.1 and [::1]): give the public name when listening beyond loopback.
+    /// A host name the gateway answers to besides loopback and the bound address, against DNS
+    /// rebinding (repeatable): give the public name when listening beyond loopback.
     #[arg(long = "allowed-host", value_name = "HOST")]
     allowed_hosts: Vec<String>,
 }
@@ -99,8 +99,8 @@ pub async fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// Starts a dashboard gateway with MCP at `/mcp` (answering `allowed_hosts`, empty for the
-/// loopback names) over `config`'s components on `address`, with auth on (for both) when
+/// Starts a dashboard gateway with MCP at `/mcp` (answering `allowed_hosts` besides loopback
+/// and the bound address) over `config`'s components on `address`, with auth on (for both) when
 /// `keys` names the signing keys' directory; warns on stdout while `admin` still has the
 /// default password.
 pub async fn start(
@@ -132,7 +132,8 @@ pub async fn start(
         mcp = mcp.auth(auth);
     }
     gateway
-        .mcp(Arc::new(mcp), allowed_hosts)
+        .mcp(Arc::new(mcp))
+        .allowed_hosts(allowed_hosts)
         .start(address)
         .await
 }

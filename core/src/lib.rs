@@ -8,6 +8,7 @@ pub mod codec;
 pub mod config;
 pub mod errors;
 pub mod gateway;
+pub mod http;
 pub mod log;
 pub mod mcp;
 pub mod registry;

@@ -711,7 +711,7 @@ async fn the_gateway_serves_mcp_at_slash_mcp() {
     let _service = helloworld(&registry).await;
     let mcp = Arc::new(catalogue(&registry, store.clone()));
     let gateway = Gateway::new(registry, store, broker)
-        .mcp(mcp, Vec::new())
+        .mcp(mcp)
         .start("127.0.0.1:0")
         .await
         .unwrap();

@@ -104,8 +104,8 @@ fn mcp(engine: &runtime::Engine) -> Result<Mcp, Failure> {
 
 /// Starts the API gateway in the background with options as JSON (NULL for the defaults):
 /// `{"address": ":8080", "max_body_size": 4194304, "mcp": false, "allowed_hosts": []}`
-/// (`:port` means 127.0.0.1:port, port 0 picks a free one; `mcp` serves `/mcp` too, answering
-/// only `allowed_hosts`, by default the loopback names). On success `*out` holds the gateway,
+/// (`:port` means 127.0.0.1:port, port 0 picks a free one; `mcp` serves `/mcp` too; every route
+/// answers only the loopback names, the bound address and `allowed_hosts`). On success `*out` holds the gateway,
 /// owned by the caller (`micro_gateway_free`). Any thread but a runtime worker.
 ///
 /// # Safety
@@ -125,8 +125,9 @@ pub unsafe extern "C" fn micro_gateway_start(
             gateway = gateway.max_body_size(bytes);
         }
         if options.mcp {
-            gateway = gateway.mcp(Arc::new(mcp(&engine)?), options.allowed_hosts);
+            gateway = gateway.mcp(Arc::new(mcp(&engine)?));
         }
+        gateway = gateway.allowed_hosts(options.allowed_hosts);
         let running = engine.block_on(gateway.start(&options.address))?;
         let gateway = Box::new(micro_gateway {
             server: Server::new(running),

@@ -102,7 +102,7 @@ pub async fn start_gateway(
     } = components(registry, store, broker)?;
     let mut gateway = gateway::Gateway::new(registry.clone(), store.clone(), broker.clone());
     if mcp.unwrap_or(false) {
-        gateway = gateway.mcp(Arc::new(Mcp::new(registry, store, broker)), Vec::new());
+        gateway = gateway.mcp(Arc::new(Mcp::new(registry, store, broker)));
     }
     let running = gateway.start(&address).await.or_throw()?;
     Ok(HttpServer::new(running))

@@ -55,7 +55,7 @@ impl Gateway {
         let mut gateway =
             micro::gateway::Gateway::new(registry.clone(), store.clone(), broker.clone());
         if mcp {
-            gateway = gateway.mcp(Arc::new(Mcp::new(registry, store, broker)), Vec::new());
+            gateway = gateway.mcp(Arc::new(Mcp::new(registry, store, broker)));
         }
         if let Some(bytes) = max_body_size {
             gateway = gateway.max_body_size(bytes);

@@ -24,21 +24,23 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use futures::FutureExt;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::routing::any;
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::{Method, Request, Response, StatusCode, header};
+use hyper::{Method, StatusCode, header};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::{Mutex, OnceCell, watch};
 
 /// The registry service every HTTP broker subscription is a node of.
@@ -52,6 +54,8 @@ const DEFAULT_ADDRESS: &str = "127.0.0.1:0";
 /// The largest request body the receiving server reads by default (4 MiB).
 const DEFAULT_MAX_BODY_SIZE: usize = 4 << 20;
 
+/// How long a publisher may take to send a message.
+const BODY_TIMEOUT: Duration = Duration::from_secs(60);
 /// The only path go-micro publishes to.
 const PATH: &str = "/";
 /// The error id go-micro's HTTP broker uses.
@@ -209,7 +213,16 @@ impl Inner {
             subscribers: self.subscribers.clone(),
             max_body_size: self.options.max_body_size,
         });
-        tokio::spawn(serve(listener, receiver, self.stop.subscribe()));
+        let limits = crate::http::Limits {
+            max_body_size: self.options.max_body_size,
+            ..Default::default()
+        };
+        let running = crate::http::serve(listener, router(receiver), limits)?;
+        let mut stop = self.stop.subscribe();
+        tokio::spawn(async move {
+            let _ = stop.changed().await;
+            running.stop().await;
+        });
         tokio::spawn(heartbeat(
             self.registry.clone(),
             self.subscribers.clone(),
@@ -630,53 +643,31 @@ fn unknown_subscription(id: &str, topic: &str) -> Error {
     )
 }
 
-/// Accepts connections until the broker is dropped.
-async fn serve(listener: TcpListener, receiver: Arc<Receiver>, mut stop: watch::Receiver<()>) {
-    loop {
-        let accepted = tokio::select! {
-            _ = stop.changed() => return,
-            accepted = listener.accept() => accepted,
-        };
-        match accepted {
-            Ok((stream, _)) => {
-                tokio::spawn(connection(stream, receiver.clone(), stop.clone()));
-            }
-            Err(err) => {
-                // Out of descriptors and the like: wait rather than spin.
-                tracing::warn!(%err, "http broker cannot accept a connection");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
-}
-
-/// Serves one keep-alive connection; closes it gracefully when the broker is dropped.
-async fn connection(stream: TcpStream, receiver: Arc<Receiver>, mut stop: watch::Receiver<()>) {
-    let _ = stream.set_nodelay(true);
-    let service = hyper::service::service_fn(move |request| {
-        let receiver = receiver.clone();
-        async move { Ok::<_, Infallible>(receive(&receiver, request).await) }
-    });
-    let conn =
-        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-    let mut conn = std::pin::pin!(conn);
-    let result = tokio::select! {
-        result = conn.as_mut() => result,
-        _ = stop.changed() => {
-            conn.as_mut().graceful_shutdown();
-            conn.await
-        }
-    };
-    if let Err(err) = result {
-        tracing::debug!(%err, "http broker connection ended with an error");
-    }
+/// The receiving server's routes: go-micro publishes to `POST /?id=<node id>` only.
+fn router(receiver: Arc<Receiver>) -> Router {
+    Router::new()
+        .route(PATH, any(receive))
+        .fallback(|request: Request| async move {
+            let err = Error::not_found(
+                ERROR_ID,
+                format!(
+                    "no such path {:?}; the http broker takes POST {PATH}?id=<node id>",
+                    request.uri().path()
+                ),
+            );
+            reply_error(StatusCode::NOT_FOUND, &err)
+        })
+        .with_state(receiver)
 }
 
 /// Answers one POST: 200 and an empty body once the handler has taken the message; else the
 /// error JSON with 400 (bad message), 404 (unknown path or subscription), 405 (not a POST),
 /// 413 (too large) or 500 (the handler failed).
-async fn receive(receiver: &Receiver, request: Request<Incoming>) -> Response<Full<Bytes>> {
-    let (handler, topic, message) = match accept(receiver, request).await {
+async fn receive(
+    State(receiver): State<Arc<Receiver>>,
+    request: Request,
+) -> axum::response::Response {
+    let (handler, topic, message) = match accept(&receiver, request).await {
         Ok(accepted) => accepted,
         Err(err) => {
             return reply_error(
@@ -686,7 +677,7 @@ async fn receive(receiver: &Receiver, request: Request<Incoming>) -> Response<Fu
         }
     };
     match run(handler, topic.clone(), message).await {
-        Ok(()) => Response::new(Full::new(Bytes::new())),
+        Ok(()) => axum::response::Response::default(),
         Err(err) => {
             tracing::warn!(topic, %err, "subscriber failed");
             reply_error(StatusCode::INTERNAL_SERVER_ERROR, &err)
@@ -695,19 +686,7 @@ async fn receive(receiver: &Receiver, request: Request<Incoming>) -> Response<Fu
 }
 
 /// Checks a request and finds the subscription it is for.
-async fn accept(
-    receiver: &Receiver,
-    request: Request<Incoming>,
-) -> Result<(Handler, String, Message)> {
-    if request.uri().path() != PATH {
-        return Err(Error::not_found(
-            ERROR_ID,
-            format!(
-                "no such path {:?}; the http broker takes POST {PATH}?id=<node id>",
-                request.uri().path()
-            ),
-        ));
-    }
+async fn accept(receiver: &Receiver, request: Request) -> Result<(Handler, String, Message)> {
     if request.method() != Method::POST {
         return Err(Error::new(
             ERROR_ID,
@@ -719,7 +698,9 @@ async fn accept(
         ));
     }
     let id = query_id(request.uri().query().unwrap_or(""))?;
-    let json = read_body(request.into_body(), receiver.max_body_size).await?;
+    let json = crate::http::read_body(request.into_body(), receiver.max_body_size, BODY_TIMEOUT)
+        .await
+        .map_err(|failure| failure.into_error(ERROR_ID))?;
     let (topic, message) = decode(&json)?;
     let found = receiver.subscribers.read().unwrap().get(&id).cloned();
     match found {
@@ -742,32 +723,9 @@ fn query_id(query: &str) -> Result<String> {
         })
 }
 
-/// Reads the whole body, refusing more than `limit` bytes.
-async fn read_body(body: Incoming, limit: usize) -> Result<Bytes> {
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => Err(Error::new(
-            ERROR_ID,
-            format!(
-                "the message is larger than this broker's limit of {limit} bytes; send less or raise max_body_size"
-            ),
-            413,
-        )),
-        Err(err) => Err(Error::bad_request(
-            ERROR_ID,
-            format!("cannot read the request body: {err}"),
-        )),
-    }
-}
-
-fn reply_error(status: StatusCode, err: &Error) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(err.to_json())));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
-    response
+/// go-micro's error JSON with `status`.
+fn reply_error(status: StatusCode, err: &Error) -> axum::response::Response {
+    crate::http::json(status, err.to_json())
 }
 
 /// Registers every subscription again each interval, until the broker is dropped.

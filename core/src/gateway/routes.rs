@@ -1,33 +1,40 @@
-//! The gateway's routes: which path does what, and the JSON each answers. Shapes follow
-//! go-micro v5's `micro api`: `{"error": "..."}` for every failure, maps with sorted keys,
-//! and a newline after each JSON document the gateway writes itself.
+//! The gateway's JSON routes: which path does what, and the JSON each answers. Shapes follow
+//! go-micro v5's `micro api`: `{"error": "..."}` for the gateway's own failures, a service's
+//! error object as the service wrote it with its own status, maps with sorted keys, and a
+//! newline after each JSON document the gateway writes itself. Every route is declared once,
+//! in [`ROUTES`] (and [`SERVICE_ROUTES`] when the dashboard does not own those paths), which
+//! both builds the router and prints the start-up banner.
 
-use super::ID;
-use super::guard::{self, LoginLimiter};
-use super::pages::{self, Pages};
+use super::pages::Pages;
 use crate::Client;
-use crate::auth::{Auth, Claims, published_scopes};
+use crate::auth::{Auth, published_scopes};
 use crate::broker::{Broker, Message};
 use crate::client::{CallOptions, RawRequest};
 use crate::errors::Error;
+use crate::http::{Caller, Failure, Limits, json, read_body};
 use crate::registry::{Cache, Metadata, Service};
 use crate::store::{ListOptions, ReadOptions, Record, Store, WriteOptions};
 use crate::transport::Header;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::header::{self, HeaderMap, HeaderName};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, any, get, post};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
-use hyper::body::{Body, Incoming};
-use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
-use hyper::{Method, Request, Response, StatusCode};
 use serde::Serialize;
 use serde::de::IgnoredAny;
-use std::borrow::Cow;
 use std::collections::BTreeSet;
-use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// The id of errors the client raises itself, e.g. for a service with no nodes.
 const CLIENT_ID: &str = "go.micro.client";
+/// How long a readiness answer is kept: probes at any rate ask the registry at most this often
+/// (on mDNS every ask is a multicast query).
+const READY_TTL: Duration = Duration::from_secs(5);
 
 /// What every request shares.
 pub(super) struct Shared {
@@ -35,7 +42,7 @@ pub(super) struct Shared {
     pub(super) client: Client,
     pub(super) store: Arc<dyn Store>,
     pub(super) broker: Arc<dyn Broker>,
-    pub(super) max_body_size: usize,
+    pub(super) limits: Limits,
     /// Accounts, tokens and scopes; `None` when auth is off.
     pub(super) auth: Option<Arc<Auth>>,
     /// Where `micro run` keeps logs and pid files; `Some` turns the dashboard on.
@@ -43,221 +50,249 @@ pub(super) struct Shared {
     /// The HTML pages' templates.
     pub(super) pages: Pages,
     /// Failed logins per client address.
-    pub(super) limiter: LoginLimiter,
+    pub(super) limiter: super::guard::LoginLimiter,
+    /// The last readiness answer and when it was found.
+    ready: Mutex<Option<(Instant, Result<(), String>)>>,
+}
+
+impl Shared {
+    /// Shares these components, limits and faces.
+    pub(super) fn new(
+        cache: Cache,
+        client: Client,
+        (store, broker): (Arc<dyn Store>, Arc<dyn Broker>),
+        limits: Limits,
+        auth: Option<Arc<Auth>>,
+        dashboard: Option<PathBuf>,
+        pages: Pages,
+    ) -> Shared {
+        Shared {
+            cache,
+            client,
+            store,
+            broker,
+            limits,
+            auth,
+            dashboard,
+            pages,
+            limiter: Default::default(),
+            ready: Mutex::new(None),
+        }
+    }
 }
 
 /// The answer to one request.
-pub(super) type Reply = Response<Full<Bytes>>;
+pub(super) type Reply = Response;
 
-/// What a path asks for.
-#[derive(Debug, PartialEq, Eq)]
-enum Route<'a> {
-    /// `/health`, `/health/live`: the gateway runs.
-    Health,
-    /// `/health/ready`: the gateway can reach the registry.
-    Ready,
-    /// An HTML page or the login route.
-    Page,
-    /// `/`, `/micro/registry`.
-    List,
-    /// `/micro/registry/{name}`.
-    Describe(&'a str),
-    /// `/{service}[/{endpoint}]`, go-micro's form: no endpoint (and no `Micro-Endpoint`
-    /// header) describes the service.
-    Service(&'a str, Cow<'a, str>),
-    /// `/api/{service}/{Handler.Method}` or `/api/{service}/{Handler}/{Method}`.
-    Call(&'a str, Cow<'a, str>),
-    /// `/micro/store`.
-    StoreList,
-    /// `/micro/store/{key}`.
-    StoreKey(&'a str),
-    /// `/micro/broker/{topic}`.
-    Publish(&'a str),
+/// One route: the methods it takes and its path (both for the banner), what it does, and
+/// its handler.
+pub(super) struct Route {
+    methods: &'static str,
+    path: &'static str,
+    doc: &'static str,
+    handler: fn() -> MethodRouter<Arc<Shared>>,
 }
 
-/// Answers one request from `peer` (the connection adds the security headers).
-pub(super) async fn handle(shared: &Shared, request: Request<Incoming>, peer: IpAddr) -> Reply {
-    let (parts, body) = request.into_parts();
-    let path = percent_encoding::percent_decode_str(parts.uri.path()).decode_utf8_lossy();
-    let route = if pages::owns(shared, &path) {
-        Route::Page
-    } else {
-        route(&path)
+impl Route {
+    /// The banner line: `METHOD path  what it does`.
+    pub(super) fn line(&self) -> String {
+        let path = self.path.replace("{*", "{");
+        format!("{:<5}{path:<37}{}", self.methods, self.doc)
+    }
+}
+
+/// The routes every gateway serves.
+pub(super) const ROUTES: &[Route] = &[
+    Route { methods: "POST", path: "/api/{service}/{endpoint}", doc: "call an endpoint (Handler.Method)", handler: || any(api_call) },
+    Route { methods: "POST", path: "/api/{service}/{handler}/{method}", doc: "call an endpoint", handler: || any(api_call_split) },
+    Route { methods: "GET", path: "/api/{service}", doc: "describe a service", handler: || any(api_describe) },
+    Route { methods: "GET", path: "/health", doc: "gateway health", handler: || get(health) },
+    Route { methods: "GET", path: "/health/live", doc: "the gateway runs", handler: || get(health) },
+    Route { methods: "GET", path: "/health/ready", doc: "the gateway reaches the registry", handler: || get(ready) },
+    Route { methods: "GET", path: "/micro/registry", doc: "registered services", handler: || get(list) },
+    Route { methods: "GET", path: "/micro/registry/{*name}", doc: "describe a service", handler: || get(registry_describe) },
+    Route { methods: "GET", path: "/micro/store", doc: "list store keys", handler: || get(store_list).fallback(|| only("GET")) },
+    Route { methods: "GET", path: "/micro/store/{*key}", doc: "read a record", handler: || get(store_read).post(store_write).fallback(|| only("GET or POST")) },
+    Route { methods: "POST", path: "/micro/store/{*key}", doc: "write a record", handler: || get(store_read).post(store_write).fallback(|| only("GET or POST")) },
+    Route { methods: "POST", path: "/micro/broker", doc: "publish a message (name the topic)", handler: || any(no_topic) },
+    Route { methods: "POST", path: "/micro/broker/{*topic}", doc: "publish a message", handler: || post(publish).fallback(|| only("POST")) },
+];
+
+/// go-micro's short routes, served when the dashboard does not own these paths.
+pub(super) const SERVICE_ROUTES: &[Route] = &[
+    Route { methods: "GET", path: "/", doc: "services and their endpoints", handler: || get(list) },
+    Route { methods: "GET", path: "/{service}", doc: "describe a service (or call the endpoint a Micro-Endpoint header names)", handler: || any(service_root) },
+    Route { methods: "POST", path: "/{service}/{endpoint}", doc: "call an endpoint (Handler.Method)", handler: || any(api_call) },
+    Route { methods: "POST", path: "/{service}/{handler}/{method}", doc: "call an endpoint", handler: || any(api_call_split) },
+];
+
+/// The JSON routes over `shared`, with go-micro's short routes unless `with_services` is off.
+pub(super) fn router(shared: Arc<Shared>, with_services: bool) -> Router {
+    let mut router = Router::new();
+    let mut seen = BTreeSet::new();
+    let routes = ROUTES.iter().chain(if with_services { SERVICE_ROUTES } else { &[] });
+    for route in routes {
+        // A path listed for two methods is one route.
+        if seen.insert(route.path) {
+            router = router.route(route.path, (route.handler)());
+        }
+    }
+    router.with_state(shared)
+}
+
+/// A 405 naming the methods a route takes.
+async fn only(methods: &'static str) -> Failure {
+    Failure::new(StatusCode::METHOD_NOT_ALLOWED, format!("use {methods}"))
+}
+
+async fn health() -> Reply {
+    json(StatusCode::OK, crate::http::encode(&Status::ok()))
+}
+
+/// 200 when the registry answers, 503 saying why when it does not; the answer is kept for
+/// [`READY_TTL`].
+async fn ready(State(shared): State<Arc<Shared>>) -> Reply {
+    let kept = shared
+        .ready
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+        .filter(|(at, _)| at.elapsed() < READY_TTL);
+    let answer = match kept {
+        Some((_, answer)) => answer,
+        None => {
+            let answer = match shared.cache.registry().list_services().await {
+                Ok(_) => Ok(()),
+                Err(err) => Err(format!("the registry does not answer: {}", err.detail)),
+            };
+            *shared.ready.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some((Instant::now(), answer.clone()));
+            answer
+        }
     };
-    let claims = match route {
-        Route::Health | Route::Ready | Route::Page => None,
-        _ => match guard::permit(shared, &parts.headers, parts.uri.query()).await {
-            Ok(claims) => claims,
-            Err(reply) => return reply,
-        },
-    };
-    if matches!(
-        route,
-        Route::StoreList | Route::StoreKey(_) | Route::Publish(_)
-    ) && !guard::admin_or_open(claims.as_ref())
-    {
-        return guard::forbidden(&[crate::auth::ALL_SCOPES.to_string()]);
-    }
-    match route {
-        Route::Health => json(StatusCode::OK, encode(&Status::ok())),
-        Route::Ready => ready(shared).await,
-        Route::Page => {
-            // Boxed: the pages' future is large, and the API calls should not carry its size.
-            let path = path.into_owned();
-            Box::pin(pages::handle(shared, parts, body, peer, &path)).await
-        }
-        Route::List => list(shared).await,
-        Route::Describe(name) => describe(shared, name).await,
-        Route::Service(service, endpoint) => {
-            let chosen = parts
-                .headers
-                .get("micro-endpoint")
-                .and_then(|v| v.to_str().ok())
-                .filter(|v| !v.is_empty());
-            match chosen {
-                Some(endpoint) => {
-                    call(shared, claims, service, endpoint, &parts.headers, body).await
-                }
-                None if endpoint.is_empty() => describe(shared, service).await,
-                None => call(shared, claims, service, &endpoint, &parts.headers, body).await,
-            }
-        }
-        Route::Call(service, endpoint) => {
-            call(shared, claims, service, &endpoint, &parts.headers, body).await
-        }
-        Route::StoreList => store_list(shared).await,
-        Route::StoreKey(key) => store_key(shared, key, &parts.method, body).await,
-        Route::Publish(topic) => publish(shared, topic, &parts.method, body).await,
+    match answer {
+        Ok(()) => health().await,
+        Err(why) => Failure::new(StatusCode::SERVICE_UNAVAILABLE, why).into_response(),
     }
 }
 
-/// 200 when the registry answers, 503 saying why when it does not.
-async fn ready(shared: &Shared) -> Reply {
-    match shared.cache.registry().list_services().await {
-        Ok(_) => json(StatusCode::OK, encode(&Status::ok())),
-        Err(err) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("the registry does not answer: {}", err.detail),
-        ),
+/// `/api/{service}/{endpoint}` and `/{service}/{endpoint}`.
+async fn api_call(
+    State(shared): State<Arc<Shared>>,
+    caller: Caller,
+    Path((service, endpoint)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Reply {
+    call(&shared, &caller, &service, &endpoint, &headers, body).await
+}
+
+/// `/api/{service}/{Handler}/{Method}` and `/{service}/{Handler}/{Method}`.
+async fn api_call_split(
+    State(shared): State<Arc<Shared>>,
+    caller: Caller,
+    Path((service, handler, method)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Reply {
+    let endpoint = format!("{handler}.{method}");
+    call(&shared, &caller, &service, &endpoint, &headers, body).await
+}
+
+/// `/api/{service}`: describes it, or calls the endpoint a `Micro-Endpoint` header names.
+async fn api_describe(
+    state: State<Arc<Shared>>,
+    caller: Caller,
+    service: Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Reply {
+    service_root(state, caller, service, headers, body).await
+}
+
+/// `/{service}`: describes it, or calls the endpoint a `Micro-Endpoint` header names.
+async fn service_root(
+    State(shared): State<Arc<Shared>>,
+    caller: Caller,
+    Path(service): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Reply {
+    let chosen = headers
+        .get("micro-endpoint")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+        .map(str::to_string);
+    match chosen {
+        Some(endpoint) => call(&shared, &caller, &service, &endpoint, &headers, body).await,
+        None => describe(&shared, &service).await,
     }
 }
 
-/// Routes a (decoded) path, with go-micro's precedence: exact framework paths, then
-/// framework prefixes, then services.
-fn route(path: &str) -> Route<'_> {
-    match path {
-        "/health" | "/health/live" => return Route::Health,
-        "/health/ready" => return Route::Ready,
-        "/micro/registry" => return Route::List,
-        "/micro/store" => return Route::StoreList,
-        _ => {}
-    }
-    if let Some(name) = path.strip_prefix("/micro/registry/") {
-        return if name.is_empty() {
-            Route::List
-        } else {
-            Route::Describe(name)
-        };
-    }
-    if let Some(key) = path.strip_prefix("/micro/store/") {
-        return if key.is_empty() {
-            Route::StoreList
-        } else {
-            Route::StoreKey(key)
-        };
-    }
-    if let Some(topic) = path.strip_prefix("/micro/broker/") {
-        return Route::Publish(topic);
-    }
-    let path = path.trim_matches('/');
-    if path.is_empty() {
-        return Route::List;
-    }
-    if let Some(route) = path.strip_prefix("api/").and_then(api_route) {
-        return route;
-    }
-    let (service, endpoint) = path.split_once('/').unwrap_or((path, ""));
-    Route::Service(service, endpoint_name(endpoint))
-}
-
-/// `{service}`, `{service}/{Handler.Method}` or `{service}/{Handler}/{Method}` after `/api/`.
-fn api_route(rest: &str) -> Option<Route<'_>> {
-    let (service, endpoint) = rest.split_once('/').unwrap_or((rest, ""));
-    if service.is_empty() || endpoint.split('/').count() > 2 {
-        return None;
-    }
-    let endpoint = endpoint_name(endpoint);
-    Some(if endpoint.is_empty() {
-        Route::Service(service, endpoint)
-    } else {
-        Route::Call(service, endpoint)
-    })
-}
-
-/// `Handler/Method` as `Handler.Method`; anything else as given.
-fn endpoint_name(endpoint: &str) -> Cow<'_, str> {
-    match endpoint.split_once('/') {
-        Some((handler, method)) if !method.contains('/') => {
-            Cow::Owned(format!("{handler}.{method}"))
-        }
-        _ => Cow::Borrowed(endpoint),
-    }
+async fn registry_describe(
+    State(shared): State<Arc<Shared>>,
+    _caller: Caller,
+    Path(name): Path<String>,
+) -> Reply {
+    describe(&shared, &name).await
 }
 
 /// Calls `endpoint` of `service` with the request's JSON body and headers.
 async fn call(
     shared: &Shared,
-    claims: Option<Claims>,
+    caller: &Caller,
     service: &str,
     endpoint: &str,
     headers: &HeaderMap,
-    body: Incoming,
+    body: Body,
 ) -> Reply {
-    let body = match read_body(body, shared.max_body_size).await {
+    let body = match read_body(body, shared.limits.max_body_size, shared.limits.body_timeout).await
+    {
         Ok(body) => body,
-        Err(reply) => return reply,
+        Err(failure) => return failure.into_response(),
     };
-    invoke(
-        shared,
-        claims.as_ref(),
-        service,
-        endpoint,
-        metadata(headers),
-        body,
-    )
-    .await
+    invoke(shared, caller, service, endpoint, metadata(headers), body).await
 }
 
-/// Calls `endpoint` of `service` for `claims` (checked against the endpoint's scopes) with a
-/// JSON `body` (empty means `{}`) and call `metadata`; the answer is the endpoint's JSON or
-/// the gateway's `{"error": ...}`.
+/// Calls `endpoint` of `service` for `caller` (checked against the endpoint's scopes) with a
+/// JSON `body` (empty means `{}`) and call `metadata`; the answer is the endpoint's JSON, the
+/// service's error object with its own status, or the gateway's `{"error": ...}`.
 pub(super) async fn invoke(
     shared: &Shared,
-    claims: Option<&Claims>,
+    caller: &Caller,
     service: &str,
     endpoint: &str,
     metadata: Header,
     body: Bytes,
 ) -> Reply {
-    let published = match check_endpoint(shared, service, endpoint).await {
-        Ok(published) => published,
-        Err(reply) => return reply,
-    };
-    if let Err(reply) = guard::allow(shared, claims, service, endpoint, &published).await {
-        return reply;
+    match try_invoke(shared, caller, service, endpoint, metadata, body).await {
+        Ok(reply) => reply,
+        Err(failure) => failure.into_response(),
     }
+}
+
+async fn try_invoke(
+    shared: &Shared,
+    caller: &Caller,
+    service: &str,
+    endpoint: &str,
+    metadata: Header,
+    body: Bytes,
+) -> Result<Reply, Failure> {
+    let published = check_endpoint(shared, service, endpoint).await?;
+    caller.require_endpoint(service, endpoint, &published).await?;
     let body = if body.trim_ascii().is_empty() {
         Bytes::from_static(b"{}")
     } else {
         body
     };
     if let Err(err) = serde_json::from_slice::<IgnoredAny>(&body) {
-        return error(
+        return Err(Failure::new(
             StatusCode::BAD_REQUEST,
             format!(
                 "the request body is not JSON ({err}); send a JSON object such as {{\"name\":\"Alice\"}}"
             ),
-        );
+        ));
     }
     let request = RawRequest {
         service: service.to_string(),
@@ -269,10 +304,23 @@ pub(super) async fn invoke(
         ..CallOptions::default()
     };
     match shared.client.call_raw(request, &options).await {
-        Ok(response) => json(StatusCode::OK, response.body),
-        Err(err) if err.code == 404 && err.id == CLIENT_ID => service_not_found(service),
-        Err(err) => error(StatusCode::BAD_GATEWAY, err.to_json()),
+        Ok(response) => Ok(json(StatusCode::OK, response.body)),
+        Err(err) if err.code == 404 && err.id == CLIENT_ID => Err(service_not_found(service)),
+        Err(err) => Ok(service_error(&err)),
     }
+}
+
+/// A service's (or the client's) error as go-micro's `micro api` answers it: the error object
+/// itself, with its code as the status (500 when the code is not an error status).
+fn service_error(err: &Error) -> Reply {
+    let status = u16::try_from(err.code)
+        .ok()
+        .and_then(|code| StatusCode::from_u16(code).ok())
+        .filter(|s| s.is_client_error() || s.is_server_error())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut text = err.to_json();
+    text.push('\n');
+    json(status, text)
 }
 
 /// A 404 unless the registry knows `service` with nodes and, when it lists endpoints,
@@ -282,12 +330,12 @@ async fn check_endpoint(
     shared: &Shared,
     service: &str,
     endpoint: &str,
-) -> Result<Vec<String>, Reply> {
+) -> Result<Vec<String>, Failure> {
     let services = match shared.cache.lookup(service).await {
         Ok(services) => services,
         Err(err) if err.code == 404 => return Err(service_not_found(service)),
         Err(err) => {
-            return Err(error(
+            return Err(Failure::new(
                 StatusCode::BAD_GATEWAY,
                 format!("looking up service {service}: {}", err.detail),
             ));
@@ -302,11 +350,11 @@ async fn check_endpoint(
         return Ok(Vec::new());
     }
     match endpoints.find(|e| e.name == endpoint) {
-        None => Err(error(
+        None => Err(Failure::new(
             StatusCode::NOT_FOUND,
             format!("endpoint not found: {service} has no endpoint {endpoint}"),
         )),
-        Some(e) if e.metadata.get("stream").is_some_and(|v| v == "true") => Err(error(
+        Some(e) if e.metadata.get("stream").is_some_and(|v| v == "true") => Err(Failure::new(
             StatusCode::BAD_REQUEST,
             format!(
                 "{endpoint} of {service} is a stream endpoint; the gateway calls unary endpoints only"
@@ -316,8 +364,10 @@ async fn check_endpoint(
     }
 }
 
-/// The request headers a call carries as metadata: all but those about this HTTP hop and
-/// those the client sets itself.
+/// The request headers a call carries as metadata: all but those about this HTTP hop, those
+/// the client sets itself, the caller's credentials (the gateway's business, never the
+/// service's), and what a browser says about where it is (a service's RPC port refuses
+/// requests that look like a browser's).
 pub(super) fn metadata(headers: &HeaderMap) -> Header {
     const SKIPPED: &[HeaderName] = &[
         header::HOST,
@@ -331,11 +381,18 @@ pub(super) fn metadata(headers: &HeaderMap) -> Header {
         header::TRAILER,
         header::UPGRADE,
         header::EXPECT,
+        header::AUTHORIZATION,
+        header::COOKIE,
+        header::PROXY_AUTHORIZATION,
+        header::ORIGIN,
+        header::REFERER,
     ];
     // Most requests carry only skipped headers: start empty, which allocates nothing.
     let mut metadata = Header::new();
     for (name, value) in headers {
-        if SKIPPED.contains(name) || name.as_str() == "keep-alive" {
+        let name_text = name.as_str();
+        if SKIPPED.contains(name) || name_text == "keep-alive" || name_text.starts_with("sec-fetch-")
+        {
             continue;
         }
         if let Ok(value) = value.to_str() {
@@ -343,28 +400,6 @@ pub(super) fn metadata(headers: &HeaderMap) -> Header {
         }
     }
     metadata
-}
-
-/// The body, or a 413 when it is over `limit` (told by Content-Length or found reading).
-pub(super) async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, Reply> {
-    if body.size_hint().lower() > limit as u64 {
-        return Err(too_large(limit));
-    }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => Err(too_large(limit)),
-        Err(err) => Err(error(
-            StatusCode::BAD_REQUEST,
-            format!("failed to read the request body: {err}"),
-        )),
-    }
-}
-
-fn too_large(limit: usize) -> Reply {
-    error(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        format!("the request body is over the gateway's limit of {limit} bytes; send less"),
-    )
 }
 
 /// One entry of the service list.
@@ -376,10 +411,10 @@ struct Listed<'a> {
 }
 
 /// Every registered service with its endpoints, sorted by name.
-async fn list(shared: &Shared) -> Reply {
+async fn list(State(shared): State<Arc<Shared>>, _caller: Caller) -> Reply {
     let names: BTreeSet<String> = match shared.cache.registry().list_services().await {
         Ok(services) => services.into_iter().map(|s| s.name).collect(),
-        Err(err) => return error(StatusCode::INTERNAL_SERVER_ERROR, err.detail),
+        Err(err) => return Failure::from_error(&err).into_response(),
     };
     let mut found = Vec::with_capacity(names.len());
     for name in &names {
@@ -396,7 +431,7 @@ async fn list(shared: &Shared) -> Reply {
                 .unwrap_or_default(),
         })
         .collect();
-    json(StatusCode::OK, encode(&listed))
+    json(StatusCode::OK, crate::http::encode(&listed))
 }
 
 /// A service as go-micro's `micro api` describes it (keys in Go's sorted map order).
@@ -419,7 +454,7 @@ struct DescribedEndpoint<'a> {
 async fn describe(shared: &Shared, name: &str) -> Reply {
     let services = match shared.cache.lookup(name).await {
         Ok(services) if !services.is_empty() => services,
-        _ => return service_not_found(name),
+        _ => return service_not_found(name).into_response(),
     };
     let service: &Service = &services[0];
     let endpoints: Vec<DescribedEndpoint> = service
@@ -436,7 +471,7 @@ async fn describe(shared: &Shared, name: &str) -> Reply {
         nodes: service.nodes.len(),
         version: &service.version,
     };
-    json(StatusCode::OK, encode(&described))
+    json(StatusCode::OK, crate::http::encode(&described))
 }
 
 /// `{"status":"ok"}`, with the key or topic acted on.
@@ -459,161 +494,78 @@ impl Status<'_> {
     }
 }
 
-/// Every key in the store's default table.
-async fn store_list(shared: &Shared) -> Reply {
-    match shared.store.list(&ListOptions::default()).await {
-        Ok(keys) => json(StatusCode::OK, encode(&keys)),
-        Err(err) => store_error(err),
+/// Every key in the store's default table (administrators only).
+async fn store_list(State(shared): State<Arc<Shared>>, caller: Caller) -> Result<Reply, Failure> {
+    caller.require_admin()?;
+    let keys = shared.store.list(&ListOptions::default()).await.map_err(|e| Failure::from_error(&e))?;
+    Ok(json(StatusCode::OK, crate::http::encode(&keys)))
+}
+
+/// The value at `key` as the body (administrators only).
+async fn store_read(
+    State(shared): State<Arc<Shared>>,
+    caller: Caller,
+    Path(key): Path<String>,
+) -> Result<Reply, Failure> {
+    caller.require_admin()?;
+    let not_found = || Failure::new(StatusCode::NOT_FOUND, "key not found");
+    match shared.store.read(&key, &ReadOptions::default()).await {
+        Ok(mut records) if !records.is_empty() => Ok(json(StatusCode::OK, records.swap_remove(0).value)),
+        Ok(_) => Err(not_found()),
+        Err(err) if err.code == 404 => Err(not_found()),
+        Err(err) => Err(Failure::from_error(&err)),
     }
 }
 
-/// GET reads the value at `key` as the body; POST writes the body there.
-async fn store_key(shared: &Shared, key: &str, method: &Method, body: Incoming) -> Reply {
-    match *method {
-        Method::GET => match shared.store.read(key, &ReadOptions::default()).await {
-            Ok(records) if !records.is_empty() => json(StatusCode::OK, records[0].value.clone()),
-            Ok(_) => error(StatusCode::NOT_FOUND, "key not found"),
-            Err(err) if err.code == 404 => error(StatusCode::NOT_FOUND, "key not found"),
-            Err(err) => store_error(err),
-        },
-        Method::POST => {
-            let value = match read_body(body, shared.max_body_size).await {
-                Ok(value) => value,
-                Err(reply) => return reply,
-            };
-            let record = Record::new(key, value);
-            match shared.store.write(record, &WriteOptions::default()).await {
-                Ok(()) => json(
-                    StatusCode::OK,
-                    encode(&Status {
-                        key: Some(key),
-                        ..Status::ok()
-                    }),
-                ),
-                Err(err) => store_error(err),
-            }
-        }
-        _ => error(StatusCode::METHOD_NOT_ALLOWED, "use GET or POST"),
-    }
-}
-
-/// The store's own 4xx (a bad key, ...) keeps its code; anything else is a 500.
-fn store_error(err: Error) -> Reply {
-    let status = match StatusCode::from_u16(err.code as u16) {
-        Ok(status) if status.is_client_error() => status,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
+/// Writes the body at `key` (administrators only).
+async fn store_write(
+    State(shared): State<Arc<Shared>>,
+    caller: Caller,
+    Path(key): Path<String>,
+    body: Body,
+) -> Result<Reply, Failure> {
+    caller.require_admin()?;
+    let value = read_body(body, shared.limits.max_body_size, shared.limits.body_timeout).await?;
+    shared
+        .store
+        .write(Record::new(&key, value), &WriteOptions::default())
+        .await
+        .map_err(|e| Failure::from_error(&e))?;
+    let status = Status {
+        key: Some(&key),
+        ..Status::ok()
     };
-    error(status, err.detail)
+    Ok(json(StatusCode::OK, crate::http::encode(&status)))
 }
 
-/// Publishes the body, as is, on `topic`.
-async fn publish(shared: &Shared, topic: &str, method: &Method, body: Incoming) -> Reply {
-    if topic.is_empty() {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "topic required: /micro/broker/{topic}",
-        );
-    }
-    if method != Method::POST {
-        return error(StatusCode::METHOD_NOT_ALLOWED, "use POST to publish");
-    }
-    let body = match read_body(body, shared.max_body_size).await {
-        Ok(body) => body,
-        Err(reply) => return reply,
+async fn no_topic(_caller: Caller) -> Failure {
+    Failure::new(StatusCode::BAD_REQUEST, "topic required: /micro/broker/{topic}")
+}
+
+/// Publishes the body, as is, on `topic` (administrators only).
+async fn publish(
+    State(shared): State<Arc<Shared>>,
+    caller: Caller,
+    Path(topic): Path<String>,
+    body: Body,
+) -> Result<Reply, Failure> {
+    caller.require_admin()?;
+    let body = read_body(body, shared.limits.max_body_size, shared.limits.body_timeout).await?;
+    shared
+        .broker
+        .publish(&topic, Message::new(body))
+        .await
+        .map_err(|e| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e.detail))?;
+    let status = Status {
+        topic: Some(&topic),
+        ..Status::ok()
     };
-    match shared.broker.publish(topic, Message::new(body)).await {
-        Ok(()) => json(
-            StatusCode::OK,
-            encode(&Status {
-                topic: Some(topic),
-                ..Status::ok()
-            }),
-        ),
-        Err(err) => error(StatusCode::INTERNAL_SERVER_ERROR, err.detail),
-    }
+    Ok(json(StatusCode::OK, crate::http::encode(&status)))
 }
 
-fn service_not_found(service: &str) -> Reply {
-    error(
+fn service_not_found(service: &str) -> Failure {
+    Failure::new(
         StatusCode::NOT_FOUND,
         format!("service not found: {service}"),
     )
-}
-
-/// `{"error": message}` with `status`.
-pub(super) fn error(status: StatusCode, message: impl Into<String>) -> Reply {
-    #[derive(Serialize)]
-    struct ErrorBody {
-        error: String,
-    }
-    let message = message.into();
-    tracing::debug!(id = ID, %status, message, "gateway request failed");
-    json(status, encode(&ErrorBody { error: message }))
-}
-
-/// JSON text and a newline, as Go's json.Encoder writes it.
-pub(super) fn encode<T: Serialize>(value: &T) -> Bytes {
-    let mut text = serde_json::to_vec(value).unwrap_or_default();
-    text.push(b'\n');
-    Bytes::from(text)
-}
-
-/// A JSON response.
-pub(super) fn json(status: StatusCode, body: Bytes) -> Reply {
-    let mut reply = Response::new(Full::new(body));
-    *reply.status_mut() = status;
-    reply.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    reply
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_route_as_go_micro_routes_them() {
-        let call = |s, e: &'static str| Route::Call(s, Cow::Borrowed(e));
-        let service = |s, e: &'static str| Route::Service(s, Cow::Borrowed(e));
-        let cases = [
-            ("/", Route::List),
-            ("/health", Route::Health),
-            ("/health/live", Route::Health),
-            ("/health/ready", Route::Ready),
-            ("/micro/registry", Route::List),
-            ("/micro/registry/", Route::List),
-            ("/micro/registry/helloworld", Route::Describe("helloworld")),
-            ("/micro/store", Route::StoreList),
-            ("/micro/store/", Route::StoreList),
-            ("/micro/store/user/1", Route::StoreKey("user/1")),
-            ("/micro/broker/events", Route::Publish("events")),
-            ("/micro/broker/", Route::Publish("")),
-            ("/helloworld", service("helloworld", "")),
-            ("/helloworld/", service("helloworld", "")),
-            (
-                "/helloworld/Helloworld.Call",
-                service("helloworld", "Helloworld.Call"),
-            ),
-            (
-                "/helloworld/Helloworld/Call",
-                service("helloworld", "Helloworld.Call"),
-            ),
-            (
-                "/api/helloworld/Helloworld.Call",
-                call("helloworld", "Helloworld.Call"),
-            ),
-            (
-                "/api/helloworld/Helloworld/Call",
-                call("helloworld", "Helloworld.Call"),
-            ),
-            ("/api/helloworld", service("helloworld", "")),
-            ("/api", service("api", "")),
-            ("/api/a/b/c/d", service("api", "a/b/c/d")),
-        ];
-        for (path, expected) in cases {
-            assert_eq!(route(path), expected, "{path}");
-        }
-    }
 }

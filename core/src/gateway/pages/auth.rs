@@ -9,11 +9,12 @@ use super::{MAX_FORM_SIZE, Visit, redirect, refresh_default_password, set_cookie
 use crate::auth::{ALL_SCOPES, Auth, DEFAULT_ADMIN, Kind, Token};
 use crate::errors::Error;
 use crate::gateway::ID;
-use crate::gateway::guard::status_of;
-use crate::gateway::routes::{Reply, Shared, encode, error, json, read_body};
-use hyper::StatusCode;
-use hyper::body::Incoming;
-use hyper::header::{self, HeaderValue};
+use crate::gateway::routes::{Reply, Shared};
+use crate::http::{Caller, Failure, encode, json, read_body};
+use axum::body::Body;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::IntoResponse;
 use minijinja::{Value, context};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -73,9 +74,10 @@ fn retry_secs(wait: Duration) -> u64 {
 
 /// Adds `Retry-After` to a 429.
 fn retry_after(mut reply: Reply, wait: Duration) -> Reply {
-    reply
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(retry_secs(wait)));
+    reply.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from(retry_secs(wait)),
+    );
     reply
 }
 
@@ -121,7 +123,7 @@ pub(super) async fn login(visit: &Visit<'_>, peer: IpAddr) -> Reply {
             retry_after(page, wait)
         }
         Err(Refused::Failed(err)) => {
-            login_page(visit, status_of(&err), next, id, Some(&err.detail))
+            login_page(visit, Failure::from_error(&err).status(), next, id, Some(&err.detail))
         }
     }
 }
@@ -181,26 +183,28 @@ struct Issued<'a> {
 
 /// `POST /auth/login` with a JSON body `{"id","password"}`, answered with
 /// `{"token","expires"}`; rate limited like the form.
-pub(super) async fn login_json(shared: &Shared, body: Incoming, peer: IpAddr) -> Reply {
+pub(super) async fn login_json(shared: &Shared, body: Body, peer: IpAddr) -> Reply {
     let Some(auth) = shared.auth.as_deref() else {
-        return error(
+        return Failure::new(
             StatusCode::NOT_FOUND,
             "auth is off on this gateway; there is nothing to log in to",
-        );
+        )
+        .into_response();
     };
-    let body = match read_body(body, MAX_FORM_SIZE).await {
+    let body = match read_body(body, MAX_FORM_SIZE, shared.limits.body_timeout).await {
         Ok(body) => body,
-        Err(reply) => return reply,
+        Err(failure) => return failure.into_response(),
     };
     let credentials: Credentials = match serde_json::from_slice(&body) {
         Ok(credentials) => credentials,
         Err(err) => {
-            return error(
+            return Failure::new(
                 StatusCode::BAD_REQUEST,
                 format!(
                     "the body is not a JSON login ({err}); send {{\"id\":\"<account>\",\"password\":\"<password>\"}}"
                 ),
-            );
+            )
+            .into_response();
         }
     };
     match attempt(shared, auth, peer, &credentials.id, &credentials.password).await {
@@ -211,15 +215,27 @@ pub(super) async fn login_json(shared: &Shared, body: Incoming, peer: IpAddr) ->
                 expires: unix_secs(token.expires),
             }),
         ),
-        Err(Refused::TooMany(wait)) => {
-            retry_after(error(StatusCode::TOO_MANY_REQUESTS, too_many(wait)), wait)
-        }
-        Err(Refused::Failed(err)) => error(status_of(&err), err.detail),
+        Err(Refused::TooMany(wait)) => Failure::new(StatusCode::TOO_MANY_REQUESTS, too_many(wait))
+            .retry_after(wait)
+            .into_response(),
+        Err(Refused::Failed(err)) => Failure::from_error(&err).into_response(),
     }
 }
 
+/// Revokes the token the request carries, clears the session cookie and goes back to the login
+/// page.
+pub(super) async fn logout(shared: &Shared, parts: &Parts) -> Reply {
+    if let (Some(auth), Ok(caller)) = (&shared.auth, Caller::identify(parts).await)
+        && let Some(claims) = caller.claims()
+        && let Err(err) = auth.revoke(&claims.jti).await
+    {
+        tracing::warn!(account = %claims.sub, "cannot revoke the token on logout: {err}");
+    }
+    logged_out()
+}
+
 /// Clears the session cookie and goes back to the login page.
-pub(super) fn logout() -> Reply {
+fn logged_out() -> Reply {
     let mut reply = redirect("/auth/login");
     set_cookie(&mut reply, &token_cookie("", 0));
     reply
@@ -335,7 +351,7 @@ impl Notice {
     fn failed(err: &Error) -> Notice {
         Notice {
             error: Some(err.detail.clone()),
-            ..Notice::new(status_of(err))
+            ..Notice::new(Failure::from_error(err).status())
         }
     }
 }
@@ -386,7 +402,7 @@ pub(super) async fn admin(visit: &Visit<'_>) -> Reply {
             };
             show(visit, auth, page, notice).await
         }
-        Ok(Done::LoggedOut) => logout(),
+        Ok(Done::LoggedOut) => logged_out(),
         Err(err) => show(visit, auth, page, Notice::failed(&err)).await,
     }
 }
@@ -400,7 +416,7 @@ async fn show(visit: &Visit<'_>, auth: &Auth, page: Page, notice: Notice) -> Rep
     };
     let (template, content) = match listed {
         Ok(listed) => listed,
-        Err(err) => return visit.error_page(status_of(&err), &err.detail),
+        Err(err) => return visit.error_page(Failure::from_error(&err).status(), &err.detail),
     };
     visit.render_with(
         notice.status,
@@ -488,7 +504,7 @@ async fn delete_user(visit: &Visit<'_>, auth: &Auth, form: &super::Form) -> Resu
     if id == DEFAULT_ADMIN {
         refresh_default_password(visit.shared).await;
     }
-    if visit.claims.as_ref().is_some_and(|c| c.sub == id) {
+    if visit.claims().is_some_and(|c| c.sub == id) {
         return Ok(Done::LoggedOut);
     }
     Ok(Done::note("deleted", id))
@@ -559,7 +575,7 @@ async fn tokens(
         scopes: &t.scopes,
         expires: utc(unix_secs(t.expires)),
     });
-    let me = visit.claims.as_ref().map(|c| c.sub.as_str());
+    let me = visit.claims().map(|c| c.sub.as_str());
     Ok((
         "tokens.html",
         context! {
@@ -583,7 +599,7 @@ fn short_id(id: &str) -> String {
 /// `POST /auth/tokens`: subject (default: yourself), scopes (default: the account's),
 /// ttl_hours (default 24).
 async fn create_token(visit: &Visit<'_>, auth: &Auth, form: &super::Form) -> Result<Done, Error> {
-    let me = visit.claims.as_ref().map(|c| c.sub.as_str());
+    let me = visit.claims().map(|c| c.sub.as_str());
     let subject = match form.get("subject").map(str::trim).filter(|s| !s.is_empty()) {
         Some(subject) => subject,
         None => me.ok_or_else(|| {

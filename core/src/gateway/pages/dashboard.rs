@@ -12,8 +12,8 @@ use crate::gateway::routes::{self, Reply};
 use crate::registry::{Endpoint, Service, Value as Tree};
 use bytes::Bytes;
 use http_body_util::BodyExt;
-use hyper::StatusCode;
-use hyper::header;
+use axum::http::StatusCode;
+use axum::http::header;
 use minijinja::context;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
@@ -31,9 +31,6 @@ const LOG_LINES: usize = 200;
 const LOG_BYTES: u64 = 256 << 10;
 /// The form field holding a raw JSON body, which overrides the per-field inputs.
 const RAW_JSON: &str = "_json";
-/// Headers of the browser's request that are not passed on to the service as call metadata:
-/// the cookies (session token, CSRF secret), credentials, and where the page was opened from.
-const PRIVATE_HEADERS: &[&str] = &["cookie", "authorization", "origin", "referer"];
 
 /// Answers a dashboard page.
 pub(super) async fn page(visit: &Visit<'_>) -> Reply {
@@ -578,13 +575,10 @@ struct Called {
 
 /// Calls the endpoint with `body` through the gateway's guard, as the visitor.
 async fn call(visit: &Visit<'_>, service: &str, endpoint: &str, body: &Json) -> Called {
-    let mut metadata = routes::metadata(&visit.parts.headers);
-    for name in PRIVATE_HEADERS {
-        metadata.remove(*name);
-    }
+    let metadata = routes::metadata(&visit.parts.headers);
     let reply = routes::invoke(
         visit.shared,
-        visit.claims.as_ref(),
+        &visit.caller,
         service,
         endpoint,
         metadata,
@@ -592,8 +586,10 @@ async fn call(visit: &Visit<'_>, service: &str, endpoint: &str, body: &Json) -> 
     )
     .await;
     let status = reply.status();
-    let Ok(answer) = reply.into_body().collect().await;
-    let answer = answer.to_bytes();
+    let answer = match reply.into_body().collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(err) => Bytes::from(format!("cannot read the answer: {err}")),
+    };
     let response = match serde_json::from_slice::<Json>(&answer) {
         Ok(json) => pretty(&json),
         Err(_) => String::from_utf8_lossy(&answer).into_owned(),

@@ -6,22 +6,28 @@
 mod auth;
 mod dashboard;
 
-use super::guard::{self, CSRF_COOKIE, CSRF_FIELD, TOKEN_COOKIE};
-use super::routes::{Reply, Shared, error, read_body};
+use super::routes::{Reply, Shared};
 use crate::auth::Claims;
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper::header::{self, HeaderValue};
-use hyper::http::request::Parts;
-use hyper::{Method, Response, StatusCode};
+use crate::http::caller::{CSRF_COOKIE, TOKEN_COOKIE, cookie, form_csrf_ok};
+use crate::http::{Caller, Failure, read_body};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header::{self, HeaderValue};
+use axum::http::request::Parts;
+use axum::http::{Method, Response, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{any, get};
 use minijinja::{Environment, Value, context};
 use serde::Serialize;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The largest form body taken: 64 KiB.
 const MAX_FORM_SIZE: usize = 64 << 10;
+/// The form field carrying the CSRF secret.
+const CSRF_FIELD: &str = "csrf";
 
 /// The templates, compiled in.
 const TEMPLATES: &[(&str, &str)] = &[
@@ -66,16 +72,36 @@ impl Pages {
     }
 }
 
-/// True for the paths these pages answer: `/auth/...` when auth is on, and in dashboard mode
-/// everything that is not the JSON API.
-pub(super) fn owns(shared: &Shared, path: &str) -> bool {
-    if path.starts_with("/auth/") && shared.auth.is_some() {
-        return true;
+/// The pages' router: the style sheet and script, `/auth/...` (login and, for administrators,
+/// accounts, tokens and scopes) and, in dashboard mode, every path no other route takes.
+pub(super) fn router(shared: Arc<Shared>) -> Router {
+    let mut router = Router::new()
+        .route("/styles.css", get(|| async { asset(STYLES, "text/css; charset=utf-8") }))
+        .route("/main.js", get(|| async { asset(SCRIPT, "text/javascript; charset=utf-8") }))
+        .route("/auth/logout", any(logout))
+        .route("/auth/{*page}", any(page));
+    if shared.dashboard.is_some() {
+        router = router.fallback(page);
     }
-    shared.dashboard.is_some()
-        && !path.starts_with("/api/")
-        && !path.starts_with("/micro/")
-        && !path.starts_with("/health")
+    router.with_state(shared)
+}
+
+async fn logout(State(shared): State<Arc<Shared>>, request: Request) -> Reply {
+    let (parts, _) = request.into_parts();
+    auth::logout(&shared, &parts).await
+}
+
+async fn page(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Reply {
+    let (parts, body) = request.into_parts();
+    let path = percent_encoding::percent_decode_str(parts.uri.path())
+        .decode_utf8_lossy()
+        .into_owned();
+    // Boxed: the pages' future is large.
+    Box::pin(handle(&shared, parts, body, peer.ip(), &path)).await
 }
 
 /// A form's fields, in the order sent.
@@ -99,8 +125,8 @@ pub(super) struct Visit<'a> {
     pub(super) parts: &'a Parts,
     /// The decoded path.
     pub(super) path: &'a str,
-    /// Who is logged in; `None` when auth is off.
-    pub(super) claims: Option<Claims>,
+    /// Who is asking.
+    pub(super) caller: Caller,
     /// The posted form, already CSRF-checked; `None` for a GET.
     pub(super) form: Option<Form>,
     /// The CSRF secret the page's forms carry, and whether it must be set as a cookie.
@@ -108,49 +134,40 @@ pub(super) struct Visit<'a> {
 }
 
 /// Answers a request to a page.
-pub(super) async fn handle(
-    shared: &Shared,
-    parts: Parts,
-    body: Incoming,
-    peer: IpAddr,
-    path: &str,
-) -> Reply {
-    match path {
-        "/styles.css" => return asset(STYLES, "text/css; charset=utf-8"),
-        "/main.js" => return asset(SCRIPT, "text/javascript; charset=utf-8"),
-        "/auth/logout" => return auth::logout(),
-        _ => {}
-    }
+async fn handle(shared: &Shared, parts: Parts, body: Body, peer: IpAddr, path: &str) -> Reply {
     let login = path == "/auth/login";
     if login && parts.method == Method::POST && is_json(&parts) {
         return auth::login_json(shared, body, peer).await;
     }
-    let claims = match &shared.auth {
-        None => None,
-        Some(_) if login => None,
-        Some(auth) => match guard::authenticate(auth, &parts.headers, parts.uri.query()).await {
-            Ok(claims) => Some(claims),
-            Err(_) if parts.method == Method::GET => return to_login(path),
-            Err(err) => return error(StatusCode::UNAUTHORIZED, err.detail),
-        },
+    let caller = if login {
+        Ok(Caller::anonymous(shared.auth.clone()))
+    } else {
+        Caller::identify(&parts).await
     };
-    let csrf = match guard::cookie(&parts.headers, CSRF_COOKIE) {
+    let caller = match caller {
+        Ok(caller) => caller,
+        Err(_) if parts.method == Method::GET => return to_login(path),
+        Err(failure) => return failure.into_response(),
+    };
+    let csrf = match cookie(&parts.headers, CSRF_COOKIE) {
         Some(secret) => (secret.to_string(), false),
-        None => (guard::new_csrf(), true),
+        None => (new_csrf(), true),
     };
     let form = match parts.method {
         Method::GET | Method::HEAD => None,
-        Method::POST => match read_form(&parts, body).await {
+        Method::POST => match read_form(shared, &parts, body).await {
             Ok(form) => Some(form),
-            Err(reply) => return reply,
+            Err(failure) => return failure.into_response(),
         },
-        _ => return error(StatusCode::METHOD_NOT_ALLOWED, "use GET or POST"),
+        _ => {
+            return Failure::new(StatusCode::METHOD_NOT_ALLOWED, "use GET or POST").into_response();
+        }
     };
     let visit = Visit {
         shared,
         parts: &parts,
         path,
-        claims,
+        caller,
         form,
         csrf,
     };
@@ -161,12 +178,17 @@ pub(super) async fn handle(
         if !visit.is_admin() {
             return visit.error_page(
                 StatusCode::FORBIDDEN,
-                "only administrators (scope *) manage accounts, tokens and scopes",
+                "only administrators (scope * or micro:admin) manage accounts, tokens and scopes",
             );
         }
         return auth::admin(&visit).await;
     }
     dashboard::page(&visit).await
+}
+
+/// A fresh CSRF secret for the `micro_csrf` cookie.
+fn new_csrf() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
 }
 
 /// True when the request says its body is JSON.
@@ -180,15 +202,15 @@ fn is_json(parts: &Parts) -> bool {
 
 /// The posted form, or the answer refusing it: too large, not a form, or failing the CSRF
 /// check.
-async fn read_form(parts: &Parts, body: Incoming) -> Result<Form, Reply> {
-    let body = read_body(body, MAX_FORM_SIZE).await?;
+async fn read_form(shared: &Shared, parts: &Parts, body: Body) -> Result<Form, Failure> {
+    let body = read_body(body, MAX_FORM_SIZE, shared.limits.body_timeout).await?;
     let fields: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
     let echoed = fields
         .iter()
         .find(|(n, _)| n == CSRF_FIELD)
         .map(|(_, v)| v.as_str());
-    if !guard::csrf_ok(&parts.headers, echoed) {
-        return Err(error(
+    if !form_csrf_ok(&parts.headers, echoed) {
+        return Err(Failure::new(
             StatusCode::FORBIDDEN,
             "CSRF check failed: post forms from this site's own pages (reload the page and try again)",
         ));
@@ -206,11 +228,12 @@ struct User<'a> {
 impl Visit<'_> {
     /// True when auth is off or the caller is an administrator.
     pub(super) fn is_admin(&self) -> bool {
-        match (&self.shared.auth, &self.claims) {
-            (None, _) => true,
-            (Some(_), Some(claims)) => guard::is_admin(claims),
-            (Some(_), None) => false,
-        }
+        self.shared.auth.is_none() || (self.caller.claims().is_some() && self.caller.is_admin())
+    }
+
+    /// Who is logged in; `None` when auth is off (and on the login page).
+    pub(super) fn claims(&self) -> Option<&Claims> {
+        self.caller.claims()
     }
 
     /// Renders template `name` with `page` merged over what every page gets: `user`, `csrf`,
@@ -229,9 +252,9 @@ impl Visit<'_> {
             .then_some(
                 "The admin account still has the default password \"micro\": change it on the Users page.",
             );
-        let user = self.claims.as_ref().map(|c| User {
+        let user = self.claims().map(|c| User {
             id: &c.sub,
-            admin: guard::is_admin(c),
+            admin: crate::auth::is_admin(c),
         });
         let context = context! {
             ..page,
@@ -274,7 +297,7 @@ fn render(pages: &Pages, status: StatusCode, name: &str, context: Value) -> Repl
         .and_then(|t| t.render(context));
     match text {
         Ok(html) => {
-            let mut reply = Response::new(Full::new(Bytes::from(html)));
+            let mut reply = Response::new(Body::from(html));
             *reply.status_mut() = status;
             reply.headers_mut().insert(
                 header::CONTENT_TYPE,
@@ -284,10 +307,11 @@ fn render(pages: &Pages, status: StatusCode, name: &str, context: Value) -> Repl
         }
         Err(err) => {
             tracing::error!(template = name, "cannot render a page: {err:#}");
-            error(
+            Failure::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 format!("cannot render {name}: {err}"),
             )
+            .into_response()
         }
     }
 }
@@ -305,7 +329,7 @@ pub(super) async fn refresh_default_password(shared: &Shared) {
 
 /// A 303 to `location`.
 pub(super) fn redirect(location: &str) -> Reply {
-    let mut reply = Response::new(Full::new(Bytes::new()));
+    let mut reply = Response::new(Body::empty());
     *reply.status_mut() = StatusCode::SEE_OTHER;
     if let Ok(value) = HeaderValue::from_str(location) {
         reply.headers_mut().insert(header::LOCATION, value);
@@ -332,7 +356,7 @@ pub(super) fn token_cookie(token: &str, max_age: u64) -> String {
 }
 
 fn asset(text: &'static str, content_type: &'static str) -> Reply {
-    let mut reply = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+    let mut reply = Response::new(Body::from(text));
     reply
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -1,0 +1,55 @@
+//! The one HTTP serving layer every HTTP face of the engine runs on: the gateway, the dashboard
+//! and auth pages, MCP over HTTP and the HTTP broker's receiver are each an axum [`Router`],
+//! and [`serve`] runs any of them with the same limits and layers: a connection cap, header
+//! and body read timeouts, body limits, security headers, request ids, tracing and one grace
+//! period on stop.
+//!
+//! The pieces the routers share live here too: who the caller is and what they may do
+//! ([`caller`]), which `Host`s and `Origin`s a face answers ([`Hosts`]), the capped body reader
+//! ([`read_body`]) and the one JSON error answer ([`Failure`]).
+
+pub mod caller;
+mod failure;
+mod hosts;
+mod serve;
+
+pub use caller::{Authenticator, Caller};
+pub use failure::{Failure, json};
+pub(crate) use failure::encode;
+pub use hosts::{DEFAULT_ALLOWED_HOSTS, Hosts, layer as hosts_layer};
+pub use serve::{Limits, Running, bind, listen_address, serve};
+
+use axum::body::{Body, HttpBody};
+use axum::http::StatusCode;
+use bytes::Bytes;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use std::time::Duration;
+
+/// The whole body, or the answer refusing it: a 413 when it is over `limit` bytes (told by
+/// `Content-Length` or found reading), a 408 when it does not arrive within the face's body
+/// timeout ([`Limits::body_timeout`]), a 400 when the connection fails while reading.
+pub async fn read_body(body: Body, limit: usize, timeout: Duration) -> Result<Bytes, Failure> {
+    if body.size_hint().lower() > limit as u64 {
+        return Err(too_large(limit));
+    }
+    let collect = Limited::new(body, limit).collect();
+    match tokio::time::timeout(timeout, collect).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(err)) if err.downcast_ref::<LengthLimitError>().is_some() => Err(too_large(limit)),
+        Ok(Err(err)) => Err(Failure::new(
+            StatusCode::BAD_REQUEST,
+            format!("failed to read the request body: {err}"),
+        )),
+        Err(_) => Err(Failure::new(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("the request body did not arrive within {timeout:?}; send it at once"),
+        )),
+    }
+}
+
+fn too_large(limit: usize) -> Failure {
+    Failure::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("the request body is over this server's limit of {limit} bytes; send less"),
+    )
+}
