@@ -142,7 +142,7 @@ fn micro_api_serves_every_route_in_front_of_an_mdns_service() {
             let (status, banner) = output.await.unwrap();
             assert!(status.success(), "micro api exited with {status}");
             for route in micro::gateway::Gateway::routes() {
-                assert!(banner.contains(route), "banner lacks {route}: {banner}");
+                assert!(banner.contains(&route), "banner lacks {route}: {banner}");
             }
             assert!(
                 banner.contains(&address),

@@ -685,7 +685,7 @@ async fn hosts_and_origins_not_allowed_are_refused() {
     }
     setup.server.stop().await;
 
-    // A configured list replaces the loopback default; a port in it must match.
+    // A configured list adds to loopback; a port in it must match.
     let setup = setup_with(Options {
         allowed_hosts: vec!["mcp.example".into(), "other.example:8443".into()],
         ..Options::default()
@@ -695,7 +695,8 @@ async fn hosts_and_origins_not_allowed_are_refused() {
         ("mcp.example:3000", 200),
         ("other.example:8443", 200),
         ("other.example:80", 403),
-        ("localhost", 403),
+        ("localhost", 200),
+        ("evil.example", 403),
     ] {
         let answer = setup.http.send("GET", path, &[("host", host)], "").await;
         assert_eq!(answer.status, status, "{host}: {}", answer.body);

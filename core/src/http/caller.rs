@@ -71,7 +71,16 @@ impl Caller {
                  {\"id\",\"password\"} gives one), or log in at /auth/login",
             ));
         };
-        let claims = auth.verify(&token).await.map_err(|e| Failure::from_error(&e))?;
+        let claims = auth.verify(&token).await.map_err(|err| {
+            if err.code == 401 {
+                Failure::refused(format!(
+                    "the token was refused ({}); log in again or use a valid token",
+                    err.detail
+                ))
+            } else {
+                Failure::from_error(&err)
+            }
+        })?;
         Ok((
             Caller {
                 auth: Some(auth),

@@ -47,17 +47,21 @@ impl Failure {
             .ok()
             .filter(|s| s.is_client_error())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let failure = Failure::new(status, err.detail.clone());
         if status == StatusCode::UNAUTHORIZED {
-            failure.challenge("Bearer error=\"invalid_token\"")
+            Failure::refused(err.detail.clone())
         } else {
-            failure
+            Failure::new(status, err.detail.clone())
         }
     }
 
     /// 401 asking for a Bearer token.
     pub fn unauthorized(message: impl Into<String>) -> Failure {
         Failure::new(StatusCode::UNAUTHORIZED, message).challenge("Bearer")
+    }
+
+    /// 401 for a token that was shown but refused.
+    pub fn refused(message: impl Into<String>) -> Failure {
+        Failure::new(StatusCode::UNAUTHORIZED, message).challenge("Bearer error=\"invalid_token\"")
     }
 
     /// `403 {"error":"insufficient scopes","required_scopes":"a,b"}`.

@@ -35,7 +35,7 @@ pub async fn read_body(body: Body, limit: usize, timeout: Duration) -> Result<By
     let collect = Limited::new(body, limit).collect();
     match tokio::time::timeout(timeout, collect).await {
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(err)) if err.downcast_ref::<LengthLimitError>().is_some() => Err(too_large(limit)),
+        Ok(Err(err)) if over_limit(err.as_ref()) => Err(too_large(limit)),
         Ok(Err(err)) => Err(Failure::new(
             StatusCode::BAD_REQUEST,
             format!("failed to read the request body: {err}"),
@@ -45,6 +45,18 @@ pub async fn read_body(body: Body, limit: usize, timeout: Duration) -> Result<By
             format!("the request body did not arrive within {timeout:?}; send it at once"),
         )),
     }
+}
+
+/// True when `err`, or an error under it, is a body over its limit.
+fn over_limit(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(err) = next {
+        if err.is::<LengthLimitError>() {
+            return true;
+        }
+        next = err.source();
+    }
+    false
 }
 
 fn too_large(limit: usize) -> Failure {

@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{self, HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use http_body_util::Limited;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -145,16 +145,9 @@ fn secure(router: Router) -> Router {
         .layer(set(header::CONTENT_SECURITY_POLICY, CSP))
 }
 
-/// Refuses a body its `Content-Length` says is too large, and caps any other at the limit.
+/// Caps every request body at the limit: reading past it fails, and the capped body reader
+/// ([`super::read_body`]) answers that with a 413.
 async fn limit_body(State(limits): State<Limits>, request: Request, next: Next) -> Response {
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limits.max_body_size as u64) {
-        return super::too_large(limits.max_body_size).into_response();
-    }
     let request = request.map(|body| Body::new(Limited::new(body, limits.max_body_size)));
     next.run(request).await
 }
