@@ -4,7 +4,8 @@
 //! service also has a listing entry under `_services.micro.` so services can be listed. Lookups
 //! multicast a PTR question and gather answers for a fixed window ([`MdnsOptions::timeout`]);
 //! watchers turn the announcements nodes multicast when they come (TTL 120) and go (TTL 0) into
-//! events. It runs on loopback unless told otherwise, so nothing leaves the host by accident.
+//! events. It runs on loopback unless told otherwise, so nothing leaves the host by accident, and
+//! answers only queries that arrive on the interfaces it runs on.
 
 mod message;
 mod net;
@@ -16,7 +17,7 @@ use crate::errors::{Error, Result};
 use async_trait::async_trait;
 use simple_dns::{OPCODE, Packet, PacketFlag, RCODE};
 use std::collections::{BTreeMap, HashMap};
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{SocketAddr, SocketAddrV4};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -107,7 +108,7 @@ struct Shared {
 }
 
 struct Config {
-    interfaces: Vec<Ipv4Addr>,
+    interfaces: Vec<net::Interface>,
     /// The domain without dots at either end.
     domain: String,
     timeout: Duration,
@@ -117,9 +118,8 @@ struct Config {
 
 /// The open sockets.
 struct Net {
-    responder: UdpSocket,
-    /// One per interface, for announcements.
-    senders: Vec<UdpSocket>,
+    /// One responder socket per interface, answering and announcing there only.
+    links: Vec<UdpSocket>,
     group: SocketAddr,
 }
 
@@ -184,7 +184,10 @@ impl Mdns {
             .get_or_try_init(|| async {
                 let net = Arc::new(Net::open(&inner.shared.config)?);
                 let mut tasks = inner.tasks.lock().unwrap();
-                tasks.push(tokio::spawn(respond(inner.shared.clone(), net.clone())).abort_handle());
+                for link in 0..net.links.len() {
+                    let respond = respond(inner.shared.clone(), net.clone(), link);
+                    tasks.push(tokio::spawn(respond).abort_handle());
+                }
                 tasks.push(tokio::spawn(sweep(inner.shared.clone(), net.clone())).abort_handle());
                 Ok::<_, Error>(net)
             })
@@ -206,7 +209,8 @@ impl Mdns {
         let group = SocketAddr::V4(SocketAddrV4::new(net::GROUP, config.port));
         let mut listens = Vec::new();
         for iface in &config.interfaces {
-            let socket = net::sender(*iface)?;
+            let iface = iface.addr;
+            let socket = net::sender(iface)?;
             if let Err(e) = socket.send_to(&query, group).await {
                 tracing::warn!(%iface, error = %e, "mdns: could not send a query");
                 continue;
@@ -267,19 +271,19 @@ fn host(given: Option<&str>) -> Result<String> {
 impl Net {
     fn open(config: &Config) -> Result<Net> {
         Ok(Net {
-            responder: net::responder(config.port, &config.interfaces)?,
-            senders: config
+            links: config
                 .interfaces
                 .iter()
-                .map(|iface| net::sender(*iface))
+                .map(|iface| net::responder(config.port, *iface))
                 .collect::<Result<_>>()?,
             group: SocketAddr::V4(SocketAddrV4::new(net::GROUP, config.port)),
         })
     }
 
+    /// Multicasts on every interface.
     async fn multicast(&self, packet: &[u8]) {
-        for sender in &self.senders {
-            if let Err(e) = sender.send_to(packet, self.group).await {
+        for link in &self.links {
+            if let Err(e) = link.send_to(packet, self.group).await {
                 tracing::warn!(error = %e, "mdns: could not multicast");
             }
         }
@@ -287,8 +291,8 @@ impl Net {
 
     /// Best effort, without a runtime: used when the registry is dropped.
     fn multicast_now(&self, packet: &[u8]) {
-        for sender in &self.senders {
-            let _ = sender.try_send_to(packet, self.group);
+        for link in &self.links {
+            let _ = link.try_send_to(packet, self.group);
         }
     }
 }
@@ -492,11 +496,12 @@ impl Shared {
     }
 }
 
-/// Answers queries and hears announcements on the responder socket, until aborted.
-async fn respond(shared: Arc<Shared>, net: Arc<Net>) {
+/// Answers queries and hears announcements on one interface's responder socket, until aborted.
+async fn respond(shared: Arc<Shared>, net: Arc<Net>, link: usize) {
+    let socket = &net.links[link];
     let mut buf = vec![0u8; RECV_BUFFER];
     loop {
-        let (n, from) = match net.responder.recv_from(&mut buf).await {
+        let (n, from) = match socket.recv_from(&mut buf).await {
             Ok(got) => got,
             Err(e) => {
                 tracing::debug!(error = %e, "mdns: receive failed");
@@ -504,11 +509,18 @@ async fn respond(shared: Arc<Shared>, net: Arc<Net>) {
                 continue;
             }
         };
-        handle(&shared, &net, &buf[..n], from).await;
+        handle(&shared, socket, net.group, &buf[..n], from).await;
     }
 }
 
-async fn handle(shared: &Shared, net: &Net, bytes: &[u8], from: SocketAddr) {
+/// Handles a packet that arrived on `socket`'s interface; replies go out there only.
+async fn handle(
+    shared: &Shared,
+    socket: &UdpSocket,
+    group: SocketAddr,
+    bytes: &[u8],
+    from: SocketAddr,
+) {
     let Some(packet) = message::parse(bytes) else {
         return;
     };
@@ -523,14 +535,14 @@ async fn handle(shared: &Shared, net: &Net, bytes: &[u8], from: SocketAddr) {
     // A querier on an ephemeral port (go-micro's, ours) wants a unicast reply carrying its id;
     // one on the mDNS port gets a multicast reply.
     let unicast = from.port() != shared.config.port;
-    let replies = shared.answer(&packet, if unicast { packet.id() } else { 0 });
-    for reply in replies {
-        if unicast {
-            if let Err(e) = net.responder.send_to(&reply, from).await {
-                tracing::debug!(%from, error = %e, "mdns: could not send a reply");
-            }
-        } else {
-            net.multicast(&reply).await;
+    let (id, to) = if unicast {
+        (packet.id(), from)
+    } else {
+        (0, group)
+    };
+    for reply in shared.answer(&packet, id) {
+        if let Err(e) = socket.send_to(&reply, to).await {
+            tracing::debug!(%to, error = %e, "mdns: could not send a reply");
         }
     }
 }
