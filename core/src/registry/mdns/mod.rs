@@ -17,6 +17,7 @@ use crate::errors::{Error, Result};
 use async_trait::async_trait;
 use simple_dns::{OPCODE, Packet, PacketFlag, RCODE};
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, RandomState};
 use std::net::{SocketAddr, SocketAddrV4};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -36,6 +37,14 @@ const GONE_QUIET: Duration = Duration::from_secs(5);
 const MAX_MESSAGE: usize = 60_000;
 /// The receive buffer: the largest UDP payload.
 const RECV_BUFFER: usize = 65_536;
+/// How many questions of one query are answered; the rest are ignored. go-micro asks one, other
+/// DNS-SD queriers a few; without a cap one packet of thousands of questions costs thousands of
+/// passes over every entry.
+const MAX_QUESTIONS: usize = 16;
+/// How many instances watchers' de-duplication remembers. Real networks hold far fewer live
+/// nodes; past this a flood of made-up announcements evicts the oldest sightings (which costs at
+/// most a repeated event) instead of growing memory.
+const MAX_SEEN: usize = 4096;
 
 /// How the mDNS registry is set up.
 #[derive(Debug, Clone)]
@@ -102,8 +111,12 @@ struct Shared {
     /// Our registered nodes, by lower-case instance name.
     nodes: Mutex<HashMap<String, Local>>,
     events: broadcast::Sender<Event>,
-    /// What watchers were last told about each instance, by lower-case instance name.
+    /// What watchers were last told about each instance, by lower-case instance name; at most
+    /// [`MAX_SEEN`] of them.
     seen: Mutex<HashMap<String, Seen>>,
+    /// Hashes announcements into [`Seen::digest`], keyed at random so no sender can make two
+    /// different announcements look the same.
+    digests: RandomState,
     generation: AtomicU64,
 }
 
@@ -134,7 +147,9 @@ struct Local {
 
 struct Seen {
     live: bool,
-    service: Service,
+    /// A keyed hash of the announcement (its address and TXT payload): enough to tell a change,
+    /// and small, unlike the service it decodes to.
+    digest: u64,
     at: Instant,
 }
 
@@ -163,13 +178,7 @@ impl Mdns {
         }
         Ok(Mdns {
             inner: Arc::new(Inner {
-                shared: Arc::new(Shared {
-                    config,
-                    nodes: Mutex::new(HashMap::new()),
-                    events: broadcast::channel(WATCH_BUFFER).0,
-                    seen: Mutex::new(HashMap::new()),
-                    generation: AtomicU64::new(0),
-                }),
+                shared: Arc::new(Shared::new(config)),
                 net: OnceCell::new(),
                 tasks: Mutex::new(Vec::new()),
             }),
@@ -378,6 +387,17 @@ fn key(config: &Config, service: &str, node_id: &str) -> String {
 }
 
 impl Shared {
+    fn new(config: Config) -> Shared {
+        Shared {
+            config,
+            nodes: Mutex::new(HashMap::new()),
+            events: broadcast::channel(WATCH_BUFFER).0,
+            seen: Mutex::new(HashMap::new()),
+            digests: RandomState::new(),
+            generation: AtomicU64::new(0),
+        }
+    }
+
     /// Multicasts the node's announcement (or goodbye, with `ttl` 0) and tells our watchers.
     async fn announce(&self, net: &Net, entry: &Entry, ttl: u32) {
         if let Some(packet) = entry.announcement(ttl) {
@@ -386,8 +406,10 @@ impl Shared {
         }
     }
 
-    /// The response messages to a query: one per entry that has an answer.
+    /// The response messages to a query's first [`MAX_QUESTIONS`] questions: one per entry that
+    /// has an answer.
     fn answer(&self, query: &Packet<'_>, id: u16) -> Vec<Vec<u8>> {
+        let questions = &query.questions[..query.questions.len().min(MAX_QUESTIONS)];
         let now = Instant::now();
         let nodes = self.nodes.lock().unwrap();
         let live: Vec<&Local> = nodes.values().filter(|l| l.live(now)).collect();
@@ -401,13 +423,12 @@ impl Shared {
         let entries = live.iter().map(|l| &l.entry).chain(&listings);
         let mut replies = Vec::new();
         for entry in entries {
-            let records: Vec<_> = query
-                .questions
+            let records: Vec<_> = questions
                 .iter()
                 .flat_map(|q| entry.records(&message::text(&q.qname), Ask::of(q.qtype), TTL))
                 .collect();
             if !records.is_empty()
-                && let Some(reply) = zone::response(id, &query.questions, records)
+                && let Some(reply) = zone::response(id, questions, records)
             {
                 replies.push(reply);
             }
@@ -430,7 +451,10 @@ impl Shared {
                 continue; // a listing entry, or another domain
             }
             match message::service(&instance, &self.config.domain) {
-                Ok(service) => self.note(lower, service, instance.ttl),
+                Ok(service) => {
+                    let digest = self.digests.hash_one((&instance.txt, instance.addr));
+                    self.note(lower, service, digest, instance.ttl)
+                }
                 Err(e) => {
                     tracing::warn!(instance = %instance.name, "mdns: dropped an announcement: {}", e.detail)
                 }
@@ -439,12 +463,21 @@ impl Shared {
     }
 
     /// Decides which event, if any, a sighting is worth, and sends it.
-    fn note(&self, key: String, service: Service, ttl: u32) {
+    fn note(&self, key: String, service: Service, digest: u64, ttl: u32) {
         let now = Instant::now();
         let action = {
             let mut seen = self.seen.lock().unwrap();
             let fresh = Duration::from_secs(TTL.into());
             seen.retain(|_, s| now.duration_since(s.at) < fresh);
+            if seen.len() >= MAX_SEEN
+                && !seen.contains_key(&key)
+                && let Some(oldest) = seen
+                    .iter()
+                    .min_by_key(|(_, s)| s.at)
+                    .map(|(k, _)| k.clone())
+            {
+                seen.remove(&oldest);
+            }
             let before = seen.get(&key);
             let action = if ttl == 0 {
                 match before {
@@ -453,7 +486,7 @@ impl Shared {
                 }
             } else {
                 match before {
-                    Some(s) if s.live && s.service == service => None,
+                    Some(s) if s.live && s.digest == digest => None,
                     Some(s) if s.live => Some(Action::Update),
                     _ => Some(Action::Create),
                 }
@@ -466,7 +499,7 @@ impl Shared {
                 key,
                 Seen {
                     live: ttl > 0,
-                    service: service.clone(),
+                    digest,
                     at,
                 },
             );
@@ -724,5 +757,130 @@ fn merge(versions: &mut BTreeMap<String, Service>, found: Service) {
         if !service.nodes.iter().any(|n| n.id == node.id) {
             service.nodes.push(node);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use simple_dns::{CLASS, Name, QTYPE, Question, TYPE};
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn shared() -> Shared {
+        Shared::new(Config {
+            interfaces: Vec::new(),
+            domain: "micro".into(),
+            timeout: Duration::from_millis(100),
+            port: 5353,
+            host: "vm".into(),
+        })
+    }
+
+    /// A query whose questions ask, in order, for each of `names`' PTR records.
+    fn query(names: &[String]) -> Vec<u8> {
+        let mut packet = Packet::new_query(0);
+        for name in names {
+            let qname = Name::new(name).unwrap();
+            let ptr = QTYPE::TYPE(TYPE::PTR);
+            let question = Question::new(qname, ptr, CLASS::IN.into(), false);
+            packet.questions.push(question);
+        }
+        packet.build_bytes_vec().unwrap()
+    }
+
+    /// Questions about nobody, then one about `greeter.micro` at position `at`.
+    fn greeter_asked_at(at: usize, total: usize) -> Vec<u8> {
+        let names: Vec<String> = (0..total)
+            .map(|i| {
+                if i == at {
+                    "greeter.micro".to_string()
+                } else {
+                    format!("nobody-{i}.micro")
+                }
+            })
+            .collect();
+        query(&names)
+    }
+
+    #[test]
+    fn questions_past_the_cap_are_not_answered() {
+        let shared = shared();
+        let service = Service {
+            name: "greeter".into(),
+            nodes: vec![Node {
+                id: "greeter-1".into(),
+                address: "127.0.0.1:9001".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let local = Local::new(&shared.config, &service, &service.nodes[0], None).unwrap();
+        let key = key(&shared.config, "greeter", "greeter-1");
+        shared.nodes.lock().unwrap().insert(key, local);
+        let answer = |bytes: &[u8]| shared.answer(&message::parse(bytes).unwrap(), 0);
+
+        let last_handled = greeter_asked_at(MAX_QUESTIONS - 1, MAX_QUESTIONS + 1);
+        let replies = answer(&last_handled);
+        assert_eq!(replies.len(), 1);
+        // The reply echoes only the questions it answered.
+        let reply = message::parse(&replies[0]).unwrap();
+        assert_eq!(reply.questions.len(), MAX_QUESTIONS);
+
+        let first_ignored = greeter_asked_at(MAX_QUESTIONS, MAX_QUESTIONS + 1);
+        assert!(answer(&first_ignored).is_empty());
+        let far_past = greeter_asked_at(999, 1000);
+        assert!(answer(&far_past).is_empty());
+    }
+
+    #[test]
+    fn a_flood_of_distinct_announcements_is_remembered_only_up_to_the_cap() {
+        let shared = shared();
+        let _watcher = shared.events.subscribe(); // announcements are read only for watchers
+        let payload = txt::Txt {
+            service: "greeter".into(),
+            ..Default::default()
+        };
+        let txt = txt::encode(&payload).unwrap();
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let flood = MAX_SEEN + 100;
+        for i in 0..flood {
+            let id = format!("flood-{i}");
+            let entry = Entry::node(&id, "greeter", "micro", "vm", ip, 9001, txt.clone());
+            shared.observe(&entry.announcement(TTL).unwrap());
+        }
+        let seen = shared.seen.lock().unwrap();
+        assert_eq!(seen.len(), MAX_SEEN);
+        let newest = format!("flood-{}.greeter.micro", flood - 1);
+        assert!(seen.contains_key(&newest));
+    }
+
+    #[test]
+    fn a_full_map_forgets_the_oldest_sighting_to_note_a_new_one() {
+        let shared = shared();
+        let now = Instant::now();
+        {
+            let mut seen = shared.seen.lock().unwrap();
+            for i in 0..MAX_SEEN {
+                let at = now - Duration::from_millis((MAX_SEEN - i) as u64);
+                let sighting = Seen {
+                    live: true,
+                    digest: 0,
+                    at,
+                };
+                seen.insert(format!("node-{i}"), sighting);
+            }
+        }
+        let service = Service::default();
+        // A sighting of a known instance makes no room.
+        shared.note("node-5".into(), service.clone(), 0, TTL);
+        assert_eq!(shared.seen.lock().unwrap().len(), MAX_SEEN);
+        assert!(shared.seen.lock().unwrap().contains_key("node-0"));
+        // A new instance takes the place of the oldest sighting.
+        shared.note("new".into(), service, 0, TTL);
+        let seen = shared.seen.lock().unwrap();
+        assert_eq!(seen.len(), MAX_SEEN);
+        assert!(seen.contains_key("new"));
+        assert!(!seen.contains_key("node-0"));
+        assert!(seen.contains_key("node-1"));
     }
 }
