@@ -350,6 +350,7 @@ const HOST_A: std::net::Ipv4Addr = std::net::Ipv4Addr::new(10, 254, 0, 1);
 const HOST_B: std::net::Ipv4Addr = std::net::Ipv4Addr::new(10, 254, 0, 2);
 
 impl OtherHost {
+    /// A fresh namespace, with the veth pair set up on both sides.
     fn joined() -> OtherHost {
         let netns = std::thread::spawn(|| {
             // SAFETY: unshare takes no pointers; it moves only this thread, which ends here.
