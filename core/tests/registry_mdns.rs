@@ -5,6 +5,8 @@
 //! interface, set up with `ip link set lo up`, `ip link set lo multicast on` and
 //! `ip route add 224.0.0.0/4 dev lo`. The child sees the marker variable and runs the test body;
 //! the parent asserts that it passed. This needs root (or CAP_SYS_ADMIN), `unshare` and `ip`.
+//! The test of what another host sees adds a second namespace ([`OtherHost`]) joined to the
+//! first by a veth pair.
 //!
 //! The go-micro interop test also needs the Go helper built (it is skipped otherwise):
 //! `make go-tools` (or `cd tests/interop && GOFLAGS=-mod=mod go build -o bin/ ./cmd/...`), then
@@ -330,6 +332,217 @@ fn interfaces_come_from_the_environment_by_name_or_address() {
             .unwrap();
             let found = client.get_service("greeter").await.unwrap();
             assert_eq!(found[0].nodes[0].id, "greeter-1");
+        },
+    );
+}
+
+/// Host B of the multi-host test: a network namespace of its own, joined to the test's own
+/// namespace (host A) by a veth pair, `veth-a` (10.254.0.1/24) on A and `veth-b` (10.254.0.2/24)
+/// on B. A handle to the namespace keeps it alive; threads enter it to run commands and open
+/// sockets, and a socket stays in the namespace it was opened in.
+struct OtherHost {
+    netns: std::fs::File,
+}
+
+/// Host A's address on the veth pair.
+const HOST_A: std::net::Ipv4Addr = std::net::Ipv4Addr::new(10, 254, 0, 1);
+/// Host B's address on the veth pair.
+const HOST_B: std::net::Ipv4Addr = std::net::Ipv4Addr::new(10, 254, 0, 2);
+
+impl OtherHost {
+    /// A fresh namespace, with the veth pair set up on both sides.
+    fn joined() -> OtherHost {
+        let netns = std::thread::spawn(|| {
+            // SAFETY: unshare takes no pointers; it moves only this thread, which ends here.
+            let moved = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+            assert_eq!(moved, 0, "unshare: {}", std::io::Error::last_os_error());
+            std::fs::File::open("/proc/thread-self/ns/net").unwrap()
+        })
+        .join()
+        .unwrap();
+        let host = OtherHost { netns };
+        let host_a = std::process::id();
+        host.run(|| {
+            sh(&format!(
+                "ip link add veth-b type veth peer name veth-a netns {host_a}"
+            ));
+            sh(&format!("ip addr add {HOST_B}/24 dev veth-b"));
+            sh("ip link set veth-b up");
+        });
+        sh(&format!("ip addr add {HOST_A}/24 dev veth-a"));
+        sh("ip link set veth-a up");
+        host
+    }
+
+    /// Runs `f` on a thread inside this host's namespace.
+    fn run<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        use std::os::fd::AsRawFd;
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    // SAFETY: the descriptor is open for the call; only this thread moves.
+                    let entered =
+                        unsafe { libc::setns(self.netns.as_raw_fd(), libc::CLONE_NEWNET) };
+                    assert_eq!(entered, 0, "setns: {}", std::io::Error::last_os_error());
+                    f()
+                })
+                .join()
+                .unwrap()
+        })
+    }
+
+    /// Asks for the service list the three ways a querier can, and returns the ways that got
+    /// an answer naming `greeter`: a multicast query from an ephemeral port (answered by
+    /// unicast), a unicast query straight to host A's address, and a multicast query from the
+    /// mDNS port (answered by multicast).
+    async fn ask_for_the_service_list(&self) -> Vec<&'static str> {
+        let sockets = self.run(|| {
+            let open = |port: u16| {
+                let socket = socket2::Socket::new(
+                    socket2::Domain::IPV4,
+                    socket2::Type::DGRAM,
+                    Some(socket2::Protocol::UDP),
+                )
+                .unwrap();
+                socket.set_reuse_address(true).unwrap();
+                let bind = std::net::SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, port);
+                socket.bind(&bind.into()).unwrap();
+                socket.set_multicast_if_v4(&HOST_B).unwrap();
+                socket.set_nonblocking(true).unwrap();
+                socket
+            };
+            let mdns_port = open(5353);
+            mdns_port
+                .join_multicast_v4(&"224.0.0.251".parse().unwrap(), &HOST_B)
+                .unwrap();
+            [open(0), open(0), mdns_port].map(std::net::UdpSocket::from)
+        });
+        let group = "224.0.0.251:5353".parse().unwrap();
+        let host_a = std::net::SocketAddr::from((HOST_A, 5353));
+        let ways = [
+            ("multicast query", group),
+            ("unicast query", host_a),
+            ("query from the mDNS port", group),
+        ];
+        let query = listing_query();
+        let probes = sockets.into_iter().zip(ways).map(|(socket, (way, to))| {
+            let query = query.clone();
+            async move {
+                let socket = tokio::net::UdpSocket::from_std(socket).unwrap();
+                let heard = async {
+                    let mut buf = vec![0u8; 65_536];
+                    loop {
+                        let (n, _) = socket.recv_from(&mut buf).await.unwrap();
+                        if names_greeter(&buf[..n]) {
+                            return;
+                        }
+                    }
+                };
+                let asking = async {
+                    // Asked a few times, in case the link was not yet passing packets.
+                    for _ in 0..3 {
+                        socket.send_to(&query, to).await.unwrap();
+                        tokio::time::sleep(Duration::from_millis(400)).await;
+                    }
+                    std::future::pending::<()>().await
+                };
+                let answered = tokio::time::timeout(Duration::from_millis(1500), async {
+                    tokio::select! { _ = heard => {}, _ = asking => {} }
+                })
+                .await
+                .is_ok();
+                answered.then_some(way)
+            }
+        });
+        futures::future::join_all(probes)
+            .await
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+}
+
+/// Runs a shell command in the calling thread's namespace and insists it succeeds.
+fn sh(command: &str) {
+    let out = Command::new("sh").args(["-c", command]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A PTR query for `_services.micro`, the name a go-micro querier asks to list services.
+fn listing_query() -> Vec<u8> {
+    use simple_dns::{CLASS, Name, Packet, QTYPE, Question, TYPE};
+    let mut packet = Packet::new_query(0);
+    packet.questions.push(Question::new(
+        Name::new("_services.micro").unwrap(),
+        QTYPE::TYPE(TYPE::PTR),
+        CLASS::IN.into(),
+        false,
+    ));
+    packet.build_bytes_vec().unwrap()
+}
+
+/// Whether a message answers that `greeter` is among the services.
+fn names_greeter(bytes: &[u8]) -> bool {
+    use simple_dns::rdata::RData;
+    let Ok(packet) = simple_dns::Packet::parse(bytes) else {
+        return false;
+    };
+    packet.answers.iter().any(|rr| {
+        matches!(&rr.rdata, RData::PTR(ptr)
+            if ptr.0.to_string().trim_end_matches('.') == "greeter._services.micro")
+    })
+}
+
+#[test]
+fn another_host_is_answered_only_on_the_interfaces_mdns_was_given() {
+    in_netns(
+        "another_host_is_answered_only_on_the_interfaces_mdns_was_given",
+        async {
+            let host_b = OtherHost::joined();
+            // Another mDNS program on host A (avahi, say) listens on the veth, so its network
+            // stack takes in multicast queries arriving there.
+            let avahi = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+            avahi
+                .join_multicast_v4(&"224.0.0.251".parse().unwrap(), &HOST_A)
+                .unwrap();
+
+            // Defaults: loopback only. Host A's own clients find the service; host B gets nothing.
+            let on_loopback = mdns();
+            let svc = service("greeter", "1", "greeter-1", 9001);
+            on_loopback.register(&svc, None).await.unwrap();
+            let names: Vec<String> = mdns()
+                .list_services()
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|s| s.name)
+                .collect();
+            assert_eq!(names, ["greeter"]);
+            let answered = host_b.ask_for_the_service_list().await;
+            assert!(answered.is_empty(), "host B was answered by: {answered:?}");
+            drop(on_loopback);
+
+            // Given the veth, the same questions from host B are answered, every way.
+            let on_veth = Mdns::new(MdnsOptions {
+                interfaces: vec!["veth-a".into()],
+                ..Default::default()
+            })
+            .unwrap();
+            on_veth.register(&svc, None).await.unwrap();
+            let answered = host_b.ask_for_the_service_list().await;
+            assert_eq!(
+                answered,
+                [
+                    "multicast query",
+                    "unicast query",
+                    "query from the mDNS port"
+                ]
+            );
+            drop(avahi);
         },
     );
 }

@@ -4,7 +4,8 @@
 //! service also has a listing entry under `_services.micro.` so services can be listed. Lookups
 //! multicast a PTR question and gather answers for a fixed window ([`MdnsOptions::timeout`]);
 //! watchers turn the announcements nodes multicast when they come (TTL 120) and go (TTL 0) into
-//! events. It runs on loopback unless told otherwise, so nothing leaves the host by accident.
+//! events. It runs on loopback unless told otherwise, so nothing leaves the host by accident, and
+//! answers only queries that arrive on the interfaces it runs on.
 
 mod message;
 mod net;
@@ -16,7 +17,8 @@ use crate::errors::{Error, Result};
 use async_trait::async_trait;
 use simple_dns::{OPCODE, Packet, PacketFlag, RCODE};
 use std::collections::{BTreeMap, HashMap};
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::hash::{BuildHasher, RandomState};
+use std::net::{SocketAddr, SocketAddrV4};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -35,6 +37,14 @@ const GONE_QUIET: Duration = Duration::from_secs(5);
 const MAX_MESSAGE: usize = 60_000;
 /// The receive buffer: the largest UDP payload.
 const RECV_BUFFER: usize = 65_536;
+/// How many questions of one query are answered; the rest are ignored. go-micro asks one, other
+/// DNS-SD queriers a few; without a cap one packet of thousands of questions costs thousands of
+/// passes over every entry.
+const MAX_QUESTIONS: usize = 16;
+/// How many instances watchers' de-duplication remembers. Real networks hold far fewer live
+/// nodes; past this a flood of made-up announcements evicts the oldest sightings (which costs at
+/// most a repeated event) instead of growing memory.
+const MAX_SEEN: usize = 4096;
 
 /// How the mDNS registry is set up.
 #[derive(Debug, Clone)]
@@ -101,13 +111,17 @@ struct Shared {
     /// Our registered nodes, by lower-case instance name.
     nodes: Mutex<HashMap<String, Local>>,
     events: broadcast::Sender<Event>,
-    /// What watchers were last told about each instance, by lower-case instance name.
+    /// What watchers were last told about each instance, by lower-case instance name; at most
+    /// [`MAX_SEEN`] of them.
     seen: Mutex<HashMap<String, Seen>>,
+    /// Hashes announcements into [`Seen::digest`], keyed at random so no sender can make two
+    /// different announcements look the same.
+    digests: RandomState,
     generation: AtomicU64,
 }
 
 struct Config {
-    interfaces: Vec<Ipv4Addr>,
+    interfaces: Vec<net::Interface>,
     /// The domain without dots at either end.
     domain: String,
     timeout: Duration,
@@ -117,9 +131,8 @@ struct Config {
 
 /// The open sockets.
 struct Net {
-    responder: UdpSocket,
-    /// One per interface, for announcements.
-    senders: Vec<UdpSocket>,
+    /// One responder socket per interface, answering and announcing there only.
+    links: Vec<UdpSocket>,
     group: SocketAddr,
 }
 
@@ -134,7 +147,9 @@ struct Local {
 
 struct Seen {
     live: bool,
-    service: Service,
+    /// A keyed hash of the announcement (its address and TXT payload): enough to tell a change,
+    /// and small, unlike the service it decodes to.
+    digest: u64,
     at: Instant,
 }
 
@@ -163,13 +178,7 @@ impl Mdns {
         }
         Ok(Mdns {
             inner: Arc::new(Inner {
-                shared: Arc::new(Shared {
-                    config,
-                    nodes: Mutex::new(HashMap::new()),
-                    events: broadcast::channel(WATCH_BUFFER).0,
-                    seen: Mutex::new(HashMap::new()),
-                    generation: AtomicU64::new(0),
-                }),
+                shared: Arc::new(Shared::new(config)),
                 net: OnceCell::new(),
                 tasks: Mutex::new(Vec::new()),
             }),
@@ -184,7 +193,10 @@ impl Mdns {
             .get_or_try_init(|| async {
                 let net = Arc::new(Net::open(&inner.shared.config)?);
                 let mut tasks = inner.tasks.lock().unwrap();
-                tasks.push(tokio::spawn(respond(inner.shared.clone(), net.clone())).abort_handle());
+                for link in 0..net.links.len() {
+                    let respond = respond(inner.shared.clone(), net.clone(), link);
+                    tasks.push(tokio::spawn(respond).abort_handle());
+                }
                 tasks.push(tokio::spawn(sweep(inner.shared.clone(), net.clone())).abort_handle());
                 Ok::<_, Error>(net)
             })
@@ -206,7 +218,8 @@ impl Mdns {
         let group = SocketAddr::V4(SocketAddrV4::new(net::GROUP, config.port));
         let mut listens = Vec::new();
         for iface in &config.interfaces {
-            let socket = net::sender(*iface)?;
+            let iface = iface.addr;
+            let socket = net::sender(iface)?;
             if let Err(e) = socket.send_to(&query, group).await {
                 tracing::warn!(%iface, error = %e, "mdns: could not send a query");
                 continue;
@@ -267,19 +280,19 @@ fn host(given: Option<&str>) -> Result<String> {
 impl Net {
     fn open(config: &Config) -> Result<Net> {
         Ok(Net {
-            responder: net::responder(config.port, &config.interfaces)?,
-            senders: config
+            links: config
                 .interfaces
                 .iter()
-                .map(|iface| net::sender(*iface))
+                .map(|iface| net::responder(config.port, *iface))
                 .collect::<Result<_>>()?,
             group: SocketAddr::V4(SocketAddrV4::new(net::GROUP, config.port)),
         })
     }
 
+    /// Multicasts on every interface.
     async fn multicast(&self, packet: &[u8]) {
-        for sender in &self.senders {
-            if let Err(e) = sender.send_to(packet, self.group).await {
+        for link in &self.links {
+            if let Err(e) = link.send_to(packet, self.group).await {
                 tracing::warn!(error = %e, "mdns: could not multicast");
             }
         }
@@ -287,8 +300,8 @@ impl Net {
 
     /// Best effort, without a runtime: used when the registry is dropped.
     fn multicast_now(&self, packet: &[u8]) {
-        for sender in &self.senders {
-            let _ = sender.try_send_to(packet, self.group);
+        for link in &self.links {
+            let _ = link.try_send_to(packet, self.group);
         }
     }
 }
@@ -374,6 +387,17 @@ fn key(config: &Config, service: &str, node_id: &str) -> String {
 }
 
 impl Shared {
+    fn new(config: Config) -> Shared {
+        Shared {
+            config,
+            nodes: Mutex::new(HashMap::new()),
+            events: broadcast::channel(WATCH_BUFFER).0,
+            seen: Mutex::new(HashMap::new()),
+            digests: RandomState::new(),
+            generation: AtomicU64::new(0),
+        }
+    }
+
     /// Multicasts the node's announcement (or goodbye, with `ttl` 0) and tells our watchers.
     async fn announce(&self, net: &Net, entry: &Entry, ttl: u32) {
         if let Some(packet) = entry.announcement(ttl) {
@@ -382,8 +406,10 @@ impl Shared {
         }
     }
 
-    /// The response messages to a query: one per entry that has an answer.
+    /// The response messages to a query's first [`MAX_QUESTIONS`] questions: one per entry that
+    /// has an answer.
     fn answer(&self, query: &Packet<'_>, id: u16) -> Vec<Vec<u8>> {
+        let questions = &query.questions[..query.questions.len().min(MAX_QUESTIONS)];
         let now = Instant::now();
         let nodes = self.nodes.lock().unwrap();
         let live: Vec<&Local> = nodes.values().filter(|l| l.live(now)).collect();
@@ -397,13 +423,12 @@ impl Shared {
         let entries = live.iter().map(|l| &l.entry).chain(&listings);
         let mut replies = Vec::new();
         for entry in entries {
-            let records: Vec<_> = query
-                .questions
+            let records: Vec<_> = questions
                 .iter()
                 .flat_map(|q| entry.records(&message::text(&q.qname), Ask::of(q.qtype), TTL))
                 .collect();
             if !records.is_empty()
-                && let Some(reply) = zone::response(id, &query.questions, records)
+                && let Some(reply) = zone::response(id, questions, records)
             {
                 replies.push(reply);
             }
@@ -426,7 +451,10 @@ impl Shared {
                 continue; // a listing entry, or another domain
             }
             match message::service(&instance, &self.config.domain) {
-                Ok(service) => self.note(lower, service, instance.ttl),
+                Ok(service) => {
+                    let digest = self.digests.hash_one((&instance.txt, instance.addr));
+                    self.note(lower, service, digest, instance.ttl)
+                }
                 Err(e) => {
                     tracing::warn!(instance = %instance.name, "mdns: dropped an announcement: {}", e.detail)
                 }
@@ -435,12 +463,21 @@ impl Shared {
     }
 
     /// Decides which event, if any, a sighting is worth, and sends it.
-    fn note(&self, key: String, service: Service, ttl: u32) {
+    fn note(&self, key: String, service: Service, digest: u64, ttl: u32) {
         let now = Instant::now();
         let action = {
             let mut seen = self.seen.lock().unwrap();
             let fresh = Duration::from_secs(TTL.into());
             seen.retain(|_, s| now.duration_since(s.at) < fresh);
+            if seen.len() >= MAX_SEEN
+                && !seen.contains_key(&key)
+                && let Some(oldest) = seen
+                    .iter()
+                    .min_by_key(|(_, s)| s.at)
+                    .map(|(k, _)| k.clone())
+            {
+                seen.remove(&oldest);
+            }
             let before = seen.get(&key);
             let action = if ttl == 0 {
                 match before {
@@ -449,7 +486,7 @@ impl Shared {
                 }
             } else {
                 match before {
-                    Some(s) if s.live && s.service == service => None,
+                    Some(s) if s.live && s.digest == digest => None,
                     Some(s) if s.live => Some(Action::Update),
                     _ => Some(Action::Create),
                 }
@@ -462,7 +499,7 @@ impl Shared {
                 key,
                 Seen {
                     live: ttl > 0,
-                    service: service.clone(),
+                    digest,
                     at,
                 },
             );
@@ -492,11 +529,12 @@ impl Shared {
     }
 }
 
-/// Answers queries and hears announcements on the responder socket, until aborted.
-async fn respond(shared: Arc<Shared>, net: Arc<Net>) {
+/// Answers queries and hears announcements on one interface's responder socket, until aborted.
+async fn respond(shared: Arc<Shared>, net: Arc<Net>, link: usize) {
+    let socket = &net.links[link];
     let mut buf = vec![0u8; RECV_BUFFER];
     loop {
-        let (n, from) = match net.responder.recv_from(&mut buf).await {
+        let (n, from) = match socket.recv_from(&mut buf).await {
             Ok(got) => got,
             Err(e) => {
                 tracing::debug!(error = %e, "mdns: receive failed");
@@ -504,11 +542,18 @@ async fn respond(shared: Arc<Shared>, net: Arc<Net>) {
                 continue;
             }
         };
-        handle(&shared, &net, &buf[..n], from).await;
+        handle(&shared, socket, net.group, &buf[..n], from).await;
     }
 }
 
-async fn handle(shared: &Shared, net: &Net, bytes: &[u8], from: SocketAddr) {
+/// Handles a packet that arrived on `socket`'s interface; replies go out there only.
+async fn handle(
+    shared: &Shared,
+    socket: &UdpSocket,
+    group: SocketAddr,
+    bytes: &[u8],
+    from: SocketAddr,
+) {
     let Some(packet) = message::parse(bytes) else {
         return;
     };
@@ -523,14 +568,14 @@ async fn handle(shared: &Shared, net: &Net, bytes: &[u8], from: SocketAddr) {
     // A querier on an ephemeral port (go-micro's, ours) wants a unicast reply carrying its id;
     // one on the mDNS port gets a multicast reply.
     let unicast = from.port() != shared.config.port;
-    let replies = shared.answer(&packet, if unicast { packet.id() } else { 0 });
-    for reply in replies {
-        if unicast {
-            if let Err(e) = net.responder.send_to(&reply, from).await {
-                tracing::debug!(%from, error = %e, "mdns: could not send a reply");
-            }
-        } else {
-            net.multicast(&reply).await;
+    let (id, to) = if unicast {
+        (packet.id(), from)
+    } else {
+        (0, group)
+    };
+    for reply in shared.answer(&packet, id) {
+        if let Err(e) = socket.send_to(&reply, to).await {
+            tracing::debug!(%to, error = %e, "mdns: could not send a reply");
         }
     }
 }
@@ -712,5 +757,130 @@ fn merge(versions: &mut BTreeMap<String, Service>, found: Service) {
         if !service.nodes.iter().any(|n| n.id == node.id) {
             service.nodes.push(node);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use simple_dns::{CLASS, Name, QTYPE, Question, TYPE};
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn shared() -> Shared {
+        Shared::new(Config {
+            interfaces: Vec::new(),
+            domain: "micro".into(),
+            timeout: Duration::from_millis(100),
+            port: 5353,
+            host: "vm".into(),
+        })
+    }
+
+    /// A query whose questions ask, in order, for each of `names`' PTR records.
+    fn query(names: &[String]) -> Vec<u8> {
+        let mut packet = Packet::new_query(0);
+        for name in names {
+            let qname = Name::new(name).unwrap();
+            let ptr = QTYPE::TYPE(TYPE::PTR);
+            let question = Question::new(qname, ptr, CLASS::IN.into(), false);
+            packet.questions.push(question);
+        }
+        packet.build_bytes_vec().unwrap()
+    }
+
+    /// Questions about nobody, then one about `greeter.micro` at position `at`.
+    fn greeter_asked_at(at: usize, total: usize) -> Vec<u8> {
+        let names: Vec<String> = (0..total)
+            .map(|i| {
+                if i == at {
+                    "greeter.micro".to_string()
+                } else {
+                    format!("nobody-{i}.micro")
+                }
+            })
+            .collect();
+        query(&names)
+    }
+
+    #[test]
+    fn questions_past_the_cap_are_not_answered() {
+        let shared = shared();
+        let service = Service {
+            name: "greeter".into(),
+            nodes: vec![Node {
+                id: "greeter-1".into(),
+                address: "127.0.0.1:9001".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let local = Local::new(&shared.config, &service, &service.nodes[0], None).unwrap();
+        let key = key(&shared.config, "greeter", "greeter-1");
+        shared.nodes.lock().unwrap().insert(key, local);
+        let answer = |bytes: &[u8]| shared.answer(&message::parse(bytes).unwrap(), 0);
+
+        let last_handled = greeter_asked_at(MAX_QUESTIONS - 1, MAX_QUESTIONS + 1);
+        let replies = answer(&last_handled);
+        assert_eq!(replies.len(), 1);
+        // The reply echoes only the questions it answered.
+        let reply = message::parse(&replies[0]).unwrap();
+        assert_eq!(reply.questions.len(), MAX_QUESTIONS);
+
+        let first_ignored = greeter_asked_at(MAX_QUESTIONS, MAX_QUESTIONS + 1);
+        assert!(answer(&first_ignored).is_empty());
+        let far_past = greeter_asked_at(999, 1000);
+        assert!(answer(&far_past).is_empty());
+    }
+
+    #[test]
+    fn a_flood_of_distinct_announcements_is_remembered_only_up_to_the_cap() {
+        let shared = shared();
+        let _watcher = shared.events.subscribe(); // announcements are read only for watchers
+        let payload = txt::Txt {
+            service: "greeter".into(),
+            ..Default::default()
+        };
+        let txt = txt::encode(&payload).unwrap();
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let flood = MAX_SEEN + 100;
+        for i in 0..flood {
+            let id = format!("flood-{i}");
+            let entry = Entry::node(&id, "greeter", "micro", "vm", ip, 9001, txt.clone());
+            shared.observe(&entry.announcement(TTL).unwrap());
+        }
+        let seen = shared.seen.lock().unwrap();
+        assert_eq!(seen.len(), MAX_SEEN);
+        let newest = format!("flood-{}.greeter.micro", flood - 1);
+        assert!(seen.contains_key(&newest));
+    }
+
+    #[test]
+    fn a_full_map_forgets_the_oldest_sighting_to_note_a_new_one() {
+        let shared = shared();
+        let now = Instant::now();
+        {
+            let mut seen = shared.seen.lock().unwrap();
+            for i in 0..MAX_SEEN {
+                let at = now - Duration::from_millis((MAX_SEEN - i) as u64);
+                let sighting = Seen {
+                    live: true,
+                    digest: 0,
+                    at,
+                };
+                seen.insert(format!("node-{i}"), sighting);
+            }
+        }
+        let service = Service::default();
+        // A sighting of a known instance makes no room.
+        shared.note("node-5".into(), service.clone(), 0, TTL);
+        assert_eq!(shared.seen.lock().unwrap().len(), MAX_SEEN);
+        assert!(shared.seen.lock().unwrap().contains_key("node-0"));
+        // A new instance takes the place of the oldest sighting.
+        shared.note("new".into(), service, 0, TTL);
+        let seen = shared.seen.lock().unwrap();
+        assert_eq!(seen.len(), MAX_SEEN);
+        assert!(seen.contains_key("new"));
+        assert!(!seen.contains_key("node-0"));
+        assert!(seen.contains_key("node-1"));
     }
 }
