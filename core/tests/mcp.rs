@@ -459,6 +459,65 @@ async fn rate_limits_apply_per_tool_and_per_account() {
 }
 
 #[tokio::test]
+async fn refused_calls_spend_no_bucket_that_others_share() {
+    let setup = setup("helloworld").await;
+    let keys = tempfile::tempdir().unwrap();
+    let auth = Arc::new(Auth::open(setup.store.clone(), keys.path()).await.unwrap());
+    let mcp = setup.mcp().auth(auth).rate_limit(0.001, 2);
+
+    // A token without the admin scope hammers an admin tool: every call is a 403, none a 429.
+    let mallory = Caller::new(Some(claims("mallory", &[])));
+    for _ in 0..20 {
+        let refused = mcp
+            .call(&mallory, "micro_store_list", json!({}))
+            .await
+            .unwrap_err();
+        assert_eq!(refused, CallError::Forbidden(strings(&["micro:admin"])));
+    }
+    // Unknown tools cost nothing either, not even the caller's own budget.
+    for i in 0..20 {
+        let unknown = mcp
+            .call(&mallory, &format!("no.such.Tool{i}"), json!({}))
+            .await
+            .unwrap_err();
+        assert!(matches!(unknown, CallError::UnknownTool(_)), "{unknown:?}");
+    }
+    mcp.call(&mallory, "helloworld.Helloworld.Call", json!({"name": "M"}))
+        .await
+        .unwrap();
+    // The admin tool's bucket is whole: an admin gets its full burst.
+    let admin = Caller::new(Some(claims("root", &["*"])));
+    mcp.call(&admin, "micro_store_list", json!({}))
+        .await
+        .unwrap();
+    let ops = Caller::new(Some(claims("ops", &["micro:admin"])));
+    mcp.call(&ops, "micro_store_list", json!({}))
+        .await
+        .unwrap();
+
+    // An account over its own limit is refused before the tool is charged, so it cannot
+    // drain a tool that others call.
+    let alice = Caller::new(Some(claims("alice", &["micro:admin"])));
+    for _ in 0..2 {
+        mcp.call(&alice, "micro_registry_list", json!({}))
+            .await
+            .unwrap();
+    }
+    for _ in 0..5 {
+        let limited = mcp
+            .call(&alice, "micro_store_read", json!({"key": "k"}))
+            .await
+            .unwrap_err();
+        assert_eq!(limited.status(), 429, "{limited:?}");
+    }
+    let read = mcp
+        .call(&ops, "micro_store_read", json!({"key": "k"}))
+        .await
+        .unwrap_err();
+    assert_eq!(read.status(), 404, "ops reaches the store: {read:?}");
+}
+
+#[tokio::test]
 async fn the_circuit_opens_after_repeated_failures_but_not_for_refused_input() {
     let setup = setup("helloworld").await;
     let mcp = setup.mcp().circuit_breaker(2, Duration::from_secs(60));

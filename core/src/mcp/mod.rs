@@ -181,7 +181,8 @@ impl Mcp {
         }
     }
 
-    /// Limits calls to `per_second` per tool and per account, with bursts of `burst`.
+    /// Limits calls to `per_second` per tool and per account, with bursts of `burst`. Only
+    /// calls to a real tool that the caller may call are counted.
     pub fn rate_limit(mut self, per_second: f64, burst: u32) -> Mcp {
         self.limiter = Some(RateLimiter::new(per_second, burst));
         self
@@ -359,22 +360,24 @@ impl Mcp {
         name: &str,
         arguments: Bytes,
     ) -> std::result::Result<Bytes, CallError> {
-        if let Some(limiter) = &self.limiter {
-            limiter
-                .try_acquire(&format!("tool:{name}"))
-                .map_err(CallError::RateLimited)?;
-            if let Some(account) = caller.account() {
-                limiter
-                    .try_acquire(&format!("account:{account}"))
-                    .map_err(CallError::RateLimited)?;
-            }
-        }
-        let arguments = object_arguments(arguments).map_err(CallError::Failed)?;
         let snapshot = self.snapshot().await.map_err(CallError::Failed)?;
         let Some(tool) = snapshot.tools.iter().find(|t| t.name == name) else {
             return Err(CallError::UnknownTool(name.to_string()));
         };
         self.check(caller, &tool.scopes)?;
+        // Only a call that may run spends budget, and the account's before the tool's: a
+        // refused caller can never use up a bucket that others share.
+        if let Some(limiter) = &self.limiter {
+            if let Some(account) = caller.account() {
+                limiter
+                    .try_acquire(&format!("account:{account}"))
+                    .map_err(CallError::RateLimited)?;
+            }
+            limiter
+                .try_acquire(&format!("tool:{name}"))
+                .map_err(CallError::RateLimited)?;
+        }
+        let arguments = object_arguments(arguments).map_err(CallError::Failed)?;
         if tool.is_framework() {
             let arguments = serde_json::from_slice(&arguments).unwrap_or_default();
             let answer = self
