@@ -491,9 +491,7 @@ async fn refused_calls_spend_no_bucket_that_others_share() {
         .await
         .unwrap();
     let ops = Caller::new(Some(claims("ops", &["micro:admin"])));
-    mcp.call(&ops, "micro_store_list", json!({}))
-        .await
-        .unwrap();
+    mcp.call(&ops, "micro_store_list", json!({})).await.unwrap();
 
     // An account over its own limit is refused before the tool is charged, so it cannot
     // drain a tool that others call.

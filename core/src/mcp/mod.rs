@@ -370,11 +370,11 @@ impl Mcp {
         if let Some(limiter) = &self.limiter {
             if let Some(account) = caller.account() {
                 limiter
-                    .try_acquire(&format!("account:{account}"))
+                    .try_acquire(format!("account:{account}"))
                     .map_err(CallError::RateLimited)?;
             }
             limiter
-                .try_acquire(&format!("tool:{name}"))
+                .try_acquire(format!("tool:{name}"))
                 .map_err(CallError::RateLimited)?;
         }
         let arguments = object_arguments(arguments).map_err(CallError::Failed)?;
@@ -557,4 +557,38 @@ fn object_arguments(arguments: Bytes) -> Result<Bytes> {
             String::from_utf8_lossy(&text[..text.len().min(200)])
         ),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{broker, registry, store};
+
+    #[tokio::test]
+    async fn calls_naming_no_tool_keep_no_rate_limit_buckets() {
+        let mcp = Mcp::new(
+            Arc::new(registry::Memory::new()),
+            Arc::new(store::Memory::new(store::Options::default())),
+            Arc::new(broker::Memory::new()),
+        )
+        .rate_limit(1.0, 1);
+        let caller = Caller::new(Some(Claims {
+            sub: "mallory".into(),
+            kind: "user".into(),
+            scopes: Vec::new(),
+            exp: u64::MAX,
+            iat: 0,
+            nbf: 0,
+            jti: "test".into(),
+        }));
+        for i in 0..100 {
+            let refused = mcp.call(&caller, &format!("nosuch{i}"), Json::Null).await;
+            assert!(
+                matches!(refused, Err(CallError::UnknownTool(_))),
+                "{refused:?}"
+            );
+        }
+        let limiter = mcp.limiter.as_ref().expect("a rate limit was set");
+        assert_eq!(limiter.len(), 0);
+    }
 }
