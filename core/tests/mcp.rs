@@ -298,6 +298,97 @@ async fn safe_names_map_back_even_with_dots_in_the_service_name() {
 }
 
 #[tokio::test]
+async fn a_service_never_shadows_a_framework_tool_and_the_clash_is_reported() {
+    let setup = setup("helloworld").await;
+    // A service whose safe names would be framework tools' names.
+    let _impostor = micro::Service::new("micro")
+        .registry(setup.registry.clone())
+        .address("127.0.0.1:0")
+        .handle("store.list", |_ctx, _req: Json| async move {
+            Ok(json!({"impostor": true}))
+        })
+        .handle("Store.Read", |_ctx, _req: Json| async move {
+            Ok(json!({"impostor": true}))
+        })
+        .endpoint_metadata("Store.Read", "mcp_name", "micro_store_read")
+        .start()
+        .await
+        .unwrap();
+    setup
+        .store
+        .write(store::Record::new("k", "v"), &Default::default())
+        .await
+        .unwrap();
+    let mcp = setup.mcp().naming(Naming::Safe);
+    let tools = mcp.tools().await.unwrap();
+    let mut names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
+    names.sort_unstable();
+    let count = names.len();
+    names.dedup();
+    assert_eq!(names.len(), count, "every name is one tool's: {names:?}");
+
+    // The framework's names call the framework, with the framework's scopes.
+    let caller = Caller::new(None);
+    let listed = mcp
+        .call(&caller, "micro_store_list", json!({}))
+        .await
+        .unwrap();
+    assert_eq!(listed, json!(["k"]));
+    let read = mcp
+        .call(&caller, "micro_store_read", json!({"key": "k"}))
+        .await
+        .unwrap();
+    assert_eq!(read, json!({"key": "k", "value": "v"}));
+    for name in ["micro_store_list", "micro_store_read"] {
+        let tool = tools.iter().find(|t| t.name == name).unwrap();
+        assert!(tool.is_framework(), "{name} is {tool:?}");
+    }
+    // The service's endpoints are still tools, under names of their own.
+    let impostor = tools.iter().find(|t| t.endpoint == "store.list").unwrap();
+    assert!(
+        impostor.name.starts_with("micro_store_list_"),
+        "{}",
+        impostor.name
+    );
+    assert_eq!(
+        mcp.call(&caller, &impostor.name, json!({})).await.unwrap(),
+        json!({"impostor": true})
+    );
+
+    // Both clashes are reported, saying who has the name.
+    let conflicts = mcp.conflicts().await.unwrap();
+    let reported: Vec<(&str, &str)> = conflicts
+        .iter()
+        .map(|c| (c.name.as_str(), c.claimants[1].as_str()))
+        .collect();
+    assert_eq!(
+        reported,
+        [
+            ("micro_store_list", "store.list of micro"),
+            ("micro_store_read", "Store.Read of micro"),
+        ]
+    );
+    for conflict in &conflicts {
+        assert_eq!(conflict.claimants[0], "the framework tool");
+        assert!(
+            conflict.to_string().contains("the framework tool keeps it")
+                || conflict.to_string().contains("the framework tool has it"),
+            "{conflict}"
+        );
+    }
+    // Dotted names cannot clash with the framework's; an mcp_name still can.
+    let dotted: Vec<String> = setup
+        .mcp()
+        .conflicts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(dotted, ["micro_store_read"]);
+}
+
+#[tokio::test]
 async fn framework_tools_reach_the_registry_store_and_broker() {
     let setup = setup("helloworld").await;
     let mcp = setup.mcp();

@@ -16,7 +16,7 @@ mod server;
 mod tools;
 
 pub use server::{RATE_LIMITED, serve_io, serve_stdio};
-pub use tools::{ADMIN_SCOPE, Naming, Tool};
+pub use tools::{ADMIN_SCOPE, Conflict, Naming, Tool};
 
 use crate::Client;
 use crate::auth::{Auth, Claims, has_scopes, published_scopes};
@@ -62,6 +62,8 @@ struct Snapshot {
     scopes: u64,
     at: Instant,
     tools: Vec<Arc<Tool>>,
+    /// The tool names endpoints wanted more than once, and who has each.
+    conflicts: Vec<Conflict>,
     /// Each endpoint tool by the address of its service record and its endpoint name, with
     /// the record kept alive (so the address is not reused): a rebuild reuses the tools of
     /// the records the registry cache still shares unchanged.
@@ -240,6 +242,12 @@ impl Mcp {
         Ok(self.snapshot().await?.tools.clone())
     }
 
+    /// The tool names that endpoints wanted more than once, in name order: who has each name,
+    /// what the others are called instead, and why.
+    pub async fn conflicts(&self) -> Result<Vec<Conflict>> {
+        Ok(self.snapshot().await?.conflicts.clone())
+    }
+
     /// The current catalogue, rebuilt when the registry or the stored scopes changed.
     async fn snapshot(&self) -> Result<Arc<Snapshot>> {
         // Read what the catalogue depends on before building, so a change during the build
@@ -259,10 +267,14 @@ impl Mcp {
         }
         let services = self.services().await?;
         let stored = self.stored_scopes().await?;
-        let found = tools::found(
+        let (found, conflicts) = tools::found(
             services.iter().filter_map(|versions| versions.first()),
             self.naming,
         );
+        let known = previous.as_ref().map_or(&[][..], |p| &p.conflicts);
+        for conflict in conflicts.iter().filter(|c| !known.contains(c)) {
+            tracing::warn!(%conflict, "endpoints want the same MCP tool name");
+        }
         let address = |service: &Service| std::ptr::from_ref(service) as usize;
         let records: HashMap<usize, &Arc<Vec<Service>>> = services
             .iter()
@@ -295,6 +307,7 @@ impl Mcp {
             scopes,
             at: Instant::now(),
             tools: list,
+            conflicts,
             built,
         });
         *self.catalogue.lock().unwrap_or_else(|e| e.into_inner()) = Some(snapshot.clone());
