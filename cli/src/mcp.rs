@@ -5,7 +5,7 @@
 use crate::server::Components;
 use micro::config::Config;
 use micro::mcp::control::Audit;
-use micro::mcp::{Caller, Mcp, Naming, Tool};
+use micro::mcp::{Caller, Conflict, Mcp, Naming, Tool};
 use micro::server::RESPONSE_SCHEMA;
 use micro::{Error, Result};
 use serde_json::{Map, Value as Json, json};
@@ -45,7 +45,8 @@ enum Command {
         #[command(flatten)]
         catalogue: Catalogue,
     },
-    /// Document every tool: description, scopes, input schema and example.
+    /// Document every tool (description, scopes, input schema and example) and any tool
+    /// names that endpoints wanted more than once.
     Docs {
         /// markdown or json.
         #[arg(long, value_enum, default_value_t = DocsFormat::Markdown)]
@@ -89,7 +90,8 @@ struct Catalogue {
     #[arg(long)]
     safe_names: bool,
     /// The scopes a tool requires, over stored and published ones: `--scope tool=s1,s2`
-    /// (repeatable).
+    /// (repeatable; `serve --auth` enforces them). Checked at start: each must name a tool
+    /// found then.
     #[arg(long = "scope", value_name = "TOOL=SCOPES", value_parser = parse_scope)]
     scopes: Vec<(String, Vec<String>)>,
 }
@@ -166,10 +168,57 @@ impl Catalogue {
         Ok(mcp)
     }
 
-    /// The catalogue over the components the flags and `MICRO_*` variables choose.
-    fn open(&self) -> Result<Mcp> {
-        self.mcp(&self.components.config())
+    /// The catalogue over the components the flags and `MICRO_*` variables choose, checked.
+    async fn open(&self) -> Result<Mcp> {
+        let mcp = self.mcp(&self.components.config())?;
+        self.check(&mcp).await?;
+        Ok(mcp)
     }
+
+    /// Refuses `--scope` for a tool not found now, and notes on stderr each tool name that
+    /// endpoints wanted more than once. Run it on the finished catalogue, as it builds the
+    /// tool list.
+    async fn check(&self, mcp: &Mcp) -> Result<()> {
+        let tools = mcp.tools().await?;
+        let unknown: Vec<String> = self
+            .scopes
+            .iter()
+            .map(|(tool, _)| tool)
+            .filter(|name| !tools.iter().any(|t| &t.name == *name))
+            .map(|name| format!("{name:?}"))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(Error::bad_request(
+                ID,
+                format!(
+                    "--scope names no tool: {}. The tools found now are {}; `micro mcp list{}` \
+                     lists them. --scope is checked at start, so start the service first",
+                    unknown.join(", "),
+                    some_names(&tools),
+                    if self.safe_names { " --safe-names" } else { "" },
+                ),
+            ));
+        }
+        for conflict in mcp.conflicts().await? {
+            eprintln!("micro mcp: note: {conflict}");
+        }
+        Ok(())
+    }
+}
+
+/// The first few tool names, and how many more there are.
+fn some_names(tools: &[Arc<Tool>]) -> String {
+    const SHOWN: usize = 12;
+    let mut text = tools
+        .iter()
+        .take(SHOWN)
+        .map(|t| t.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if tools.len() > SHOWN {
+        text.push_str(&format!(" and {} more", tools.len() - SHOWN));
+    }
+    text
 }
 
 /// Runs a `micro mcp` subcommand.
@@ -177,7 +226,7 @@ pub async fn run(args: Args) -> Result<()> {
     match args.command {
         Command::Serve(serve) => run_serve(serve).await,
         Command::List { catalogue, json } => {
-            let tools = catalogue.open()?.tools().await?;
+            let tools = catalogue.open().await?.tools().await?;
             if json {
                 print_json(&rest(&tools));
             } else {
@@ -197,7 +246,8 @@ pub async fn run(args: Args) -> Result<()> {
                 )
             })?;
             let answer = catalogue
-                .open()?
+                .open()
+                .await?
                 .call(&Caller::new(None), &tool, arguments)
                 .await
                 .map_err(|e| Error::new(ID, e.message(), i32::from(e.status())))?;
@@ -209,10 +259,11 @@ pub async fn run(args: Args) -> Result<()> {
             output,
             catalogue,
         } => {
-            let tools = catalogue.open()?.tools().await?;
+            let mcp = catalogue.open().await?;
+            let (tools, conflicts) = (mcp.tools().await?, mcp.conflicts().await?);
             let text = match format {
-                DocsFormat::Markdown => markdown(&tools),
-                DocsFormat::Json => pretty(&rest(&tools)),
+                DocsFormat::Markdown => markdown(&tools, &conflicts),
+                DocsFormat::Json => pretty(&json!({ "tools": tools, "conflicts": conflicts })),
             };
             match output {
                 Some(path) => std::fs::write(&path, text).map_err(|e| {
@@ -230,10 +281,10 @@ pub async fn run(args: Args) -> Result<()> {
                     // OpenAI's function names allow no dots.
                     let mut catalogue = catalogue;
                     catalogue.safe_names = true;
-                    langchain(&catalogue.open()?.tools().await?)
+                    langchain(&catalogue.open().await?.tools().await?)
                 }
-                ExportFormat::Openapi => openapi(&catalogue.open()?.tools().await?),
-                ExportFormat::Json => rest(&catalogue.open()?.tools().await?),
+                ExportFormat::Openapi => openapi(&catalogue.open().await?.tools().await?),
+                ExportFormat::Json => rest(&catalogue.open().await?.tools().await?),
             };
             print_json(&document);
             Ok(())
@@ -242,6 +293,22 @@ pub async fn run(args: Args) -> Result<()> {
 }
 
 async fn run_serve(serve: Serve) -> Result<()> {
+    if !serve.auth {
+        let token = std::env::var_os("MICRO_TOKEN").is_some();
+        let scoped = !serve.catalogue.scopes.is_empty();
+        let ignored = match (token, scoped) {
+            (true, true) => Some("MICRO_TOKEN and --scope do"),
+            (true, false) => Some("MICRO_TOKEN does"),
+            (false, true) => Some("--scope does"),
+            (false, false) => None,
+        };
+        if let Some(ignored) = ignored {
+            eprintln!(
+                "micro mcp: warning: {ignored} nothing without --auth: every caller may call \
+                 every tool. Add --auth to require tokens and scopes"
+            );
+        }
+    }
     let config = serve.catalogue.components.config();
     let mut mcp = serve.catalogue.mcp(&config)?;
     if serve.auth {
@@ -259,6 +326,7 @@ async fn run_serve(serve: Serve) -> Result<()> {
             std::time::Duration::from_secs(serve.circuit_breaker_timeout),
         );
     }
+    serve.catalogue.check(&mcp).await?;
     let mcp = Arc::new(mcp);
     let Some(address) = serve.address else {
         // stdout carries JSON-RPC only; anything for people goes to stderr.
@@ -307,9 +375,15 @@ fn table(tools: &[Arc<Tool>]) -> String {
     text
 }
 
-/// A readable document: one section per tool.
-fn markdown(tools: &[Arc<Tool>]) -> String {
+/// A readable document: the name conflicts, if any, then one section per tool.
+fn markdown(tools: &[Arc<Tool>], conflicts: &[Conflict]) -> String {
     let mut text = format!("# MCP tools\n\n{} tools.\n", tools.len());
+    if !conflicts.is_empty() {
+        text.push_str("\n## Name conflicts\n\n");
+        for conflict in conflicts {
+            text.push_str(&format!("- {conflict}\n"));
+        }
+    }
     for tool in tools {
         text.push_str(&format!("\n## `{}`\n\n{}\n\n", tool.name, tool.description));
         if tool.is_framework() {

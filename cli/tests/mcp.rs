@@ -255,6 +255,149 @@ fn micro_mcp_lists_calls_documents_and_exports_the_tools() {
     );
 }
 
+/// Starts a service whose endpoints want the framework's tool names: `store.list` is
+/// `micro_store_list` as a safe name, and `Store.Read` chooses `micro_store_read`.
+async fn impostor() -> micro::service::Running {
+    let registry: Arc<dyn Registry> = Arc::new(Mdns::new(MdnsOptions::default()).unwrap());
+    micro::Service::new("micro")
+        .registry(registry)
+        .address("127.0.0.1:0")
+        .handle("store.list", |_ctx, _req: Value| async move {
+            Ok(json!({"impostor": true}))
+        })
+        .handle("Store.Read", |_ctx, _req: Value| async move {
+            Ok(json!({"impostor": true}))
+        })
+        .endpoint_metadata("Store.Read", "mcp_name", "micro_store_read")
+        .start()
+        .await
+        .unwrap()
+}
+
+/// `micro mcp <args>` with stdin closed, to the end: its exit code and stderr.
+async fn closed(home: &Path, args: &[&str], token: Option<&str>) -> (Option<i32>, String) {
+    let args: Vec<&str> = ["mcp"].iter().chain(args).copied().collect();
+    let mut command = micro(home, &args);
+    if let Some(token) = token {
+        command.env("MICRO_TOKEN", token);
+    }
+    let output = command.stdin(Stdio::null()).output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.code(), stderr)
+}
+
+#[test]
+fn micro_mcp_refuses_unknown_scopes_warns_of_unenforced_ones_and_notes_name_clashes() {
+    support::in_netns(
+        "micro_mcp_refuses_unknown_scopes_warns_of_unenforced_ones_and_notes_name_clashes",
+        async {
+            let home = tempfile::tempdir().unwrap();
+            let home = home.path();
+
+            // --scope for a tool that is not there fails, naming the tools that are.
+            for args in [
+                &["serve", "--scope", "nosuch=x"][..],
+                &["serve", "--address", "127.0.0.1:0", "--scope", "nosuch=x"],
+                &[
+                    "list",
+                    "--scope",
+                    "micro_store_list=ops",
+                    "--scope",
+                    "nosuch=x",
+                ],
+            ] {
+                let (code, stderr) = closed(home, args, None).await;
+                assert_eq!(code, Some(1), "{args:?}: {stderr}");
+                for part in [
+                    "--scope names no tool: \"nosuch\".",
+                    "The tools found now are micro_registry_list, micro_registry_get,",
+                    "`micro mcp list` lists them",
+                ] {
+                    assert!(stderr.contains(part), "{args:?}: no {part:?} in {stderr}");
+                }
+            }
+
+            // Without --auth, MICRO_TOKEN and --scope do nothing, and serve says so (before
+            // it ends for want of an MCP client on its closed stdin).
+            let unenforced = "nothing without --auth: every caller may call every tool";
+            for (args, token, what) in [
+                (&["serve"][..], Some("a-token"), "MICRO_TOKEN does"),
+                (
+                    &["serve", "--scope", "micro_store_list=ops"],
+                    None,
+                    "--scope does",
+                ),
+                (
+                    &["serve", "--scope", "micro_store_list=ops"],
+                    Some("a-token"),
+                    "MICRO_TOKEN and --scope do",
+                ),
+            ] {
+                let (_, stderr) = closed(home, args, token).await;
+                assert!(
+                    stderr.contains(&format!("warning: {what} {unenforced}")),
+                    "{args:?}: {stderr}"
+                );
+            }
+            let (_, stderr) = closed(home, &["serve"], None).await;
+            assert!(!stderr.contains("warning"), "{stderr}");
+            let (_, stderr) = closed(home, &["serve", "--auth"], Some("a-token")).await;
+            assert!(!stderr.contains("warning"), "{stderr}");
+
+            // A service wanting the framework's names: list and docs note who has each.
+            let service = impostor().await;
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+            let stderr = loop {
+                let output = output(home, &["list", "--safe-names"]).await;
+                let stdout = String::from_utf8_lossy(&output.stdout);
+                if stdout.contains("micro_store_list_") {
+                    assert!(output.status.success());
+                    break String::from_utf8(output.stderr).unwrap();
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "the service never showed up: {stdout}"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            };
+            let notes: Vec<&str> = stderr
+                .lines()
+                .filter(|l| l.starts_with("micro mcp: note: "))
+                .collect();
+            assert_eq!(notes.len(), 2, "{stderr}");
+            assert!(
+                notes[0].starts_with(
+                    "micro mcp: note: tool name \"micro_store_list\" is wanted by the \
+                     framework tool and store.list of micro: the framework tool keeps it; \
+                     store.list of micro is micro_store_list_"
+                ),
+                "{stderr}"
+            );
+            assert_eq!(
+                notes[1],
+                "micro mcp: note: tool name \"micro_store_read\" is wanted by the framework \
+                 tool and Store.Read of micro: the framework tool has it; Store.Read of micro \
+                 keeps micro_Store_Read"
+            );
+            let markdown = stdout(home, &["docs", "--safe-names"]).await;
+            assert!(
+                markdown.contains(&format!(
+                    "\n## Name conflicts\n\n- {}\n- {}\n",
+                    &notes[0]["micro mcp: note: ".len()..],
+                    &notes[1]["micro mcp: note: ".len()..]
+                )),
+                "{markdown}"
+            );
+            let docs = parse(&stdout(home, &["docs", "--format", "json"]).await);
+            assert_eq!(docs["conflicts"][0]["name"], "micro_store_read", "{docs}");
+            // The framework's name still calls the framework.
+            let listed = stdout(home, &["test", "micro_store_list"]).await;
+            assert_eq!(parse(&listed), json!([]));
+            service.stop().await.unwrap();
+        },
+    );
+}
+
 /// Starts `micro <args>` (not only `mcp`) and reads its stdout up to the line starting with
 /// `label` followed by a URL; returns the child and that URL's `host:port`.
 async fn serving(home: &Path, args: &[&str], label: &str) -> (Child, String) {

@@ -334,6 +334,57 @@ async fn stdio_with_auth_needs_a_valid_token() {
     }
 }
 
+#[tokio::test]
+async fn stdio_checks_its_token_on_every_request_so_a_revoked_token_stops_working() {
+    let registry: Arc<dyn Registry> = Arc::new(Memory::new());
+    let store: Arc<dyn Store> = Arc::new(store::Memory::new(store::Options::default()));
+    let _service = helloworld(&registry).await;
+    let auth = Arc::new(Auth::open(store.clone(), keys().await).await.unwrap());
+    auth.create_account("agent", Kind::Service, None, &[])
+        .await
+        .unwrap();
+    let token = auth
+        .issue("agent", &[], Duration::from_secs(3600))
+        .await
+        .unwrap();
+    let mcp = Arc::new(catalogue(&registry, store).auth(auth.clone()));
+    // Two OS pipes, as a parent process and its MCP child would have.
+    let (to_server, server_reads) = tokio::net::unix::pipe::pipe().unwrap();
+    let (server_writes, from_server) = tokio::net::unix::pipe::pipe().unwrap();
+    let served = tokio::spawn(mcp::serve_io(
+        mcp,
+        Some(token.token),
+        server_reads,
+        server_writes,
+    ));
+    let client = ().serve((from_server, to_server)).await.unwrap();
+    let greet = || call(CALL, json!({"name": "Alice"}));
+    let called = client.call_tool(greet()).await.unwrap();
+    assert_eq!(called.is_error, Some(false), "{}", text(&called));
+
+    auth.revoke(&token.id).await.unwrap();
+    let refused = client.call_tool(greet()).await.unwrap();
+    assert_eq!(refused.is_error, Some(true));
+    assert_eq!(
+        text(&refused),
+        "the token was refused (the token has been revoked; log in again or ask for a new \
+         token); pass a valid, unexpired token"
+    );
+    match client.list_all_tools().await {
+        Err(ServiceError::McpError(e)) => {
+            assert_eq!(e.code, ErrorCode::INVALID_REQUEST);
+            assert!(e.message.contains("has been revoked"), "{}", e.message);
+        }
+        other => panic!("a revoked token should list nothing, not {other:?}"),
+    }
+    client.cancel().await.unwrap();
+    tokio::time::timeout(PATIENCE, served)
+        .await
+        .expect("the server did not end with its input")
+        .unwrap()
+        .unwrap();
+}
+
 /// A client that reports `notifications/tools/list_changed`.
 struct Listener {
     changed: mpsc::UnboundedSender<()>,

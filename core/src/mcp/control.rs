@@ -1,13 +1,20 @@
-//! The controls the MCP server puts around each tool call: a per-key token-bucket rate limiter,
-//! a per-key circuit breaker and an append-only audit log. All are plain synchronous types,
-//! safe to share between tasks (`&self` methods behind a `Mutex`) and cheap to call.
+//! The controls the MCP server puts around each tool call: a per-key token-bucket rate limiter
+//! (governor's), a per-key circuit breaker and an append-only audit log. All are plain
+//! synchronous types, safe to share between tasks (`&self` methods behind a lock) and cheap to
+//! call.
 
 use crate::{Error, Result};
+use governor::Quota;
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::HashMapStateStore;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::num::NonZeroU32;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -15,6 +22,9 @@ const ID: &str = "micro.mcp";
 
 /// How many keys the rate limiter holds before it drops the buckets that are full again.
 const MAX_KEYS: usize = 10_000;
+/// The longest a whole burst may take to refill; slower rates are held to it, since governor
+/// counts in u64 nanoseconds (584 years) and a rate of one call a century is never anyway.
+const MAX_REFILL: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// Locks a mutex, going on with the data if another thread panicked while holding it: the
 /// controls hold plain counters that stay valid, and must never take the server down.
@@ -24,101 +34,82 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// A token-bucket rate limiter with one bucket per key (the MCP server uses keys like
-/// `tool:<name>` and `account:<id>`).
+/// A rate limiter with one token bucket per key (the MCP server uses keys like `tool:<name>`
+/// and `account:<id>`), on governor's keyed GCRA limiter.
 ///
 /// Each bucket starts full at `burst` tokens and refills continuously at `per_second` tokens a
 /// second; a call takes one token. Memory stays bounded: past 10,000 keys, buckets that have
 /// refilled completely are dropped (a dropped bucket comes back full, so nothing changes for
 /// its key).
 #[derive(Debug)]
-pub struct RateLimiter {
-    per_second: f64,
-    burst: f64,
-    buckets: Mutex<Buckets>,
-}
-
-#[derive(Debug)]
-struct Buckets {
-    map: HashMap<String, Bucket>,
+pub struct RateLimiter<C: Clock = DefaultClock> {
+    /// `None` when unlimited.
+    buckets: Option<Buckets<C>>,
     /// The key count at which the next sweep runs; raised after a sweep that freed little, so
     /// sweeps cost O(1) per call on average even when every bucket is in use.
-    sweep_at: usize,
+    sweep_at: AtomicUsize,
 }
 
-#[derive(Debug)]
-struct Bucket {
-    tokens: f64,
-    last: Instant,
-}
+/// governor's keyed limiter, on `C`'s clock.
+type Buckets<C> = governor::RateLimiter<
+    String,
+    HashMapStateStore<String>,
+    C,
+    NoOpMiddleware<<C as Clock>::Instant>,
+>;
 
 impl RateLimiter {
     /// A limiter allowing `per_second` calls a second per key, with bursts of up to `burst`
     /// calls (a `burst` of 0 is taken as 1). `per_second <= 0` (or NaN) means unlimited.
     pub fn new(per_second: f64, burst: u32) -> RateLimiter {
+        RateLimiter::with_clock(per_second, burst, DefaultClock::default())
+    }
+}
+
+impl<C: Clock> RateLimiter<C> {
+    /// [`RateLimiter::new`] on `clock` (tests drive a fake one).
+    fn with_clock(per_second: f64, burst: u32, clock: C) -> RateLimiter<C> {
+        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+        let period = (per_second > 0.0).then(|| {
+            Duration::try_from_secs_f64(per_second.recip())
+                .unwrap_or(Duration::MAX)
+                .min(MAX_REFILL / burst.get())
+        });
+        // A period below a nanosecond is no limit at all.
+        let quota = period.and_then(Quota::with_period);
         RateLimiter {
-            per_second: if per_second > 0.0 { per_second } else { 0.0 },
-            burst: f64::from(burst.max(1)),
-            buckets: Mutex::new(Buckets {
-                map: HashMap::new(),
-                sweep_at: MAX_KEYS,
+            buckets: quota.map(|quota| {
+                governor::RateLimiter::new(
+                    quota.allow_burst(burst),
+                    HashMapStateStore::default(),
+                    clock,
+                )
             }),
+            sweep_at: AtomicUsize::new(MAX_KEYS),
         }
     }
 
     /// Takes one token from `key`'s bucket: `Ok` when the call may go ahead, otherwise
     /// `Err(retry_after)`, the time until a token will be there.
-    pub fn try_acquire(&self, key: &str) -> std::result::Result<(), Duration> {
-        self.try_acquire_at(key, Instant::now())
-    }
-
-    /// [`RateLimiter::try_acquire`] at a given time (tests drive the clock with it).
-    pub(crate) fn try_acquire_at(
-        &self,
-        key: &str,
-        now: Instant,
-    ) -> std::result::Result<(), Duration> {
-        if self.per_second == 0.0 {
+    pub fn try_acquire(&self, key: String) -> std::result::Result<(), Duration> {
+        let Some(buckets) = &self.buckets else {
             return Ok(());
+        };
+        if buckets.len() >= self.sweep_at.load(Ordering::Relaxed) {
+            buckets.retain_recent();
+            let kept = buckets.len();
+            self.sweep_at
+                .store(MAX_KEYS.max(2 * kept), Ordering::Relaxed);
         }
-        let mut buckets = lock(&self.buckets);
-        if !buckets.map.contains_key(key) && buckets.map.len() >= buckets.sweep_at {
-            self.sweep(&mut buckets, now);
-        }
-        let bucket = buckets.map.entry(key.to_string()).or_insert(Bucket {
-            tokens: self.burst,
-            last: now,
-        });
-        bucket.tokens = self.refilled(bucket, now);
-        bucket.last = bucket.last.max(now);
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64(
-                (1.0 - bucket.tokens) / self.per_second,
-            ))
-        }
-    }
-
-    /// The bucket's tokens at `now`, capped at `burst`.
-    fn refilled(&self, bucket: &Bucket, now: Instant) -> f64 {
-        let elapsed = now.saturating_duration_since(bucket.last).as_secs_f64();
-        (bucket.tokens + elapsed * self.per_second).min(self.burst)
-    }
-
-    /// Drops the buckets that are full again at `now`.
-    fn sweep(&self, buckets: &mut Buckets, now: Instant) {
         buckets
-            .map
-            .retain(|_, bucket| self.refilled(bucket, now) < self.burst);
-        buckets.sweep_at = MAX_KEYS.max(2 * buckets.map.len());
+            .check_key(&key)
+            .map_err(|refused| refused.wait_time_from(buckets.clock().now()))
     }
 
     /// How many keys hold a bucket.
     #[cfg(test)]
-    fn len(&self) -> usize {
-        lock(&self.buckets).map.len()
+    pub(super) fn len(&self) -> usize {
+        self.buckets.as_ref().map_or(0, |b| b.len())
     }
 }
 
@@ -412,123 +403,129 @@ fn civil_date(days: u64) -> (u64, u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use governor::clock::FakeRelativeClock;
 
     fn secs(s: f64) -> Duration {
         Duration::from_secs_f64(s)
     }
 
+    /// A limiter on a fake clock, and the clock to move it.
+    fn limiter(per_second: f64, burst: u32) -> (RateLimiter<FakeRelativeClock>, FakeRelativeClock) {
+        let clock = FakeRelativeClock::default();
+        (
+            RateLimiter::with_clock(per_second, burst, clock.clone()),
+            clock,
+        )
+    }
+
+    fn key(text: &str) -> String {
+        text.to_string()
+    }
+
     #[test]
     fn bucket_allows_burst_then_refuses_with_retry_after() {
-        let limiter = RateLimiter::new(2.0, 3);
-        let t0 = Instant::now();
+        let (limiter, clock) = limiter(2.0, 3);
         for _ in 0..3 {
-            assert_eq!(limiter.try_acquire_at("tool:a", t0), Ok(()));
+            assert_eq!(limiter.try_acquire(key("tool:a")), Ok(()));
         }
         // Empty at 2 tokens a second: the next token is half a second away.
-        assert_eq!(limiter.try_acquire_at("tool:a", t0), Err(secs(0.5)));
+        assert_eq!(limiter.try_acquire(key("tool:a")), Err(secs(0.5)));
         // A quarter second later, half a token has come back.
-        assert_eq!(
-            limiter.try_acquire_at("tool:a", t0 + secs(0.25)),
-            Err(secs(0.25))
-        );
-        assert_eq!(limiter.try_acquire_at("tool:a", t0 + secs(0.5)), Ok(()));
-        assert!(limiter.try_acquire_at("tool:a", t0 + secs(0.5)).is_err());
+        clock.advance(secs(0.25));
+        assert_eq!(limiter.try_acquire(key("tool:a")), Err(secs(0.25)));
+        clock.advance(secs(0.25));
+        assert_eq!(limiter.try_acquire(key("tool:a")), Ok(()));
+        assert!(limiter.try_acquire(key("tool:a")).is_err());
     }
 
     #[test]
     fn bucket_refills_continuously_up_to_burst() {
-        let limiter = RateLimiter::new(1.0, 2);
-        let t0 = Instant::now();
-        assert_eq!(limiter.try_acquire_at("k", t0), Ok(()));
-        assert_eq!(limiter.try_acquire_at("k", t0), Ok(()));
+        let (limiter, clock) = limiter(1.0, 2);
+        assert_eq!(limiter.try_acquire(key("k")), Ok(()));
+        assert_eq!(limiter.try_acquire(key("k")), Ok(()));
         // A long idle time refills only to the burst, not beyond.
-        let later = t0 + secs(100.0);
-        assert_eq!(limiter.try_acquire_at("k", later), Ok(()));
-        assert_eq!(limiter.try_acquire_at("k", later), Ok(()));
-        assert_eq!(limiter.try_acquire_at("k", later), Err(secs(1.0)));
+        clock.advance(secs(100.0));
+        assert_eq!(limiter.try_acquire(key("k")), Ok(()));
+        assert_eq!(limiter.try_acquire(key("k")), Ok(()));
+        assert_eq!(limiter.try_acquire(key("k")), Err(secs(1.0)));
         // 1.5 seconds bring back one and a half tokens: one call, then half a token short.
-        let after = later + secs(1.5);
-        assert_eq!(limiter.try_acquire_at("k", after), Ok(()));
-        assert_eq!(limiter.try_acquire_at("k", after), Err(secs(0.5)));
-    }
-
-    #[test]
-    fn a_clock_going_backwards_adds_no_tokens() {
-        let limiter = RateLimiter::new(1.0, 1);
-        let t0 = Instant::now() + secs(10.0);
-        assert_eq!(limiter.try_acquire_at("k", t0), Ok(()));
-        assert!(limiter.try_acquire_at("k", t0 - secs(5.0)).is_err());
-        assert_eq!(limiter.try_acquire_at("k", t0), Err(secs(1.0)));
+        clock.advance(secs(1.5));
+        assert_eq!(limiter.try_acquire(key("k")), Ok(()));
+        assert_eq!(limiter.try_acquire(key("k")), Err(secs(0.5)));
     }
 
     #[test]
     fn keys_have_their_own_buckets() {
-        let limiter = RateLimiter::new(1.0, 1);
-        let t0 = Instant::now();
-        assert_eq!(limiter.try_acquire_at("tool:a", t0), Ok(()));
-        assert!(limiter.try_acquire_at("tool:a", t0).is_err());
-        assert_eq!(limiter.try_acquire_at("tool:b", t0), Ok(()));
-        assert_eq!(limiter.try_acquire_at("account:a", t0), Ok(()));
-        assert!(limiter.try_acquire_at("tool:b", t0).is_err());
+        let (limiter, _clock) = limiter(1.0, 1);
+        assert_eq!(limiter.try_acquire(key("tool:a")), Ok(()));
+        assert!(limiter.try_acquire(key("tool:a")).is_err());
+        assert_eq!(limiter.try_acquire(key("tool:b")), Ok(()));
+        assert_eq!(limiter.try_acquire(key("account:a")), Ok(()));
+        assert!(limiter.try_acquire(key("tool:b")).is_err());
     }
 
     #[test]
-    fn zero_or_negative_rate_is_unlimited() {
-        for rate in [0.0, -1.0, f64::NAN] {
+    fn zero_negative_or_unmeasurably_fast_rates_are_unlimited() {
+        for rate in [0.0, -1.0, f64::NAN, 1e12, f64::INFINITY] {
             let limiter = RateLimiter::new(rate, 1);
             for _ in 0..1000 {
-                assert_eq!(limiter.try_acquire("tool:a"), Ok(()));
+                assert_eq!(limiter.try_acquire(key("tool:a")), Ok(()), "{rate}");
             }
             assert_eq!(limiter.len(), 0, "unlimited keeps no buckets");
         }
     }
 
     #[test]
+    fn rates_too_slow_to_count_in_nanoseconds_still_limit() {
+        for (rate, burst) in [(1e-300, 1), (1e-9, u32::MAX), (f64::MIN_POSITIVE, 3)] {
+            let (limiter, clock) = limiter(rate, burst);
+            assert_eq!(limiter.try_acquire(key("k")), Ok(()));
+            clock.advance(secs(3600.0));
+            if burst == 1 {
+                assert!(limiter.try_acquire(key("k")).is_err(), "{rate}");
+            }
+        }
+    }
+
+    #[test]
     fn zero_burst_still_lets_one_call_through() {
-        let limiter = RateLimiter::new(1.0, 0);
-        let t0 = Instant::now();
-        assert_eq!(limiter.try_acquire_at("k", t0), Ok(()));
-        assert!(limiter.try_acquire_at("k", t0).is_err());
+        let (limiter, _clock) = limiter(1.0, 0);
+        assert_eq!(limiter.try_acquire(key("k")), Ok(()));
+        assert!(limiter.try_acquire(key("k")).is_err());
     }
 
     #[test]
     fn past_the_key_limit_full_buckets_are_dropped() {
-        let limiter = RateLimiter::new(1.0, 2);
-        let t0 = Instant::now();
-        let t1 = t0 + secs(1.5);
-        // Half the keys used at t0 are full again by t1 + 0.5s; the other half, used at t1, are not.
+        let (limiter, clock) = limiter(1.0, 2);
+        // The keys used first are full again 10 seconds later; those used then are not.
         for i in 0..MAX_KEYS / 2 {
-            assert_eq!(limiter.try_acquire_at(&format!("old{i}"), t0), Ok(()));
+            assert_eq!(limiter.try_acquire(format!("old{i}")), Ok(()));
         }
+        clock.advance(secs(10.0));
         for i in 0..MAX_KEYS / 2 {
-            assert_eq!(limiter.try_acquire_at(&format!("new{i}"), t1), Ok(()));
+            assert_eq!(limiter.try_acquire(format!("new{i}")), Ok(()));
         }
         assert_eq!(limiter.len(), MAX_KEYS);
-        // A known key does not sweep.
-        assert_eq!(limiter.try_acquire_at("new0", t1), Ok(()));
-        assert_eq!(limiter.len(), MAX_KEYS);
-        // A new key past the limit drops the full buckets and keeps the others.
-        let t2 = t1 + secs(0.5);
-        assert_eq!(limiter.try_acquire_at("one more", t2), Ok(()));
-        assert_eq!(limiter.len(), MAX_KEYS / 2 + 1);
-        // The kept buckets kept their state: new0 took two tokens at t1 and has half a token.
-        assert_eq!(limiter.try_acquire_at("new0", t2), Err(secs(0.5)));
+        // The next call drops the full buckets and keeps the others.
+        assert_eq!(limiter.try_acquire(key("new0")), Ok(()));
+        assert_eq!(limiter.len(), MAX_KEYS / 2);
+        // The kept buckets kept their state: new0 has spent both tokens.
+        assert_eq!(limiter.try_acquire(key("new0")), Err(secs(1.0)));
         // A dropped key starts full again.
-        assert_eq!(limiter.try_acquire_at("old0", t2), Ok(()));
-        assert_eq!(limiter.try_acquire_at("old0", t2), Ok(()));
-        assert!(limiter.try_acquire_at("old0", t2).is_err());
+        assert_eq!(limiter.try_acquire(key("old0")), Ok(()));
+        assert_eq!(limiter.try_acquire(key("old0")), Ok(()));
+        assert!(limiter.try_acquire(key("old0")).is_err());
     }
 
     #[test]
     fn sweeps_stay_rare_when_every_bucket_is_in_use() {
-        let limiter = RateLimiter::new(1.0, 1);
-        let t0 = Instant::now();
+        let (limiter, _clock) = limiter(1.0, 1);
         for i in 0..MAX_KEYS + 1 {
-            assert_eq!(limiter.try_acquire_at(&i.to_string(), t0), Ok(()));
+            assert_eq!(limiter.try_acquire(i.to_string()), Ok(()));
         }
         // Nothing could be dropped: the next sweep waits for twice as many keys.
         assert_eq!(limiter.len(), MAX_KEYS + 1);
-        assert_eq!(lock(&limiter.buckets).sweep_at, 2 * MAX_KEYS);
+        assert_eq!(limiter.sweep_at.load(Ordering::Relaxed), 2 * MAX_KEYS);
     }
 
     fn refused(breaker: &CircuitBreaker, key: &str, now: Instant) -> Duration {

@@ -16,7 +16,7 @@ mod server;
 mod tools;
 
 pub use server::{RATE_LIMITED, serve_io, serve_stdio};
-pub use tools::{ADMIN_SCOPE, Naming, Tool};
+pub use tools::{ADMIN_SCOPE, Conflict, Naming, Tool};
 
 use crate::Client;
 use crate::auth::{Auth, Claims, has_scopes, published_scopes};
@@ -62,6 +62,8 @@ struct Snapshot {
     scopes: u64,
     at: Instant,
     tools: Vec<Arc<Tool>>,
+    /// The tool names endpoints wanted more than once, and who has each.
+    conflicts: Vec<Conflict>,
     /// Each endpoint tool by the address of its service record and its endpoint name, with
     /// the record kept alive (so the address is not reused): a rebuild reuses the tools of
     /// the records the registry cache still shares unchanged.
@@ -181,7 +183,8 @@ impl Mcp {
         }
     }
 
-    /// Limits calls to `per_second` per tool and per account, with bursts of `burst`.
+    /// Limits calls to `per_second` per tool and per account, with bursts of `burst`. Only
+    /// calls to a real tool that the caller may call are counted.
     pub fn rate_limit(mut self, per_second: f64, burst: u32) -> Mcp {
         self.limiter = Some(RateLimiter::new(per_second, burst));
         self
@@ -239,6 +242,12 @@ impl Mcp {
         Ok(self.snapshot().await?.tools.clone())
     }
 
+    /// The tool names that endpoints wanted more than once, in name order: who has each name,
+    /// what the others are called instead, and why.
+    pub async fn conflicts(&self) -> Result<Vec<Conflict>> {
+        Ok(self.snapshot().await?.conflicts.clone())
+    }
+
     /// The current catalogue, rebuilt when the registry or the stored scopes changed.
     async fn snapshot(&self) -> Result<Arc<Snapshot>> {
         // Read what the catalogue depends on before building, so a change during the build
@@ -258,10 +267,14 @@ impl Mcp {
         }
         let services = self.services().await?;
         let stored = self.stored_scopes().await?;
-        let found = tools::found(
+        let (found, conflicts) = tools::found(
             services.iter().filter_map(|versions| versions.first()),
             self.naming,
         );
+        let known = previous.as_ref().map_or(&[][..], |p| &p.conflicts);
+        for conflict in conflicts.iter().filter(|c| !known.contains(c)) {
+            tracing::warn!(%conflict, "endpoints want the same MCP tool name");
+        }
         let address = |service: &Service| std::ptr::from_ref(service) as usize;
         let records: HashMap<usize, &Arc<Vec<Service>>> = services
             .iter()
@@ -294,6 +307,7 @@ impl Mcp {
             scopes,
             at: Instant::now(),
             tools: list,
+            conflicts,
             built,
         });
         *self.catalogue.lock().unwrap_or_else(|e| e.into_inner()) = Some(snapshot.clone());
@@ -359,22 +373,24 @@ impl Mcp {
         name: &str,
         arguments: Bytes,
     ) -> std::result::Result<Bytes, CallError> {
-        if let Some(limiter) = &self.limiter {
-            limiter
-                .try_acquire(&format!("tool:{name}"))
-                .map_err(CallError::RateLimited)?;
-            if let Some(account) = caller.account() {
-                limiter
-                    .try_acquire(&format!("account:{account}"))
-                    .map_err(CallError::RateLimited)?;
-            }
-        }
-        let arguments = object_arguments(arguments).map_err(CallError::Failed)?;
         let snapshot = self.snapshot().await.map_err(CallError::Failed)?;
         let Some(tool) = snapshot.tools.iter().find(|t| t.name == name) else {
             return Err(CallError::UnknownTool(name.to_string()));
         };
         self.check(caller, &tool.scopes)?;
+        // Only a call that may run spends budget, and the account's before the tool's: a
+        // refused caller can never use up a bucket that others share.
+        if let Some(limiter) = &self.limiter {
+            if let Some(account) = caller.account() {
+                limiter
+                    .try_acquire(format!("account:{account}"))
+                    .map_err(CallError::RateLimited)?;
+            }
+            limiter
+                .try_acquire(format!("tool:{name}"))
+                .map_err(CallError::RateLimited)?;
+        }
+        let arguments = object_arguments(arguments).map_err(CallError::Failed)?;
         if tool.is_framework() {
             let arguments = serde_json::from_slice(&arguments).unwrap_or_default();
             let answer = self
@@ -554,4 +570,38 @@ fn object_arguments(arguments: Bytes) -> Result<Bytes> {
             String::from_utf8_lossy(&text[..text.len().min(200)])
         ),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{broker, registry, store};
+
+    #[tokio::test]
+    async fn calls_naming_no_tool_keep_no_rate_limit_buckets() {
+        let mcp = Mcp::new(
+            Arc::new(registry::Memory::new()),
+            Arc::new(store::Memory::new(store::Options::default())),
+            Arc::new(broker::Memory::new()),
+        )
+        .rate_limit(1.0, 1);
+        let caller = Caller::new(Some(Claims {
+            sub: "mallory".into(),
+            kind: "user".into(),
+            scopes: Vec::new(),
+            exp: u64::MAX,
+            iat: 0,
+            nbf: 0,
+            jti: "test".into(),
+        }));
+        for i in 0..100 {
+            let refused = mcp.call(&caller, &format!("nosuch{i}"), Json::Null).await;
+            assert!(
+                matches!(refused, Err(CallError::UnknownTool(_))),
+                "{refused:?}"
+            );
+        }
+        let limiter = mcp.limiter.as_ref().expect("a rate limit was set");
+        assert_eq!(limiter.len(), 0);
+    }
 }

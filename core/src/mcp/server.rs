@@ -7,7 +7,7 @@
 //! unknown tool name is a JSON-RPC error (invalid params), as the MCP spec asks.
 
 use super::{CallError, Caller, Mcp, Tool};
-use crate::auth::Claims;
+use crate::auth::{Auth, Claims};
 use crate::errors::{Error, Result};
 use crate::registry::WATCH_LAGGED;
 use hyper::http::request::Parts;
@@ -32,26 +32,27 @@ const ID: &str = "micro.mcp";
 /// How long registry changes must settle before clients are told the list changed.
 const SETTLE: Duration = Duration::from_millis(200);
 
-/// One MCP session's handler: the catalogue, the session's caller when it is fixed (stdio),
+/// One MCP session's handler: the catalogue, the session's token when it is fixed (stdio),
 /// and the tool-list generation to follow.
 #[derive(Clone)]
 pub(super) struct Server {
     mcp: Arc<Mcp>,
-    claims: Option<Claims>,
+    token: Option<String>,
     changes: watch::Receiver<u64>,
 }
 
 impl Server {
-    /// A handler calling as `claims` unless a request brings its own (HTTP puts verified
-    /// claims in the request's extensions).
+    /// A handler calling with `token`, verified again for every request so that revoking it
+    /// takes effect at once, unless a request brings its own claims (HTTP puts verified claims
+    /// in the request's extensions).
     pub(super) fn new(
         mcp: Arc<Mcp>,
-        claims: Option<Claims>,
+        token: Option<String>,
         changes: watch::Receiver<u64>,
     ) -> Server {
         Server {
             mcp,
-            claims,
+            token,
             changes,
         }
     }
@@ -64,13 +65,20 @@ impl Server {
             .is_ok_and(|tools| tools.iter().any(|t| t.name == name && t.answers_content()))
     }
 
-    /// The caller of one request, with a fresh trace id.
-    fn caller(&self, context: &RequestContext<RoleServer>) -> Caller {
+    /// The caller of one request, with a fresh trace id; an error when the session's token
+    /// no longer passes (revoked, expired, or its account deleted).
+    async fn caller(&self, context: &RequestContext<RoleServer>) -> Result<Caller> {
         let from_http = context
             .extensions
             .get::<Parts>()
             .and_then(|parts| parts.extensions.get::<Claims>());
-        Caller::new(from_http.or(self.claims.as_ref()).cloned())
+        if let Some(claims) = from_http {
+            return Ok(Caller::new(Some(claims.clone())));
+        }
+        match (self.mcp.authenticator(), &self.token) {
+            (Some(auth), Some(token)) => Ok(Caller::new(Some(verify(auth, token).await?))),
+            _ => Ok(Caller::new(None)),
+        }
     }
 }
 
@@ -99,9 +107,13 @@ impl ServerHandler for Server {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> std::result::Result<ListToolsResult, ErrorData> {
+        let caller = self
+            .caller(&context)
+            .await
+            .map_err(|e| ErrorData::invalid_request(e.detail, None))?;
         let tools = self
             .mcp
-            .tools_for(&self.caller(&context))
+            .tools_for(&caller)
             .await
             .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
         Ok(ListToolsResult::with_all_items(
@@ -115,8 +127,11 @@ impl ServerHandler for Server {
         context: RequestContext<RoleServer>,
     ) -> std::result::Result<CallToolResponse, ErrorData> {
         let arguments = request.arguments.map_or(Json::Null, Json::Object);
-        let caller = self.caller(&context);
-        let result = match self.mcp.call(&caller, &request.name, arguments).await {
+        let called = match self.caller(&context).await {
+            Ok(caller) => self.mcp.call(&caller, &request.name, arguments).await,
+            Err(refused) => Err(CallError::Unauthorized(refused.detail)),
+        };
+        let result = match called {
             Ok(json) if self.answers_content(&request.name).await => as_content(json),
             Ok(json) => {
                 let mut result =
@@ -260,8 +275,21 @@ async fn follow(mcp: Arc<Mcp>, generation: watch::Sender<u64>) {
     }
 }
 
+/// `token`'s claims, or a 401 saying why it was refused.
+async fn verify(auth: &Auth, token: &str) -> Result<Claims> {
+    auth.verify(token).await.map_err(|e| {
+        Error::unauthorized(
+            ID,
+            format!(
+                "the token was refused ({}); pass a valid, unexpired token",
+                e.detail
+            ),
+        )
+    })
+}
+
 /// Serves MCP on stdin and stdout until stdin ends. With auth on, `token` must be a valid
-/// token; every call runs as its account.
+/// token; every request runs as its account, and fails once the token is revoked.
 pub async fn serve_stdio(mcp: Arc<Mcp>, token: Option<String>) -> Result<()> {
     let (stdin, stdout) = rmcp::transport::stdio();
     serve_io(mcp, token, stdin, stdout).await
@@ -279,7 +307,7 @@ where
     R: AsyncRead + Send + Unpin + 'static,
     W: AsyncWrite + Send + Unpin + 'static,
 {
-    let claims = match (mcp.authenticator(), token) {
+    let token = match (mcp.authenticator(), token) {
         (None, _) => None,
         (Some(_), None) => {
             return Err(Error::unauthorized(
@@ -288,17 +316,10 @@ where
                  the scopes of the tools to call",
             ));
         }
-        (Some(auth), Some(token)) => Some(auth.verify(&token).await.map_err(|e| {
-            Error::unauthorized(
-                ID,
-                format!(
-                    "the token was refused ({}); pass a valid, unexpired token",
-                    e.detail
-                ),
-            )
-        })?),
+        // Checked now to fail at once, and again for every request.
+        (Some(auth), Some(token)) => verify(auth, &token).await.map(|_| Some(token))?,
     };
-    let server = Server::new(mcp.clone(), claims, changes(&mcp));
+    let server = Server::new(mcp.clone(), token, changes(&mcp));
     let running = server
         .serve((reader, writer))
         .await

@@ -8,6 +8,10 @@
 //! among the tools), and with `mcp_result` = `content` answer MCP content itself: its
 //! response is the tool result (`content`, `isError`, `structuredContent`), not JSON to wrap.
 //!
+//! Every name belongs to one tool. The framework tools' names are reserved; when endpoints
+//! want one name, a fixed rule settles it whatever order the registry lists them in, and a
+//! [`Conflict`] says who has the name and what the others are called instead.
+//!
 //! Stream endpoints and broker subscribers are not tools: a tool call is one request and one
 //! answer. Publish to a subscriber's topic with `micro_broker_publish` instead.
 
@@ -15,7 +19,8 @@ use crate::registry::{Endpoint, Service, Value};
 use crate::server::REQUEST_SCHEMA;
 use serde::Serialize;
 use serde_json::{Map, Value as Json, json};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::fmt;
 use std::sync::Arc;
 
 /// How tools are named.
@@ -77,6 +82,32 @@ impl Tool {
     }
 }
 
+/// Endpoints that wanted one tool name, and how that was settled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Conflict {
+    /// The name wanted more than once.
+    pub name: String,
+    /// Who wanted it: `Handler.Method of service`, or the framework tool.
+    pub claimants: Vec<String>,
+    /// Who has the name, what the others are called instead, and why.
+    pub outcome: String,
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "tool name {:?} is wanted by {}: {}",
+            self.name,
+            self.claimants.join(" and "),
+            self.outcome
+        )
+    }
+}
+
+/// How the framework tools appear among claimants.
+const FRAMEWORK: &str = "the framework tool";
+
 /// One callable endpoint found in the registry, before its tool is built.
 #[derive(Debug, Clone)]
 pub(super) struct Found<'a> {
@@ -85,11 +116,12 @@ pub(super) struct Found<'a> {
     pub(super) endpoint: &'a Endpoint,
 }
 
-/// The callable endpoints of `services` (first version of each name wins), named by `naming`.
+/// The callable endpoints of `services` (first version of each name wins), named by `naming`,
+/// and the name conflicts found on the way, in name order.
 pub(super) fn found<'a>(
     services: impl Iterator<Item = &'a Service>,
     naming: Naming,
-) -> Vec<Found<'a>> {
+) -> (Vec<Found<'a>>, Vec<Conflict>) {
     let mut found: Vec<Found> = services
         .flat_map(|service| {
             service
@@ -103,61 +135,173 @@ pub(super) fn found<'a>(
                 })
         })
         .collect();
-    found.sort_by(|a, b| a.name.cmp(&b.name));
-    found.dedup_by(|a, b| a.name == b.name);
+    // By name, then service name: which endpoint comes first never depends on the registry.
+    found.sort_by(|a, b| (&a.name, &a.service.name).cmp(&(&b.name, &b.service.name)));
+    let mut conflicts = keep_first_of_each_name(&mut found);
     if naming == Naming::Safe {
-        let safe = safe_names(found.iter().map(|f| f.name.as_str()));
-        for (f, name) in found.iter_mut().zip(safe) {
-            f.name = name;
-        }
+        conflicts.extend(name_safely(&mut found));
     }
-    choose_names(&mut found);
-    found
+    conflicts.extend(choose_names(&mut found));
+    conflicts.sort_by(|a, b| a.name.cmp(&b.name));
+    (found, conflicts)
 }
 
-/// Gives each endpoint with an `mcp_name` that name, when it is a safe name that no other
-/// endpoint chose and no other tool has; otherwise the endpoint keeps its default name and a
-/// warning says why. Re-sorts by name.
-fn choose_names(found: &mut [Found]) {
-    let chosen = |f: &Found| f.endpoint.metadata.get(MCP_NAME).cloned();
-    let label = |f: &Found| format!("{}.{}", f.service.name, f.endpoint.name);
-    let mut owners: HashMap<String, Vec<String>> = HashMap::new();
-    for f in found.iter() {
-        owners.entry(f.name.clone()).or_default().push(label(f));
-        if let Some(name) = chosen(f).filter(|n| n != &f.name) {
-            owners.entry(name).or_default().push(label(f));
+/// How a found endpoint is named in conflicts: unambiguous even where dotted names are not.
+fn label(found: &Found) -> String {
+    format!("{} of {}", found.endpoint.name, found.service.name)
+}
+
+/// Keeps the first endpoint of each dotted name (sorted by service name, so `a`'s `b.C.D`
+/// before `a.b`'s `C.D`); names shared by endpoints of different services are conflicts.
+fn keep_first_of_each_name(found: &mut Vec<Found>) -> Vec<Conflict> {
+    let mut conflicts = Vec::new();
+    for same in found.chunk_by(|a, b| a.name == b.name) {
+        let mut claimants: Vec<String> = same.iter().map(label).collect();
+        // One service listing an endpoint twice is one endpoint.
+        claimants.dedup();
+        if claimants.len() > 1 {
+            conflicts.push(Conflict {
+                name: same[0].name.clone(),
+                outcome: format!(
+                    "{} has it, being first by service name; {} {} no tool, so rename a \
+                     service or endpoint to offer both",
+                    claimants[0],
+                    claimants[1..].join(" and "),
+                    if claimants.len() > 2 { "get" } else { "gets" },
+                ),
+                claimants,
+            });
         }
     }
-    for tool in framework(&|_| Vec::new()) {
-        owners
-            .entry(tool.name)
-            .or_default()
-            .push("the framework".into());
+    found.dedup_by(|a, b| a.name == b.name);
+    conflicts
+}
+
+/// Gives each endpoint a safe name: characters outside `[a-zA-Z0-9_-]` become `_`; a name
+/// that then collides with another or with a framework tool's, runs over 64 characters, or
+/// already ends like a hashed name ends in `_` and 8 hex digits of a hash of the dotted name
+/// instead, so each stays unique and stable. Collisions are conflicts; the framework tool
+/// keeps its name.
+fn name_safely(found: &mut [Found]) -> Vec<Conflict> {
+    let plain: Vec<String> = found.iter().map(|f| sanitize(&f.name)).collect();
+    let mut wanted: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, name) in plain.iter().enumerate() {
+        wanted.entry(name).or_default().push(i);
     }
-    for f in found.iter_mut() {
-        let Some(name) = chosen(f) else { continue };
-        let endpoint = label(f);
-        if !is_safe(&name) {
+    let reserved = framework_names();
+    let safe: Vec<String> = found
+        .iter()
+        .zip(&plain)
+        .map(|(f, name)| {
+            let alone = wanted[name.as_str()].len() == 1 && !reserved.contains(name);
+            if alone && name.len() <= SAFE_MAX && !looks_hashed(name) {
+                return name.clone();
+            }
+            let suffix = format!("_{:08x}", fnv1a(&f.name) as u32);
+            let keep = name.len().min(SAFE_MAX - suffix.len());
+            format!("{}{suffix}", &name[..keep])
+        })
+        .collect();
+    let mut conflicts = Vec::new();
+    for (name, claimants) in &wanted {
+        let framework = reserved.iter().any(|r| r == name);
+        if claimants.len() + usize::from(framework) < 2 {
+            continue;
+        }
+        let renamed = claimants
+            .iter()
+            .map(|&i| format!("{} is {}", label(&found[i]), safe[i]))
+            .collect::<Vec<_>>()
+            .join(", ");
+        conflicts.push(Conflict {
+            name: name.to_string(),
+            claimants: framework
+                .then(|| FRAMEWORK.to_string())
+                .into_iter()
+                .chain(claimants.iter().map(|&i| label(&found[i])))
+                .collect(),
+            outcome: if framework {
+                format!("{FRAMEWORK} keeps it; {renamed}")
+            } else {
+                format!("none has it, each is named with a hash of its dotted name: {renamed}")
+            },
+        });
+    }
+    for (f, name) in found.iter_mut().zip(safe) {
+        f.name = name;
+    }
+    conflicts
+}
+
+/// Gives each endpoint with an `mcp_name` that name when it is safe and no one else has or
+/// chose it: not another endpoint's name, not a framework tool's, not another `mcp_name`. An
+/// endpoint that cannot have its `mcp_name` keeps its name, and the conflict says why.
+/// Re-sorts by name.
+fn choose_names(found: &mut [Found]) -> Vec<Conflict> {
+    /// Who has a name, and which endpoints chose it.
+    #[derive(Default)]
+    struct Claims {
+        holder: Option<String>,
+        choosers: Vec<usize>,
+    }
+    let mut names: BTreeMap<String, Claims> = BTreeMap::new();
+    for f in found.iter() {
+        names.entry(f.name.clone()).or_default().holder = Some(label(f));
+    }
+    for name in framework_names() {
+        names.entry(name).or_default().holder = Some(FRAMEWORK.to_string());
+    }
+    for (i, f) in found.iter().enumerate() {
+        let Some(name) = f.endpoint.metadata.get(MCP_NAME).filter(|n| **n != f.name) else {
+            continue;
+        };
+        if is_safe(name) {
+            names.entry(name.clone()).or_default().choosers.push(i);
+        } else {
             tracing::warn!(
-                endpoint,
+                endpoint = label(f),
                 mcp_name = name,
                 default = f.name,
                 "mcp_name must match ^[a-zA-Z0-9_-]{{1,64}}$; the tool keeps its default name"
             );
-        } else if let Some(other) = owners[&name].iter().find(|o| **o != endpoint) {
-            tracing::warn!(
-                endpoint,
-                other,
-                mcp_name = name,
-                default = f.name,
-                "mcp_name is taken by another endpoint or tool; both need different names, \
-                 so the tool keeps its default name"
-            );
-        } else {
-            f.name = name;
+        }
+    }
+    let mut conflicts = Vec::new();
+    for (name, claims) in names {
+        match (claims.holder, claims.choosers.as_slice()) {
+            (_, []) => {}
+            (None, [only]) => found[*only].name = name,
+            (holder, choosers) => {
+                let kept = choosers
+                    .iter()
+                    .map(|&i| format!("{} keeps {}", label(&found[i]), found[i].name))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let outcome = match &holder {
+                    Some(holder) => format!("{holder} has it; {kept}"),
+                    None => format!("chosen more than once, it is no one's: {kept}"),
+                };
+                conflicts.push(Conflict {
+                    claimants: holder
+                        .into_iter()
+                        .chain(choosers.iter().map(|&i| label(&found[i])))
+                        .collect(),
+                    name,
+                    outcome,
+                });
+            }
         }
     }
     found.sort_by(|a, b| a.name.cmp(&b.name));
+    conflicts
+}
+
+/// The framework tools' names, which no endpoint may have.
+fn framework_names() -> Vec<String> {
+    framework(&|_| Vec::new())
+        .into_iter()
+        .map(|tool| tool.name)
+        .collect()
 }
 
 /// True for a name every model API accepts: `^[a-zA-Z0-9_-]{1,64}$`.
@@ -172,29 +316,6 @@ fn is_safe(name: &str) -> bool {
 fn callable(endpoint: &Endpoint) -> bool {
     let flag = |key: &str| endpoint.metadata.get(key).is_some_and(|v| v == "true");
     !flag("stream") && !flag("subscriber")
-}
-
-/// Safe names for dotted ones, in the same order: characters outside `[a-zA-Z0-9_-]` become
-/// `_`; a name that then collides with another, runs over 64 characters, or already ends like
-/// a hashed name ends in `_` and 8 hex digits of a hash of the dotted name instead, so each
-/// stays unique and stable.
-fn safe_names<'a>(dotted: impl Iterator<Item = &'a str> + Clone) -> Vec<String> {
-    let plain: Vec<String> = dotted.clone().map(sanitize).collect();
-    let mut counts: HashMap<&str, usize> = HashMap::new();
-    for name in &plain {
-        *counts.entry(name).or_default() += 1;
-    }
-    dotted
-        .zip(&plain)
-        .map(|(original, name)| {
-            if counts[name.as_str()] == 1 && name.len() <= SAFE_MAX && !looks_hashed(name) {
-                return name.clone();
-            }
-            let suffix = format!("_{:08x}", fnv1a(original) as u32);
-            let keep = name.len().min(SAFE_MAX - suffix.len());
-            format!("{}{suffix}", &name[..keep])
-        })
-        .collect()
 }
 
 /// True when `name` ends like a hashed name (`_` and 8 hex digits).
@@ -374,22 +495,196 @@ pub(super) fn framework(scopes: &dyn Fn(&str) -> Vec<String>) -> Vec<Tool> {
 mod tests {
     use super::*;
 
+    /// A service with these endpoints, each with its `mcp_name` if given.
+    fn service(name: &str, endpoints: &[(&str, Option<&str>)]) -> Service {
+        Service {
+            name: name.into(),
+            endpoints: endpoints
+                .iter()
+                .map(|(endpoint, mcp_name)| Endpoint {
+                    name: endpoint.to_string(),
+                    metadata: mcp_name
+                        .map(|n| [(MCP_NAME.to_string(), n.to_string())].into())
+                        .unwrap_or_default(),
+                    ..Endpoint::default()
+                })
+                .collect(),
+            ..Service::default()
+        }
+    }
+
+    /// Each tool's name, service and endpoint, and the conflicts, for `services` in the order
+    /// given and in reverse: both must come out the same.
+    fn named(services: &[Service], naming: Naming) -> (Vec<[String; 3]>, Vec<Conflict>) {
+        let name = |services: &mut dyn Iterator<Item = &Service>| {
+            let (found, conflicts) = found(services, naming);
+            let tools = found
+                .iter()
+                .map(|f| {
+                    [
+                        f.name.clone(),
+                        f.service.name.clone(),
+                        f.endpoint.name.clone(),
+                    ]
+                })
+                .collect::<Vec<_>>();
+            (tools, conflicts)
+        };
+        let forwards = name(&mut services.iter());
+        assert_eq!(
+            forwards,
+            name(&mut services.iter().rev()),
+            "the registry's order changed the names"
+        );
+        forwards
+    }
+
+    fn names(tools: &[[String; 3]]) -> Vec<&str> {
+        tools.iter().map(|[name, ..]| name.as_str()).collect()
+    }
+
     #[test]
-    fn safe_names_are_plain_unique_and_short() {
-        let dotted = [
-            "helloworld.Helloworld.Call",
-            "a.b.C.D",
-            "a_b.C.D",
-            &format!("{}.H.M", "x".repeat(80)),
+    fn safe_names_are_plain_unique_and_short_and_collisions_are_reported() {
+        let services = [
+            service("helloworld", &[("Helloworld.Call", None)]),
+            service("a.b", &[("C.D", None)]),
+            service("a_b", &[("C.D", None)]),
+            service(&"x".repeat(80), &[("H.M", None)]),
         ];
-        let safe = safe_names(dotted.iter().copied());
-        assert_eq!(safe[0], "helloworld_Helloworld_Call");
-        assert_ne!(safe[1], safe[2], "collisions are told apart");
-        for name in &safe {
+        let (tools, conflicts) = named(&services, Naming::Safe);
+        let by_service = |service: &str| {
+            tools
+                .iter()
+                .find(|[_, s, _]| s == service)
+                .map(|[name, ..]| name.clone())
+                .unwrap()
+        };
+        assert_eq!(by_service("helloworld"), "helloworld_Helloworld_Call");
+        let (dots, underscores) = (by_service("a.b"), by_service("a_b"));
+        assert_ne!(dots, underscores, "collisions are told apart");
+        for name in names(&tools) {
             assert!(is_safe(name), "{name}");
         }
-        // Stable: the same input names the same way again.
-        assert_eq!(safe, safe_names(dotted.iter().copied()));
+        // Only the collision is a conflict, not the long name's hash.
+        assert_eq!(
+            conflicts,
+            [Conflict {
+                name: "a_b_C_D".into(),
+                claimants: vec!["C.D of a.b".into(), "C.D of a_b".into()],
+                outcome: format!(
+                    "none has it, each is named with a hash of its dotted name: C.D of a.b is \
+                     {dots}, C.D of a_b is {underscores}"
+                ),
+            }]
+        );
+        assert_eq!(
+            conflicts[0].to_string(),
+            format!(
+                "tool name \"a_b_C_D\" is wanted by C.D of a.b and C.D of a_b: {}",
+                conflicts[0].outcome
+            )
+        );
+    }
+
+    #[test]
+    fn no_endpoint_takes_a_framework_tools_name() {
+        let services = [service(
+            "micro",
+            &[
+                ("store.list", None),
+                ("Registry.Get", Some("micro_registry_get")),
+            ],
+        )];
+        let (tools, conflicts) = named(&services, Naming::Safe);
+        let [store, get] = [&tools[1][0], &tools[0][0]];
+        assert!(store.starts_with("micro_store_list_"), "{tools:?}");
+        assert_eq!(get, "micro_Registry_Get");
+        assert_eq!(
+            conflicts,
+            [
+                Conflict {
+                    name: "micro_registry_get".into(),
+                    claimants: vec![FRAMEWORK.into(), "Registry.Get of micro".into()],
+                    outcome: format!(
+                        "{FRAMEWORK} has it; Registry.Get of micro keeps micro_Registry_Get"
+                    ),
+                },
+                Conflict {
+                    name: "micro_store_list".into(),
+                    claimants: vec![FRAMEWORK.into(), "store.list of micro".into()],
+                    outcome: format!("{FRAMEWORK} keeps it; store.list of micro is {store}"),
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_dotted_name_two_services_share_goes_to_the_first_by_service_name() {
+        let services = [
+            service("a.b", &[("C.D", None)]),
+            service("a", &[("b.C.D", None), ("b.C.D", None)]),
+        ];
+        for naming in [Naming::Dotted, Naming::Safe] {
+            let (tools, conflicts) = named(&services, naming);
+            assert_eq!(tools.len(), 1, "{tools:?}");
+            assert_eq!((&tools[0][1], &tools[0][2]), (&"a".into(), &"b.C.D".into()));
+            assert_eq!(
+                conflicts,
+                [Conflict {
+                    name: "a.b.C.D".into(),
+                    claimants: vec!["b.C.D of a".into(), "C.D of a.b".into()],
+                    outcome: "b.C.D of a has it, being first by service name; C.D of a.b gets \
+                              no tool, so rename a service or endpoint to offer both"
+                        .into(),
+                }],
+                "{naming:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_mcp_name_chosen_twice_or_already_held_is_refused_and_reported() {
+        let services = [
+            service(
+                "one",
+                &[("H.Twin", Some("twin")), ("H.Take", Some("two_H_Mine"))],
+            ),
+            service("two", &[("H.Twin", Some("twin")), ("H.Mine", None)]),
+            service(
+                "three",
+                &[("H.Own", Some("own")), ("H.Bad", Some("has.dots"))],
+            ),
+        ];
+        let (tools, conflicts) = named(&services, Naming::Safe);
+        assert_eq!(
+            names(&tools),
+            [
+                "one_H_Take",
+                "one_H_Twin",
+                "own",
+                "three_H_Bad",
+                "two_H_Mine",
+                "two_H_Twin"
+            ]
+        );
+        // An unsafe mcp_name is no conflict: it is refused with a warning in the log.
+        assert_eq!(
+            conflicts
+                .iter()
+                .map(|c| (c.name.as_str(), c.outcome.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                (
+                    "twin",
+                    "chosen more than once, it is no one's: H.Twin of one keeps one_H_Twin, \
+                     H.Twin of two keeps two_H_Twin"
+                ),
+                (
+                    "two_H_Mine",
+                    "H.Mine of two has it; H.Take of one keeps one_H_Take"
+                ),
+            ]
+        );
     }
 
     #[test]
