@@ -435,3 +435,127 @@ async fn a_key_file_that_is_not_a_key_is_a_clear_error() {
         err.detail
     );
 }
+
+#[test]
+fn micro_admin_and_star_pass_every_scope_check_alike() {
+    use micro::auth::{ADMIN_SCOPE, has_scopes, is_admin};
+    let orders = strings(&["orders:read"]);
+    for admin in [strings(&["*"]), strings(&[ADMIN_SCOPE])] {
+        assert!(has_scopes(&admin, &orders), "{admin:?}");
+        assert!(has_scopes(&admin, &strings(&[ADMIN_SCOPE])), "{admin:?}");
+        assert!(is_admin(&claims_for("x", &[admin[0].as_str()], "j")));
+    }
+    assert!(!has_scopes(
+        &strings(&["orders:read"]),
+        &strings(&[ADMIN_SCOPE])
+    ));
+    assert!(!is_admin(&claims_for("x", &["orders:read", "admin"], "j")));
+    assert!(!is_admin(&claims_for("x", &[], "j")));
+}
+
+#[test]
+fn a_wildcard_in_a_held_scope_grants_the_scopes_it_matches() {
+    use micro::auth::has_scopes;
+    let agent = strings(&["orders:*", "users:*", "billing:*"]);
+    let grants = |required: &[&str]| has_scopes(&agent, &strings(required));
+    assert!(grants(&["orders:read"]));
+    assert!(grants(&["orders:items:write"]));
+    assert!(grants(&["inventory:read", "billing:refund"]));
+    assert!(!grants(&["inventory:read"]));
+    assert!(!grants(&["orders"]));
+    assert!(!grants(&["ordersx:read"]));
+    assert!(!grants(&["micro:admin"]));
+    // A star in the middle or in front stands for any run of characters too.
+    assert!(has_scopes(
+        &strings(&["*:read"]),
+        &strings(&["orders:read"])
+    ));
+    assert!(!has_scopes(
+        &strings(&["*:read"]),
+        &strings(&["orders:write"])
+    ));
+    // Required scopes are plain text: holding one scope does not grant a wildcard requirement.
+    assert!(!has_scopes(
+        &strings(&["orders:read"]),
+        &strings(&["orders:*"])
+    ));
+    assert!(has_scopes(&strings(&["orders:*"]), &strings(&["orders:*"])));
+}
+
+#[tokio::test]
+async fn a_token_holding_orders_star_may_call_an_endpoint_requiring_orders_read() {
+    let (auth, _store, _dir) = open().await;
+    let agent = claims_for("agent", &["orders:*", "users:*"], "j");
+    // Required by what the endpoint published in the registry...
+    let published = strings(&["orders:read"]);
+    assert_eq!(
+        auth.unmet_scopes(&agent, "orders", "Orders.List", &published)
+            .await
+            .unwrap(),
+        None
+    );
+    // ...and by what an administrator stored for it.
+    auth.set_scopes("orders", "Orders.List", &strings(&["billing:read"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        auth.unmet_scopes(&agent, "orders", "Orders.List", &published)
+            .await
+            .unwrap(),
+        Some(strings(&["billing:read"]))
+    );
+    auth.set_scopes("orders", "Orders.List", &strings(&["users:read"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        auth.unmet_scopes(&agent, "orders", "Orders.List", &published)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+/// The plain reading of a `*` pattern, one character at a time, to check the real one against.
+fn reference_match(pattern: &[char], text: &[char]) -> bool {
+    match pattern.split_first() {
+        None => text.is_empty(),
+        Some(('*', rest)) => (0..=text.len()).any(|skip| reference_match(rest, &text[skip..])),
+        Some((c, rest)) => text.first() == Some(c) && reference_match(rest, &text[1..]),
+    }
+}
+
+/// Every string of up to `max` characters drawn from `alphabet`.
+fn all_strings(alphabet: &[char], max: usize) -> Vec<String> {
+    let mut all = vec![String::new()];
+    let mut last = vec![String::new()];
+    for _ in 0..max {
+        last = last
+            .iter()
+            .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+            .collect();
+        all.extend(last.iter().cloned());
+    }
+    all
+}
+
+#[test]
+fn patterns_match_multi_byte_text_like_the_plain_reading_and_never_panic() {
+    use micro::auth::pattern_matches;
+    // The case that panicked: the text's end cut inside `é` while looking for the last part.
+    assert!(!pattern_matches("a*b", "aé"));
+    assert!(!pattern_matches("*x", "é"));
+    assert!(!pattern_matches("é*é", "é"));
+    let patterns = all_strings(&['a', 'é', '日', '*'], 4);
+    let texts = all_strings(&['a', 'é', '日'], 4);
+    for pattern in &patterns {
+        let p: Vec<char> = pattern.chars().collect();
+        for text in &texts {
+            let t: Vec<char> = text.chars().collect();
+            assert_eq!(
+                pattern_matches(pattern, text),
+                reference_match(&p, &t),
+                "pattern {pattern:?} text {text:?}"
+            );
+        }
+    }
+}

@@ -14,7 +14,7 @@ mod tokens;
 
 pub use accounts::{Account, Kind};
 pub use keys::{KEY_BITS, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, default_keys_dir};
-pub use scopes::{has_scopes, pattern_matches, published_scopes};
+pub use scopes::{has_scopes, is_admin, pattern_matches, published_scopes};
 pub use tokens::{Claims, Token, TokenInfo};
 
 use crate::errors::Result;
@@ -35,6 +35,8 @@ pub const DEFAULT_PASSWORD: &str = "micro";
 pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 /// The scope that passes every check.
 pub const ALL_SCOPES: &str = "*";
+/// The administrators' scope: it passes every check, exactly as [`ALL_SCOPES`] does.
+pub const ADMIN_SCOPE: &str = "micro:admin";
 /// Clock skew tolerated when checking `exp` and `nbf`, in seconds.
 pub const LEEWAY_SECS: u64 = 5;
 
