@@ -559,3 +559,67 @@ fn patterns_match_multi_byte_text_like_the_plain_reading_and_never_panic() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_success_from_an_address_does_not_forgive_its_failures_on_other_accounts() {
+    use micro::auth::LOGIN_ATTEMPTS;
+    let (auth, _store, _dir) = open().await;
+    let attacker = "198.51.100.7".parse().unwrap();
+    auth.create_account("mallory", Kind::User, Some("pw-mallory"), &[])
+        .await
+        .unwrap();
+    for _ in 1..LOGIN_ATTEMPTS {
+        let refusal = auth
+            .login_from(attacker, "admin", "guess")
+            .await
+            .unwrap_err();
+        assert_eq!(refusal.error.code, 401);
+        assert_eq!(refusal.retry_after, None);
+    }
+    // The attacker's own account logs in fine, but wipes nothing.
+    auth.login_from(attacker, "mallory", "pw-mallory")
+        .await
+        .unwrap();
+    assert_eq!(
+        auth.login_from(attacker, "admin", "guess")
+            .await
+            .unwrap_err()
+            .error
+            .code,
+        401
+    );
+    // The limit is reached: even the right password waits now, with the wait given.
+    let refusal = auth
+        .login_from(attacker, "admin", "micro")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (refusal.error.code, refusal.error.status.as_str()),
+        (429, "Too Many Requests")
+    );
+    let secs = refusal.retry_after_secs().unwrap();
+    assert!((1..=300).contains(&secs), "{secs}");
+    assert!(
+        refusal.error.detail.contains(&format!("{secs} seconds")),
+        "{refusal:?}"
+    );
+    // Another address is not held back.
+    auth.login_from("198.51.100.8".parse().unwrap(), "admin", "micro")
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn unknown_accounts_count_against_an_address_like_real_ones() {
+    use micro::auth::LOGIN_ATTEMPTS;
+    let (auth, _store, _dir) = open().await;
+    let peer = "203.0.113.5".parse().unwrap();
+    for i in 0..LOGIN_ATTEMPTS {
+        let id = if i % 2 == 0 { "nobody" } else { "../bad id" };
+        let refusal = auth.login_from(peer, id, "guess").await.unwrap_err();
+        assert_eq!(refusal.error.code, 401);
+        assert_eq!(refusal.error.detail, "wrong account id or password");
+    }
+    let refusal = auth.login_from(peer, "admin", "micro").await.unwrap_err();
+    assert_eq!(refusal.error.code, 429);
+}
