@@ -561,6 +561,91 @@ fn patterns_match_multi_byte_text_like_the_plain_reading_and_never_panic() {
 }
 
 #[tokio::test]
+async fn changing_a_password_revokes_every_token_of_that_account() {
+    let (auth, _store, _dir) = open().await;
+    auth.create_account("bob", Kind::User, Some("pw-bob"), &[])
+        .await
+        .unwrap();
+    let browser = auth.login("bob", "pw-bob").await.unwrap();
+    let script = auth
+        .issue("bob", &strings(&["deploy"]), Duration::from_secs(600))
+        .await
+        .unwrap();
+    let admin = auth.login("admin", "micro").await.unwrap();
+
+    auth.change_password("bob", "pw-bob-2").await.unwrap();
+    refused(&auth, &browser.token, "revoked").await;
+    refused(&auth, &script.token, "revoked").await;
+    assert!(auth.list_tokens(Some("bob")).await.unwrap().is_empty());
+    // Other accounts keep their sessions.
+    auth.verify(&admin.token).await.unwrap();
+    let fresh = auth.login("bob", "pw-bob-2").await.unwrap();
+    auth.verify(&fresh.token).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_logged_out_token_fails_verify_and_other_sessions_live_on() {
+    let (auth, _store, _dir) = open().await;
+    let laptop = auth.login("admin", "micro").await.unwrap();
+    let phone = auth.login("admin", "micro").await.unwrap();
+    // Logging out: the token the request carries gives its own id to revoke.
+    let claims = auth.verify(&laptop.token).await.unwrap();
+    auth.revoke(&claims.jti).await.unwrap();
+    refused(&auth, &laptop.token, "revoked").await;
+    auth.verify(&phone.token).await.unwrap();
+}
+
+#[tokio::test]
+async fn users_change_their_own_password_only_by_giving_the_old_one() {
+    use micro::auth::{LOGIN_ATTEMPTS, Refusal};
+    let (auth, _store, _dir) = open().await;
+    let peer = "192.0.2.10".parse().unwrap();
+    auth.create_account("bob", Kind::User, Some("pw-bob"), &strings(&["greeter"]))
+        .await
+        .unwrap();
+    let stolen = auth.login("bob", "pw-bob").await.unwrap();
+
+    // A stolen session alone cannot change the password: the old one is wrong, nothing changes.
+    let Refusal { error, .. } = auth
+        .change_own_password(peer, "bob", "guess", "pw-thief")
+        .await
+        .unwrap_err();
+    assert_eq!(error.code, 403, "{error:?}");
+    assert!(error.detail.contains("current password"), "{error:?}");
+    auth.verify(&stolen.token).await.unwrap();
+    assert_eq!(auth.login("bob", "pw-thief").await.unwrap_err().code, 401);
+
+    // With the old one: every old session ends, the caller gets a new one.
+    let session = auth
+        .change_own_password(peer, "bob", "pw-bob", "pw-bob-2")
+        .await
+        .unwrap();
+    refused(&auth, &stolen.token, "revoked").await;
+    let claims = auth.verify(&session.token).await.unwrap();
+    assert_eq!(
+        (claims.sub.as_str(), claims.scopes),
+        ("bob", strings(&["greeter"]))
+    );
+    assert_eq!(auth.login("bob", "pw-bob").await.unwrap_err().code, 401);
+    auth.login("bob", "pw-bob-2").await.unwrap();
+
+    // Guessing the old password is limited like logging in: one wrong guess was counted above.
+    for _ in 1..LOGIN_ATTEMPTS {
+        let refusal = auth
+            .change_own_password(peer, "bob", "guess", "x")
+            .await
+            .unwrap_err();
+        assert_eq!(refusal.error.code, 403);
+    }
+    let limited = auth
+        .change_own_password(peer, "bob", "pw-bob-2", "pw-bob-3")
+        .await
+        .unwrap_err();
+    assert_eq!(limited.error.code, 429, "{limited:?}");
+    assert!(limited.retry_after.is_some());
+}
+
+#[tokio::test]
 async fn a_success_from_an_address_does_not_forgive_its_failures_on_other_accounts() {
     use micro::auth::LOGIN_ATTEMPTS;
     let (auth, _store, _dir) = open().await;

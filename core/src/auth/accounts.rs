@@ -157,14 +157,16 @@ impl Auth {
         self.revoke_all(id).await
     }
 
-    /// Sets a new password on an account. Fails with 404 if there is no such account.
+    /// Sets a new password on an account and revokes every token it holds, so a session
+    /// opened with the old password ends with it. Fails with 404 if there is no such account.
     pub async fn change_password(&self, id: &str, password: &str) -> Result<()> {
         check_id(id)?;
         let mut stored = self.read_account(id).await?.ok_or_else(|| no_account(id))?;
         stored
             .metadata
             .insert(HASH.to_string(), self.passwords.hash(password).await?);
-        self.write_account(&stored).await
+        self.write_account(&stored).await?;
+        self.revoke_all(id).await
     }
 
     /// The account with this id, or 404.

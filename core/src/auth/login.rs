@@ -1,5 +1,6 @@
-//! Logging in: from a network address through the failed-login limiter first, then the bcrypt
-//! gate; a refusal says how long to wait when waiting helps.
+//! Logging in and changing one's own password: the two places a caller proves who they are
+//! with a password. From a network address both go through the failed-login limiter first,
+//! then the bcrypt gate; a refusal says how long to wait when waiting helps.
 
 use super::accounts::{Stored, check_id};
 use super::{Auth, DEFAULT_TTL, ID, Token};
@@ -72,6 +73,30 @@ impl Auth {
     pub async fn login(&self, id: &str, password: &str) -> crate::errors::Result<Token> {
         let stored = self.check_password(id, password).await?.ok_or_else(wrong)?;
         self.issue(id, stored.scopes(), DEFAULT_TTL).await
+    }
+
+    /// Lets a signed-in user at `peer` change their own password: `old` must be the current
+    /// one (so a stolen session alone cannot), and a wrong `old` counts as a failed login from
+    /// `peer` and is a 403 (the session itself is fine). Every token of the account is revoked,
+    /// the caller's too; the token returned is the caller's new session.
+    pub async fn change_own_password(
+        &self,
+        peer: IpAddr,
+        id: &str,
+        old: &str,
+        new: &str,
+    ) -> Result<Token, Refusal> {
+        let stored = self
+            .check_password_from(peer, id, old)
+            .await?
+            .ok_or_else(|| {
+                Error::forbidden(
+                    ID,
+                    "the current password is wrong; give it to set a new one",
+                )
+            })?;
+        self.change_password(id, new).await?;
+        Ok(self.issue(id, stored.scopes(), DEFAULT_TTL).await?)
     }
 
     /// The account when `password` is its password, `None` when the id or password is wrong;
