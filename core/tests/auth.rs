@@ -435,3 +435,276 @@ async fn a_key_file_that_is_not_a_key_is_a_clear_error() {
         err.detail
     );
 }
+
+#[test]
+fn micro_admin_and_star_pass_every_scope_check_alike() {
+    use micro::auth::{ADMIN_SCOPE, has_scopes, is_admin};
+    let orders = strings(&["orders:read"]);
+    for admin in [strings(&["*"]), strings(&[ADMIN_SCOPE])] {
+        assert!(has_scopes(&admin, &orders), "{admin:?}");
+        assert!(has_scopes(&admin, &strings(&[ADMIN_SCOPE])), "{admin:?}");
+        assert!(is_admin(&claims_for("x", &[admin[0].as_str()], "j")));
+    }
+    assert!(!has_scopes(
+        &strings(&["orders:read"]),
+        &strings(&[ADMIN_SCOPE])
+    ));
+    assert!(!is_admin(&claims_for("x", &["orders:read", "admin"], "j")));
+    assert!(!is_admin(&claims_for("x", &[], "j")));
+}
+
+#[test]
+fn a_wildcard_in_a_held_scope_grants_the_scopes_it_matches() {
+    use micro::auth::has_scopes;
+    let agent = strings(&["orders:*", "users:*", "billing:*"]);
+    let grants = |required: &[&str]| has_scopes(&agent, &strings(required));
+    assert!(grants(&["orders:read"]));
+    assert!(grants(&["orders:items:write"]));
+    assert!(grants(&["inventory:read", "billing:refund"]));
+    assert!(!grants(&["inventory:read"]));
+    assert!(!grants(&["orders"]));
+    assert!(!grants(&["ordersx:read"]));
+    assert!(!grants(&["micro:admin"]));
+    // A star in the middle or in front stands for any run of characters too.
+    assert!(has_scopes(
+        &strings(&["*:read"]),
+        &strings(&["orders:read"])
+    ));
+    assert!(!has_scopes(
+        &strings(&["*:read"]),
+        &strings(&["orders:write"])
+    ));
+    // Required scopes are plain text: holding one scope does not grant a wildcard requirement.
+    assert!(!has_scopes(
+        &strings(&["orders:read"]),
+        &strings(&["orders:*"])
+    ));
+    assert!(has_scopes(&strings(&["orders:*"]), &strings(&["orders:*"])));
+}
+
+#[tokio::test]
+async fn a_token_holding_orders_star_may_call_an_endpoint_requiring_orders_read() {
+    let (auth, _store, _dir) = open().await;
+    let agent = claims_for("agent", &["orders:*", "users:*"], "j");
+    // Required by what the endpoint published in the registry...
+    let published = strings(&["orders:read"]);
+    assert_eq!(
+        auth.unmet_scopes(&agent, "orders", "Orders.List", &published)
+            .await
+            .unwrap(),
+        None
+    );
+    // ...and by what an administrator stored for it.
+    auth.set_scopes("orders", "Orders.List", &strings(&["billing:read"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        auth.unmet_scopes(&agent, "orders", "Orders.List", &published)
+            .await
+            .unwrap(),
+        Some(strings(&["billing:read"]))
+    );
+    auth.set_scopes("orders", "Orders.List", &strings(&["users:read"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        auth.unmet_scopes(&agent, "orders", "Orders.List", &published)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+/// The plain reading of a `*` pattern, one character at a time, to check the real one against.
+fn reference_match(pattern: &[char], text: &[char]) -> bool {
+    match pattern.split_first() {
+        None => text.is_empty(),
+        Some(('*', rest)) => (0..=text.len()).any(|skip| reference_match(rest, &text[skip..])),
+        Some((c, rest)) => text.first() == Some(c) && reference_match(rest, &text[1..]),
+    }
+}
+
+/// Every string of up to `max` characters drawn from `alphabet`.
+fn all_strings(alphabet: &[char], max: usize) -> Vec<String> {
+    let mut all = vec![String::new()];
+    let mut last = vec![String::new()];
+    for _ in 0..max {
+        last = last
+            .iter()
+            .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+            .collect();
+        all.extend(last.iter().cloned());
+    }
+    all
+}
+
+#[test]
+fn patterns_match_multi_byte_text_like_the_plain_reading_and_never_panic() {
+    use micro::auth::pattern_matches;
+    // The case that panicked: the text's end cut inside `é` while looking for the last part.
+    assert!(!pattern_matches("a*b", "aé"));
+    assert!(!pattern_matches("*x", "é"));
+    assert!(!pattern_matches("é*é", "é"));
+    let patterns = all_strings(&['a', 'é', '日', '*'], 4);
+    let texts = all_strings(&['a', 'é', '日'], 4);
+    for pattern in &patterns {
+        let p: Vec<char> = pattern.chars().collect();
+        for text in &texts {
+            let t: Vec<char> = text.chars().collect();
+            assert_eq!(
+                pattern_matches(pattern, text),
+                reference_match(&p, &t),
+                "pattern {pattern:?} text {text:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn changing_a_password_revokes_every_token_of_that_account() {
+    let (auth, _store, _dir) = open().await;
+    auth.create_account("bob", Kind::User, Some("pw-bob"), &[])
+        .await
+        .unwrap();
+    let browser = auth.login("bob", "pw-bob").await.unwrap();
+    let script = auth
+        .issue("bob", &strings(&["deploy"]), Duration::from_secs(600))
+        .await
+        .unwrap();
+    let admin = auth.login("admin", "micro").await.unwrap();
+
+    auth.change_password("bob", "pw-bob-2").await.unwrap();
+    refused(&auth, &browser.token, "revoked").await;
+    refused(&auth, &script.token, "revoked").await;
+    assert!(auth.list_tokens(Some("bob")).await.unwrap().is_empty());
+    // Other accounts keep their sessions.
+    auth.verify(&admin.token).await.unwrap();
+    let fresh = auth.login("bob", "pw-bob-2").await.unwrap();
+    auth.verify(&fresh.token).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_logged_out_token_fails_verify_and_other_sessions_live_on() {
+    let (auth, _store, _dir) = open().await;
+    let laptop = auth.login("admin", "micro").await.unwrap();
+    let phone = auth.login("admin", "micro").await.unwrap();
+    // Logging out: the token the request carries gives its own id to revoke.
+    let claims = auth.verify(&laptop.token).await.unwrap();
+    auth.revoke(&claims.jti).await.unwrap();
+    refused(&auth, &laptop.token, "revoked").await;
+    auth.verify(&phone.token).await.unwrap();
+}
+
+#[tokio::test]
+async fn users_change_their_own_password_only_by_giving_the_old_one() {
+    use micro::auth::{LOGIN_ATTEMPTS, Refusal};
+    let (auth, _store, _dir) = open().await;
+    let peer = "192.0.2.10".parse().unwrap();
+    auth.create_account("bob", Kind::User, Some("pw-bob"), &strings(&["greeter"]))
+        .await
+        .unwrap();
+    let stolen = auth.login("bob", "pw-bob").await.unwrap();
+
+    // A stolen session alone cannot change the password: the old one is wrong, nothing changes.
+    let Refusal { error, .. } = auth
+        .change_own_password(peer, "bob", "guess", "pw-thief")
+        .await
+        .unwrap_err();
+    assert_eq!(error.code, 403, "{error:?}");
+    assert!(error.detail.contains("current password"), "{error:?}");
+    auth.verify(&stolen.token).await.unwrap();
+    assert_eq!(auth.login("bob", "pw-thief").await.unwrap_err().code, 401);
+
+    // With the old one: every old session ends, the caller gets a new one.
+    let session = auth
+        .change_own_password(peer, "bob", "pw-bob", "pw-bob-2")
+        .await
+        .unwrap();
+    refused(&auth, &stolen.token, "revoked").await;
+    let claims = auth.verify(&session.token).await.unwrap();
+    assert_eq!(
+        (claims.sub.as_str(), claims.scopes),
+        ("bob", strings(&["greeter"]))
+    );
+    assert_eq!(auth.login("bob", "pw-bob").await.unwrap_err().code, 401);
+    auth.login("bob", "pw-bob-2").await.unwrap();
+
+    // Guessing the old password is limited like logging in: one wrong guess was counted above.
+    for _ in 1..LOGIN_ATTEMPTS {
+        let refusal = auth
+            .change_own_password(peer, "bob", "guess", "x")
+            .await
+            .unwrap_err();
+        assert_eq!(refusal.error.code, 403);
+    }
+    let limited = auth
+        .change_own_password(peer, "bob", "pw-bob-2", "pw-bob-3")
+        .await
+        .unwrap_err();
+    assert_eq!(limited.error.code, 429, "{limited:?}");
+    assert!(limited.retry_after.is_some());
+}
+
+#[tokio::test]
+async fn a_success_from_an_address_does_not_forgive_its_failures_on_other_accounts() {
+    use micro::auth::LOGIN_ATTEMPTS;
+    let (auth, _store, _dir) = open().await;
+    let attacker = "198.51.100.7".parse().unwrap();
+    auth.create_account("mallory", Kind::User, Some("pw-mallory"), &[])
+        .await
+        .unwrap();
+    for _ in 1..LOGIN_ATTEMPTS {
+        let refusal = auth
+            .login_from(attacker, "admin", "guess")
+            .await
+            .unwrap_err();
+        assert_eq!(refusal.error.code, 401);
+        assert_eq!(refusal.retry_after, None);
+    }
+    // The attacker's own account logs in fine, but wipes nothing.
+    auth.login_from(attacker, "mallory", "pw-mallory")
+        .await
+        .unwrap();
+    assert_eq!(
+        auth.login_from(attacker, "admin", "guess")
+            .await
+            .unwrap_err()
+            .error
+            .code,
+        401
+    );
+    // The limit is reached: even the right password waits now, with the wait given.
+    let refusal = auth
+        .login_from(attacker, "admin", "micro")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (refusal.error.code, refusal.error.status.as_str()),
+        (429, "Too Many Requests")
+    );
+    let secs = refusal.retry_after_secs().unwrap();
+    assert!((1..=300).contains(&secs), "{secs}");
+    assert!(
+        refusal.error.detail.contains(&format!("{secs} seconds")),
+        "{refusal:?}"
+    );
+    // Another address is not held back.
+    auth.login_from("198.51.100.8".parse().unwrap(), "admin", "micro")
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn unknown_accounts_count_against_an_address_like_real_ones() {
+    use micro::auth::LOGIN_ATTEMPTS;
+    let (auth, _store, _dir) = open().await;
+    let peer = "203.0.113.5".parse().unwrap();
+    for i in 0..LOGIN_ATTEMPTS {
+        let id = if i % 2 == 0 { "nobody" } else { "../bad id" };
+        let refusal = auth.login_from(peer, id, "guess").await.unwrap_err();
+        assert_eq!(refusal.error.code, 401);
+        assert_eq!(refusal.error.detail, "wrong account id or password");
+    }
+    let refusal = auth.login_from(peer, "admin", "micro").await.unwrap_err();
+    assert_eq!(refusal.error.code, 429);
+}

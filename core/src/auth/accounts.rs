@@ -1,12 +1,11 @@
 //! Accounts: stored at `auth/<id>` in go-micro's JSON shape with a bcrypt hash of the password
-//! in the metadata (never the password itself), the default admin, and login.
+//! in the metadata (never the password itself), and the default admin.
 
 use super::{Auth, DEFAULT_ADMIN, DEFAULT_PASSWORD, ID};
 use crate::errors::{Error, Result};
 use crate::store::{DeleteOptions, ListOptions, ReadOptions, Record, WriteOptions};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 const PREFIX: &str = "auth/";
@@ -81,27 +80,14 @@ impl Stored {
         }
     }
 
-    /// An account that no password matches, with a real hash to check against.
-    fn decoy() -> Stored {
-        static DECOY_HASH: OnceLock<String> = OnceLock::new();
-        let hash = DECOY_HASH.get_or_init(|| {
-            bcrypt::hash(uuid::Uuid::new_v4().to_string(), bcrypt::DEFAULT_COST).unwrap_or_default()
-        });
-        Stored {
-            id: String::new(),
-            kind: Kind::User,
-            issuer: String::new(),
-            secret: String::new(),
-            scopes: Vec::new(),
-            metadata: HashMap::from([(HASH.to_string(), hash.clone())]),
-        }
+    /// The bcrypt hash of the account's password; a service account has none.
+    pub(super) fn password_hash(&self) -> Option<&str> {
+        self.metadata.get(HASH).map(String::as_str)
     }
 
-    fn password_matches(&self, password: &str) -> bool {
-        match self.metadata.get(HASH) {
-            Some(hash) => bcrypt::verify(password, hash).unwrap_or(false),
-            None => false,
-        }
+    /// The scopes the account's tokens carry on login.
+    pub(super) fn scopes(&self) -> &[String] {
+        &self.scopes
     }
 }
 
@@ -127,7 +113,7 @@ impl Auth {
         metadata.insert(CREATED.to_string(), now_secs().to_string());
         match password {
             Some(p) => {
-                metadata.insert(HASH.to_string(), hash(p).await?);
+                metadata.insert(HASH.to_string(), self.passwords.hash(p).await?);
             }
             None if kind != Kind::Service => {
                 return Err(Error::bad_request(
@@ -171,14 +157,16 @@ impl Auth {
         self.revoke_all(id).await
     }
 
-    /// Sets a new password on an account. Fails with 404 if there is no such account.
+    /// Sets a new password on an account and revokes every token it holds, so a session
+    /// opened with the old password ends with it. Fails with 404 if there is no such account.
     pub async fn change_password(&self, id: &str, password: &str) -> Result<()> {
         check_id(id)?;
         let mut stored = self.read_account(id).await?.ok_or_else(|| no_account(id))?;
         stored
             .metadata
-            .insert(HASH.to_string(), hash(password).await?);
-        self.write_account(&stored).await
+            .insert(HASH.to_string(), self.passwords.hash(password).await?);
+        self.write_account(&stored).await?;
+        self.revoke_all(id).await
     }
 
     /// The account with this id, or 404.
@@ -199,28 +187,6 @@ impl Auth {
             .collect())
     }
 
-    /// Checks the password and issues a token for the account with its scopes and the default
-    /// lifetime. Any failure is the same 401, so callers learn nothing about which part was wrong.
-    pub async fn login(&self, id: &str, password: &str) -> Result<super::Token> {
-        let refused = || Error::unauthorized(ID, "wrong account id or password");
-        if check_id(id).is_err() {
-            return Err(refused());
-        }
-        let Some(stored) = self.read_account(id).await? else {
-            // Spend the same bcrypt time as a real check, so timing does not tell which ids exist.
-            let password = password.to_string();
-            let _ =
-                tokio::task::spawn_blocking(move || Stored::decoy().password_matches(&password))
-                    .await;
-            return Err(refused());
-        };
-        let (stored, ok) = verify_password(stored, password.to_string()).await?;
-        if !ok {
-            return Err(refused());
-        }
-        self.issue(id, &stored.scopes, super::DEFAULT_TTL).await
-    }
-
     /// True while the default admin exists with the password `micro` (the banner warns then).
     /// The answer is kept for the admin's current password hash, so asking again costs no
     /// bcrypt until the password changes.
@@ -228,7 +194,7 @@ impl Auth {
         let Some(stored) = self.read_account(DEFAULT_ADMIN).await? else {
             return Ok(false);
         };
-        let hash = stored.metadata.get(HASH).cloned().unwrap_or_default();
+        let hash = stored.password_hash().unwrap_or_default().to_string();
         let kept = self
             .default_checked
             .lock()
@@ -239,7 +205,10 @@ impl Auth {
         {
             return Ok(unchanged);
         }
-        let unchanged = verify_password(stored, DEFAULT_PASSWORD.into()).await?.1;
+        let unchanged = self
+            .passwords
+            .matches(stored.password_hash(), DEFAULT_PASSWORD)
+            .await?;
         *self
             .default_checked
             .lock()
@@ -298,7 +267,7 @@ impl Auth {
 }
 
 /// Account ids become store keys: plain, short, no `/`, not starting with `.`.
-fn check_id(id: &str) -> Result<()> {
+pub(super) fn check_id(id: &str) -> Result<()> {
     let ok = !id.is_empty()
         && id.len() <= 128
         && !id.starts_with('.')
@@ -318,30 +287,6 @@ fn check_id(id: &str) -> Result<()> {
 
 fn no_account(id: &str) -> Error {
     Error::not_found(ID, format!("there is no account {id:?}"))
-}
-
-/// bcrypt is slow on purpose; keep it off the async threads.
-async fn hash(password: &str) -> Result<String> {
-    if password.is_empty() {
-        return Err(Error::bad_request(
-            ID,
-            "the password is empty; give a password",
-        ));
-    }
-    let password = password.to_string();
-    tokio::task::spawn_blocking(move || bcrypt::hash(password, bcrypt::DEFAULT_COST))
-        .await
-        .map_err(|e| Error::internal(ID, format!("password hashing stopped: {e}")))?
-        .map_err(|e| Error::bad_request(ID, format!("cannot hash this password: {e}")))
-}
-
-async fn verify_password(stored: Stored, password: String) -> Result<(Stored, bool)> {
-    tokio::task::spawn_blocking(move || {
-        let ok = stored.password_matches(&password);
-        (stored, ok)
-    })
-    .await
-    .map_err(|e| Error::internal(ID, format!("password check stopped: {e}")))
 }
 
 pub(super) fn now_secs() -> u64 {

@@ -1,7 +1,7 @@
 //! Accounts, tokens and endpoint scopes for the gateway: bcrypt-hashed accounts in the store,
-//! RS256 JWTs signed with a key pair kept on disk, revocation by token id, and the scopes an
-//! endpoint requires. [`Auth`] is the one entry point; the HTTP pages and the gateway's checks
-//! are built on it.
+//! RS256 JWTs signed with a key pair kept on disk, revocation by token id, the scopes an
+//! endpoint requires, and logins limited per client address with bcrypt work capped. [`Auth`]
+//! is the one entry point; the HTTP pages and the gateway's checks are built on it.
 //!
 //! Store layout (go-micro's where it has one): accounts at `auth/<id>`, the deleted-admin
 //! marker at `auth/.admin-deleted`, live tokens at `jwt/<jti>` (a token whose record is gone is
@@ -9,12 +9,18 @@
 
 mod accounts;
 mod keys;
+mod limiter;
+mod login;
+mod passwords;
 mod scopes;
 mod tokens;
 
 pub use accounts::{Account, Kind};
 pub use keys::{KEY_BITS, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, default_keys_dir};
-pub use scopes::{has_scopes, pattern_matches, published_scopes};
+pub use limiter::{LOGIN_ATTEMPTS, LOGIN_WINDOW};
+pub use login::Refusal;
+pub use passwords::PASSWORD_QUEUE_WAIT;
+pub use scopes::{has_scopes, is_admin, pattern_matches, published_scopes};
 pub use tokens::{Claims, Token, TokenInfo};
 
 use crate::errors::Result;
@@ -35,6 +41,8 @@ pub const DEFAULT_PASSWORD: &str = "micro";
 pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 /// The scope that passes every check.
 pub const ALL_SCOPES: &str = "*";
+/// The administrators' scope: it passes every check, exactly as [`ALL_SCOPES`] does.
+pub const ADMIN_SCOPE: &str = "micro:admin";
 /// Clock skew tolerated when checking `exp` and `nbf`, in seconds.
 pub const LEEWAY_SECS: u64 = 5;
 
@@ -49,6 +57,10 @@ pub struct Auth {
     /// The default admin's password hash last checked against the default password, and the
     /// answer: bcrypt runs again only when the hash changes.
     default_checked: Mutex<Option<(String, bool)>>,
+    /// Failed logins per client address.
+    limiter: limiter::Limiter,
+    /// The gate every bcrypt hash and check goes through.
+    passwords: passwords::Passwords,
 }
 
 impl Auth {
@@ -63,6 +75,8 @@ impl Auth {
             validation: validation(),
             scopes_version: AtomicU64::new(0),
             default_checked: Mutex::new(None),
+            limiter: limiter::Limiter::default(),
+            passwords: passwords::Passwords::new(),
         };
         auth.ensure_default_admin().await?;
         Ok(auth)

@@ -2,7 +2,7 @@
 //! `endpoint-scopes/<service>.<Handler.Method>`, set one by one or by pattern, and the check
 //! of a token's claims against them.
 
-use super::{ALL_SCOPES, Auth, Claims, ID};
+use super::{ADMIN_SCOPE, ALL_SCOPES, Auth, Claims, ID};
 use crate::errors::{Error, Result};
 use crate::store::{DeleteOptions, ReadOptions, Record, WriteOptions};
 
@@ -68,8 +68,8 @@ impl Auth {
     /// `None` when `claims` may call `service`'s `endpoint`; otherwise the scopes it requires,
     /// for the 403 answer (`{"error":"insufficient scopes","required_scopes":"a,b"}`). The
     /// required scopes are those stored for the endpoint or, when none are stored, the ones it
-    /// `published` in its registry metadata ([`published_scopes`]). A call passes when none
-    /// are required, or the token has `*` or any one of them.
+    /// `published` in its registry metadata ([`published_scopes`]). A call passes when
+    /// [`has_scopes`] says the token's scopes grant them.
     pub async fn unmet_scopes(
         &self,
         claims: &Claims,
@@ -123,28 +123,44 @@ pub fn published_scopes(metadata: &crate::registry::Metadata) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// True when `required` is empty, `held` has `*`, or `held` has any one of `required`.
+/// True when `held` may do what `required` guards: `required` is empty, or `held` grants the
+/// admin scope (`*` or `micro:admin`, which pass every check), or `held` grants any one of
+/// `required`. A held scope grants a required one when they are equal or, when it has `*` in
+/// it, when it matches as a [`pattern_matches`] pattern, where `*` stands for any run of
+/// characters: `orders:*` grants `orders:read` and `orders:items:write` (not `orders`), and
+/// `*:read` grants `orders:read`. Required scopes are plain text; a `*` in one is a character.
 pub fn has_scopes(held: &[String], required: &[String]) -> bool {
-    required.is_empty()
-        || held.iter().any(|s| s == ALL_SCOPES)
-        || held.iter().any(|s| required.contains(s))
+    let granted = |want: &str| held.iter().any(|have| grants(have, want));
+    required.is_empty() || granted(ADMIN_SCOPE) || required.iter().any(|want| granted(want))
+}
+
+/// True for claims whose scopes grant `micro:admin` (so `*` too): the one admin rule.
+pub fn is_admin(claims: &Claims) -> bool {
+    claims.scopes.iter().any(|have| grants(have, ADMIN_SCOPE))
+}
+
+/// True when the held scope `have` grants the required scope `want`.
+fn grants(have: &str, want: &str) -> bool {
+    have == want || have == ALL_SCOPES || (have.contains('*') && pattern_matches(have, want))
 }
 
 /// True when `text` matches `pattern`, where `*` stands for any run of characters.
 pub fn pattern_matches(pattern: &str, text: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let mut middle: Vec<&str> = parts.collect();
+    let Some(last) = middle.pop() else {
         return pattern == text;
-    }
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !text.starts_with(first) || text.len() < first.len() + last.len() {
+    };
+    // Strip the fixed ends first, so the parts in between are searched for only in what
+    // lies between them (a text too short for both ends matches nothing).
+    let Some(mut rest) = text
+        .strip_prefix(first)
+        .and_then(|rest| rest.strip_suffix(last))
+    else {
         return false;
-    }
-    let mut rest = &text[first.len()..text.len() - last.len()];
-    if !text.ends_with(last) {
-        return false;
-    }
-    for part in &parts[1..parts.len() - 1] {
+    };
+    for part in middle {
         match rest.find(part) {
             Some(at) => rest = &rest[at + part.len()..],
             None => return false,
