@@ -115,9 +115,3 @@ impl Auth {
         self.store.read(prefix, &options).await
     }
 }
-
-/// True for an administrator's token: scope `*`. A token an administrator issues with narrower
-/// scopes is only as strong as those scopes.
-pub fn is_admin(claims: &Claims) -> bool {
-    claims.scopes.iter().any(|s| s == ALL_SCOPES)
-}

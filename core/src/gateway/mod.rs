@@ -20,7 +20,6 @@
 //! # Ok(()) }
 //! ```
 
-mod guard;
 mod pages;
 mod routes;
 

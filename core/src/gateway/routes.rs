@@ -49,8 +49,6 @@ pub(super) struct Shared {
     pub(super) dashboard: Option<PathBuf>,
     /// The HTML pages' templates.
     pub(super) pages: Pages,
-    /// Failed logins per client address.
-    pub(super) limiter: super::guard::LoginLimiter,
     /// The last readiness answer and when it was found.
     ready: Mutex<Option<(Instant, Result<(), String>)>>,
 }
@@ -75,7 +73,6 @@ impl Shared {
             auth,
             dashboard,
             pages,
-            limiter: Default::default(),
             ready: Mutex::new(None),
         }
     }

@@ -89,9 +89,27 @@ impl Failure {
         Error::new(id, self.body.error, self.status.as_u16().into())
     }
 
+    /// What went wrong, as the body's `error` says it.
+    pub fn message(&self) -> &str {
+        &self.body.error
+    }
+
     /// The status answered.
     pub fn status(&self) -> StatusCode {
         self.status
+    }
+}
+
+impl From<crate::auth::Refusal> for Failure {
+    /// A refused login: its own status (401, 403, 429 or 503), saying when to try again.
+    fn from(refusal: crate::auth::Refusal) -> Failure {
+        let status = StatusCode::from_u16(refusal.error.code as u16)
+            .ok()
+            .filter(|s| s.is_client_error() || *s == StatusCode::SERVICE_UNAVAILABLE)
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut failure = Failure::new(status, refusal.error.detail);
+        failure.retry_after = refusal.retry_after;
+        failure
     }
 }
 

@@ -6,12 +6,13 @@
 //! exception: its page is rendered at once, since the token's text is shown only that once.
 
 use super::{MAX_FORM_SIZE, Visit, redirect, refresh_default_password, set_cookie, token_cookie};
-use crate::auth::{ALL_SCOPES, Auth, DEFAULT_ADMIN, Kind, Token};
+use crate::auth::{ALL_SCOPES, Auth, DEFAULT_ADMIN, DEFAULT_TTL, Kind, Token};
 use crate::errors::Error;
 use crate::gateway::ID;
 use crate::gateway::routes::{Reply, Shared};
 use crate::http::{Caller, Failure, encode, json, read_body};
 use axum::body::Body;
+use axum::http::header::{self, HeaderValue};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
@@ -25,61 +26,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 const MAX_TTL_HOURS: u64 = 10 * 365 * 24;
 /// The lifetime of a token made on the tokens page when none is given, in hours.
 const DEFAULT_TTL_HOURS: u64 = 24;
-
-/// Why a login was refused.
-enum Refused {
-    /// Too many failures from this address; try again after this long.
-    TooMany(Duration),
-    /// Wrong id or password (401), or the store failed.
-    Failed(Error),
-}
-
-/// Logs `id` in unless `peer` has failed too often lately; counts the failures.
-async fn attempt(
-    shared: &Shared,
-    auth: &Auth,
-    peer: IpAddr,
-    id: &str,
-    password: &str,
-) -> Result<Token, Refused> {
-    if let Some(wait) = shared.limiter.retry_after(peer) {
-        return Err(Refused::TooMany(wait));
-    }
-    match auth.login(id, password).await {
-        Ok(token) => {
-            shared.limiter.succeeded(peer);
-            Ok(token)
-        }
-        Err(err) => {
-            if err.code == 401 {
-                shared.limiter.failed(peer);
-            }
-            Err(Refused::Failed(err))
-        }
-    }
-}
-
-/// What a client that failed too often is told.
-fn too_many(wait: Duration) -> String {
-    format!(
-        "too many failed logins from your address; try again in {} seconds",
-        retry_secs(wait)
-    )
-}
-
-/// Whole seconds to wait, rounded up and at least one.
-fn retry_secs(wait: Duration) -> u64 {
-    wait.as_secs_f64().ceil().max(1.0) as u64
-}
-
-/// Adds `Retry-After` to a 429.
-fn retry_after(mut reply: Reply, wait: Duration) -> Reply {
-    reply.headers_mut().insert(
-        axum::http::header::RETRY_AFTER,
-        axum::http::HeaderValue::from(retry_secs(wait)),
-    );
-    reply
-}
 
 /// Seconds since the Unix epoch of `time` (0 before it).
 fn unix_secs(time: SystemTime) -> u64 {
@@ -101,31 +47,34 @@ pub(super) async fn login(visit: &Visit<'_>, peer: IpAddr) -> Reply {
     let next = local_path(form.get("next"));
     let id = form.get("id").unwrap_or_default().trim();
     let password = form.get("password").unwrap_or_default();
-    match attempt(visit.shared, auth, peer, id, password).await {
+    match auth.login_from(peer, id, password).await {
         Ok(token) => {
-            let lifetime = token
-                .expires
-                .duration_since(SystemTime::now())
-                .map(|d| d.as_secs())
-                .unwrap_or(0);
             let mut reply = redirect(next);
-            set_cookie(&mut reply, &token_cookie(&token.token, lifetime));
+            set_session(&mut reply, &token);
             reply
         }
-        Err(Refused::TooMany(wait)) => {
-            let page = login_page(
-                visit,
-                StatusCode::TOO_MANY_REQUESTS,
-                next,
-                id,
-                Some(&too_many(wait)),
-            );
-            retry_after(page, wait)
-        }
-        Err(Refused::Failed(err)) => {
-            login_page(visit, Failure::from_error(&err).status(), next, id, Some(&err.detail))
+        Err(refusal) => {
+            let wait = refusal.retry_after_secs();
+            let failure = Failure::from(refusal);
+            let mut page =
+                login_page(visit, failure.status(), next, id, Some(failure.message()));
+            if let Some(seconds) = wait {
+                page.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            }
+            page
         }
     }
+}
+
+/// Sets `token` as the session cookie, living as long as the token.
+fn set_session(reply: &mut Reply, token: &Token) {
+    let lifetime = token
+        .expires
+        .duration_since(SystemTime::now())
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    set_cookie(reply, &token_cookie(&token.token, lifetime));
 }
 
 /// The login form, coming back to `next` afterwards.
@@ -207,7 +156,7 @@ pub(super) async fn login_json(shared: &Shared, body: Body, peer: IpAddr) -> Rep
             .into_response();
         }
     };
-    match attempt(shared, auth, peer, &credentials.id, &credentials.password).await {
+    match auth.login_from(peer, &credentials.id, &credentials.password).await {
         Ok(token) => json(
             StatusCode::OK,
             encode(&Issued {
@@ -215,10 +164,7 @@ pub(super) async fn login_json(shared: &Shared, body: Body, peer: IpAddr) -> Rep
                 expires: unix_secs(token.expires),
             }),
         ),
-        Err(Refused::TooMany(wait)) => Failure::new(StatusCode::TOO_MANY_REQUESTS, too_many(wait))
-            .retry_after(wait)
-            .into_response(),
-        Err(Refused::Failed(err)) => Failure::from_error(&err).into_response(),
+        Err(refusal) => Failure::from(refusal).into_response(),
     }
 }
 
@@ -284,6 +230,8 @@ enum Done {
         what: &'static str,
         on: String,
         count: usize,
+        /// A new session for the caller, whose own was just revoked (their password changed).
+        session: Option<Token>,
     },
     /// The tokens page, showing the new token once.
     Token(Token),
@@ -297,6 +245,7 @@ impl Done {
             what,
             on: on.into(),
             count: 1,
+            session: None,
         }
     }
 }
@@ -387,13 +336,22 @@ pub(super) async fn admin(visit: &Visit<'_>) -> Reply {
         _ => return visit.error_page(StatusCode::NOT_FOUND, "no such page"),
     };
     match done {
-        Ok(Done::Note { what, on, count }) => {
+        Ok(Done::Note {
+            what,
+            on,
+            count,
+            session,
+        }) => {
             let query = form_urlencoded::Serializer::new(String::new())
                 .append_pair("done", what)
                 .append_pair("on", &on)
                 .append_pair("n", &count.to_string())
                 .finish();
-            redirect(&format!("{}?{query}", page.path()))
+            let mut reply = redirect(&format!("{}?{query}", page.path()));
+            if let Some(token) = session {
+                set_session(&mut reply, &token);
+            }
+            reply
         }
         Ok(Done::Token(token)) => {
             let notice = Notice {
@@ -522,7 +480,15 @@ async fn change_password(
     if id == DEFAULT_ADMIN {
         refresh_default_password(visit.shared).await;
     }
-    Ok(Done::note("password", id))
+    let mut done = Done::note("password", id);
+    // Changing a password revokes that account's sessions, this one too when it is the
+    // caller's own: hand the caller a new one.
+    if let (Some(claims), Done::Note { session, .. }) = (visit.claims(), &mut done)
+        && claims.sub == id
+    {
+        *session = Some(auth.issue(id, &claims.scopes, DEFAULT_TTL).await?);
+    }
+    Ok(done)
 }
 
 /// A live token as the tokens page lists it: never its text, only its id and grants.
@@ -729,6 +695,7 @@ async fn bulk_scopes(shared: &Shared, auth: &Auth, form: &super::Form) -> Result
         what: "bulk",
         on: pattern.to_string(),
         count,
+        session: None,
     })
 }
 
