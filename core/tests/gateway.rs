@@ -1,6 +1,6 @@
 //! The HTTP API gateway over real loopback sockets, in front of a real `micro::Service` found
 //! through a memory registry: every route (the framework routes too), the JSON shapes
-//! go-micro's `micro api` answers, and its error statuses (404, 400, 413, 502, 405).
+//! go-micro's `micro api` answers, and its error statuses (404, 400, 413, 405, and a service's own).
 
 mod helloworld;
 #[allow(dead_code)]
@@ -148,17 +148,28 @@ async fn an_empty_body_is_sent_as_an_empty_object() {
 }
 
 #[tokio::test]
-async fn request_headers_reach_the_handler_as_metadata() {
+async fn request_headers_reach_the_handler_as_metadata_but_credentials_never_do() {
     let setup = setup().await;
-    let headers = [("X-Trace-Id", "abc123"), ("Authorization", "Bearer t0k")];
+    let headers = [
+        ("X-Trace-Id", "abc123"),
+        ("Authorization", "Bearer t0k"),
+        ("Cookie", "micro_token=secret; micro_csrf=x"),
+        ("Proxy-Authorization", "Basic eA=="),
+    ];
+    for path in ["/helloworld/Helloworld.Meta", "/api/helloworld/Helloworld.Meta"] {
+        let answer = setup.http.send("POST", path, &headers, "{}").await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        let metadata = answer.json();
+        assert_eq!(metadata["X-Trace-Id"], "abc123", "{metadata}");
+        for credential in ["Authorization", "Cookie", "Proxy-Authorization"] {
+            assert!(metadata.get(credential).is_none(), "{credential} reached the service: {metadata}");
+        }
+    }
     let answer = setup
         .http
         .send("POST", "/helloworld/Helloworld.Meta", &headers, "{}")
         .await;
-    assert_eq!(answer.status, 200, "{}", answer.body);
     let metadata = answer.json();
-    assert_eq!(metadata["X-Trace-Id"], "abc123", "{metadata}");
-    assert_eq!(metadata["Authorization"], "Bearer t0k", "{metadata}");
     let gateway = setup.gateway.address().to_string();
     assert_ne!(
         metadata["Host"],
@@ -180,20 +191,30 @@ async fn unknown_service_or_endpoint_is_404() {
 }
 
 #[tokio::test]
-async fn an_error_from_the_service_is_502_carrying_its_go_micro_error() {
+async fn an_error_from_the_service_reaches_the_caller_with_its_own_status_and_error_object() {
     let setup = setup().await;
+    for path in ["/helloworld/Helloworld.Fail", "/api/helloworld/Helloworld.Fail"] {
+        let answer = setup.http.post(path, r#"{"name":"Bob"}"#).await;
+        assert_eq!(answer.status, 500, "{}", answer.body);
+        assert_eq!(answer.header("content-type"), "application/json");
+        assert_eq!(
+            Error::parse(&answer.body),
+            Error::internal("helloworld", "broken for Bob")
+        );
+    }
+    // The service's codec refuses a request of the wrong shape: a 400 of its own, not a 502
+    // holding JSON inside a string.
     let answer = setup
         .http
-        .post("/helloworld/Helloworld.Fail", r#"{"name":"Bob"}"#)
+        .post("/api/helloworld/Helloworld.Call", r#"{"name":5}"#)
         .await;
-    assert_eq!(answer.status, 502);
-    assert_eq!(answer.header("content-type"), "application/json");
-    let inner = Error::parse(&answer.error());
-    assert_eq!(inner, Error::internal("helloworld", "broken for Bob"));
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    let err = Error::parse(&answer.body);
+    assert_eq!((err.code, err.id.as_str()), (400, "micro.codec"), "{err:?}");
 }
 
 #[tokio::test]
-async fn an_unreachable_node_is_502() {
+async fn an_unreachable_node_is_the_clients_500() {
     let setup = setup().await;
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = closed.local_addr().unwrap().to_string();
@@ -210,7 +231,9 @@ async fn an_unreachable_node_is_502() {
     };
     setup.registry.register(&ghost, None).await.unwrap();
     let answer = setup.http.post("/ghost/Ghost.Call", "{}").await;
-    answer.assert_error(502, "500");
+    assert_eq!(answer.status, 500, "{}", answer.body);
+    let err = Error::parse(&answer.body);
+    assert_eq!((err.code, err.id.as_str()), (500, "go.micro.client.transport"), "{err:?}");
 }
 
 #[tokio::test]
@@ -245,7 +268,7 @@ async fn a_body_over_the_cap_is_413() {
     }
     // A body sent in chunks, with no Content-Length, is cut off at the cap too.
     let mut stream = TcpStream::connect(setup.gateway.address()).await.unwrap();
-    let head = "POST /helloworld/Helloworld.Call HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+    let head = "POST /helloworld/Helloworld.Call HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
     stream.write_all(head.as_bytes()).await.unwrap();
     for _ in 0..3 {
         let chunk = "x".repeat(500);
@@ -337,8 +360,8 @@ fn routes_list_every_route_for_banners() {
     let routes = Gateway::routes().join("\n");
     for path in [
         "/health",
-        "/{service}/{Handler.Method}",
-        "/api/{service}/{Handler}/{Method}",
+        "/{service}/{endpoint}",
+        "/api/{service}/{handler}/{method}",
         "/micro/registry/{name}",
         "/micro/store/{key}",
         "/micro/broker/{topic}",
