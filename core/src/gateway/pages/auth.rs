@@ -11,6 +11,7 @@ use crate::errors::Error;
 use crate::gateway::ID;
 use crate::gateway::routes::{Reply, Shared};
 use crate::http::{Caller, Failure, encode, json, read_body};
+use axum::extract::FromRequestParts;
 use axum::body::Body;
 use axum::http::header::{self, HeaderValue};
 use axum::http::StatusCode;
@@ -166,6 +167,88 @@ pub(super) async fn login_json(shared: &Shared, body: Body, peer: IpAddr) -> Rep
         ),
         Err(refusal) => Failure::from(refusal).into_response(),
     }
+}
+
+/// `GET /auth/password` shows the form for changing one's own password; `POST` (a form with
+/// `current` and `password`) changes it, revoking every session of the account, and sets the
+/// new session.
+pub(super) async fn password(visit: &Visit<'_>, peer: IpAddr) -> Reply {
+    let (Some(auth), Some(claims)) = (visit.shared.auth.as_deref(), visit.claims()) else {
+        return auth_off(visit);
+    };
+    let Some(form) = &visit.form else {
+        return password_page(visit, StatusCode::OK, false, None);
+    };
+    let current = form.get("current").unwrap_or_default();
+    let new = form.get("password").unwrap_or_default();
+    match auth.change_own_password(peer, &claims.sub, current, new).await {
+        Ok(token) => {
+            if claims.sub == DEFAULT_ADMIN {
+                refresh_default_password(visit.shared).await;
+            }
+            let mut reply = password_page(visit, StatusCode::OK, true, None);
+            set_session(&mut reply, &token);
+            reply
+        }
+        Err(refusal) => {
+            let failure = Failure::from(refusal);
+            password_page(visit, failure.status(), false, Some(failure.message()))
+        }
+    }
+}
+
+fn password_page(visit: &Visit<'_>, status: StatusCode, changed: bool, error: Option<&str>) -> Reply {
+    visit.render_with(
+        status,
+        "password.html",
+        context! { title => "Password", changed => changed, error => error },
+    )
+}
+
+/// `POST /auth/password` with a JSON body `{"current","password"}`, answered with the new
+/// session `{"token","expires"}`.
+pub(super) async fn password_json(shared: &Shared, parts: &Parts, body: Body, peer: IpAddr) -> Reply {
+    let Some(auth) = shared.auth.as_deref() else {
+        return Failure::new(StatusCode::NOT_FOUND, "auth is off on this gateway").into_response();
+    };
+    let caller = match Caller::from_request_parts(&mut parts.clone(), &()).await {
+        Ok(caller) => caller,
+        Err(failure) => return failure.into_response(),
+    };
+    let Some(claims) = caller.claims() else {
+        return Failure::unauthorized("authentication required").into_response();
+    };
+    let body = match read_body(body, MAX_FORM_SIZE, shared.limits.body_timeout).await {
+        Ok(body) => body,
+        Err(failure) => return failure.into_response(),
+    };
+    let Ok(change) = serde_json::from_slice::<PasswordChange>(&body) else {
+        return Failure::new(
+            StatusCode::BAD_REQUEST,
+            r#"send {"current":"<your password>","password":"<the new one>"}"#,
+        )
+        .into_response();
+    };
+    match auth
+        .change_own_password(peer, &claims.sub, &change.current, &change.password)
+        .await
+    {
+        Ok(token) => json(
+            StatusCode::OK,
+            encode(&Issued {
+                token: &token.token,
+                expires: unix_secs(token.expires),
+            }),
+        ),
+        Err(refusal) => Failure::from(refusal).into_response(),
+    }
+}
+
+/// A JSON password change.
+#[derive(Deserialize)]
+struct PasswordChange {
+    current: String,
+    password: String,
 }
 
 /// Revokes the token the request carries, clears the session cookie and goes back to the login

@@ -45,6 +45,14 @@ pub(super) async fn page(visit: &Visit<'_>) -> Reply {
             "only endpoint pages take a form post; open the page with GET",
         );
     }
+    let run_status = path == "logs" || path == "status" || path.starts_with("logs/");
+    if run_status && !visit.is_admin() {
+        // Logs and process lists tell more about the machine than any one endpoint does.
+        return visit.error_page(
+            StatusCode::FORBIDDEN,
+            "only administrators (scope * or micro:admin) see logs and status",
+        );
+    }
     match path {
         "" => home(visit).await,
         "services" => services(visit).await,

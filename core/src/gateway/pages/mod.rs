@@ -45,6 +45,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("logs.html", include_str!("../templates/logs.html")),
     ("log.html", include_str!("../templates/log.html")),
     ("status.html", include_str!("../templates/status.html")),
+    ("password.html", include_str!("../templates/password.html")),
 ];
 const STYLES: &str = include_str!("../templates/styles.css");
 const SCRIPT: &str = include_str!("../templates/main.js");
@@ -139,6 +140,9 @@ async fn handle(shared: &Shared, parts: Parts, body: Body, peer: IpAddr, path: &
     if login && parts.method == Method::POST && is_json(&parts) {
         return auth::login_json(shared, body, peer).await;
     }
+    if path == "/auth/password" && parts.method == Method::POST && is_json(&parts) {
+        return auth::password_json(shared, &parts, body, peer).await;
+    }
     let caller = if login {
         Ok(Caller::anonymous(shared.auth.clone()))
     } else {
@@ -173,6 +177,9 @@ async fn handle(shared: &Shared, parts: Parts, body: Body, peer: IpAddr, path: &
     };
     if login {
         return auth::login(&visit, peer).await;
+    }
+    if path == "/auth/password" {
+        return auth::password(&visit, peer).await;
     }
     if path.starts_with("/auth/") {
         if !visit.is_admin() {
