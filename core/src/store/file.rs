@@ -17,7 +17,8 @@
 //! every few milliseconds and, once it has had the file for `HOLD`, finishes its batch and
 //! closes it. The kernel drops every lock of a process that dies, so a process killed while
 //! holding or waiting blocks nobody, and redb's commits stay durable across the handovers. A
-//! process alone keeps its files open and pays for none of this beyond a look every `POLL`.
+//! process alone keeps the files it uses open and pays for none of this beyond a look every
+//! `POLL`.
 
 use super::{
     DeleteOptions, ID, ListOptions, Options, ReadOptions, Record, Store, WriteOptions, check_key,
@@ -69,8 +70,9 @@ const POLL: Duration = Duration::from_millis(10);
 /// each gets work done between reopenings (each costs a few fsyncs).
 const HOLD: Duration = Duration::from_millis(50);
 /// A file this process has not used for this long is closed, so an idle process stops looking
-/// for waiters.
-const LINGER: Duration = Duration::from_secs(2);
+/// for waiters. Long beside a reopening (a few fsyncs), so a process used now and then seldom
+/// pays for one.
+const LINGER: Duration = Duration::from_secs(10);
 /// After handing a file over, a process lets those already waiting open it first, for at most
 /// this long, instead of taking it straight back.
 const HANDOVER: Duration = Duration::from_millis(100);
