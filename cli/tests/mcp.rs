@@ -1,7 +1,7 @@
 //! `micro mcp` as a user runs it: the real binary with the default mDNS registry, in front of
 //! a real helloworld service, inside its own network namespace. Lists, calls, documents and
-//! exports the tools; serves them over stdio and HTTP; and finds them at `/mcp` in the
-//! `micro server` gateway, behind its auth.
+//! exports the tools; serves them over stdio and HTTP; finds them at `/mcp` in the
+//! `micro server` gateway, behind its auth; and runs beside `micro server` on the same store.
 
 #[allow(dead_code)]
 mod common;
@@ -699,6 +699,51 @@ fn micro_server_serves_mcp_behind_its_auth() {
         stop(child).await;
         service.stop().await.unwrap();
     });
+}
+
+#[test]
+fn micro_server_and_mcp_serve_with_auth_share_the_default_store() {
+    support::in_netns(
+        "micro_server_and_mcp_serve_with_auth_share_the_default_store",
+        async {
+            let home = tempfile::tempdir().unwrap();
+            let home = home.path();
+            let (server, gateway) =
+                serving(home, &["server", "--address", "127.0.0.1:0"], "Dashboard").await;
+            // Both keep accounts and tokens in the auth table of ~/micro/store, and records in
+            // its default table.
+            let (mcp, address) = serving(
+                home,
+                &["mcp", "serve", "--address", "127.0.0.1:0", "--auth"],
+                "MCP",
+            )
+            .await;
+            let bearer = admin_bearer(&gateway).await;
+            let write = json!({
+                "name": "micro_store_write",
+                "arguments": {"key": "greeting", "value": "from mcp"}
+            });
+            post_until_ok(&address, "/mcp/call", &bearer, &write.to_string()).await;
+            let (status, _, body) =
+                http(&gateway, "GET", "/micro/store/greeting", &bearer, "").await;
+            assert_eq!((status, body.as_str()), (200, "from mcp"));
+
+            let (status, _, body) = http(
+                &gateway,
+                "POST",
+                "/micro/store/reply",
+                &bearer,
+                "from the server",
+            )
+            .await;
+            assert_eq!(status, 200, "{body}");
+            let read = json!({"name": "micro_store_read", "arguments": {"key": "reply"}});
+            let answer = post_until_ok(&address, "/mcp/call", &bearer, &read.to_string()).await;
+            assert_eq!(parse(&answer)["result"]["value"], "from the server");
+            stop(mcp).await;
+            stop(server).await;
+        },
+    );
 }
 
 /// Node 22 and the Python venv with the SDKs, when installed.

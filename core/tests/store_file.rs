@@ -1,6 +1,7 @@
 //! The `file` store on real files in a temporary directory: the read/write/delete/list options,
-//! expiry, reopening, bad input, damaged files, a second process, and no acknowledged write lost
-//! when the writing process is killed with SIGKILL.
+//! expiry, reopening, bad input, damaged files, processes sharing a table (one killed while it
+//! holds it, one that never lets go), and no acknowledged write lost when the writing process is
+//! killed with SIGKILL.
 
 use micro::store::{
     DeleteOptions, File, ListOptions, Options, ReadOptions, Record, Store, WriteOptions,
@@ -9,14 +10,20 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, SystemTime};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 /// Set in a child process to the mode it should run in; holds the store's directory in
 /// `CHILD_DIR`.
 const CHILD_MODE: &str = "MICRO_STORE_FILE_TEST_CHILD";
 const CHILD_DIR: &str = "MICRO_STORE_FILE_TEST_DIR";
+/// Names a child's keys: the prefix of a writer's keys, the number of a sharer.
+const CHILD_NAME: &str = "MICRO_STORE_FILE_TEST_NAME";
 /// Lines the child prints after a write returned Ok start with this.
 const ACK: &str = "ACK ";
+/// How many processes share a table at once, and how many keys each writes.
+const SHARERS: usize = 3;
+const SHARED_KEYS: usize = 100;
 
 fn open(dir: &Path) -> File {
     File::new(Options {
@@ -467,28 +474,155 @@ async fn damaged_records_and_files_give_clear_errors() {
 }
 
 #[tokio::test]
-async fn a_second_process_is_told_the_table_is_in_use() {
+async fn two_stores_in_one_process_take_turns_with_a_table() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
-    put(&store, "held", "by the parent").await;
+    let (first, second) = (open(dir.path()), open(dir.path()));
+    let write = WriteOptions::default();
+    put(&first, "from-first", "1").await;
+    put(&second, "from-second", "2").await;
+    let writes = (0..20).map(|i| {
+        let store = if i % 2 == 0 { &first } else { &second };
+        store.write(Record::new(format!("k{i:02}"), "v"), &write)
+    });
+    for written in futures::future::join_all(writes).await {
+        written.unwrap();
+    }
+    assert_eq!(
+        first
+            .read("from-second", &Default::default())
+            .await
+            .unwrap()[0]
+            .value,
+        "2"
+    );
+    assert_eq!(
+        second
+            .read("from-first", &Default::default())
+            .await
+            .unwrap()[0]
+            .value,
+        "1"
+    );
+    assert_eq!(first.list(&Default::default()).await.unwrap().len(), 22);
+    assert_eq!(second.list(&Default::default()).await.unwrap().len(), 22);
+}
+
+#[test]
+fn processes_share_a_table_and_each_sees_the_others_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let children: Vec<Child> = (0..SHARERS)
+        .map(|index| {
+            let mut command = child_command("share", dir.path());
+            command.env(CHILD_NAME, index.to_string());
+            command.stdout(Stdio::piped()).spawn().unwrap()
+        })
+        .collect();
+    for (index, child) in children.into_iter().enumerate() {
+        let output = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && stdout.contains("RESULT ok"),
+            "child {index} failed ({}): {stdout}",
+            output.status
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let listed = runtime.block_on(open(dir.path()).list(&Default::default()));
+    assert_eq!(listed.unwrap().len(), SHARERS * SHARED_KEYS);
+}
+
+#[test]
+fn a_process_killed_while_holding_the_table_blocks_nobody() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = named_child("sequential", "first", dir.path());
+    let first_acks = Acks::collect(&mut first);
+    first_acks.wait_for(20);
+    let table = dir.path().join("micro/micro.redb");
+    let mut second = named_child("sequential", "second", dir.path());
+    let second_acks = Acks::collect(&mut second);
+    let wait_file = dir.path().join("micro/micro.redb.wait");
+    // Killed while it holds the table and the second process waits for it: the moment a
+    // process that never let go would block the other for good.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !(holds_flock(first.id(), "WRITE", &table)
+        && holds_flock(second.id(), "READ", &wait_file))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "never saw the first process hold the table while the second waited; second wrote {}",
+            second_acks.count()
+        );
+        assert!(!second_acks.finished(), "the second process stopped");
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let after_kill = second_acks.count();
+    second_acks.wait_for(after_kill + 100);
+    second.kill().unwrap();
+    second.wait().unwrap();
+    let mut acked = first_acks.take();
+    acked.extend(second_acks.take());
+    check_all_there(&(dir, acked));
+}
+
+#[test]
+fn a_table_kept_by_a_process_that_never_lets_go_gives_409_after_the_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(put(&open(dir.path()), "held", "by a raw redb"));
+    // redb itself never hands the file over, as another program holding it would not.
+    let table = dir.path().join("micro/micro.redb");
+    let raw = redb::Database::open(&table).unwrap();
 
     let output = child("open", dir.path(), Stdio::piped())
         .wait_with_output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let line = stdout
-        .lines()
-        .find_map(|l| l.find("RESULT ").map(|at| &l[at..]))
-        .unwrap_or_else(|| panic!("the child printed no result: {stdout}"));
+    let line = result_line(&output.stdout);
     assert!(line.starts_with("RESULT 409 "), "{line}");
-    assert!(line.contains("in use by another process"), "{line}");
+    assert!(line.contains("stayed in use by another process"), "{line}");
     assert!(line.contains("MICRO_STORE_ADDRESS"), "{line}");
-    // The parent's store is unharmed.
-    assert_eq!(
-        store.read("held", &Default::default()).await.unwrap()[0].value,
-        "by the parent"
-    );
-    put(&store, "after", "ok").await;
+
+    // A process already waiting gets the table as soon as the holder lets go.
+    let waiter = child("open", dir.path(), Stdio::piped());
+    let wait_file = dir.path().join("micro/micro.redb.wait");
+    while !holds_flock(waiter.id(), "READ", &wait_file) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    drop(raw);
+    let output = waiter.wait_with_output().unwrap();
+    assert_eq!(result_line(&output.stdout), "RESULT ok by a raw redb");
+}
+
+/// The `RESULT ...` line a child printed.
+fn result_line(stdout: &[u8]) -> String {
+    let stdout = String::from_utf8_lossy(stdout);
+    stdout
+        .lines()
+        .find_map(|l| l.find("RESULT ").map(|at| l[at..].to_string()))
+        .unwrap_or_else(|| panic!("the child printed no result: {stdout}"))
+}
+
+/// Whether process `pid` holds a `flock` of `kind` (READ for shared, WRITE for exclusive) on
+/// `path`, as /proc/locks tells.
+fn holds_flock(pid: u32, kind: &str, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(inode) = std::fs::metadata(path).map(|m| m.ino()) else {
+        return false;
+    };
+    let locks = std::fs::read_to_string("/proc/locks").unwrap();
+    locks.lines().any(|line| {
+        // "1: FLOCK  ADVISORY  WRITE 1234 fe:00:5678 0 EOF"; blocked requests have "->".
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        fields.len() >= 6
+            && fields[1] == "FLOCK"
+            && fields[3] == kind
+            && fields[4] == pid.to_string()
+            && fields[5].rsplit(':').next() == Some(inode.to_string().as_str())
+    })
 }
 
 #[test]
@@ -508,34 +642,71 @@ fn acknowledged_concurrent_writes_survive_kill_9() {
 fn run_and_kill(mode: &str, enough: usize) -> (tempfile::TempDir, BTreeMap<String, String>) {
     let dir = tempfile::tempdir().unwrap();
     let mut child = child(mode, dir.path(), Stdio::piped());
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut acked = BTreeMap::new();
-    let mut killed = false;
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if stdout.read_line(&mut line).unwrap() == 0 {
-            break;
-        }
-        // A line cut short by the kill was never fully acknowledged.
-        let ack = line.find(ACK).map(|at| &line[at + ACK.len()..]);
-        let Some(ack) = ack.and_then(|l| l.strip_suffix('\n')) else {
-            continue;
-        };
-        let (key, value) = ack.split_once(' ').expect("ACK key value");
-        acked.insert(key.to_string(), value.to_string());
-        if acked.len() >= enough && !killed {
-            child.kill().unwrap(); // SIGKILL on unix
-            killed = true;
+    let acks = Acks::collect(&mut child);
+    acks.wait_for(enough);
+    child.kill().unwrap(); // SIGKILL on unix
+    child.wait().unwrap();
+    (dir, acks.take())
+}
+
+/// The writes a child acknowledged, collected from its output by a thread of their own.
+struct Acks {
+    acked: Arc<Mutex<BTreeMap<String, String>>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl Acks {
+    fn collect(child: &mut Child) -> Acks {
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let acked = Arc::new(Mutex::new(BTreeMap::new()));
+        let into = acked.clone();
+        let reader = std::thread::spawn(move || {
+            let mut stdout = stdout;
+            let mut line = String::new();
+            loop {
+                line.clear();
+                if stdout.read_line(&mut line).unwrap_or(0) == 0 {
+                    return;
+                }
+                // A line cut short by the kill was never fully acknowledged.
+                let ack = line.find(ACK).map(|at| &line[at + ACK.len()..]);
+                let Some(ack) = ack.and_then(|l| l.strip_suffix('\n')) else {
+                    continue;
+                };
+                let (key, value) = ack.split_once(' ').expect("ACK key value");
+                into.lock()
+                    .unwrap()
+                    .insert(key.to_string(), value.to_string());
+            }
+        });
+        Acks { acked, reader }
+    }
+
+    fn count(&self) -> usize {
+        self.acked.lock().unwrap().len()
+    }
+
+    /// The child's output has ended: it exited or was killed.
+    fn finished(&self) -> bool {
+        self.reader.is_finished()
+    }
+
+    /// Waits until the child has acknowledged `enough` writes; fails if it stops first.
+    fn wait_for(&self, enough: usize) {
+        while self.count() < enough {
+            assert!(
+                !self.finished(),
+                "the child stopped by itself after {} writes",
+                self.count()
+            );
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
-    let status = child.wait().unwrap();
-    assert!(
-        killed,
-        "the child stopped by itself ({status}) after {} writes",
-        acked.len()
-    );
-    (dir, acked)
+
+    fn take(self) -> BTreeMap<String, String> {
+        self.reader.join().unwrap();
+        Arc::try_unwrap(self.acked).unwrap().into_inner().unwrap()
+    }
 }
 
 fn check_all_there((dir, acked): &(tempfile::TempDir, BTreeMap<String, String>)) {
@@ -557,14 +728,26 @@ fn check_all_there((dir, acked): &(tempfile::TempDir, BTreeMap<String, String>))
 }
 
 fn child(mode: &str, dir: &Path, stdout: Stdio) -> Child {
-    Command::new(std::env::current_exe().unwrap())
+    child_command(mode, dir).stdout(stdout).spawn().unwrap()
+}
+
+/// A child in `mode` whose keys start with `name`.
+fn named_child(mode: &str, name: &str, dir: &Path) -> Child {
+    child_command(mode, dir)
+        .env(CHILD_NAME, name)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn child_command(mode: &str, dir: &Path) -> Command {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
         .args(["child_process_entry", "--exact", "--nocapture", "--quiet"])
         .env(CHILD_MODE, mode)
         .env(CHILD_DIR, dir)
-        .stdout(stdout)
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap()
+        .stderr(Stdio::inherit());
+    command
 }
 
 /// Not a test of its own: the body of the child processes above, run only when `CHILD_MODE`
@@ -585,11 +768,18 @@ fn child_process_entry() {
             "open" => {
                 let store = open(Path::new(&dir));
                 match store.read("held", &Default::default()).await {
-                    Ok(_) => println!("RESULT ok"),
+                    Ok(found) => println!("RESULT ok {}", String::from_utf8_lossy(&found[0].value)),
                     Err(e) => println!("RESULT {} {}", e.code, e.detail),
                 }
             }
-            "sequential" => write_forever(open(Path::new(&dir)), "seq").await,
+            "sequential" => {
+                let name = std::env::var(CHILD_NAME).unwrap_or_else(|_| "seq".into());
+                write_forever(open(Path::new(&dir)), name).await
+            }
+            "share" => {
+                let index: usize = std::env::var(CHILD_NAME).unwrap().parse().unwrap();
+                share(open(Path::new(&dir)), index).await
+            }
             "concurrent" => {
                 let store = open(Path::new(&dir));
                 let writers: Vec<_> = (0..16)
@@ -614,4 +804,46 @@ async fn write_forever(store: File, name: impl std::fmt::Display) {
             .unwrap();
         println!("{ACK}{key} {value}");
     }
+}
+
+/// One of `SHARERS` processes on one table: writes its own keys from four tasks at once, reading
+/// each back, then waits until it sees every other process's keys with their values.
+async fn share(store: File, index: usize) {
+    let key = |owner: usize, i: usize| format!("p{owner}-{i:03}");
+    let value = |owner: usize, i: usize| format!("written by {owner} as {i}");
+    let writers: Vec<_> = (0..4)
+        .map(|task| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for i in (task..SHARED_KEYS).step_by(4) {
+                    put(&store, &key(index, i), &value(index, i)).await;
+                    let found = store.read(&key(index, i), &Default::default()).await;
+                    assert_eq!(found.unwrap()[0].value, value(index, i));
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let listed = store.list(&Default::default()).await.unwrap();
+        if listed.len() == SHARERS * SHARED_KEYS {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "process {index} sees only {} keys",
+            listed.len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for owner in 0..SHARERS {
+        for i in 0..SHARED_KEYS {
+            let found = store.read(&key(owner, i), &Default::default()).await;
+            assert_eq!(found.unwrap()[0].value, value(owner, i));
+        }
+    }
+    println!("RESULT ok");
 }

@@ -2,12 +2,23 @@
 //! where nothing needs a server and a write that returned Ok survives a crash or `kill -9`.
 //!
 //! Reads run directly on the caller's thread in a redb read transaction, which is fast and never
-//! waits for a writer. Writes and deletes go to one writer thread that takes everything queued,
+//! waits for a writer. Writes and deletes go to one keeper thread that takes everything queued,
 //! commits it in one durable transaction per table file and then answers every caller ("group
 //! commit"): one writer pays one fsync, many concurrent writers share theirs. Each file holds one
 //! redb table, `records`, from key to an encoded record (see `encode`). Expired records are
-//! never returned; a read or list that meets one asks the writer to remove it, and every commit
+//! never returned; a read or list that meets one asks the keeper to remove it, and every commit
 //! also sweeps the next few hundred keys for expired records, so unread ones do not pile up.
+//!
+//! Several processes share a table file by taking turns. redb lets one process at a time open a
+//! file (it holds an exclusive `flock` while open), so the keeper opens a file when this process
+//! needs it and closes it again when another process is waiting for it or nobody here has used it
+//! for a while. A process that finds the file held waits, retrying, for at most `WAIT`, and shows
+//! that it waits with a shared `flock` on `<table>.redb.wait`; the holder looks for such locks
+//! every few milliseconds and, once it has had the file for `HOLD`, finishes its batch and
+//! closes it. The kernel drops every lock of a process that dies, so a process killed while
+//! holding or waiting blocks nobody, and redb's commits stay durable across the handovers. A
+//! process alone keeps the files it uses open and pays for none of this beyond a look every
+//! `POLL`.
 
 use super::{
     DeleteOptions, ID, ListOptions, Options, ReadOptions, Record, Store, WriteOptions, check_key,
@@ -16,20 +27,24 @@ use super::{
 use crate::errors::{Error, Result};
 use async_trait::async_trait;
 use bytes::Bytes;
-use redb::{Database, ReadableTable, TableDefinition, TableError};
+use redb::{Database, DatabaseError, ReadableTable, TableDefinition, TableError};
 use std::collections::HashMap;
 use std::ops::Bound;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::oneshot;
 
 /// The redb table inside every file.
 const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records");
 /// The file name ending of a table file.
 const EXTENSION: &str = "redb";
+/// Added to a table file's name for the file whose shared locks show waiting processes.
+const WAIT_EXTENSION: &str = "wait";
 /// The first byte of an encoded record: the encoding's version.
 const VERSION: u8 = 1;
 /// Version byte, expiry (u64), metadata length (u32).
@@ -43,8 +58,27 @@ const GATHER: Duration = Duration::from_micros(200);
 const SWEEP_STEP: usize = 256;
 /// Memory redb may use to cache each open file.
 const CACHE_BYTES: usize = 64 << 20;
+/// How long a change or read waits for a table file that another process holds. A holder that
+/// shares lets go within `HOLD` and a reopening (tens of milliseconds), so only a stuck holder,
+/// or one that does not share, makes a caller wait this long.
+const WAIT: Duration = Duration::from_secs(5);
+/// How often a waiting process tries again to open the file.
+const RETRY: Duration = Duration::from_millis(2);
+/// How often a process that holds files looks for others waiting, when it has nothing to do.
+const POLL: Duration = Duration::from_millis(10);
+/// A process keeps a file at least this long before it hands it over, so that under contention
+/// each gets work done between reopenings (each costs a few fsyncs).
+const HOLD: Duration = Duration::from_millis(50);
+/// A file this process has not used for this long is closed, so an idle process stops looking
+/// for waiters. Long beside a reopening (a few fsyncs), so a process used now and then seldom
+/// pays for one.
+const LINGER: Duration = Duration::from_secs(10);
+/// After handing a file over, a process lets those already waiting open it first, for at most
+/// this long, instead of taking it straight back.
+const HANDOVER: Duration = Duration::from_millis(100);
 
-/// The durable store on local files, go-micro's `file` store.
+/// The durable store on local files, go-micro's `file` store. Any number of processes (and
+/// stores in one process) may use the same directory at once.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -65,28 +99,29 @@ pub struct File {
 struct Inner {
     options: Options,
     root: PathBuf,
-    /// database -> table -> the open file; files open on first use and stay open.
+    /// database -> table -> the table's file, known from first use on.
     files: RwLock<HashMap<String, HashMap<String, Arc<TableFile>>>>,
-    /// Taken while a file is being opened, so each opens once.
-    opening: Mutex<()>,
-    /// The queue to the writer thread; `None` only while dropping.
-    writer: Option<mpsc::Sender<Job>>,
+    /// The queue to the keeper thread; `None` only while dropping.
+    keeper: Option<mpsc::Sender<Job>>,
     thread: Option<JoinHandle<()>>,
 }
 
-/// One open table file.
+/// One table file, open while this process holds it.
 struct TableFile {
-    db: Database,
     path: PathBuf,
-    /// The last key the rolling sweep looked at; only the writer thread uses it.
-    swept_to: Mutex<String>,
+    /// The open database while this process holds the file. Only the keeper opens and closes
+    /// it; readers use it while it is open.
+    db: RwLock<Option<Database>>,
+    /// Set by reads, cleared by the keeper when it looks: the file is in use here.
+    used: AtomicBool,
 }
 
-/// One change for the writer thread, and where to send its outcome.
+/// One request to the keeper thread, and where to send its outcome.
 struct Job {
     file: Arc<TableFile>,
     change: Change,
     reply: Option<oneshot::Sender<Result<()>>>,
+    queued: Instant,
 }
 
 enum Change {
@@ -96,11 +131,13 @@ enum Change {
     Delete { key: String },
     /// Remove the key if its record has expired (a newer write may have replaced it).
     Purge { key: String },
+    /// Open the file for reading.
+    Open,
 }
 
 impl File {
     /// A store rooted at `options.address`, or at `~/micro/store` when that is `None` or empty.
-    /// Creates the root directory and starts the writer thread; table files open on first use.
+    /// Creates the root directory and starts the keeper thread; table files open on first use.
     /// Needs no async runtime.
     pub fn new(options: Options) -> Result<File> {
         let root = root_dir(&options)?;
@@ -116,17 +153,16 @@ impl File {
         let (sender, receiver) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("micro-store-file".into())
-            .spawn(move || run_writer(receiver))
+            .spawn(move || Keeper::default().run(receiver))
             .map_err(|e| {
-                Error::internal(ID, format!("cannot start the store's writer thread: {e}"))
+                Error::internal(ID, format!("cannot start the store's keeper thread: {e}"))
             })?;
         Ok(File {
             inner: Arc::new(Inner {
                 options,
                 root,
                 files: Default::default(),
-                opening: Mutex::new(()),
-                writer: Some(sender),
+                keeper: Some(sender),
                 thread: Some(thread),
             }),
         })
@@ -153,14 +189,10 @@ fn root_dir(options: &Options) -> Result<PathBuf> {
 }
 
 impl Inner {
-    /// The open file of a table. When it is not open yet it is opened, or created if `create`;
-    /// without `create` a table with no file yet gives `None` (it has no records).
+    /// The file of a table. A table with no file yet gives `None` (it has no records), unless
+    /// `create`, which makes its directory; the file itself is made when first opened.
     fn file(&self, database: &str, table: &str, create: bool) -> Result<Option<Arc<TableFile>>> {
-        if let Some(file) = self.open_file(database, table) {
-            return Ok(Some(file));
-        }
-        let _opening = self.opening.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(file) = self.open_file(database, table) {
+        if let Some(file) = self.known_file(database, table) {
             return Ok(Some(file));
         }
         let dir = self.root.join(database);
@@ -177,101 +209,135 @@ impl Inner {
                 ),
             )
         })?;
-        let file = Arc::new(open_table_file(path)?);
         let mut files = self.files.write().unwrap_or_else(|e| e.into_inner());
-        files
+        let file = files
             .entry(database.to_string())
             .or_default()
-            .insert(table.to_string(), file.clone());
-        Ok(Some(file))
+            .entry(table.to_string())
+            .or_insert_with(|| {
+                Arc::new(TableFile {
+                    path,
+                    db: RwLock::new(None),
+                    used: AtomicBool::new(false),
+                })
+            });
+        Ok(Some(file.clone()))
     }
 
-    fn open_file(&self, database: &str, table: &str) -> Option<Arc<TableFile>> {
+    fn known_file(&self, database: &str, table: &str) -> Option<Arc<TableFile>> {
         let files = self.files.read().unwrap_or_else(|e| e.into_inner());
         files.get(database)?.get(table).cloned()
     }
 
-    /// Queues a change and waits until it is committed to disk.
-    async fn commit(&self, file: Arc<TableFile>, change: Change) -> Result<()> {
-        let (reply, done) = oneshot::channel();
-        self.send(Job {
-            file,
-            change,
-            reply: Some(reply),
-        })?;
-        done.await.map_err(|_| writer_gone())?
+    /// Runs `read` on the open database of `file`, first having the keeper open it when this
+    /// process does not hold it.
+    async fn read<T>(
+        &self,
+        file: &Arc<TableFile>,
+        read: impl Fn(&TableFile, &Database) -> Result<T>,
+    ) -> Result<T> {
+        loop {
+            {
+                // Held through the read: the keeper closes the file only once no read uses it.
+                let db = file.db.read().unwrap_or_else(|e| e.into_inner());
+                if let Some(db) = db.as_ref() {
+                    if !file.used.load(Ordering::Relaxed) {
+                        file.used.store(true, Ordering::Relaxed);
+                    }
+                    return read(file, db);
+                }
+            }
+            // The keeper may hand the file over again before this read gets to it, but only
+            // after holding it for `HOLD`, so this comes round again rarely.
+            self.run(file.clone(), Change::Open).await?;
+        }
     }
 
-    /// Asks the writer to remove expired keys; nobody waits for it.
+    /// Queues a change and waits until it is committed to disk (for `Open`: until the file is
+    /// open).
+    async fn run(&self, file: Arc<TableFile>, change: Change) -> Result<()> {
+        let (reply, done) = oneshot::channel();
+        self.send(file, change, Some(reply))?;
+        done.await.map_err(|_| keeper_gone())?
+    }
+
+    /// Asks the keeper to remove expired keys; nobody waits for it.
     fn purge(&self, file: &Arc<TableFile>, keys: Vec<String>) {
         for key in keys {
-            let job = Job {
-                file: file.clone(),
-                change: Change::Purge { key },
-                reply: None,
-            };
-            if self.send(job).is_err() {
+            if self
+                .send(file.clone(), Change::Purge { key }, None)
+                .is_err()
+            {
                 return;
             }
         }
     }
 
-    fn send(&self, job: Job) -> Result<()> {
-        let writer = self.writer.as_ref().ok_or_else(writer_gone)?;
-        writer.send(job).map_err(|_| writer_gone())
+    fn send(
+        &self,
+        file: Arc<TableFile>,
+        change: Change,
+        reply: Option<oneshot::Sender<Result<()>>>,
+    ) -> Result<()> {
+        let keeper = self.keeper.as_ref().ok_or_else(keeper_gone)?;
+        let job = Job {
+            file,
+            change,
+            reply,
+            queued: Instant::now(),
+        };
+        keeper.send(job).map_err(|_| keeper_gone())
     }
 }
 
 impl Drop for Inner {
-    /// Lets the writer finish what is queued, then closes every file, so the same directory can
+    /// Lets the keeper finish what is queued, then closes every file, so the same directory can
     /// be opened again as soon as the last handle is gone.
     fn drop(&mut self) {
-        self.writer = None;
+        self.keeper = None;
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
     }
 }
 
-fn writer_gone() -> Error {
+fn keeper_gone() -> Error {
     Error::internal(
         ID,
-        "the file store's writer thread has stopped; the change may not be saved, open the store again",
+        "the file store's keeper thread has stopped; the change may not be saved, open the store again",
     )
 }
 
-fn open_table_file(path: PathBuf) -> Result<TableFile> {
-    let db = Database::builder()
+fn open_database(path: &Path) -> std::result::Result<Database, DatabaseError> {
+    Database::builder()
         .create_with_file_format_v3(true)
         .set_cache_size(CACHE_BYTES)
-        .create(&path)
-        .map_err(|e| open_error(&path, e))?;
-    Ok(TableFile {
-        db,
-        path,
-        swept_to: Mutex::default(),
-    })
+        .create(path)
 }
 
-fn open_error(path: &Path, err: redb::DatabaseError) -> Error {
-    match err {
-        redb::DatabaseError::DatabaseAlreadyOpen => Error::conflict(
-            ID,
-            format!(
-                "the store file {} is in use by another process (or another store in this process); \
-                 only one may open it at a time: stop the other one, or give this one its own \
-                 directory with MICRO_STORE_ADDRESS",
-                path.display()
-            ),
+fn open_error(path: &Path, err: impl std::fmt::Display) -> Error {
+    Error::internal(
+        ID,
+        format!(
+            "cannot open the store file {}: {err}; if it is damaged, move it away and the table starts empty",
+            path.display()
         ),
-        err => Error::internal(
-            ID,
-            format!(
-                "cannot open the store file {}: {err}; if it is damaged, move it away and the table starts empty",
-                path.display()
-            ),
+    )
+}
+
+/// The answer to a caller that waited `WAIT` for a file another process kept.
+fn in_use_error(path: &Path) -> Error {
+    Error::conflict(
+        ID,
+        format!(
+            "the store file {} stayed in use by another process for {}s; micro's processes hand \
+             table files to one another, so the holder is stuck or does not share (another \
+             program, or an older micro): stop it, or give this store its own directory with \
+             MICRO_STORE_ADDRESS",
+            path.display(),
+            WAIT.as_secs()
         ),
-    }
+    )
 }
 
 /// A failure inside redb while using `file`.
@@ -285,20 +351,80 @@ fn storage_error(file: &TableFile, err: impl std::fmt::Display) -> Error {
     )
 }
 
-// ---- the writer thread ----
+// ---- the keeper thread ----
 
-/// Takes every queued change, commits them per file, answers, and repeats until the store is
-/// dropped.
-///
-/// Writers that start together reach the queue a few microseconds apart, and the first one
-/// would otherwise wake this thread and get an fsync of its own. So while writes are coming
-/// concurrently (the last batch held more than one), the first change of a batch waits
-/// `GATHER` for the others; a lone sequential writer never waits.
-fn run_writer(queue: mpsc::Receiver<Job>) {
-    let mut concurrent = false;
-    while let Ok(first) = queue.recv() {
+/// The keeper thread's state: every table file it has been asked about.
+#[derive(Default)]
+struct Keeper {
+    slots: Vec<Slot>,
+    /// The last batch held more than one change.
+    concurrent: bool,
+}
+
+/// What the keeper knows of one table file.
+struct Slot {
+    file: Arc<TableFile>,
+    /// Jobs waiting for the file while another process holds it.
+    jobs: Vec<Job>,
+    /// When this process opened the file, while it holds it.
+    opened: Option<Instant>,
+    /// When this process last used the file.
+    used: Instant,
+    /// When this process last handed the file to a waiting process.
+    handed_over: Option<Instant>,
+    /// `<table>.redb.wait`, opened with the table file: every waiting process holds a shared
+    /// lock on it.
+    waiters: Option<std::fs::File>,
+    /// This process holds its shared lock on `waiters`.
+    waiting: bool,
+    /// The last key the rolling sweep looked at.
+    swept_to: String,
+}
+
+impl Keeper {
+    /// Takes every queued job, runs them per file, lets go of files others wait for or nobody
+    /// here uses, and repeats until the store is dropped; then closes every file.
+    fn run(mut self, queue: mpsc::Receiver<Job>) {
+        loop {
+            let first = match self.wake_after() {
+                Some(timeout) => queue.recv_timeout(timeout),
+                None => queue.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            match first {
+                Ok(job) => self.take(job, &queue),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            self.serve();
+            self.let_go();
+        }
+        for slot in &mut self.slots {
+            slot.close();
+            slot.stop_waiting();
+        }
+    }
+
+    /// How long to sleep when there is nothing to do: retry soon while jobs wait for a file,
+    /// look for waiters while files are open, and otherwise sleep until a job comes.
+    fn wake_after(&self) -> Option<Duration> {
+        if self.slots.iter().any(|s| !s.jobs.is_empty()) {
+            Some(RETRY)
+        } else if self.slots.iter().any(|s| s.opened.is_some()) {
+            Some(POLL)
+        } else {
+            None
+        }
+    }
+
+    /// Takes `first` and everything queued behind it onto the slots of their files.
+    ///
+    /// Writers that start together reach the queue a few microseconds apart, and the first one
+    /// would otherwise wake this thread and get an fsync of its own. So while writes are coming
+    /// concurrently (the last batch held more than one), the first change of a batch waits
+    /// `GATHER` for the others; a lone sequential writer never waits.
+    fn take(&mut self, first: Job, queue: &mpsc::Receiver<Job>) {
         let mut batch = vec![first];
-        if concurrent {
+        if self.concurrent {
             std::thread::sleep(GATHER);
         }
         while batch.len() < MAX_BATCH {
@@ -307,39 +433,237 @@ fn run_writer(queue: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        concurrent = batch.len() > 1;
-        for (file, jobs) in group_by_file(batch) {
-            commit_jobs(&file, jobs);
+        self.concurrent = batch.len() > 1;
+        for job in batch {
+            self.slot(&job.file).jobs.push(job);
+        }
+    }
+
+    fn slot(&mut self, file: &Arc<TableFile>) -> &mut Slot {
+        let at = match self.slots.iter().position(|s| Arc::ptr_eq(&s.file, file)) {
+            Some(at) => at,
+            None => {
+                self.slots.push(Slot::new(file.clone()));
+                self.slots.len() - 1
+            }
+        };
+        &mut self.slots[at]
+    }
+
+    /// Runs the jobs of every file this process holds or can open now; jobs for a file another
+    /// process keeps wait, up to `WAIT`.
+    fn serve(&mut self) {
+        for slot in &mut self.slots {
+            if slot.jobs.is_empty() {
+                continue;
+            }
+            match slot.open() {
+                Ok(true) => slot.run_jobs(),
+                Ok(false) => {
+                    let (late, waiting) = std::mem::take(&mut slot.jobs)
+                        .into_iter()
+                        .partition(|job| job.queued.elapsed() >= WAIT);
+                    slot.jobs = waiting;
+                    for job in late {
+                        answer(job, Err(in_use_error(&slot.file.path)));
+                    }
+                    if slot.jobs.is_empty() {
+                        slot.stop_waiting();
+                    }
+                }
+                Err(err) => {
+                    for job in std::mem::take(&mut slot.jobs) {
+                        answer(job, Err(err.clone()));
+                    }
+                    slot.stop_waiting();
+                }
+            }
+        }
+    }
+
+    /// Closes the files another process waits for (once held for `HOLD`) and those nobody here
+    /// has used for `LINGER`.
+    fn let_go(&mut self) {
+        let now = Instant::now();
+        for slot in &mut self.slots {
+            let Some(opened) = slot.opened else {
+                continue;
+            };
+            if slot.file.used.swap(false, Ordering::Relaxed) {
+                slot.used = now;
+            }
+            if now - opened >= HOLD && slot.others_wait() {
+                slot.close();
+                slot.handed_over = Some(now);
+            } else if now - slot.used >= LINGER {
+                slot.close();
+            }
         }
     }
 }
 
-fn group_by_file(batch: Vec<Job>) -> Vec<(Arc<TableFile>, Vec<Job>)> {
-    let mut groups: Vec<(Arc<TableFile>, Vec<Job>)> = Vec::new();
-    for job in batch {
-        match groups.iter_mut().find(|(f, _)| Arc::ptr_eq(f, &job.file)) {
-            Some((_, jobs)) => jobs.push(job),
-            None => groups.push((job.file.clone(), vec![job])),
+impl Slot {
+    fn new(file: Arc<TableFile>) -> Slot {
+        Slot {
+            file,
+            jobs: Vec::new(),
+            opened: None,
+            used: Instant::now(),
+            handed_over: None,
+            waiters: None,
+            waiting: false,
+            swept_to: String::new(),
         }
     }
-    groups
+
+    /// Opens the file unless this process holds it already: true once open, false while
+    /// another process holds it (this process then shows that it waits).
+    fn open(&mut self) -> Result<bool> {
+        if self.opened.is_some() {
+            return Ok(true);
+        }
+        if self.waiters.is_none() {
+            self.waiters = Some(open_waiters(&self.file.path)?);
+        }
+        let just_handed_over = self.handed_over.is_some_and(|at| at.elapsed() < HANDOVER);
+        // Only while not waiting: the probe's exclusive lock would replace this process's own
+        // shared one.
+        if just_handed_over && !self.waiting && self.others_wait() {
+            return Ok(false);
+        }
+        match open_database(&self.file.path) {
+            Ok(db) => {
+                *self.file.db.write().unwrap_or_else(|e| e.into_inner()) = Some(db);
+                let now = Instant::now();
+                self.opened = Some(now);
+                self.used = now;
+                self.stop_waiting();
+                Ok(true)
+            }
+            Err(DatabaseError::DatabaseAlreadyOpen) => {
+                self.start_waiting();
+                Ok(false)
+            }
+            Err(err) => Err(open_error(&self.file.path, err)),
+        }
+    }
+
+    /// Whether another process waits for this file.
+    fn others_wait(&self) -> bool {
+        self.waiters.as_ref().is_some_and(others_wait)
+    }
+
+    /// Closes the file, once the reads using it are done, which releases redb's lock on it.
+    fn close(&mut self) {
+        if self.opened.take().is_some() {
+            *self.file.db.write().unwrap_or_else(|e| e.into_inner()) = None;
+        }
+    }
+
+    /// Shows other processes that this one waits for the file. A lock that cannot be had now
+    /// (another process is looking for waiters at this instant) is tried on the next retry.
+    fn start_waiting(&mut self) {
+        if !self.waiting {
+            if let Some(waiters) = &self.waiters {
+                self.waiting = try_flock(waiters, libc::LOCK_SH).unwrap_or(false);
+            }
+        }
+    }
+
+    fn stop_waiting(&mut self) {
+        if std::mem::take(&mut self.waiting) {
+            if let Some(waiters) = &self.waiters {
+                unlock(waiters);
+            }
+        }
+    }
+
+    /// Runs the queued jobs on the open file: the changes in one durable transaction. After a
+    /// failed commit the file is closed, so the next job reopens it and redb repairs it.
+    fn run_jobs(&mut self) {
+        self.used = Instant::now();
+        let (opens, changes): (Vec<Job>, Vec<Job>) = std::mem::take(&mut self.jobs)
+            .into_iter()
+            .partition(|job| matches!(job.change, Change::Open));
+        for job in opens {
+            answer(job, Ok(()));
+        }
+        if changes.is_empty() {
+            return;
+        }
+        let committed = {
+            let db = self.file.db.read().unwrap_or_else(|e| e.into_inner());
+            let db = db
+                .as_ref()
+                .expect("the keeper runs jobs only on an open file");
+            apply_and_commit(&self.file, db, &changes, &mut self.swept_to)
+        };
+        match committed {
+            Ok(outcomes) => {
+                for (job, outcome) in changes.into_iter().zip(outcomes) {
+                    answer(job, outcome);
+                }
+            }
+            Err(err) => {
+                tracing::error!(path = %self.file.path.display(), error = %err.detail, "file store commit failed");
+                for job in changes {
+                    answer(job, Err(err.clone()));
+                }
+                self.close();
+            }
+        }
+    }
 }
 
-/// Applies the jobs in one durable transaction and tells each caller how it went.
-fn commit_jobs(file: &TableFile, jobs: Vec<Job>) {
-    match apply_and_commit(file, &jobs) {
-        Ok(outcomes) => {
-            for (job, outcome) in jobs.into_iter().zip(outcomes) {
-                answer(job, outcome);
-            }
+/// Opens (creating) the file beside a table file that waiting processes lock.
+fn open_waiters(path: &Path) -> Result<std::fs::File> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".");
+    name.push(WAIT_EXTENSION);
+    let path = PathBuf::from(name);
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| open_error(&path, e))
+}
+
+/// Whether another process waits: each waiter holds a shared lock on the waiters file, so an
+/// exclusive one cannot be had.
+fn others_wait(waiters: &std::fs::File) -> bool {
+    match try_flock(waiters, libc::LOCK_EX) {
+        Ok(true) => {
+            unlock(waiters);
+            false
         }
-        Err(err) => {
-            tracing::error!(path = %file.path.display(), error = %err.detail, "file store commit failed");
-            for job in jobs {
-                answer(job, Err(err.clone()));
-            }
+        Ok(false) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot look for processes waiting for a store file");
+            false
         }
     }
+}
+
+/// `flock(2)` without blocking: false when another holder's lock is in the way. (std's
+/// `File::try_lock` needs a newer Rust than this crate's rust-version.)
+fn try_flock(file: &std::fs::File, operation: libc::c_int) -> std::io::Result<bool> {
+    // SAFETY: flock only acts on the descriptor, which `file` keeps open for the call.
+    if unsafe { libc::flock(file.as_raw_fd(), operation | libc::LOCK_NB) } == 0 {
+        return Ok(true);
+    }
+    let err = std::io::Error::last_os_error();
+    if err.kind() == std::io::ErrorKind::WouldBlock {
+        Ok(false)
+    } else {
+        Err(err)
+    }
+}
+
+fn unlock(file: &std::fs::File) {
+    // SAFETY: as in `try_flock`. Unlocking a descriptor the process has open cannot fail.
+    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_UN) };
 }
 
 fn answer(job: Job, outcome: Result<()>) {
@@ -349,17 +673,22 @@ fn answer(job: Job, outcome: Result<()>) {
     }
 }
 
-fn apply_and_commit(file: &TableFile, jobs: &[Job]) -> Result<Vec<Result<()>>> {
+fn apply_and_commit(
+    file: &TableFile,
+    db: &Database,
+    jobs: &[Job],
+    swept_to: &mut String,
+) -> Result<Vec<Result<()>>> {
     let fail = |e: &dyn std::fmt::Display| storage_error(file, e);
     // redb commits with immediate durability unless told otherwise: on disk when commit returns.
-    let txn = file.db.begin_write().map_err(|e| fail(&e))?;
+    let txn = db.begin_write().map_err(|e| fail(&e))?;
     let outcomes = {
         let mut table = txn.open_table(RECORDS).map_err(|e| fail(&e))?;
         let outcomes = jobs
             .iter()
             .map(|job| apply(&mut table, &job.change).map_err(|e| fail(&e)))
             .collect::<Vec<_>>();
-        if let Err(e) = sweep(file, &mut table) {
+        if let Err(e) = sweep(&mut table, swept_to) {
             tracing::warn!(path = %file.path.display(), error = %e, "file store sweep failed");
         }
         outcomes
@@ -388,18 +717,19 @@ fn apply(
                 table.remove(key.as_str())?;
             }
         }
+        // Answered before the commit: there is nothing to change.
+        Change::Open => {}
     }
     Ok(())
 }
 
-/// Removes the expired records among the next `SWEEP_STEP` keys after where the last sweep
-/// stopped, wrapping round at the end, so expired records that nobody reads do not pile up.
-/// Each commit does one step; it costs little beside the commit's fsync.
+/// Removes the expired records among the next `SWEEP_STEP` keys after `swept_to`, where the
+/// last sweep stopped, wrapping round at the end, so expired records that nobody reads do not
+/// pile up. Each commit does one step; it costs little beside the commit's fsync.
 fn sweep(
-    file: &TableFile,
     table: &mut redb::Table<&str, &[u8]>,
+    swept_to: &mut String,
 ) -> std::result::Result<(), redb::StorageError> {
-    let mut swept_to = file.swept_to.lock().unwrap_or_else(|e| e.into_inner());
     let now = SystemTime::now();
     let mut expired = Vec::new();
     let mut seen = 0;
@@ -526,8 +856,9 @@ fn corrupt_error(file: &TableFile, key: &str, why: Corrupt) -> Error {
 /// The table of `file` in a fresh read transaction, or `None` when nothing was ever written.
 fn read_table(
     file: &TableFile,
+    db: &Database,
 ) -> Result<Option<redb::ReadOnlyTable<&'static str, &'static [u8]>>> {
-    let txn = file.db.begin_read().map_err(|e| storage_error(file, e))?;
+    let txn = db.begin_read().map_err(|e| storage_error(file, e))?;
     match txn.open_table(RECORDS) {
         Ok(table) => Ok(Some(table)),
         Err(TableError::TableDoesNotExist(_)) => Ok(None),
@@ -542,9 +873,9 @@ struct Found<T> {
     expired: Vec<String>,
 }
 
-fn read_one(file: &TableFile, key: &str) -> Result<Found<Record>> {
+fn read_one(file: &TableFile, db: &Database, key: &str) -> Result<Found<Record>> {
     let mut found = Found::default();
-    let Some(table) = read_table(file)? else {
+    let Some(table) = read_table(file, db)? else {
         return Ok(found);
     };
     let Some(raw) = table.get(key).map_err(|e| storage_error(file, e))? else {
@@ -560,9 +891,14 @@ fn read_one(file: &TableFile, key: &str) -> Result<Found<Record>> {
 
 /// Every live record whose key matches, in key order, after `offset`, at most `limit`.
 /// Records are decoded only once they pass the key filter and `offset`.
-fn read_many(file: &TableFile, key: &str, options: &ReadOptions) -> Result<Found<Record>> {
+fn read_many(
+    file: &TableFile,
+    db: &Database,
+    key: &str,
+    options: &ReadOptions,
+) -> Result<Found<Record>> {
     let mut found = Found::default();
-    let Some(table) = read_table(file)? else {
+    let Some(table) = read_table(file, db)? else {
         return Ok(found);
     };
     let start = if options.prefix { key } else { "" };
@@ -591,9 +927,9 @@ fn read_many(file: &TableFile, key: &str, options: &ReadOptions) -> Result<Found
     Ok(found)
 }
 
-fn list_keys(file: &TableFile, options: &ListOptions) -> Result<Found<String>> {
+fn list_keys(file: &TableFile, db: &Database, options: &ListOptions) -> Result<Found<String>> {
     let mut found = Found::default();
-    let Some(table) = read_table(file)? else {
+    let Some(table) = read_table(file, db)? else {
         return Ok(found);
     };
     let range = table
@@ -635,11 +971,16 @@ impl Store for File {
                 Ok(Vec::new())
             };
         };
-        let found = if exact {
-            read_one(&file, key)?
-        } else {
-            read_many(&file, key, options)?
-        };
+        let found = self
+            .inner
+            .read(&file, |file, db| {
+                if exact {
+                    read_one(file, db, key)
+                } else {
+                    read_many(file, db, key, options)
+                }
+            })
+            .await?;
         self.inner.purge(&file, found.expired);
         if exact && found.items.is_empty() {
             return Err(not_found(key));
@@ -656,7 +997,7 @@ impl Store for File {
             .file(database, table, true)?
             .expect("a table file is created when asked");
         self.inner
-            .commit(
+            .run(
                 file,
                 Change::Put {
                     key: record.key,
@@ -673,7 +1014,7 @@ impl Store for File {
             return Ok(());
         };
         let key = key.to_string();
-        self.inner.commit(file, Change::Delete { key }).await
+        self.inner.run(file, Change::Delete { key }).await
     }
 
     async fn list(&self, options: &ListOptions) -> Result<Vec<String>> {
@@ -681,7 +1022,10 @@ impl Store for File {
         let Some(file) = self.inner.file(database, table, false)? else {
             return Ok(Vec::new());
         };
-        let found = list_keys(&file, options)?;
+        let found = self
+            .inner
+            .read(&file, |file, db| list_keys(file, db, options))
+            .await?;
         self.inner.purge(&file, found.expired);
         Ok(found.items)
     }
