@@ -352,6 +352,7 @@ impl Service {
             router: self.router,
             max_body: self.max_body_size,
             ready: Default::default(),
+            streams: Default::default(),
         });
         let (stopping, stopped) = watch::channel(false);
         let server = tokio::spawn(server::serve(listener, shared.clone(), stopped));

@@ -6,16 +6,18 @@ use super::handler::{Context, Stream};
 use super::router::{Route, Router};
 use crate::codec::DEFAULT_CONTENT_TYPE;
 use crate::errors::{Error, Result};
-use crate::transport::wire::{Frame, Start};
+use crate::transport::wire::{Frame, Reader, Start};
 use crate::transport::{self, END_OF_STREAM, Header, Message, Responder, micro_header};
 use bytes::Bytes;
 use futures::FutureExt;
 use std::collections::HashMap;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
@@ -26,6 +28,9 @@ pub(crate) struct Shared {
     pub max_body: usize,
     /// True while registered and serving: what `/health/ready` reports.
     pub ready: AtomicBool,
+    /// How many streams the connections are routing messages to, for tests that check
+    /// finished streams are let go.
+    pub streams: AtomicUsize,
 }
 
 /// How many messages a stream may have waiting before the connection stops reading.
@@ -38,29 +43,23 @@ pub(crate) async fn serve(
     mut stopping: watch::Receiver<bool>,
 ) {
     let (mut reader, responder) = transport::accept(stream, shared.max_body);
-    let mut streams: HashMap<String, mpsc::Sender<Message>> = HashMap::new();
-    let mut tasks = JoinSet::new();
+    let mut streams = Streams::new(shared.clone());
     loop {
-        while tasks.try_join_next().is_some() {}
-        let frame = tokio::select! {
-            frame = reader.read() => Some(frame),
-            _ = stopping.wait_for(|s| *s) => None,
-        };
-        let Some(frame) = frame else {
-            // Stopping: read no more, but let running streams finish.
-            while tasks.join_next().await.is_some() {}
-            return;
-        };
-        let frame = match frame {
-            Ok(Some(frame)) => frame,
-            Ok(None) => return,
-            Err(err) => {
+        let frame = match next(&mut reader, &mut streams, &mut stopping).await {
+            Next::Message(Ok(Some(frame))) => frame,
+            Next::Message(Ok(None)) => return,
+            Next::Message(Err(err)) => {
                 // The byte stream cannot be resynchronised: say why, then close.
                 tracing::debug!(%err, "bad message on connection");
                 let code = if err.code == 413 { 413 } else { 400 };
                 let _ = responder
                     .send_status(code, &Header::new(), err.detail.as_bytes())
                     .await;
+                return;
+            }
+            Next::Stopping => {
+                // Read no more, but let running streams finish.
+                streams.finish().await;
                 return;
             }
         };
@@ -78,8 +77,7 @@ pub(crate) async fn serve(
             Start::Request { method, .. } if method == "POST" => {
                 let message = Message { header, body };
                 if let Some(id) = micro_header(&message.header, "Stream").map(str::to_string) {
-                    on_stream_message(&shared, &responder, &mut streams, &mut tasks, id, message)
-                        .await;
+                    on_stream_message(&shared, &responder, &mut streams, id, message).await;
                 } else if responder
                     .send(&unary(&shared, message).await)
                     .await
@@ -95,6 +93,38 @@ pub(crate) async fn serve(
                 return;
             }
         }
+    }
+}
+
+/// What waiting for the next message came to.
+enum Next {
+    /// A message, the peer's close between messages (`None`), or a message that could not
+    /// be read.
+    Message(Result<Option<Frame>>),
+    /// The server is stopping.
+    Stopping,
+}
+
+/// Reads the next message, forgetting streams as they end while it waits.
+async fn next(
+    reader: &mut Reader<OwnedReadHalf>,
+    streams: &mut Streams,
+    stopping: &mut watch::Receiver<bool>,
+) -> Next {
+    loop {
+        tokio::select! {
+            ready = reader.ready() => match ready {
+                Ok(true) => break,
+                Ok(false) => return Next::Message(Ok(None)),
+                Err(err) => return Next::Message(Err(err)),
+            },
+            Some(joined) = streams.tasks.join_next() => streams.ended(joined),
+            _ = stopping.wait_for(|s| *s) => return Next::Stopping,
+        }
+    }
+    tokio::select! {
+        frame = reader.read() => Next::Message(frame),
+        _ = stopping.wait_for(|s| *s) => Next::Stopping,
     }
 }
 
@@ -228,17 +258,86 @@ fn panicked(shared: &Shared, endpoint: &str, panic: Box<dyn std::any::Any + Send
     )
 }
 
+/// The streams open on one connection: each one's inbox by stream id, and the tasks running
+/// their handlers. A stream leaves when its caller closes it or its handler returns, so a
+/// long-lived connection does not collect finished ones.
+struct Streams {
+    shared: Arc<Shared>,
+    /// Inboxes by stream id, each with the number of the task serving it: an id may be used
+    /// again once its stream has ended.
+    inboxes: HashMap<String, (u64, mpsc::Sender<Message>)>,
+    tasks: JoinSet<(String, u64)>,
+    opened: u64,
+}
+
+impl Streams {
+    fn new(shared: Arc<Shared>) -> Self {
+        Streams {
+            shared,
+            inboxes: HashMap::new(),
+            tasks: JoinSet::new(),
+            opened: 0,
+        }
+    }
+
+    /// Runs `task` as stream `id`, whose messages go to `inbox`.
+    fn open(
+        &mut self,
+        id: String,
+        inbox: mpsc::Sender<Message>,
+        task: impl Future<Output = ()> + Send + 'static,
+    ) {
+        self.opened += 1;
+        let number = self.opened;
+        if self.inboxes.insert(id.clone(), (number, inbox)).is_none() {
+            self.shared.streams.fetch_add(1, Ordering::Relaxed);
+        }
+        self.tasks.spawn(async move {
+            task.await;
+            (id, number)
+        });
+    }
+
+    fn remove(&mut self, id: &str) {
+        if self.inboxes.remove(id).is_some() {
+            self.shared.streams.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Forgets a stream whose handler has returned, unless its id already names a new one.
+    fn ended(&mut self, joined: std::result::Result<(String, u64), tokio::task::JoinError>) {
+        // Handlers' panics are caught in the task, so only a cancelled task fails to join.
+        let Ok((id, number)) = joined else { return };
+        if self.inboxes.get(&id).is_some_and(|(n, _)| *n == number) {
+            self.remove(&id);
+        }
+    }
+
+    /// Waits for every running stream to finish.
+    async fn finish(&mut self) {
+        while let Some(joined) = self.tasks.join_next().await {
+            self.ended(joined);
+        }
+    }
+}
+
+impl Drop for Streams {
+    fn drop(&mut self) {
+        let left = self.inboxes.len();
+        self.shared.streams.fetch_sub(left, Ordering::Relaxed);
+    }
+}
+
 /// Routes a message carrying `Micro-Stream`: to its running stream, or opens a new one.
 async fn on_stream_message(
     shared: &Arc<Shared>,
     responder: &Responder,
-    streams: &mut HashMap<String, mpsc::Sender<Message>>,
-    tasks: &mut JoinSet<()>,
+    streams: &mut Streams,
     id: String,
     message: Message,
 ) {
     let closing = micro_header(&message.header, "Error") == Some(END_OF_STREAM);
-    if let Some(tx) = streams.get(&id) {
+    if let Some((_, tx)) = streams.inboxes.get(&id) {
         let delivered = tx.send(message).await.is_ok();
         if closing || !delivered {
             streams.remove(&id);
@@ -281,10 +380,9 @@ async fn on_stream_message(
     };
     // go-micro's first stream message opens the stream; its body is not a request.
     let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-    streams.insert(id, tx);
     let stream = Stream::new(rx, responder.clone(), reply.clone(), codec);
     let (shared, responder) = (shared.clone(), responder.clone());
-    tasks.spawn(async move {
+    streams.open(id, tx, async move {
         let endpoint = ctx.endpoint.clone();
         let outcome = AssertUnwindSafe(handler(ctx, stream)).catch_unwind().await;
         let end = match outcome
@@ -309,4 +407,64 @@ fn route_of<'a>(shared: &'a Shared, message: &Message) -> Option<&'a Route> {
     let endpoint = micro_header(&message.header, "Endpoint")
         .or_else(|| micro_header(&message.header, "Method"))?;
     shared.router.get(endpoint).map(|e| &e.route)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::handler;
+    use crate::transport::Conn;
+    use tokio::net::TcpListener;
+
+    /// A server on loopback whose one endpoint, `Quick.Once`, is a stream that ends at once.
+    async fn quick_server() -> (Arc<Shared>, String, watch::Sender<bool>) {
+        let mut router = Router::default();
+        let once = handler::stream(|_ctx, _stream| async { Ok(()) });
+        router.insert("Quick.Once", Route::Stream(once));
+        let shared = Arc::new(Shared {
+            name: "quick".into(),
+            router,
+            max_body: 1 << 20,
+            ready: AtomicBool::new(true),
+            streams: AtomicUsize::new(0),
+        });
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let (stop, stopping) = watch::channel(false);
+        tokio::spawn(super::super::serve(listener, shared.clone(), stopping));
+        (shared, address, stop)
+    }
+
+    #[tokio::test]
+    async fn finished_streams_leave_the_connections_map() {
+        let (shared, address, _stop) = quick_server().await;
+        let mut conn = Conn::dial(&address, Duration::from_secs(2), 1 << 20)
+            .await
+            .unwrap();
+        for id in 0..100 {
+            // Each stream's handler returns at once and the server ends it with EOS; the
+            // caller never sends an EOS of its own.
+            let open = Message {
+                header: Header::from([
+                    ("Micro-Stream".into(), id.to_string()),
+                    ("Micro-Endpoint".into(), "Quick.Once".into()),
+                    ("Content-Type".into(), "application/json".into()),
+                ]),
+                body: Bytes::from_static(b"{}"),
+            };
+            conn.send(&open).await.unwrap();
+            let end = conn.recv().await.unwrap();
+            assert_eq!(micro_header(&end.header, "Error"), Some(END_OF_STREAM));
+        }
+        // The connection stays open; its map must still empty as the handlers' tasks end.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while shared.streams.load(Ordering::Relaxed) != 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{} finished streams are still in the map",
+                shared.streams.load(Ordering::Relaxed)
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
 }

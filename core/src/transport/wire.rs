@@ -50,8 +50,22 @@ impl<R: AsyncRead + Unpin> Reader<R> {
         }
     }
 
+    /// Waits until the next message has begun to arrive; `false` when the peer closed the
+    /// connection first. Cancel-safe: nothing read is lost if the wait is dropped.
+    pub async fn ready(&mut self) -> Result<bool> {
+        while self.buf.is_empty() {
+            if self.fill().await? == 0 {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     /// The next message; `None` when the peer closed the connection between messages.
     pub async fn read(&mut self) -> Result<Option<Frame>> {
+        if !self.ready().await? {
+            return Ok(None);
+        }
         loop {
             if let Some((start, header, head_len)) = parse_head(&self.buf)? {
                 self.buf.advance(head_len);
@@ -70,9 +84,6 @@ impl<R: AsyncRead + Unpin> Reader<R> {
                 ));
             }
             if self.fill().await? == 0 {
-                if self.buf.is_empty() {
-                    return Ok(None);
-                }
                 return Err(closed_mid_message());
             }
         }
