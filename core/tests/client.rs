@@ -280,6 +280,34 @@ async fn call_carries_metadata_timeout_and_call_headers() {
 }
 
 #[tokio::test]
+async fn a_browsers_headers_in_metadata_are_left_out_so_a_gateway_call_is_not_refused() {
+    let (client, _node) = one_node().await;
+    // What a gateway passing on a browser's request headers would give as metadata.
+    let options = CallOptions {
+        metadata: [
+            ("Origin", "http://localhost:8080"),
+            ("sec-fetch-site", "same-origin"),
+            ("Sec-Fetch-Mode", "cors"),
+            ("trace-id", "t-2"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .into(),
+        ..Default::default()
+    };
+    let header: Header = client
+        .call_with("helloworld", "Helloworld.Headers", &alice(), &options)
+        .await
+        .unwrap();
+    assert_eq!(header["Trace-Id"], "t-2");
+    assert!(
+        !header
+            .keys()
+            .any(|k| k == "Origin" || k.starts_with("Sec-Fetch-")),
+        "{header:?}"
+    );
+}
+
+#[tokio::test]
 async fn server_error_json_comes_back_as_micro_error() {
     let (client, _node) = one_node().await;
     let err = client

@@ -376,6 +376,60 @@ async fn health_endpoints_answer_on_the_service_port() {
     running.stop().await.unwrap();
 }
 
+/// Sends one raw HTTP request to `address`, closes the sending side and reads all that comes
+/// back.
+async fn exchange_raw(address: std::net::SocketAddr, request: &str) -> String {
+    let mut raw = tokio::net::TcpStream::connect(address).await.unwrap();
+    raw.write_all(request.as_bytes()).await.unwrap();
+    raw.shutdown().await.unwrap();
+    let mut reply = Vec::new();
+    raw.read_to_end(&mut reply).await.unwrap();
+    String::from_utf8_lossy(&reply).into_owned()
+}
+
+#[tokio::test]
+async fn a_browser_request_is_refused_with_403_and_never_reaches_the_handler() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let running = Service::new("counter")
+        .registry(Arc::new(Memory::new()))
+        .handle("Counter.Hit", move |_ctx, req: Request| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async move { Ok(Response { msg: req.name }) }
+        })
+        .start()
+        .await
+        .unwrap();
+    let body = r#"{"name":"Eve"}"#;
+    let post = |extra: &str| {
+        format!(
+            "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nMicro-Service: counter\r\nMicro-Endpoint: Counter.Hit\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    for extra in [
+        "Origin: http://evil.example\r\n",
+        "Sec-Fetch-Site: cross-site\r\n",
+        "sec-fetch-mode: no-cors\r\n",
+    ] {
+        let reply = exchange_raw(running.address(), &post(extra)).await;
+        assert!(reply.starts_with("HTTP/1.1 403"), "{extra:?} got {reply}");
+        let err = Error::parse(reply.split("\r\n\r\n").nth(1).unwrap_or(""));
+        assert_eq!((err.code, err.id.as_str()), (403, "counter"), "{reply}");
+        assert!(err.detail.contains("does not serve browsers"), "{reply}");
+    }
+    let health = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://evil.example\r\n\r\n";
+    let reply = exchange_raw(running.address(), health).await;
+    assert!(reply.starts_with("HTTP/1.1 403"), "{reply}");
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+
+    let reply = exchange_raw(running.address(), &post("")).await;
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert!(reply.ends_with(r#"{"msg":"Eve"}"#), "{reply}");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    running.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn registration_publishes_endpoints_docs_schemas_and_node_then_leaves_on_stop() {
     let registry = Arc::new(Memory::new());

@@ -31,7 +31,7 @@ use crate::config::Config;
 use crate::errors::{Error, Result};
 use crate::registry::{Cache, Registry};
 use crate::transport::wire::canonical;
-use crate::transport::{Conn, Header, Message, Pool, micro_header};
+use crate::transport::{Conn, Header, Message, Pool, is_browser_header, micro_header};
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use selector::{Nodes, Picker};
@@ -500,12 +500,13 @@ fn call_header(
     let mut header = Header::with_capacity(options.metadata.len() + 8);
     for (key, value) in &options.metadata {
         let key = canonical(key);
-        // A topic header makes a go-micro server take the call for an event, and an error
-        // header ends a stream: neither may come from metadata.
+        // A topic header makes a go-micro server take the call for an event, an error
+        // header ends a stream, and a browser's header gets the call refused: none may come
+        // from metadata.
         let reserved = ["Micro-Topic", "Micro-Error"]
             .iter()
             .any(|r| key == *r || key.strip_prefix("X-") == Some(r));
-        if !reserved {
+        if !reserved && !is_browser_header(&key) {
             header.insert(key, value.clone());
         }
     }

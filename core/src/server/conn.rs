@@ -1,5 +1,5 @@
 //! Serving one connection: read go-micro transport messages, answer unary calls in order,
-//! run each stream as its own task, answer `GET /health*` as plain HTTP. Stream tasks end
+//! run each stream as its own task, answer `GET /health*` as plain HTTP, refuse browsers. Stream tasks end
 //! with the connection, so a caller that goes away leaves nothing running.
 
 use super::handler::{Context, Stream};
@@ -68,6 +68,20 @@ pub(crate) async fn serve(
             header,
             body,
         } = frame;
+        if let Some(name) = browser_header(&header) {
+            // A web page may reach this port (DNS rebinding, a local page): refuse it and
+            // drop the connection, since nothing more it sends is wanted.
+            let err = Error::forbidden(
+                shared.name.as_str(),
+                format!(
+                    "this is a service's RPC port and it does not serve browsers (the request carries {name}); call services through the gateway (micro api, micro run) instead"
+                ),
+            );
+            let _ = responder
+                .send_status(403, &json_header(), err.to_json().as_bytes())
+                .await;
+            return;
+        }
         match start {
             Start::Request { method, path } if method == "GET" => {
                 if health(&shared, &responder, &path).await.is_err() {
@@ -128,6 +142,18 @@ async fn next(
     }
 }
 
+/// The header that shows a browser sent the request, if any; go-micro clients send none.
+fn browser_header(header: &Header) -> Option<&str> {
+    header
+        .keys()
+        .find(|name| transport::is_browser_header(name))
+        .map(String::as_str)
+}
+
+fn json_header() -> Header {
+    Header::from([("Content-Type".to_string(), "application/json".to_string())])
+}
+
 /// Answers `/health`, `/health/live` and `/health/ready`.
 async fn health(shared: &Shared, responder: &Responder, path: &str) -> Result<()> {
     let ready = shared.ready.load(Ordering::Acquire);
@@ -140,8 +166,9 @@ async fn health(shared: &Shared, responder: &Responder, path: &str) -> Result<()
             r#"{"error":"not found; try /health, /health/live or /health/ready"}"#,
         ),
     };
-    let header = Header::from([("Content-Type".to_string(), "application/json".to_string())]);
-    responder.send_status(code, &header, body.as_bytes()).await
+    responder
+        .send_status(code, &json_header(), body.as_bytes())
+        .await
 }
 
 /// The call headers every response repeats.
