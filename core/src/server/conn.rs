@@ -2,6 +2,7 @@
 //! run each stream as its own task, answer `GET /health*` as plain HTTP, refuse browsers. Stream tasks end
 //! with the connection, so a caller that goes away leaves nothing running.
 
+use super::Limits;
 use super::handler::{Context, Stream};
 use super::router::{Route, Router};
 use crate::codec::DEFAULT_CONTENT_TYPE;
@@ -26,6 +27,7 @@ pub(crate) struct Shared {
     pub name: String,
     pub router: Router,
     pub max_body: usize,
+    pub limits: Limits,
     /// True while registered and serving: what `/health/ready` reports.
     pub ready: AtomicBool,
     /// How many streams the connections are routing messages to, for tests that check
@@ -42,16 +44,28 @@ pub(crate) async fn serve(
     stream: TcpStream,
     mut stopping: watch::Receiver<bool>,
 ) {
-    let (mut reader, responder) = transport::accept(stream, shared.max_body);
+    let (reader, responder) = transport::accept(stream, shared.max_body);
+    let mut reader = reader.with_timeouts(shared.limits.read_timeouts());
     let mut streams = Streams::new(shared.clone());
+    let idle = shared.limits.idle_timeout;
     loop {
-        let frame = match next(&mut reader, &mut streams, &mut stopping).await {
+        let frame = match next(&mut reader, &mut streams, &mut stopping, idle).await {
             Next::Message(Ok(Some(frame))) => frame,
             Next::Message(Ok(None)) => return,
+            Next::Idle => {
+                // Nothing is in progress, so closing quietly loses nothing; a pooled client
+                // redials.
+                tracing::debug!(?idle, "closing an idle connection");
+                return;
+            }
             Next::Message(Err(err)) => {
                 // The byte stream cannot be resynchronised: say why, then close.
                 tracing::debug!(%err, "bad message on connection");
-                let code = if err.code == 413 { 413 } else { 400 };
+                let code = if matches!(err.code, 408 | 413) {
+                    err.code as u16
+                } else {
+                    400
+                };
                 let _ = responder
                     .send_status(code, &Header::new(), err.detail.as_bytes())
                     .await;
@@ -115,15 +129,19 @@ enum Next {
     /// A message, the peer's close between messages (`None`), or a message that could not
     /// be read.
     Message(Result<Option<Frame>>),
+    /// No message began for `idle` while no stream was open.
+    Idle,
     /// The server is stopping.
     Stopping,
 }
 
-/// Reads the next message, forgetting streams as they end while it waits.
+/// Reads the next message, forgetting streams as they end while it waits. The idle time
+/// counts from the last message or the last stream's end, whichever came later.
 async fn next(
     reader: &mut Reader<OwnedReadHalf>,
     streams: &mut Streams,
     stopping: &mut watch::Receiver<bool>,
+    idle: Duration,
 ) -> Next {
     loop {
         tokio::select! {
@@ -133,6 +151,7 @@ async fn next(
                 Err(err) => return Next::Message(Err(err)),
             },
             Some(joined) = streams.tasks.join_next() => streams.ended(joined),
+            () = tokio::time::sleep(idle), if streams.tasks.is_empty() => return Next::Idle,
             _ = stopping.wait_for(|s| *s) => return Next::Stopping,
         }
     }
@@ -340,8 +359,12 @@ impl Streams {
         }
     }
 
-    /// Waits for every running stream to finish.
+    /// Ends every stream's input, since nothing more will be read, and waits for the
+    /// handlers to return.
     async fn finish(&mut self) {
+        let ended = self.inboxes.len();
+        self.inboxes.clear();
+        self.shared.streams.fetch_sub(ended, Ordering::Relaxed);
         while let Some(joined) = self.tasks.join_next().await {
             self.ended(joined);
         }
@@ -452,6 +475,7 @@ mod tests {
             name: "quick".into(),
             router,
             max_body: 1 << 20,
+            limits: Limits::default(),
             ready: AtomicBool::new(true),
             streams: AtomicUsize::new(0),
         });
