@@ -693,6 +693,25 @@ async fn stop_finishes_requests_in_flight() {
 }
 
 #[tokio::test]
+async fn stop_ends_the_input_of_a_stream_left_open_and_lets_it_finish() {
+    let registry = Arc::new(Memory::new());
+    let running = service(&registry).start().await.unwrap();
+    let (mut tx, mut rx) = dial(running.address()).await.split();
+    tx.send(&stream_message("Greeter.Echo", "")).await.unwrap();
+    tx.send(&stream_message("Greeter.Echo", r#"{"n":1}"#))
+        .await
+        .unwrap();
+    assert_eq!(rx.recv().await.unwrap().body, r#"{"n":1}"#);
+    // The caller keeps the stream open and sends nothing more.
+    tokio::time::timeout(Duration::from_secs(10), running.stop())
+        .await
+        .expect("stop waited for a stream whose caller sends nothing")
+        .unwrap();
+    let end = rx.recv().await.unwrap();
+    assert_eq!(micro_header(&end.header, "Error"), Some("EOS"));
+}
+
+#[tokio::test]
 async fn middleware_runs_outermost_first() {
     let registry = Arc::new(Memory::new());
     let tag = |label: &'static str| -> micro::server::Middleware {

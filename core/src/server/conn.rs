@@ -1,6 +1,7 @@
 //! Serving one connection: read go-micro transport messages, answer unary calls in order,
-//! run each stream as its own task, answer `GET /health*` as plain HTTP, refuse browsers. Stream tasks end
-//! with the connection, so a caller that goes away leaves nothing running.
+//! run each stream as its own task, answer `GET /health*` as plain HTTP, refuse browsers.
+//! Stream tasks end with the connection, so a caller that goes away leaves nothing running;
+//! a message read too slowly, or a connection idle too long, ends it.
 
 use super::Limits;
 use super::handler::{Context, Stream};

@@ -79,7 +79,7 @@ pub struct Reader<R> {
     buf: BytesMut,
     max_body: usize,
     timeouts: Option<ReadTimeouts>,
-    /// Set while reading a message under `timeouts`.
+    /// When the part being read must be in, while a message is read under `timeouts`.
     deadline: Option<Deadline>,
 }
 
@@ -105,6 +105,7 @@ impl<R: AsyncRead + Unpin> Reader<R> {
     /// Waits until the next message has begun to arrive; `false` when the peer closed the
     /// connection first. Cancel-safe: nothing read is lost if the wait is dropped.
     pub async fn ready(&mut self) -> Result<bool> {
+        self.deadline = None;
         while self.buf.is_empty() {
             if self.fill().await? == 0 {
                 return Ok(false);
@@ -115,13 +116,10 @@ impl<R: AsyncRead + Unpin> Reader<R> {
 
     /// The next message; `None` when the peer closed the connection between messages.
     pub async fn read(&mut self) -> Result<Option<Frame>> {
-        self.deadline = None;
         if !self.ready().await? {
             return Ok(None);
         }
-        let frame = self.read_message().await;
-        self.deadline = None;
-        frame.map(Some)
+        self.read_message().await.map(Some)
     }
 
     async fn read_message(&mut self) -> Result<Frame> {
