@@ -54,7 +54,7 @@ pub struct Project {
 #[derive(Deserialize)]
 struct JsonProject {
     #[serde(default)]
-    services: BTreeMap<String, ServiceDef>,
+    services: BTreeMap<ServiceName, ServiceDef>,
     #[serde(default)]
     env: BTreeMap<String, BTreeMap<String, String>>,
     #[serde(default)]
@@ -104,6 +104,7 @@ pub fn parse_mu(text: &str, file: &str) -> Result<Project> {
             }
             block = match word {
                 "service" => {
+                    check_name(rest).map_err(|e| bad(&e))?;
                     if project.services.iter().any(|s| s.name == rest) {
                         return Err(bad(&format!("service `{rest}` is defined twice")));
                     }
@@ -191,6 +192,32 @@ fn split_word(line: &str) -> (&str, &str) {
     }
 }
 
+/// A service name read from micro.json, checked as it is read so the error names its line.
+#[derive(PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(try_from = "String")]
+struct ServiceName(String);
+
+impl TryFrom<String> for ServiceName {
+    type Error = String;
+
+    fn try_from(name: String) -> std::result::Result<Self, String> {
+        check_name(&name)?;
+        Ok(ServiceName(name))
+    }
+}
+
+/// Refuses a service name that is not safe as part of a file name: `micro run` keeps each
+/// service's log and pid in `<name>.log` and `<name>.pid`, so `../x` would write elsewhere.
+fn check_name(name: &str) -> std::result::Result<(), String> {
+    let safe = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
+    if name.is_empty() || name.starts_with('.') || !name.chars().all(safe) {
+        return Err(format!(
+            "service name {name:?} is not allowed: use letters, digits, `.`, `-` and `_`, not starting with `.` (the name is used for the service's log and pid files)"
+        ));
+    }
+    Ok(())
+}
+
 /// Parses micro.json text; `file` names it in errors.
 pub fn parse_json(text: &str, file: &str) -> Result<Project> {
     let parsed: JsonProject = serde_json::from_str(text).map_err(|e| {
@@ -205,7 +232,7 @@ pub fn parse_json(text: &str, file: &str) -> Result<Project> {
     let services = parsed
         .services
         .into_iter()
-        .map(|(name, mut service)| {
+        .map(|(ServiceName(name), mut service)| {
             if service.path.as_os_str().is_empty() {
                 service.path = PathBuf::from(".").join(&name);
             }
@@ -491,6 +518,32 @@ deploy prod
         )
         .unwrap_err();
         assert!(err.detail.starts_with("micro.json:3:"), "{}", err.detail);
+    }
+
+    #[test]
+    fn service_names_that_are_not_safe_file_names_are_refused_with_their_line() {
+        for name in [
+            "../../etc/x",
+            "a/b",
+            ".hidden",
+            "..",
+            "a\\b",
+            "a\u{0}b",
+            "sp\u{e4}ce",
+        ] {
+            let err = error(&format!("# top\nservice {name}\n"));
+            assert!(err.starts_with("micro.mu:2:"), "{name:?} gave {err}");
+            assert!(err.contains("is not allowed"), "{name:?} gave {err}");
+            let json = format!(
+                "{{\n  \"services\": {{\n    {}: {{\"port\": 1}}\n  }}\n}}",
+                serde_json::to_string(name).unwrap()
+            );
+            let err = parse_json(&json, "micro.json").unwrap_err().detail;
+            assert!(err.starts_with("micro.json:3:"), "{name:?} gave {err}");
+            assert!(err.contains("is not allowed"), "{name:?} gave {err}");
+        }
+        let fine = "service go.micro.srv.users-2_b\n";
+        assert_eq!(parse_mu(fine, "micro.mu").unwrap().services.len(), 1);
     }
 
     #[test]

@@ -439,6 +439,16 @@ fn bad_micro_mu_is_refused_naming_the_line_and_what_was_expected() {
 }
 
 #[test]
+fn service_name_that_would_leave_the_log_directory_is_refused_naming_the_line() {
+    let stderr = refused("# blog\nservice ../../etc/x\n");
+    assert!(stderr.contains("micro.mu:2:"), "{stderr}");
+    assert!(
+        stderr.contains("service name \"../../etc/x\" is not allowed"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn dependency_cycle_is_refused_naming_it() {
     let stderr = refused("service users\n    depends web\nservice web\n    depends users\n");
     assert!(

@@ -53,6 +53,7 @@ pub struct Service {
     register_ttl: Duration,
     register_interval: Duration,
     max_body_size: usize,
+    limits: server::Limits,
     /// Mistakes made while building (documenting an unknown endpoint, ...), reported by start.
     problems: Vec<Error>,
 }
@@ -87,6 +88,7 @@ impl Service {
             register_ttl: seconds("MICRO_REGISTER_TTL", 90),
             register_interval: seconds("MICRO_REGISTER_INTERVAL", 30),
             max_body_size: server::DEFAULT_MAX_BODY_SIZE,
+            limits: server::Limits::default(),
             problems: Vec::new(),
         }
     }
@@ -159,6 +161,16 @@ impl Service {
     /// Requests with a larger body are refused with 413.
     pub fn max_body_size(mut self, bytes: usize) -> Self {
         self.max_body_size = bytes;
+        self
+    }
+
+    /// Guards the listener against slow, idle and too many clients (default
+    /// [`server::Limits::default`]); a zero limit is an error at start.
+    pub fn limits(mut self, limits: server::Limits) -> Self {
+        if let Err(err) = limits.check() {
+            self.problems.push(err);
+        }
+        self.limits = limits;
         self
     }
 
@@ -351,7 +363,9 @@ impl Service {
             name: self.name,
             router: self.router,
             max_body: self.max_body_size,
+            limits: self.limits,
             ready: Default::default(),
+            streams: Default::default(),
         });
         let (stopping, stopped) = watch::channel(false);
         let server = tokio::spawn(server::serve(listener, shared.clone(), stopped));

@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use micro::broker::{self, Broker};
-use micro::client::{Backoff, CallOptions, RawRequest, Selector, middleware};
+use micro::client::{Backoff, CallOptions, RawRequest, Retry, Selector, middleware};
 use micro::registry::{Memory, Registry, Service};
 use micro::server::{self, Context};
 use micro::service::Running;
@@ -44,7 +44,8 @@ struct Node {
 }
 
 /// Starts a real helloworld service on loopback, registered in `registry`, answering with
-/// `name` as its node name. On the node named `bad`, `Helloworld.Flaky` fails with a 500.
+/// `name` as its node name. On the node named `bad`, `Helloworld.Flaky` fails with a 500 and
+/// `Helloworld.Busy` with a 408.
 async fn node(registry: &Memory, name: &'static str) -> Node {
     let requests = Arc::new(AtomicUsize::new(0));
     let counter = requests.clone();
@@ -75,6 +76,15 @@ async fn node(registry: &Memory, name: &'static str) -> Node {
             }
             Ok(Reply {
                 msg: "fine".into(),
+                node: name.into(),
+            })
+        })
+        .handle("Helloworld.Busy", move |_ctx, _req: Request| async move {
+            if name == "bad" {
+                return Err(Error::timeout("helloworld", "the database did not answer"));
+            }
+            Ok(Reply {
+                msg: "done".into(),
                 node: name.into(),
             })
         })
@@ -280,6 +290,34 @@ async fn call_carries_metadata_timeout_and_call_headers() {
 }
 
 #[tokio::test]
+async fn a_browsers_headers_in_metadata_are_left_out_so_a_gateway_call_is_not_refused() {
+    let (client, _node) = one_node().await;
+    // What a gateway passing on a browser's request headers would give as metadata.
+    let options = CallOptions {
+        metadata: [
+            ("Origin", "http://localhost:8080"),
+            ("sec-fetch-site", "same-origin"),
+            ("Sec-Fetch-Mode", "cors"),
+            ("trace-id", "t-2"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .into(),
+        ..Default::default()
+    };
+    let header: Header = client
+        .call_with("helloworld", "Helloworld.Headers", &alice(), &options)
+        .await
+        .unwrap();
+    assert_eq!(header["Trace-Id"], "t-2");
+    assert!(
+        !header
+            .keys()
+            .any(|k| k == "Origin" || k.starts_with("Sec-Fetch-")),
+        "{header:?}"
+    );
+}
+
+#[tokio::test]
 async fn server_error_json_comes_back_as_micro_error() {
     let (client, _node) = one_node().await;
     let err = client
@@ -388,7 +426,22 @@ async fn retry_goes_to_another_node_when_one_is_dead() {
 }
 
 #[tokio::test]
-async fn server_500_is_retried_on_another_node() {
+async fn a_failing_handler_runs_once_per_call_by_default() {
+    let registry = Memory::new();
+    let bad = node(&registry, "bad").await;
+    let client = Client::new(Arc::new(registry));
+    for call in 1..=3 {
+        let err = client
+            .call::<_, Reply>("helloworld", "Helloworld.Flaky", &alice())
+            .await
+            .unwrap_err();
+        assert_eq!(err, Error::internal("helloworld", "out of order"));
+        assert_eq!(bad.requests.load(Ordering::SeqCst), call);
+    }
+}
+
+#[tokio::test]
+async fn a_timeout_answered_by_a_service_is_retried_on_another_node() {
     let registry = Memory::new();
     let (bad, good) = (node(&registry, "bad").await, node(&registry, "good").await);
     let client = Client::new(Arc::new(registry)).selector(Selector::RoundRobin);
@@ -398,13 +451,47 @@ async fn server_500_is_retried_on_another_node() {
     };
     for _ in 0..4 {
         let reply: Reply = client
-            .call_with("helloworld", "Helloworld.Flaky", &alice(), &options)
+            .call_with("helloworld", "Helloworld.Busy", &alice(), &options)
             .await
             .unwrap();
         assert_eq!(reply.node, "good");
     }
     assert_eq!(bad.requests.load(Ordering::SeqCst), 2);
     assert_eq!(good.requests.load(Ordering::SeqCst), 4);
+}
+
+#[tokio::test]
+async fn a_caller_who_opts_in_gets_failed_handlers_retried() {
+    let registry = Memory::new();
+    let (bad, good) = (node(&registry, "bad").await, node(&registry, "good").await);
+    let client = Client::new(Arc::new(registry)).selector(Selector::RoundRobin);
+    let always = CallOptions {
+        retry: Retry::Always,
+        backoff: Backoff::None,
+        ..Default::default()
+    };
+    for _ in 0..4 {
+        let reply: Reply = client
+            .call_with("helloworld", "Helloworld.Flaky", &alice(), &always)
+            .await
+            .unwrap();
+        assert_eq!(reply.node, "good");
+    }
+    assert_eq!(bad.requests.load(Ordering::SeqCst), 2);
+    assert_eq!(good.requests.load(Ordering::SeqCst), 4);
+
+    // With one node, each retry runs the handler there again, as many times as asked.
+    let only_bad = CallOptions {
+        retries: 2,
+        address: vec![bad.address.clone()],
+        ..always
+    };
+    let err = client
+        .call_with::<_, Reply>("helloworld", "Helloworld.Flaky", &alice(), &only_bad)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, 500);
+    assert_eq!(bad.requests.load(Ordering::SeqCst), 2 + 3);
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use micro::broker::{self, Broker};
 use micro::registry::{Memory, Registry};
-use micro::server::{Context, Stream};
+use micro::server::{Context, Limits, Stream};
 use micro::transport::{Conn, Header, Message, micro_header};
 use micro::{Error, Group, Service};
 use schemars::JsonSchema;
@@ -376,6 +376,236 @@ async fn health_endpoints_answer_on_the_service_port() {
     running.stop().await.unwrap();
 }
 
+/// Sends one raw HTTP request to `address`, closes the sending side and reads all that comes
+/// back.
+async fn exchange_raw(address: std::net::SocketAddr, request: &str) -> String {
+    let mut raw = tokio::net::TcpStream::connect(address).await.unwrap();
+    raw.write_all(request.as_bytes()).await.unwrap();
+    raw.shutdown().await.unwrap();
+    let mut reply = Vec::new();
+    raw.read_to_end(&mut reply).await.unwrap();
+    String::from_utf8_lossy(&reply).into_owned()
+}
+
+#[tokio::test]
+async fn a_browser_request_is_refused_with_403_and_never_reaches_the_handler() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let running = Service::new("counter")
+        .registry(Arc::new(Memory::new()))
+        .handle("Counter.Hit", move |_ctx, req: Request| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async move { Ok(Response { msg: req.name }) }
+        })
+        .start()
+        .await
+        .unwrap();
+    let body = r#"{"name":"Eve"}"#;
+    let post = |extra: &str| {
+        format!(
+            "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nMicro-Service: counter\r\nMicro-Endpoint: Counter.Hit\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    for extra in [
+        "Origin: http://evil.example\r\n",
+        "Sec-Fetch-Site: cross-site\r\n",
+        "sec-fetch-mode: no-cors\r\n",
+    ] {
+        let reply = exchange_raw(running.address(), &post(extra)).await;
+        assert!(reply.starts_with("HTTP/1.1 403"), "{extra:?} got {reply}");
+        let err = Error::parse(reply.split("\r\n\r\n").nth(1).unwrap_or(""));
+        assert_eq!((err.code, err.id.as_str()), (403, "counter"), "{reply}");
+        assert!(err.detail.contains("does not serve browsers"), "{reply}");
+    }
+    let health = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://evil.example\r\n\r\n";
+    let reply = exchange_raw(running.address(), health).await;
+    assert!(reply.starts_with("HTTP/1.1 403"), "{reply}");
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+
+    let reply = exchange_raw(running.address(), &post("")).await;
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert!(reply.ends_with(r#"{"msg":"Eve"}"#), "{reply}");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    running.stop().await.unwrap();
+}
+
+/// Short limits for the tests of slow, idle and surplus clients.
+fn tight(limits: Limits) -> Limits {
+    Limits {
+        header_timeout: Duration::from_millis(300),
+        body_timeout: Duration::from_millis(300),
+        idle_timeout: Duration::from_millis(300),
+        ..limits
+    }
+}
+
+/// Writes `bytes` one every 50 ms, as a slowloris client does, until done or refused.
+async fn trickle(writer: &mut tokio::net::tcp::OwnedWriteHalf, bytes: &[u8]) {
+    for byte in bytes {
+        if writer.write_all(&[*byte]).await.is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_trickles_a_request_is_cut_off_with_408() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let running = service(&Arc::new(Memory::new()))
+        .limits(tight(Limits::default()))
+        .wrap(Arc::new(move |ctx, body, next: micro::server::Handler| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            next(ctx, body)
+        }))
+        .start()
+        .await
+        .unwrap();
+    let body = r#"{"name":"Slow"}"#;
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nMicro-Endpoint: Greeter.Hello\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    // The head a byte at a time; then a head sent whole and the body a byte at a time.
+    for (sent_whole, trickled, part) in [
+        ("", format!("{head}{body}"), "head"),
+        (head.as_str(), body.to_string(), "body"),
+    ] {
+        let (mut reader, mut writer) = tokio::net::TcpStream::connect(running.address())
+            .await
+            .unwrap()
+            .into_split();
+        writer.write_all(sent_whole.as_bytes()).await.unwrap();
+        let slow = async {
+            trickle(&mut writer, trickled.as_bytes()).await;
+            std::future::pending::<()>().await
+        };
+        let mut reply = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(10), async {
+            tokio::select! {
+                read = reader.read_to_end(&mut reply) => read,
+                () = slow => unreachable!(),
+            }
+        });
+        read.await
+            .expect("the slow client was never cut off")
+            .unwrap();
+        let reply = String::from_utf8_lossy(&reply);
+        assert!(reply.starts_with("HTTP/1.1 408"), "{part}: {reply}");
+        assert!(
+            reply.contains(&format!("the message {part} did not arrive within 300ms")),
+            "{reply}"
+        );
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_idle_connection_is_closed_but_one_with_an_open_stream_is_kept() {
+    let registry = Arc::new(Memory::new());
+    let running = service(&registry)
+        .limits(tight(Limits::default()))
+        .start()
+        .await
+        .unwrap();
+    let mut idle = dial(running.address()).await;
+    call(&mut idle, "Greeter.Hello", r#"{"name":"Idle"}"#).await;
+    let closed = tokio::time::timeout(Duration::from_secs(10), idle.recv())
+        .await
+        .expect("the idle connection was never closed");
+    assert!(
+        closed.unwrap_err().detail.contains("closed the connection"),
+        "an idle connection got a message"
+    );
+
+    // A stream that stays quiet for longer than the idle timeout keeps its connection.
+    let (mut tx, mut rx) = dial(running.address()).await.split();
+    tx.send(&stream_message("Greeter.Echo", "")).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    tx.send(&stream_message("Greeter.Echo", r#"{"still":"here"}"#))
+        .await
+        .unwrap();
+    assert_eq!(rx.recv().await.unwrap().body, r#"{"still":"here"}"#);
+
+    // A pooled client whose connection was closed for idleness redials without failing.
+    let client = micro::Client::new(registry.clone());
+    let options = micro::client::CallOptions {
+        retries: 0,
+        ..Default::default()
+    };
+    for _ in 0..2 {
+        let rsp: Response = client
+            .call_with(
+                "greeter",
+                "Greeter.Hello",
+                &serde_json::json!({"name": "Pool"}),
+                &options,
+            )
+            .await
+            .unwrap();
+        assert_eq!(rsp.msg, "Hello Pool");
+        tokio::time::sleep(Duration::from_millis(600)).await;
+    }
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn connections_past_the_cap_are_not_served_until_one_closes() {
+    let running = service(&Arc::new(Memory::new()))
+        .limits(Limits {
+            max_connections: 2,
+            ..Limits::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    let mut first = dial(running.address()).await;
+    let mut second = dial(running.address()).await;
+    for conn in [&mut first, &mut second] {
+        let reply = call(conn, "Greeter.Hello", r#"{"name":"In"}"#).await;
+        assert_eq!(micro_header(&reply.header, "Error"), None);
+    }
+    let mut third = dial(running.address()).await;
+    let message = Message {
+        header: headers("Greeter.Hello", "application/json"),
+        body: Bytes::from(r#"{"name":"Third"}"#),
+    };
+    third.send(&message).await.unwrap();
+    let early = tokio::time::timeout(Duration::from_millis(500), third.recv()).await;
+    assert!(early.is_err(), "a connection past the cap was served");
+    drop(first);
+    let reply = tokio::time::timeout(Duration::from_secs(10), third.recv())
+        .await
+        .expect("the waiting connection was never served once another closed")
+        .unwrap();
+    let rsp: Response = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!(rsp.msg, "Hello Third");
+    // The second is still served as before.
+    call(&mut second, "Greeter.Hello", r#"{"name":"Still"}"#).await;
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn zero_limits_are_refused_at_start() {
+    let err = service(&Arc::new(Memory::new()))
+        .limits(Limits {
+            max_connections: 0,
+            ..Limits::default()
+        })
+        .start()
+        .await
+        .err()
+        .expect("a service that could serve no one started");
+    assert!(
+        err.detail.contains("max_connections is zero"),
+        "{}",
+        err.detail
+    );
+}
+
 #[tokio::test]
 async fn registration_publishes_endpoints_docs_schemas_and_node_then_leaves_on_stop() {
     let registry = Arc::new(Memory::new());
@@ -460,6 +690,25 @@ async fn stop_finishes_requests_in_flight() {
         tokio::net::TcpStream::connect(address).await.is_err(),
         "no longer listening"
     );
+}
+
+#[tokio::test]
+async fn stop_ends_the_input_of_a_stream_left_open_and_lets_it_finish() {
+    let registry = Arc::new(Memory::new());
+    let running = service(&registry).start().await.unwrap();
+    let (mut tx, mut rx) = dial(running.address()).await.split();
+    tx.send(&stream_message("Greeter.Echo", "")).await.unwrap();
+    tx.send(&stream_message("Greeter.Echo", r#"{"n":1}"#))
+        .await
+        .unwrap();
+    assert_eq!(rx.recv().await.unwrap().body, r#"{"n":1}"#);
+    // The caller keeps the stream open and sends nothing more.
+    tokio::time::timeout(Duration::from_secs(10), running.stop())
+        .await
+        .expect("stop waited for a stream whose caller sends nothing")
+        .unwrap();
+    let end = rx.recv().await.unwrap();
+    assert_eq!(micro_header(&end.header, "Error"), Some("EOS"));
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! The RPC client, as go-micro's: it finds a service's nodes through a registry cache, picks
 //! one with a [`Selector`], sends the call over a pooled connection of the HTTP transport and
-//! retries failed attempts on another node. It also opens streams on dedicated connections,
+//! retries timeouts, and attempts that never reached a service, on another node ([`Retry`]). It also opens streams on dedicated connections,
 //! publishes through a broker, and runs call middleware around every raw call.
 //!
 //! ```no_run
@@ -20,7 +20,7 @@ mod stream;
 
 pub use options::{
     Backoff, CallOptions, DEFAULT_CONTENT_TYPE, DEFAULT_DIAL_TIMEOUT, DEFAULT_RETRIES,
-    DEFAULT_TIMEOUT,
+    DEFAULT_TIMEOUT, Retry,
 };
 pub use selector::Selector;
 pub use stream::{Stream, StreamReceiver, StreamSender};
@@ -31,7 +31,7 @@ use crate::config::Config;
 use crate::errors::{Error, Result};
 use crate::registry::{Cache, Registry};
 use crate::transport::wire::canonical;
-use crate::transport::{Conn, Header, Message, Pool, micro_header};
+use crate::transport::{Conn, Header, Message, Pool, is_browser_header, micro_header};
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use selector::{Nodes, Picker};
@@ -359,9 +359,9 @@ impl Core {
                 header: call_header(request, options, &id, Some(left)),
                 body: body.clone(),
             };
-            let err = match self.exchange(address, &message, options).await {
+            let failure = match self.exchange(address, &message, options).await {
                 Ok(reply) => match micro_header(&reply.header, "Error") {
-                    Some(err) => Error::parse(err),
+                    Some(err) => Failure::sent(Error::parse(err)),
                     None => {
                         return Ok(RawResponse {
                             body: codec.unframe(reply.body)?,
@@ -369,12 +369,13 @@ impl Core {
                         });
                     }
                 },
-                Err(err) => err,
+                Err(failure) => failure,
             };
             tried.push(address);
-            if !may_retry(&err, tried.len(), options, deadline) {
-                return Err(err);
+            if !may_retry(&failure, &addresses, &tried, options, deadline) {
+                return Err(failure.err);
             }
+            let err = failure.err;
             tracing::debug!(%err, service = %request.service, endpoint = %request.endpoint, address, "retrying the call");
             tokio::time::sleep(options.backoff.delay(tried.len())).await;
         }
@@ -387,19 +388,20 @@ impl Core {
         address: &str,
         message: &Message,
         options: &CallOptions,
-    ) -> Result<Message> {
+    ) -> std::result::Result<Message, Failure> {
         if let Some(mut conn) = self.pool.take(address) {
             match send_recv(&mut conn, message).await {
                 Ok(reply) => {
                     self.pool.put(conn);
                     return Ok(reply);
                 }
-                Err(err) => {
+                Err(failure) => {
+                    let err = failure.err;
                     tracing::debug!(%err, address, "pooled connection failed; dialing a new one")
                 }
             }
         }
-        let mut conn = self.dial(address, options).await?;
+        let mut conn = self.dial(address, options).await.map_err(Failure::unsent)?;
         let reply = send_recv(&mut conn, message).await?;
         self.pool.put(conn);
         Ok(reply)
@@ -470,20 +472,41 @@ impl Core {
                 },
                 Err(err) => err,
             };
+            // Until the first message is sent whole, no handler runs.
+            let failure = Failure::unsent(err);
             tried.push(address);
-            if !may_retry(&err, tried.len(), options, deadline) {
-                return Err(err);
+            if !may_retry(&failure, &addresses, &tried, options, deadline) {
+                return Err(failure.err);
             }
+            let err = failure.err;
             tracing::debug!(%err, service, endpoint, address, "retrying to open the stream");
             tokio::time::sleep(options.backoff.delay(tried.len())).await;
         }
     }
 }
 
-/// One request and its response on `conn`.
-async fn send_recv(conn: &mut Conn, message: &Message) -> Result<Message> {
-    conn.send(message).await?;
-    conn.recv().await
+/// A failed attempt, and whether its request was sent: one that was not cannot have run a
+/// handler, so it is always safe to try elsewhere.
+struct Failure {
+    err: Error,
+    sent: bool,
+}
+
+impl Failure {
+    fn sent(err: Error) -> Self {
+        Failure { err, sent: true }
+    }
+
+    fn unsent(err: Error) -> Self {
+        Failure { err, sent: false }
+    }
+}
+
+/// One request and its response on `conn`. A send that fails has not delivered the whole
+/// request, so the server cannot have read it.
+async fn send_recv(conn: &mut Conn, message: &Message) -> std::result::Result<Message, Failure> {
+    conn.send(message).await.map_err(Failure::unsent)?;
+    conn.recv().await.map_err(Failure::sent)
 }
 
 /// The headers of a call or stream message: metadata, then the call's own headers, which win.
@@ -500,12 +523,13 @@ fn call_header(
     let mut header = Header::with_capacity(options.metadata.len() + 8);
     for (key, value) in &options.metadata {
         let key = canonical(key);
-        // A topic header makes a go-micro server take the call for an event, and an error
-        // header ends a stream: neither may come from metadata.
+        // A topic header makes a go-micro server take the call for an event, an error
+        // header ends a stream, and a browser's header gets the call refused: none may come
+        // from metadata.
         let reserved = ["Micro-Topic", "Micro-Error"]
             .iter()
             .any(|r| key == *r || key.strip_prefix("X-") == Some(r));
-        if !reserved {
+        if !reserved && !is_browser_header(&key) {
             header.insert(key, value.clone());
         }
     }
@@ -543,12 +567,22 @@ fn typed_codec(content_type: &str) -> Result<Codec> {
     Ok(codec)
 }
 
-/// Whether retry number `attempt` may follow `err`: it is a timeout or a 500-class error
-/// (connection failures included), retries are left, and the pause before it ends before
-/// the call's deadline.
-fn may_retry(err: &Error, attempt: usize, options: &CallOptions, deadline: Instant) -> bool {
-    let retryable = err.code == 408 || err.code >= 500;
-    retryable
+/// Whether another attempt may follow `failure`, the last of those to `tried`: the call's
+/// [`Retry`] wants it, retries are left, and the pause before it ends before the deadline.
+fn may_retry(
+    failure: &Failure,
+    addresses: &[&str],
+    tried: &[&str],
+    options: &CallOptions,
+    deadline: Instant,
+) -> bool {
+    let wanted = match options.retry {
+        Retry::Always => true,
+        Retry::OnError if failure.sent => failure.err.code == 408,
+        Retry::OnError => addresses.iter().any(|a| !tried.contains(a)),
+    };
+    let attempt = tried.len();
+    wanted
         && attempt <= options.retries
         && Instant::now() + options.backoff.delay(attempt) < deadline
 }

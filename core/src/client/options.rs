@@ -1,6 +1,6 @@
-//! Options of one call or stream: how long to wait, how often to retry and after what pause,
-//! which metadata and codec to send, and where to go when the registry should be skipped.
-//! The defaults are go-micro's, except the retry count (see [`DEFAULT_RETRIES`]).
+//! Options of one call or stream: how long to wait, which failures to retry, how often and
+//! after what pause, which metadata and codec to send, and where to go when the registry
+//! should be skipped. The defaults are go-micro's.
 
 use crate::transport::Header;
 use std::time::Duration;
@@ -9,12 +9,27 @@ use std::time::Duration;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long connecting to a node may take: go-micro's 5 seconds.
 pub const DEFAULT_DIAL_TIMEOUT: Duration = Duration::from_secs(5);
-/// Attempts after the first one. go-micro v5 defaults to 5 but retries only timeouts; this
-/// client also retries 500-class errors and connection failures, so it tries once more by
-/// default, to keep a failing handler from running six times.
-pub const DEFAULT_RETRIES: usize = 1;
+/// Attempts after the first one, at most: go-micro's 5. Which failures earn one is
+/// [`Retry`]'s choice.
+pub const DEFAULT_RETRIES: usize = 5;
 /// The codec used unless told otherwise, as go-micro's client.
 pub const DEFAULT_CONTENT_TYPE: &str = "application/json";
+
+/// Which failed attempts a call or stream opening tries again, within its `retries` and its
+/// timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Retry {
+    /// go-micro's default (`RetryOnError`): a timeout (408) is retried; so is an attempt
+    /// whose request never reached a service (the dial was refused or timed out, the
+    /// connection failed before the request was sent), on a node not tried yet. Any other
+    /// error, a 500 included, is the answer: the handler ran, and running it again may not
+    /// be safe.
+    #[default]
+    OnError,
+    /// go-micro's `RetryAlways`: every failure is retried, errors a handler returned
+    /// included, so a handler may run more than once. For endpoints safe to repeat.
+    Always,
+}
 
 /// The pause before a retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -59,9 +74,11 @@ pub struct CallOptions {
     pub timeout: Duration,
     /// The time connecting to one node may take; running out counts as a failed attempt.
     pub dial_timeout: Duration,
-    /// Attempts after the first, each to another node when there is one. Timeouts (408),
-    /// 500-class errors and connection failures are retried; other errors are returned.
+    /// Attempts after the first, at most, each to another node when there is one.
     pub retries: usize,
+    /// Which failures are retried (default [`Retry::OnError`]: timeouts, and requests that
+    /// never reached a service).
+    pub retry: Retry,
     /// The pause before each retry.
     pub backoff: Backoff,
     /// Call metadata, sent as message headers.
@@ -79,6 +96,7 @@ impl Default for CallOptions {
             timeout: DEFAULT_TIMEOUT,
             dial_timeout: DEFAULT_DIAL_TIMEOUT,
             retries: DEFAULT_RETRIES,
+            retry: Retry::default(),
             backoff: Backoff::default(),
             metadata: Header::new(),
             address: Vec::new(),

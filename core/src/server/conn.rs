@@ -1,21 +1,25 @@
 //! Serving one connection: read go-micro transport messages, answer unary calls in order,
-//! run each stream as its own task, answer `GET /health*` as plain HTTP. Stream tasks end
-//! with the connection, so a caller that goes away leaves nothing running.
+//! run each stream as its own task, answer `GET /health*` as plain HTTP, refuse browsers.
+//! Stream tasks end with the connection, so a caller that goes away leaves nothing running;
+//! a message read too slowly, or a connection idle too long, ends it.
 
+use super::Limits;
 use super::handler::{Context, Stream};
 use super::router::{Route, Router};
 use crate::codec::DEFAULT_CONTENT_TYPE;
 use crate::errors::{Error, Result};
-use crate::transport::wire::{Frame, Start};
+use crate::transport::wire::{Frame, Reader, Start};
 use crate::transport::{self, END_OF_STREAM, Header, Message, Responder, micro_header};
 use bytes::Bytes;
 use futures::FutureExt;
 use std::collections::HashMap;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
@@ -24,8 +28,12 @@ pub(crate) struct Shared {
     pub name: String,
     pub router: Router,
     pub max_body: usize,
+    pub limits: Limits,
     /// True while registered and serving: what `/health/ready` reports.
     pub ready: AtomicBool,
+    /// How many streams the connections are routing messages to, for tests that check
+    /// finished streams are let go.
+    pub streams: AtomicUsize,
 }
 
 /// How many messages a stream may have waiting before the connection stops reading.
@@ -37,30 +45,36 @@ pub(crate) async fn serve(
     stream: TcpStream,
     mut stopping: watch::Receiver<bool>,
 ) {
-    let (mut reader, responder) = transport::accept(stream, shared.max_body);
-    let mut streams: HashMap<String, mpsc::Sender<Message>> = HashMap::new();
-    let mut tasks = JoinSet::new();
+    let (reader, responder) = transport::accept(stream, shared.max_body);
+    let mut reader = reader.with_timeouts(shared.limits.read_timeouts());
+    let mut streams = Streams::new(shared.clone());
+    let idle = shared.limits.idle_timeout;
     loop {
-        while tasks.try_join_next().is_some() {}
-        let frame = tokio::select! {
-            frame = reader.read() => Some(frame),
-            _ = stopping.wait_for(|s| *s) => None,
-        };
-        let Some(frame) = frame else {
-            // Stopping: read no more, but let running streams finish.
-            while tasks.join_next().await.is_some() {}
-            return;
-        };
-        let frame = match frame {
-            Ok(Some(frame)) => frame,
-            Ok(None) => return,
-            Err(err) => {
+        let frame = match next(&mut reader, &mut streams, &mut stopping, idle).await {
+            Next::Message(Ok(Some(frame))) => frame,
+            Next::Message(Ok(None)) => return,
+            Next::Idle => {
+                // Nothing is in progress, so closing quietly loses nothing; a pooled client
+                // redials.
+                tracing::debug!(?idle, "closing an idle connection");
+                return;
+            }
+            Next::Message(Err(err)) => {
                 // The byte stream cannot be resynchronised: say why, then close.
                 tracing::debug!(%err, "bad message on connection");
-                let code = if err.code == 413 { 413 } else { 400 };
+                let code = if matches!(err.code, 408 | 413) {
+                    err.code as u16
+                } else {
+                    400
+                };
                 let _ = responder
                     .send_status(code, &Header::new(), err.detail.as_bytes())
                     .await;
+                return;
+            }
+            Next::Stopping => {
+                // Read no more, but let running streams finish.
+                streams.finish().await;
                 return;
             }
         };
@@ -69,6 +83,20 @@ pub(crate) async fn serve(
             header,
             body,
         } = frame;
+        if let Some(name) = browser_header(&header) {
+            // A web page may reach this port (DNS rebinding, a local page): refuse it and
+            // drop the connection, since nothing more it sends is wanted.
+            let err = Error::forbidden(
+                shared.name.as_str(),
+                format!(
+                    "this is a service's RPC port and it does not serve browsers (the request carries {name}); call services through the gateway (micro api, micro run) instead"
+                ),
+            );
+            let _ = responder
+                .send_status(403, &json_header(), err.to_json().as_bytes())
+                .await;
+            return;
+        }
         match start {
             Start::Request { method, path } if method == "GET" => {
                 if health(&shared, &responder, &path).await.is_err() {
@@ -78,8 +106,7 @@ pub(crate) async fn serve(
             Start::Request { method, .. } if method == "POST" => {
                 let message = Message { header, body };
                 if let Some(id) = micro_header(&message.header, "Stream").map(str::to_string) {
-                    on_stream_message(&shared, &responder, &mut streams, &mut tasks, id, message)
-                        .await;
+                    on_stream_message(&shared, &responder, &mut streams, id, message).await;
                 } else if responder
                     .send(&unary(&shared, message).await)
                     .await
@@ -98,6 +125,55 @@ pub(crate) async fn serve(
     }
 }
 
+/// What waiting for the next message came to.
+enum Next {
+    /// A message, the peer's close between messages (`None`), or a message that could not
+    /// be read.
+    Message(Result<Option<Frame>>),
+    /// No message began for `idle` while no stream was open.
+    Idle,
+    /// The server is stopping.
+    Stopping,
+}
+
+/// Reads the next message, forgetting streams as they end while it waits. The idle time
+/// counts from the last message or the last stream's end, whichever came later.
+async fn next(
+    reader: &mut Reader<OwnedReadHalf>,
+    streams: &mut Streams,
+    stopping: &mut watch::Receiver<bool>,
+    idle: Duration,
+) -> Next {
+    loop {
+        tokio::select! {
+            ready = reader.ready() => match ready {
+                Ok(true) => break,
+                Ok(false) => return Next::Message(Ok(None)),
+                Err(err) => return Next::Message(Err(err)),
+            },
+            Some(joined) = streams.tasks.join_next() => streams.ended(joined),
+            () = tokio::time::sleep(idle), if streams.tasks.is_empty() => return Next::Idle,
+            _ = stopping.wait_for(|s| *s) => return Next::Stopping,
+        }
+    }
+    tokio::select! {
+        frame = reader.read() => Next::Message(frame),
+        _ = stopping.wait_for(|s| *s) => Next::Stopping,
+    }
+}
+
+/// The header that shows a browser sent the request, if any; go-micro clients send none.
+fn browser_header(header: &Header) -> Option<&str> {
+    header
+        .keys()
+        .find(|name| transport::is_browser_header(name))
+        .map(String::as_str)
+}
+
+fn json_header() -> Header {
+    Header::from([("Content-Type".to_string(), "application/json".to_string())])
+}
+
 /// Answers `/health`, `/health/live` and `/health/ready`.
 async fn health(shared: &Shared, responder: &Responder, path: &str) -> Result<()> {
     let ready = shared.ready.load(Ordering::Acquire);
@@ -110,8 +186,9 @@ async fn health(shared: &Shared, responder: &Responder, path: &str) -> Result<()
             r#"{"error":"not found; try /health, /health/live or /health/ready"}"#,
         ),
     };
-    let header = Header::from([("Content-Type".to_string(), "application/json".to_string())]);
-    responder.send_status(code, &header, body.as_bytes()).await
+    responder
+        .send_status(code, &json_header(), body.as_bytes())
+        .await
 }
 
 /// The call headers every response repeats.
@@ -228,17 +305,90 @@ fn panicked(shared: &Shared, endpoint: &str, panic: Box<dyn std::any::Any + Send
     )
 }
 
+/// The streams open on one connection: each one's inbox by stream id, and the tasks running
+/// their handlers. A stream leaves when its caller closes it or its handler returns, so a
+/// long-lived connection does not collect finished ones.
+struct Streams {
+    shared: Arc<Shared>,
+    /// Inboxes by stream id, each with the number of the task serving it: an id may be used
+    /// again once its stream has ended.
+    inboxes: HashMap<String, (u64, mpsc::Sender<Message>)>,
+    tasks: JoinSet<(String, u64)>,
+    opened: u64,
+}
+
+impl Streams {
+    fn new(shared: Arc<Shared>) -> Self {
+        Streams {
+            shared,
+            inboxes: HashMap::new(),
+            tasks: JoinSet::new(),
+            opened: 0,
+        }
+    }
+
+    /// Runs `task` as stream `id`, whose messages go to `inbox`.
+    fn open(
+        &mut self,
+        id: String,
+        inbox: mpsc::Sender<Message>,
+        task: impl Future<Output = ()> + Send + 'static,
+    ) {
+        self.opened += 1;
+        let number = self.opened;
+        if self.inboxes.insert(id.clone(), (number, inbox)).is_none() {
+            self.shared.streams.fetch_add(1, Ordering::Relaxed);
+        }
+        self.tasks.spawn(async move {
+            task.await;
+            (id, number)
+        });
+    }
+
+    fn remove(&mut self, id: &str) {
+        if self.inboxes.remove(id).is_some() {
+            self.shared.streams.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Forgets a stream whose handler has returned, unless its id already names a new one.
+    fn ended(&mut self, joined: std::result::Result<(String, u64), tokio::task::JoinError>) {
+        // Handlers' panics are caught in the task, so only a cancelled task fails to join.
+        let Ok((id, number)) = joined else { return };
+        if self.inboxes.get(&id).is_some_and(|(n, _)| *n == number) {
+            self.remove(&id);
+        }
+    }
+
+    /// Ends every stream's input, since nothing more will be read, and waits for the
+    /// handlers to return.
+    async fn finish(&mut self) {
+        let ended = self.inboxes.len();
+        self.inboxes.clear();
+        self.shared.streams.fetch_sub(ended, Ordering::Relaxed);
+        while let Some(joined) = self.tasks.join_next().await {
+            self.ended(joined);
+        }
+    }
+}
+
+impl Drop for Streams {
+    fn drop(&mut self) {
+        let left = self.inboxes.len();
+        self.shared.streams.fetch_sub(left, Ordering::Relaxed);
+    }
+}
+
 /// Routes a message carrying `Micro-Stream`: to its running stream, or opens a new one.
 async fn on_stream_message(
     shared: &Arc<Shared>,
     responder: &Responder,
-    streams: &mut HashMap<String, mpsc::Sender<Message>>,
-    tasks: &mut JoinSet<()>,
+    streams: &mut Streams,
     id: String,
     message: Message,
 ) {
     let closing = micro_header(&message.header, "Error") == Some(END_OF_STREAM);
-    if let Some(tx) = streams.get(&id) {
+    if let Some((_, tx)) = streams.inboxes.get(&id) {
         let delivered = tx.send(message).await.is_ok();
         if closing || !delivered {
             streams.remove(&id);
@@ -281,10 +431,9 @@ async fn on_stream_message(
     };
     // go-micro's first stream message opens the stream; its body is not a request.
     let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-    streams.insert(id, tx);
     let stream = Stream::new(rx, responder.clone(), reply.clone(), codec);
     let (shared, responder) = (shared.clone(), responder.clone());
-    tasks.spawn(async move {
+    streams.open(id, tx, async move {
         let endpoint = ctx.endpoint.clone();
         let outcome = AssertUnwindSafe(handler(ctx, stream)).catch_unwind().await;
         let end = match outcome
@@ -309,4 +458,65 @@ fn route_of<'a>(shared: &'a Shared, message: &Message) -> Option<&'a Route> {
     let endpoint = micro_header(&message.header, "Endpoint")
         .or_else(|| micro_header(&message.header, "Method"))?;
     shared.router.get(endpoint).map(|e| &e.route)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::handler;
+    use crate::transport::Conn;
+    use tokio::net::TcpListener;
+
+    /// A server on loopback whose one endpoint, `Quick.Once`, is a stream that ends at once.
+    async fn quick_server() -> (Arc<Shared>, String, watch::Sender<bool>) {
+        let mut router = Router::default();
+        let once = handler::stream(|_ctx, _stream| async { Ok(()) });
+        router.insert("Quick.Once", Route::Stream(once));
+        let shared = Arc::new(Shared {
+            name: "quick".into(),
+            router,
+            max_body: 1 << 20,
+            limits: Limits::default(),
+            ready: AtomicBool::new(true),
+            streams: AtomicUsize::new(0),
+        });
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let (stop, stopping) = watch::channel(false);
+        tokio::spawn(super::super::serve(listener, shared.clone(), stopping));
+        (shared, address, stop)
+    }
+
+    #[tokio::test]
+    async fn finished_streams_leave_the_connections_map() {
+        let (shared, address, _stop) = quick_server().await;
+        let mut conn = Conn::dial(&address, Duration::from_secs(2), 1 << 20)
+            .await
+            .unwrap();
+        for id in 0..100 {
+            // Each stream's handler returns at once and the server ends it with EOS; the
+            // caller never sends an EOS of its own.
+            let open = Message {
+                header: Header::from([
+                    ("Micro-Stream".into(), id.to_string()),
+                    ("Micro-Endpoint".into(), "Quick.Once".into()),
+                    ("Content-Type".into(), "application/json".into()),
+                ]),
+                body: Bytes::from_static(b"{}"),
+            };
+            conn.send(&open).await.unwrap();
+            let end = conn.recv().await.unwrap();
+            assert_eq!(micro_header(&end.header, "Error"), Some(END_OF_STREAM));
+        }
+        // The connection stays open; its map must still empty as the handlers' tasks end.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while shared.streams.load(Ordering::Relaxed) != 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{} finished streams are still in the map",
+                shared.streams.load(Ordering::Relaxed)
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
 }

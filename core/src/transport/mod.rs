@@ -34,5 +34,16 @@ pub fn micro_header<'a>(header: &'a Header, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
+/// Whether `name` is a header only browsers send: `Origin` (on every POST and cross-site
+/// request) or a `Sec-Fetch-*` one. A service refuses a request carrying one, since a page
+/// in a browser has no business on its RPC port, and the client never sends one as call
+/// metadata, so a gateway passing a browser's headers on is not refused.
+pub fn is_browser_header(name: &str) -> bool {
+    name.eq_ignore_ascii_case("Origin")
+        || name
+            .get(..10)
+            .is_some_and(|prefix| prefix.eq_ignore_ascii_case("Sec-Fetch-"))
+}
+
 /// The `Micro-Error` value that ends a stream.
 pub const END_OF_STREAM: &str = "EOS";

@@ -5,7 +5,9 @@
 use super::Header;
 use crate::errors::{Error, Result};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::time::Instant;
 
 const ID: &str = "micro.transport";
 /// The most headers one message may carry.
@@ -33,34 +35,105 @@ pub struct Frame {
     pub body: Bytes,
 }
 
+/// How long one message may take to arrive, so a peer sending it slowly cannot hold the
+/// reader: its head once its first byte is in, then its body once the head is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadTimeouts {
+    /// The time from a message's first byte to the end of its head.
+    pub head: Duration,
+    /// The time from the end of the head to the end of the body.
+    pub body: Duration,
+}
+
+/// When the part of a message being read must be in.
+#[derive(Debug, Clone, Copy)]
+struct Deadline {
+    at: Instant,
+    limit: Duration,
+    part: &'static str,
+}
+
+impl Deadline {
+    fn after(limit: Duration, part: &'static str) -> Self {
+        Deadline {
+            at: Instant::now() + limit,
+            limit,
+            part,
+        }
+    }
+
+    fn missed(&self) -> Error {
+        Error::timeout(
+            ID,
+            format!(
+                "the message {} did not arrive within {:?}; send each message whole",
+                self.part, self.limit
+            ),
+        )
+    }
+}
+
 /// Reads HTTP messages from a byte stream, one at a time.
 pub struct Reader<R> {
     io: R,
     buf: BytesMut,
     max_body: usize,
+    timeouts: Option<ReadTimeouts>,
+    /// When the part being read must be in, while a message is read under `timeouts`.
+    deadline: Option<Deadline>,
 }
 
 impl<R: AsyncRead + Unpin> Reader<R> {
-    /// A reader refusing bodies over `max_body` bytes.
+    /// A reader refusing bodies over `max_body` bytes, waiting as long as it takes.
     pub fn new(io: R, max_body: usize) -> Self {
         Reader {
             io,
             buf: BytesMut::with_capacity(8 << 10),
             max_body,
+            timeouts: None,
+            deadline: None,
         }
+    }
+
+    /// Fails a message whose head or body does not arrive in time with a 408; the wait for
+    /// a message to begin stays unbounded.
+    pub fn with_timeouts(mut self, timeouts: ReadTimeouts) -> Self {
+        self.timeouts = Some(timeouts);
+        self
+    }
+
+    /// Waits until the next message has begun to arrive; `false` when the peer closed the
+    /// connection first. Cancel-safe: nothing read is lost if the wait is dropped.
+    pub async fn ready(&mut self) -> Result<bool> {
+        self.deadline = None;
+        while self.buf.is_empty() {
+            if self.fill().await? == 0 {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// The next message; `None` when the peer closed the connection between messages.
     pub async fn read(&mut self) -> Result<Option<Frame>> {
+        if !self.ready().await? {
+            return Ok(None);
+        }
+        self.read_message().await.map(Some)
+    }
+
+    async fn read_message(&mut self) -> Result<Frame> {
+        self.deadline = self.timeouts.map(|t| Deadline::after(t.head, "head"));
         loop {
             if let Some((start, header, head_len)) = parse_head(&self.buf)? {
                 self.buf.advance(head_len);
+                self.deadline = self.timeouts.map(|t| Deadline::after(t.body, "body"));
                 let body = self.read_body(&header).await?;
-                return Ok(Some(Frame {
+                return Ok(Frame {
                     start,
                     header,
                     body,
-                }));
+                });
             }
             if self.buf.len() > MAX_HEAD {
                 return Err(Error::new(
@@ -70,21 +143,23 @@ impl<R: AsyncRead + Unpin> Reader<R> {
                 ));
             }
             if self.fill().await? == 0 {
-                if self.buf.is_empty() {
-                    return Ok(None);
-                }
                 return Err(closed_mid_message());
             }
         }
     }
 
-    /// Reads more bytes into the buffer; 0 at end of stream.
+    /// Reads more bytes into the buffer, by the deadline if one is set; 0 at end of stream.
     async fn fill(&mut self) -> Result<usize> {
         self.buf.reserve(8 << 10);
-        self.io
-            .read_buf(&mut self.buf)
-            .await
-            .map_err(|e| Error::internal(ID, format!("read failed: {e}")))
+        let deadline = self.deadline;
+        let read = self.io.read_buf(&mut self.buf);
+        let read = match deadline {
+            None => read.await,
+            Some(deadline) => tokio::time::timeout_at(deadline.at, read)
+                .await
+                .map_err(|_| deadline.missed())?,
+        };
+        read.map_err(|e| Error::internal(ID, format!("read failed: {e}")))
     }
 
     async fn read_body(&mut self, header: &Header) -> Result<Bytes> {
