@@ -362,9 +362,9 @@ async fn check_endpoint(
 }
 
 /// The request headers a call carries as metadata: all but those about this HTTP hop, those
-/// the client sets itself, the caller's credentials (the gateway's business, never the
-/// service's), and what a browser says about where it is (a service's RPC port refuses
-/// requests that look like a browser's).
+/// the client sets itself, and the caller's credentials (the gateway's business, never the
+/// service's). The client leaves out a browser's own headers
+/// ([`crate::transport::is_browser_header`]).
 pub(super) fn metadata(headers: &HeaderMap) -> Header {
     const SKIPPED: &[HeaderName] = &[
         header::HOST,
@@ -381,15 +381,12 @@ pub(super) fn metadata(headers: &HeaderMap) -> Header {
         header::AUTHORIZATION,
         header::COOKIE,
         header::PROXY_AUTHORIZATION,
-        header::ORIGIN,
         header::REFERER,
     ];
     // Most requests carry only skipped headers: start empty, which allocates nothing.
     let mut metadata = Header::new();
     for (name, value) in headers {
-        let name_text = name.as_str();
-        if SKIPPED.contains(name) || name_text == "keep-alive" || name_text.starts_with("sec-fetch-")
-        {
+        if SKIPPED.contains(name) || name.as_str() == "keep-alive" {
             continue;
         }
         if let Ok(value) = value.to_str() {
