@@ -369,3 +369,54 @@ fn routes_list_every_route_for_banners() {
         assert!(routes.contains(path), "{path} missing from {routes}");
     }
 }
+
+/// A registry that counts how often it is asked for the whole list (on mDNS, each ask is a
+/// multicast query), answering from a real memory registry.
+struct CountingLists {
+    inner: Memory,
+    lists: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl Registry for CountingLists {
+    async fn register(&self, service: &Service, ttl: Option<Duration>) -> micro::Result<()> {
+        self.inner.register(service, ttl).await
+    }
+    async fn deregister(&self, service: &Service) -> micro::Result<()> {
+        self.inner.deregister(service).await
+    }
+    async fn get_service(&self, name: &str) -> micro::Result<Vec<Service>> {
+        self.inner.get_service(name).await
+    }
+    async fn list_services(&self) -> micro::Result<Vec<Service>> {
+        self.lists.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.list_services().await
+    }
+    async fn watch(&self, service: Option<&str>) -> micro::Result<micro::registry::Watcher> {
+        self.inner.watch(service).await
+    }
+    fn name(&self) -> &'static str {
+        "counting"
+    }
+}
+
+#[tokio::test]
+async fn readiness_probes_do_not_each_query_the_registry() {
+    let registry = Arc::new(CountingLists {
+        inner: Memory::new(),
+        lists: Default::default(),
+    });
+    let store: Arc<dyn Store> = Arc::new(store::Memory::new(store::Options::default()));
+    let broker: Arc<dyn Broker> = Arc::new(broker::Memory::new());
+    let gateway = Gateway::new(registry.clone(), store, broker)
+        .start("127.0.0.1:0")
+        .await
+        .unwrap();
+    let http = Http::new(gateway.address().to_string());
+    for _ in 0..20 {
+        assert_eq!(http.get("/health/ready").await.status, 200);
+    }
+    let lists = registry.lists.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(lists, 1, "20 probes asked the registry {lists} times");
+    gateway.stop().await;
+}
