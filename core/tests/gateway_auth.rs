@@ -340,7 +340,12 @@ async fn a_token_is_taken_from_bearer_query_or_cookie() {
     // As a browser sends it from our own pages (a cross-site one is refused: see below).
     let by_cookie = setup
         .http
-        .send("POST", CALL_HELLO, &[("cookie", &cookie), ("sec-fetch-site", "same-origin")], "{}")
+        .send(
+            "POST",
+            CALL_HELLO,
+            &[("cookie", &cookie), ("sec-fetch-site", "same-origin")],
+            "{}",
+        )
         .await;
     for answer in [by_bearer, by_query, by_cookie] {
         assert_eq!(answer.status, 200, "{}", answer.body);
@@ -741,7 +746,10 @@ async fn changing_the_default_password_ends_the_warning_and_renews_the_admins_ow
         .http
         .get_with_cookie(answer.header("location"), &renewed)
         .await;
-    assert!(page.element("done").contains("Changed the password of admin"));
+    assert!(
+        page.element("done")
+            .contains("Changed the password of admin")
+    );
     assert!(!page.body.contains("class=\"warning\""), "{}", page.body);
     let old = setup.http.get_with_cookie("/auth/users", &admin).await;
     assert_eq!(old.status, 303, "the old session still works: {}", old.body);
@@ -782,26 +790,63 @@ async fn a_foreign_host_is_refused_on_every_route_so_a_rebound_name_cannot_log_i
     let rebound = [("host", "attacker.example:8080")];
     let login = json!({"id": "admin", "password": "micro"}).to_string();
     let json_type = ("content-type", "application/json");
-    let tries: [(&str, &str, Vec<(&str, &str)>, &str); 6] = [
-        ("POST", "/auth/login", vec![rebound[0], json_type], login.as_str()),
-        ("POST", "/micro/store/stolen", vec![rebound[0], ("authorization", &admin)], "x"),
-        ("GET", "/micro/registry", vec![rebound[0], ("authorization", &admin)], ""),
-        ("POST", CALL_HELLO, vec![rebound[0], ("authorization", &admin)], "{}"),
+    type Try<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, &'a str);
+    let tries: [Try; 6] = [
+        (
+            "POST",
+            "/auth/login",
+            vec![rebound[0], json_type],
+            login.as_str(),
+        ),
+        (
+            "POST",
+            "/micro/store/stolen",
+            vec![rebound[0], ("authorization", &admin)],
+            "x",
+        ),
+        (
+            "GET",
+            "/micro/registry",
+            vec![rebound[0], ("authorization", &admin)],
+            "",
+        ),
+        (
+            "POST",
+            CALL_HELLO,
+            vec![rebound[0], ("authorization", &admin)],
+            "{}",
+        ),
         ("GET", "/", vec![rebound[0]], ""),
         ("GET", "/health", vec![rebound[0]], ""),
     ];
     for (method, path, headers, body) in &tries {
         let answer = setup.http.send(method, path, headers, body).await;
         answer.assert_error(403, "not allowed");
-        assert!(!answer.body.contains("token\""), "{path} leaked a token: {}", answer.body);
+        assert!(
+            !answer.body.contains("token\""),
+            "{path} leaked a token: {}",
+            answer.body
+        );
     }
-    assert!(!stored(&setup, "stolen").await, "a rebound page wrote the store");
+    assert!(
+        !stored(&setup, "stolen").await,
+        "a rebound page wrote the store"
+    );
     // The same requests naming this server pass.
     let port = setup.gateway.address().port().to_string();
-    for host in [format!("localhost:{port}"), format!("127.0.0.1:{port}"), format!("[::1]:{port}")] {
+    for host in [
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        format!("[::1]:{port}"),
+    ] {
         let answer = setup
             .http
-            .send("POST", "/micro/store/kept", &[("host", &host), ("authorization", &admin)], "x")
+            .send(
+                "POST",
+                "/micro/store/kept",
+                &[("host", &host), ("authorization", &admin)],
+                "x",
+            )
             .await;
         assert_eq!(answer.status, 200, "{host}: {}", answer.body);
     }
@@ -815,8 +860,14 @@ async fn a_cross_site_request_carrying_the_session_cookie_is_refused_on_json_rou
     let own_origin = format!("http://{host}");
     let cross_site: [&[(&str, &str)]; 3] = [
         // A page on another local port posting text/plain: no preflight, the cookie goes along.
-        &[("origin", "http://localhost:3000"), ("content-type", "text/plain")],
-        &[("sec-fetch-site", "cross-site"), ("content-type", "text/plain")],
+        &[
+            ("origin", "http://localhost:3000"),
+            ("content-type", "text/plain"),
+        ],
+        &[
+            ("sec-fetch-site", "cross-site"),
+            ("content-type", "text/plain"),
+        ],
         // No word from the browser about where it came from.
         &[("content-type", "text/plain")],
     ];
@@ -828,7 +879,10 @@ async fn a_cross_site_request_carrying_the_session_cookie_is_refused_on_json_rou
             answer.assert_error(403, "cross-site");
         }
     }
-    assert!(!stored(&setup, "planted").await, "a cross-site post wrote the store");
+    assert!(
+        !stored(&setup, "planted").await,
+        "a cross-site post wrote the store"
+    );
     // From our own pages (same origin, or echoing the CSRF secret) the cookie works.
     let same_origin: [&[(&str, &str)]; 3] = [
         &[("origin", own_origin.as_str())],
@@ -838,14 +892,22 @@ async fn a_cross_site_request_carrying_the_session_cookie_is_refused_on_json_rou
     for extra in same_origin {
         let mut headers = vec![("cookie", admin.as_str())];
         headers.extend_from_slice(extra);
-        let answer = setup.http.send("POST", "/micro/store/ours", &headers, "{}").await;
+        let answer = setup
+            .http
+            .send("POST", "/micro/store/ours", &headers, "{}")
+            .await;
         assert_eq!(answer.status, 200, "{extra:?}: {}", answer.body);
     }
     // A Bearer token is not a cookie: no browser sends it on its own.
     let bearer = format!("Bearer {}", setup.token("admin", &["*"]).await);
     let answer = setup
         .http
-        .send("POST", "/micro/store/bearer", &[("authorization", &bearer), ("content-type", "text/plain")], "x")
+        .send(
+            "POST",
+            "/micro/store/bearer",
+            &[("authorization", &bearer), ("content-type", "text/plain")],
+            "x",
+        )
         .await;
     assert_eq!(answer.status, 200, "{}", answer.body);
 }
@@ -865,10 +927,18 @@ async fn every_401_asks_for_a_bearer_token() {
         assert_eq!(missing.header("www-authenticate"), "Bearer", "{path}");
         let bad = setup
             .http
-            .send(method, path, &[("authorization", "Bearer not-a-token")], "{}")
+            .send(
+                method,
+                path,
+                &[("authorization", "Bearer not-a-token")],
+                "{}",
+            )
             .await;
         assert_eq!(bad.status, 401, "{path}: {}", bad.body);
-        assert!(bad.header("www-authenticate").contains("invalid_token"), "{path}");
+        assert!(
+            bad.header("www-authenticate").contains("invalid_token"),
+            "{path}"
+        );
     }
 }
 
@@ -877,9 +947,15 @@ async fn logging_out_revokes_the_token_it_ends() {
     let setup = setup().await;
     let token = setup.token("admin", &["*"]).await;
     assert_eq!(setup.call("Hello", &token).await.status, 200);
-    let out = setup.http.get_with_cookie("/auth/logout", &session(&token)).await;
+    let out = setup
+        .http
+        .get_with_cookie("/auth/logout", &session(&token))
+        .await;
     assert_eq!(out.status, 303, "{}", out.body);
-    assert!(cookie_value(out.set_cookie("micro_token")).is_empty(), "the cookie is cleared");
+    assert!(
+        cookie_value(out.set_cookie("micro_token")).is_empty(),
+        "the cookie is cleared"
+    );
     let after = setup.call("Hello", &token).await;
     after.assert_error(401, "revoked");
 }
@@ -894,25 +970,42 @@ async fn users_change_their_own_password_and_their_earlier_sessions_end() {
         .unwrap();
     let http = &setup.http;
     let login = |password: &'static str| async move {
-        http.post_json("/auth/login", &json!({"id": "bob", "password": password})).await
+        http.post_json("/auth/login", &json!({"id": "bob", "password": password}))
+            .await
     };
-    let first = login("first-pass").await.json()["token"].as_str().unwrap().to_string();
+    let first = login("first-pass").await.json()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     // The page is there for anyone logged in, administrator or not.
-    let page = setup.http.get_with_cookie("/auth/password", &session(&first)).await;
+    let page = setup
+        .http
+        .get_with_cookie("/auth/password", &session(&first))
+        .await;
     assert_eq!(page.status, 200, "{}", page.body);
     let bearer = format!("Bearer {first}");
-    let change = |current: &str| {
-        json!({"current": current, "password": "second-pass"}).to_string()
-    };
-    let headers = [("authorization", bearer.as_str()), ("content-type", "application/json")];
+    let change = |current: &str| json!({"current": current, "password": "second-pass"}).to_string();
+    let headers = [
+        ("authorization", bearer.as_str()),
+        ("content-type", "application/json"),
+    ];
     // A stolen session alone cannot change the password.
-    let refused = setup.http.send("POST", "/auth/password", &headers, &change("guess")).await;
+    let refused = setup
+        .http
+        .send("POST", "/auth/password", &headers, &change("guess"))
+        .await;
     assert_eq!(refused.status, 403, "{}", refused.body);
     assert_eq!(setup.call("Hello", &first).await.status, 200);
-    let changed = setup.http.send("POST", "/auth/password", &headers, &change("first-pass")).await;
+    let changed = setup
+        .http
+        .send("POST", "/auth/password", &headers, &change("first-pass"))
+        .await;
     assert_eq!(changed.status, 200, "{}", changed.body);
     let renewed = changed.json()["token"].as_str().unwrap().to_string();
-    setup.call("Hello", &first).await.assert_error(401, "revoked");
+    setup
+        .call("Hello", &first)
+        .await
+        .assert_error(401, "revoked");
     assert_eq!(setup.call("Hello", &renewed).await.status, 200);
     assert_eq!(login("first-pass").await.status, 401);
     assert_eq!(login("second-pass").await.status, 200);
@@ -928,11 +1021,17 @@ async fn logs_and_status_need_the_admin_rule_and_micro_admin_is_an_administrator
     }
     let micro_admin = account_token(&setup, "dave", &["micro:admin"]).await;
     for path in ["/logs", "/status", "/auth/users"] {
-        let page = setup.http.get_with_cookie(path, &session(&micro_admin)).await;
+        let page = setup
+            .http
+            .get_with_cookie(path, &session(&micro_admin))
+            .await;
         assert_eq!(page.status, 200, "{path}: {}", page.body);
     }
     let bearer = format!("Bearer {micro_admin}");
-    let store = setup.http.send("GET", "/micro/store", &[("authorization", &bearer)], "").await;
+    let store = setup
+        .http
+        .send("GET", "/micro/store", &[("authorization", &bearer)], "")
+        .await;
     assert_eq!(store.status, 200, "{}", store.body);
 }
 
@@ -958,6 +1057,16 @@ async fn thirty_parallel_wrong_passwords_reach_the_password_check_at_most_ten_ti
     let answers = futures::future::join_all(attempts).await;
     let checked = answers.iter().filter(|a| a.status == 401).count();
     let limited = answers.iter().filter(|a| a.status == 429).count();
-    assert_eq!((checked, limited), (10, 20), "{:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
-    assert!(answers.iter().filter(|a| a.status == 429).all(|a| a.headers.contains_key("retry-after")));
+    assert_eq!(
+        (checked, limited),
+        (10, 20),
+        "{:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
+    assert!(
+        answers
+            .iter()
+            .filter(|a| a.status == 429)
+            .all(|a| a.headers.contains_key("retry-after"))
+    );
 }

@@ -46,7 +46,10 @@ async fn a_client_that_trickles_its_headers_or_its_body_is_cut_off() {
     tokio::time::sleep(Duration::from_millis(600)).await;
     let _ = slow.write_all(b"a").await;
     let answer = read_all(&mut slow).await;
-    assert!(!answer.contains("200 OK"), "a slow head was served: {answer}");
+    assert!(
+        !answer.contains("200 OK"),
+        "a slow head was served: {answer}"
+    );
     // A body that never arrives whole: 408, and nothing written.
     let mut slow = TcpStream::connect(gateway.address()).await.unwrap();
     let head = "POST /micro/store/slow HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n";
@@ -57,11 +60,16 @@ async fn a_client_that_trickles_its_headers_or_its_body_is_cut_off() {
     // A prompt client is served as ever.
     let mut prompt = TcpStream::connect(gateway.address()).await.unwrap();
     prompt
-        .write_all(b"GET /micro/store/slow HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .write_all(
+            b"GET /micro/store/slow HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        )
         .await
         .unwrap();
     let answer = read_all(&mut prompt).await;
-    assert!(answer.starts_with("HTTP/1.1 404"), "the slow body was written: {answer}");
+    assert!(
+        answer.starts_with("HTTP/1.1 404"),
+        "the slow body was written: {answer}"
+    );
     gateway.stop().await;
 }
 
@@ -86,12 +94,19 @@ async fn connections_past_the_cap_wait_until_one_closes() {
     third.write_all(request).await.unwrap();
     let mut buf = [0u8; 512];
     let early = tokio::time::timeout(Duration::from_millis(500), third.read(&mut buf)).await;
-    assert!(early.is_err(), "a third connection was served past the cap of two");
+    assert!(
+        early.is_err(),
+        "a third connection was served past the cap of two"
+    );
     drop(held.pop());
     let n = tokio::time::timeout(Duration::from_secs(5), third.read(&mut buf))
         .await
         .expect("served once a connection closed")
         .unwrap();
-    assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&buf[..n]));
+    assert!(
+        buf[..n].starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&buf[..n])
+    );
     gateway.stop().await;
 }

@@ -224,7 +224,9 @@ mod tests {
             .unwrap();
         let response = app().await.oneshot(request).await.unwrap();
         let status = response.status();
-        let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
         (status, String::from_utf8_lossy(&body).into_owned())
     }
 
@@ -237,29 +239,89 @@ mod tests {
             ("GET", "/health/ready", StatusCode::OK, "ok"),
             ("GET", "/", StatusCode::OK, "[]"),
             ("GET", "/micro/registry", StatusCode::OK, "[]"),
-            ("GET", "/micro/registry/helloworld", StatusCode::NOT_FOUND, "service not found: helloworld"),
-            ("GET", "/helloworld", StatusCode::NOT_FOUND, "service not found: helloworld"),
-            ("GET", "/api/helloworld", StatusCode::NOT_FOUND, "service not found: helloworld"),
-            ("POST", "/helloworld/Helloworld.Call", StatusCode::NOT_FOUND, "service not found"),
-            ("POST", "/helloworld/Helloworld/Call", StatusCode::NOT_FOUND, "service not found"),
-            ("POST", "/api/helloworld/Helloworld/Call", StatusCode::NOT_FOUND, "service not found"),
+            (
+                "GET",
+                "/micro/registry/helloworld",
+                StatusCode::NOT_FOUND,
+                "service not found: helloworld",
+            ),
+            (
+                "GET",
+                "/helloworld",
+                StatusCode::NOT_FOUND,
+                "service not found: helloworld",
+            ),
+            (
+                "GET",
+                "/api/helloworld",
+                StatusCode::NOT_FOUND,
+                "service not found: helloworld",
+            ),
+            (
+                "POST",
+                "/helloworld/Helloworld.Call",
+                StatusCode::NOT_FOUND,
+                "service not found",
+            ),
+            (
+                "POST",
+                "/helloworld/Helloworld/Call",
+                StatusCode::NOT_FOUND,
+                "service not found",
+            ),
+            (
+                "POST",
+                "/api/helloworld/Helloworld/Call",
+                StatusCode::NOT_FOUND,
+                "service not found",
+            ),
             ("POST", "/api/a/b/c/d", StatusCode::NOT_FOUND, "not found"),
             ("GET", "/micro/store", StatusCode::OK, "[]"),
-            ("GET", "/micro/store/user/1", StatusCode::NOT_FOUND, "key not found"),
-            ("PUT", "/micro/store/user/1", StatusCode::METHOD_NOT_ALLOWED, "use GET or POST"),
-            ("POST", "/micro/broker", StatusCode::BAD_REQUEST, "topic required"),
-            ("GET", "/micro/broker/events", StatusCode::METHOD_NOT_ALLOWED, "use POST"),
+            (
+                "GET",
+                "/micro/store/user/1",
+                StatusCode::NOT_FOUND,
+                "key not found",
+            ),
+            (
+                "PUT",
+                "/micro/store/user/1",
+                StatusCode::METHOD_NOT_ALLOWED,
+                "use GET or POST",
+            ),
+            (
+                "POST",
+                "/micro/broker",
+                StatusCode::BAD_REQUEST,
+                "topic required",
+            ),
+            (
+                "GET",
+                "/micro/broker/events",
+                StatusCode::METHOD_NOT_ALLOWED,
+                "use POST",
+            ),
         ];
         for (method, path, expected, says) in cases {
             let (status, body) = status(method, path, host).await;
             assert_eq!(status, expected, "{method} {path}: {body}");
-            assert!(body.contains(says), "{method} {path}: {body:?} lacks {says:?}");
+            assert!(
+                body.contains(says),
+                "{method} {path}: {body:?} lacks {says:?}"
+            );
         }
     }
 
     #[tokio::test]
     async fn every_route_refuses_a_host_it_does_not_serve() {
-        for path in ["/health", "/", "/micro/registry", "/micro/store", "/api/x/Y.Z", "/nope"] {
+        for path in [
+            "/health",
+            "/",
+            "/micro/registry",
+            "/micro/store",
+            "/api/x/Y.Z",
+            "/nope",
+        ] {
             let (status, body) = status("GET", path, "rebound.example:8080").await;
             assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
         }
