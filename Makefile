@@ -39,7 +39,8 @@ node-test:
 
 # --- C: libmicro (ffi/) ------------------------------------------------------------------
 # `make ffi` builds libmicro.so, libmicro.a (FFI_PROFILE=release or debug) under the target
-# dir; `make install PREFIX=/usr/local` puts them, include/micro.h and libmicro.pc in place;
+# dir; `make install PREFIX=/usr/local` puts them, include/micro.h and libmicro.pc in place
+# (libmicro.so.0.1.0, with libmicro.so.0, its soname, and libmicro.so linking to it);
 # `make header` regenerates include/micro.h (a test fails when it drifts); `make c-test`
 # installs into a scratch prefix and runs the C tests under valgrind (test_fork without: its
 # child forgets the parent's runtime on purpose, whose threads it does not have) and the C
@@ -48,6 +49,8 @@ PREFIX ?= /usr/local
 FFI_PROFILE ?= release
 FFI_DIR = $(CARGO_TARGET_DIR)/$(FFI_PROFILE)
 FFI_VERSION = $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+# The soname ffi/build.rs gives the library: libmicro.so.<major>.
+FFI_SONAME = libmicro.so.$(firstword $(subst ., ,$(FFI_VERSION)))
 C_BUILD = $(CARGO_TARGET_DIR)/c
 C_PREFIX = $(C_BUILD)/prefix
 C_FLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g
@@ -62,7 +65,9 @@ header:
 
 install: ffi
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
-	install -m 755 $(FFI_DIR)/libmicro_ffi.so $(DESTDIR)$(PREFIX)/lib/libmicro.so
+	install -m 755 $(FFI_DIR)/libmicro_ffi.so $(DESTDIR)$(PREFIX)/lib/libmicro.so.$(FFI_VERSION)
+	ln -sfn libmicro.so.$(FFI_VERSION) $(DESTDIR)$(PREFIX)/lib/$(FFI_SONAME)
+	ln -sfn $(FFI_SONAME) $(DESTDIR)$(PREFIX)/lib/libmicro.so
 	install -m 644 $(FFI_DIR)/libmicro_ffi.a $(DESTDIR)$(PREFIX)/lib/libmicro.a
 	install -m 644 include/micro.h $(DESTDIR)$(PREFIX)/include/micro.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(FFI_VERSION)|' ffi/libmicro.pc.in \

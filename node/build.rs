@@ -1,3 +1,5 @@
+//! Sets up linking for the napi addon, which Node loads and resolves symbols against.
+
 fn main() {
     napi_build::setup();
 }

@@ -6,6 +6,7 @@
 
 use super::Failure;
 use crate::auth::{Auth, Claims, has_scopes};
+use ::cookie::Cookie;
 use axum::extract::FromRequestParts;
 use axum::http::header::{self, HeaderMap};
 use axum::http::request::Parts;
@@ -209,10 +210,10 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, v)| *n == name && !v.is_empty())
-        .map(|(_, v)| v)
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name && !c.value().is_empty())
+        .and_then(|c| c.value_raw())
 }
 
 /// True when the browser says the request came from this origin (`Sec-Fetch-Site`, else an
@@ -286,6 +287,18 @@ mod tests {
             Some(("from-cookie".into(), Source::Cookie))
         );
         assert_eq!(token(&headers(&[]), Some("token=")), None);
+    }
+
+    #[test]
+    fn a_cookie_is_found_in_any_cookie_header_and_an_empty_or_broken_one_is_skipped() {
+        let sent = headers(&[
+            ("cookie", "a=1;; broken; micro_token=; x = 2"),
+            ("cookie", "micro_token=second; micro_token=third"),
+        ]);
+        assert_eq!(cookie(&sent, "micro_token"), Some("second"));
+        assert_eq!(cookie(&sent, "x"), Some("2"));
+        assert_eq!(cookie(&sent, "a"), Some("1"));
+        assert_eq!(cookie(&sent, "missing"), None);
     }
 
     #[test]

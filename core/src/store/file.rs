@@ -563,18 +563,18 @@ impl Slot {
     /// Shows other processes that this one waits for the file. A lock that cannot be had now
     /// (another process is looking for waiters at this instant) is tried on the next retry.
     fn start_waiting(&mut self) {
-        if !self.waiting {
-            if let Some(waiters) = &self.waiters {
-                self.waiting = try_flock(waiters, libc::LOCK_SH).unwrap_or(false);
-            }
+        if !self.waiting
+            && let Some(waiters) = &self.waiters
+        {
+            self.waiting = try_flock(waiters, libc::LOCK_SH).unwrap_or(false);
         }
     }
 
     fn stop_waiting(&mut self) {
-        if std::mem::take(&mut self.waiting) {
-            if let Some(waiters) = &self.waiters {
-                unlock(waiters);
-            }
+        if std::mem::take(&mut self.waiting)
+            && let Some(waiters) = &self.waiters
+        {
+            unlock(waiters);
         }
     }
 

@@ -18,10 +18,18 @@ const MAX_HEAD: usize = 64 << 10;
 /// The first line of a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Start {
-    /// A request: method and path.
-    Request { method: String, path: String },
-    /// A response: status code.
-    Response { code: u16 },
+    /// A request.
+    Request {
+        /// The method, as sent (`POST`).
+        method: String,
+        /// The request target (`/`).
+        path: String,
+    },
+    /// A response.
+    Response {
+        /// The status code.
+        code: u16,
+    },
 }
 
 /// One HTTP message off the wire.

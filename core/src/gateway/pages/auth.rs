@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use time::{OffsetDateTime, PrimitiveDateTime};
 
 /// The longest lifetime a token made on the tokens page may have: ten years, in hours.
 const MAX_TTL_HOURS: u64 = 10 * 365 * 24;
@@ -797,24 +798,19 @@ async fn bulk_scopes(shared: &Shared, auth: &Auth, form: &super::Form) -> Result
     })
 }
 
-/// `secs` since the Unix epoch as `YYYY-MM-DD HH:MM UTC`.
+/// `secs` since the Unix epoch as `YYYY-MM-DD HH:MM UTC` (past year 9999, its last minute).
 fn utc(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let minutes = secs % 86_400 / 60;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let at = i64::try_from(secs)
+        .ok()
+        .and_then(|secs| OffsetDateTime::from_unix_timestamp(secs).ok())
+        .unwrap_or(PrimitiveDateTime::MAX.assume_utc());
     format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        minutes / 60,
-        minutes % 60
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute()
     )
 }
 
@@ -842,6 +838,7 @@ mod tests {
         assert_eq!(utc(0), "1970-01-01 00:00 UTC");
         assert_eq!(utc(951_782_400), "2000-02-29 00:00 UTC");
         assert_eq!(utc(1_795_477_230), "2026-11-23 23:40 UTC");
+        assert_eq!(utc(u64::MAX), "9999-12-31 23:59 UTC");
     }
 
     #[test]

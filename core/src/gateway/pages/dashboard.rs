@@ -901,7 +901,8 @@ fn alive(pid: libc::pid_t) -> bool {
     found || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
-/// `3d 4h`, `2h 5m`, `5m 3s` or `12s`.
+/// `3d 4h`, `2h 5m`, `5m 3s` or `12s`. By hand: humantime prints every unit (`3days 4h 5m 1s`),
+/// too wide for a table cell, and these are ages, not dates.
 fn human_duration(duration: Duration) -> String {
     let secs = duration.as_secs();
     let (days, hours, minutes, seconds) =
@@ -922,7 +923,7 @@ fn ago(time: SystemTime) -> String {
     format!("{} ago", human_duration(time.elapsed().unwrap_or_default()))
 }
 
-/// `512 B`, `12.3 KiB`, `4.0 MiB`.
+/// `512 B`, `12.3 KiB`, `4.0 MiB`. By hand: ten lines, not worth a crate in every build.
 fn human_size(bytes: u64) -> String {
     const UNITS: &[&str] = &["KiB", "MiB", "GiB", "TiB"];
     if bytes < 1024 {

@@ -10,6 +10,7 @@ use super::routes::{Reply, Shared};
 use crate::auth::Claims;
 use crate::http::caller::{CSRF_COOKIE, TOKEN_COOKIE, cookie, form_csrf_ok};
 use crate::http::{Caller, Failure, read_body};
+use ::cookie::{Cookie, SameSite};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
@@ -283,10 +284,7 @@ impl Visit<'_> {
         if self.csrf.1 {
             set_cookie(
                 &mut reply,
-                &format!(
-                    "{CSRF_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict",
-                    self.csrf.0
-                ),
+                &page_cookie(CSRF_COOKIE, &self.csrf.0).to_string(),
             );
         }
         reply
@@ -365,7 +363,19 @@ pub(super) fn set_cookie(reply: &mut Reply, cookie: &str) {
 
 /// The session cookie for `token`, living `max_age` seconds (0 clears it).
 pub(super) fn token_cookie(token: &str, max_age: u64) -> String {
-    format!("{TOKEN_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}")
+    let max_age = time::Duration::seconds(i64::try_from(max_age).unwrap_or(i64::MAX));
+    let mut cookie = page_cookie(TOKEN_COOKIE, token);
+    cookie.set_max_age(max_age);
+    cookie.to_string()
+}
+
+/// A cookie only this site's pages and requests see: every path, no script, no cross-site send.
+fn page_cookie<'a>(name: &'a str, value: &'a str) -> Cookie<'a> {
+    Cookie::build((name, value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .build()
 }
 
 fn asset(text: &'static str, content_type: &'static str) -> Reply {
