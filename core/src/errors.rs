@@ -146,7 +146,13 @@ fn is_zero(code: &i32) -> bool {
 impl PartialEq for Error {
     fn eq(&self, other: &Error) -> bool {
         (&self.id, self.code, &self.detail, &self.status, self.kind)
-            == (&other.id, other.code, &other.detail, &other.status, other.kind)
+            == (
+                &other.id,
+                other.code,
+                &other.detail,
+                &other.status,
+                other.kind,
+            )
     }
 }
 
@@ -342,7 +348,10 @@ mod tests {
             assert_eq!(Error::new("x", "d", code).kind, kind, "code {code}");
         }
         assert_eq!(Error::parse("not json").kind, Kind::Internal);
-        assert_eq!(Error::parse(r#"{"id":"x","detail":"d"}"#).kind, Kind::Internal);
+        assert_eq!(
+            Error::parse(r#"{"id":"x","detail":"d"}"#).kind,
+            Kind::Internal
+        );
     }
 
     #[test]
@@ -350,10 +359,17 @@ mod tests {
         let none = Error::of(Kind::NoService, "go.micro.client", "service x: not found");
         assert_eq!((none.code, none.status.as_str()), (404, "Not Found"));
         assert_eq!(Error::parse(&none.to_json()).kind, Kind::NotFound);
-        let lagged = Error::of(Kind::Lagged, "micro.registry.watch.lagged", "missed 3 events");
+        let lagged = Error::of(
+            Kind::Lagged,
+            "micro.registry.watch.lagged",
+            "missed 3 events",
+        );
         assert_eq!((lagged.code, lagged.status.as_str()), (409, "Conflict"));
         assert_eq!(Error::parse(&lagged.to_json()).kind, Kind::Conflict);
-        assert_ne!(none, Error::not_found("go.micro.client", "service x: not found"));
+        assert_ne!(
+            none,
+            Error::not_found("go.micro.client", "service x: not found")
+        );
     }
 
     #[test]

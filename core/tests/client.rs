@@ -4,6 +4,7 @@
 use bytes::Bytes;
 use micro::broker::{self, Broker};
 use micro::client::{Backoff, CallOptions, RawRequest, Retry, Selector, middleware};
+use micro::errors::Kind;
 use micro::registry::{Memory, Registry, Service};
 use micro::server::{self, Context};
 use micro::service::Running;
@@ -331,6 +332,11 @@ async fn server_error_json_comes_back_as_micro_error() {
         .await
         .unwrap_err();
     assert_eq!((err.code, err.id.as_str()), (404, "helloworld"));
+    assert_eq!(
+        err.kind,
+        Kind::NotFound,
+        "the service's own 404 is no missing service"
+    );
 }
 
 #[tokio::test]
@@ -360,6 +366,7 @@ async fn unknown_service_fails_at_once_with_404() {
         .unwrap_err();
     assert_eq!((err.code, err.id.as_str()), (404, "go.micro.client"));
     assert_eq!(err.detail, "service nobody: not found");
+    assert_eq!(err.kind, Kind::NoService);
 
     // A registered service without nodes is just as absent.
     let empty = Service {
