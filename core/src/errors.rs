@@ -48,7 +48,6 @@ impl Kind {
     /// The kind of an HTTP code read from the wire.
     pub fn from_code(code: i32) -> Kind {
         match code {
-            400 => Kind::BadRequest,
             401 => Kind::Unauthorized,
             403 => Kind::Forbidden,
             404 => Kind::NotFound,
@@ -56,7 +55,7 @@ impl Kind {
             409 => Kind::Conflict,
             429 => Kind::TooMany,
             502..=504 => Kind::Unavailable,
-            400..=499 => Kind::BadRequest,
+            _ if (400..500).contains(&code) => Kind::BadRequest,
             _ => Kind::Internal,
         }
     }

@@ -369,9 +369,14 @@ async fn a_refused_dial_keeps_the_socket_error_as_its_source() {
         .unwrap_err();
     assert_eq!(err.code, 500, "{err:?}");
     let source = std::error::Error::source(&err).expect("the dial's own error is kept");
-    let io = source.downcast_ref::<std::io::Error>().expect("an io::Error");
+    let io = source
+        .downcast_ref::<std::io::Error>()
+        .expect("an io::Error");
     assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused);
-    assert!(!err.to_json().contains("source"), "the cause stays off the wire");
+    assert!(
+        !err.to_json().contains("source"),
+        "the cause stays off the wire"
+    );
 }
 
 #[tokio::test]

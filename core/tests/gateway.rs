@@ -233,7 +233,7 @@ async fn a_relayed_404_from_a_services_own_client_is_the_services_error_not_the_
     for path in ["/relay/Relay.Call", "/api/relay/Relay/Call"] {
         let answer = setup.http.post(path, "{}").await;
         assert_eq!(answer.status, 404, "{path}: {}", answer.body);
-        assert_eq!(Error::parse(&answer.body), relayed, "{path}: {}", answer.body);
+        assert_eq!(Error::parse(&answer.body), relayed, "{path}");
     }
 }
 

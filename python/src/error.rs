@@ -33,9 +33,10 @@ fn class_name(kind: Kind) -> &'static str {
 /// id, and its status; the error's sources follow as `__cause__`.
 pub fn to_py(py: Python<'_>, err: &micro::Error) -> PyErr {
     let made = py.import(ERRORS).and_then(|module| {
-        let exception = module
-            .getattr(class_name(err.kind))?
-            .call1((&err.detail, err.code, &err.id))?;
+        let exception =
+            module
+                .getattr(class_name(err.kind))?
+                .call1((&err.detail, err.code, &err.id))?;
         if !err.status.is_empty() {
             exception.setattr("status", &err.status)?;
         }

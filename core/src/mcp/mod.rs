@@ -421,12 +421,10 @@ impl Mcp {
         let result = self.client.call_raw(request, &options).await;
         if let Some(breaker) = &self.breaker {
             // Refused input (a 4xx) says nothing about the service's health; a timeout does.
-            let healthy = result
-                .as_ref()
-                .map_or_else(
-                    |e| !matches!(e.kind, Kind::Timeout | Kind::Internal | Kind::Unavailable),
-                    |_| true,
-                );
+            let healthy = result.as_ref().map_or_else(
+                |e| !matches!(e.kind, Kind::Timeout | Kind::Internal | Kind::Unavailable),
+                |_| true,
+            );
             breaker.record(name, healthy);
         }
         let body = result.map_err(CallError::Failed)?.body;
