@@ -4,6 +4,7 @@
 use bytes::Bytes;
 use micro::broker::{self, Broker};
 use micro::client::{Backoff, CallOptions, RawRequest, Retry, Selector, middleware};
+use micro::errors::Kind;
 use micro::registry::{Memory, Registry, Service};
 use micro::server::{self, Context};
 use micro::service::Running;
@@ -331,6 +332,11 @@ async fn server_error_json_comes_back_as_micro_error() {
         .await
         .unwrap_err();
     assert_eq!((err.code, err.id.as_str()), (404, "helloworld"));
+    assert_eq!(
+        err.kind,
+        Kind::NotFound,
+        "the service's own 404 is no missing service"
+    );
 }
 
 #[tokio::test]
@@ -348,6 +354,32 @@ async fn error_text_that_is_not_json_is_a_500_carrying_it() {
 }
 
 #[tokio::test]
+async fn a_refused_dial_keeps_the_socket_error_as_its_source() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    let client = Client::new(Arc::new(Memory::new()));
+    let options = CallOptions {
+        retries: 0,
+        ..at(&address)
+    };
+    let err = client
+        .call_with::<_, Reply>("gone", "Gone.Call", &alice(), &options)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, 500, "{err:?}");
+    let source = std::error::Error::source(&err).expect("the dial's own error is kept");
+    let io = source
+        .downcast_ref::<std::io::Error>()
+        .expect("an io::Error");
+    assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused);
+    assert!(
+        !err.to_json().contains("source"),
+        "the cause stays off the wire"
+    );
+}
+
+#[tokio::test]
 async fn unknown_service_fails_at_once_with_404() {
     let registry = Memory::new();
     let client = Client::new(Arc::new(registry.clone()));
@@ -360,6 +392,7 @@ async fn unknown_service_fails_at_once_with_404() {
         .unwrap_err();
     assert_eq!((err.code, err.id.as_str()), (404, "go.micro.client"));
     assert_eq!(err.detail, "service nobody: not found");
+    assert_eq!(err.kind, Kind::NoService);
 
     // A registered service without nodes is just as absent.
     let empty = Service {

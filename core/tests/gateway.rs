@@ -223,6 +223,30 @@ async fn an_error_from_the_service_reaches_the_caller_with_its_own_status_and_er
 }
 
 #[tokio::test]
+async fn a_relayed_404_from_a_services_own_client_is_the_services_error_not_the_gateways() {
+    let setup = setup().await;
+    // A go-micro service that calls another and hands back that call's error as it is: a 404
+    // with the client's id, which only the gateway's own lookup may turn into its plain 404.
+    let relayed = Error::not_found("go.micro.client", "service inventory: not found");
+    let answer_with = relayed.clone();
+    let _relay = micro::Service::new("relay")
+        .registry(setup.registry.clone())
+        .address("127.0.0.1:0")
+        .handle("Relay.Call", move |_ctx, _req: serde_json::Value| {
+            let err = answer_with.clone();
+            async move { Err::<serde_json::Value, _>(err) }
+        })
+        .start()
+        .await
+        .unwrap();
+    for path in ["/relay/Relay.Call", "/api/relay/Relay/Call"] {
+        let answer = setup.http.post(path, "{}").await;
+        assert_eq!(answer.status, 404, "{path}: {}", answer.body);
+        assert_eq!(Error::parse(&answer.body), relayed, "{path}");
+    }
+}
+
+#[tokio::test]
 async fn an_unreachable_node_is_the_clients_500() {
     let setup = setup().await;
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -1,6 +1,7 @@
 //! The in-process registry and the watch-invalidated cache: registration, TTL expiry, watch
 //! events, lag reporting and go-micro's JSON.
 
+use micro::errors::Kind;
 use micro::registry::{
     Action, Cache, Endpoint, Memory, Node, Registry, Service, Value, WATCH_LAGGED,
 };
@@ -130,7 +131,7 @@ async fn watcher_that_falls_behind_is_told_so() {
             .unwrap();
     }
     let err = watcher.next().await.unwrap_err();
-    assert_eq!(err.id, WATCH_LAGGED);
+    assert_eq!((err.id.as_str(), err.kind), (WATCH_LAGGED, Kind::Lagged));
     assert!(err.detail.contains("missed"), "{}", err.detail);
     // After the error the watcher goes on with the events still buffered.
     assert_eq!(watcher.next().await.unwrap().action, Action::Create);

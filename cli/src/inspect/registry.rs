@@ -3,7 +3,7 @@
 use super::{go_escaped, go_service, interrupted, line, print_json};
 use clap::Subcommand;
 use micro::config::Config;
-use micro::registry::WATCH_LAGGED;
+use micro::errors::Kind;
 use serde_json::json;
 
 /// The registry commands.
@@ -63,7 +63,7 @@ pub async fn run(command: RegistryCommand, config: &Config) -> micro::Result<()>
                         line(&go_escaped(&event.to_string()))?
                     }
                     // Missed events are reported and watching goes on; the next events are real.
-                    Err(err) if err.id == WATCH_LAGGED => eprintln!("micro: {}", err.detail),
+                    Err(err) if err.kind == Kind::Lagged => eprintln!("micro: {}", err.detail),
                     Err(err) => return Err(err),
                 }
             }

@@ -2,7 +2,7 @@
 //! in the metadata (never the password itself), and the default admin.
 
 use super::{Auth, DEFAULT_ADMIN, DEFAULT_PASSWORD, ID};
-use crate::errors::{Error, Result};
+use crate::errors::{self, Error, Result};
 use crate::store::{DeleteOptions, ListOptions, ReadOptions, Record, WriteOptions};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -226,7 +226,7 @@ impl Auth {
             .create_account(DEFAULT_ADMIN, Kind::Admin, Some(DEFAULT_PASSWORD), &all)
             .await
         {
-            Err(e) if e.code == 409 => Ok(()),
+            Err(e) if e.kind == errors::Kind::Conflict => Ok(()),
             other => other.map(|_| ()),
         }
     }
@@ -251,7 +251,7 @@ impl Auth {
                 }),
                 None => Ok(None),
             },
-            Err(e) if e.code == 404 => Ok(None),
+            Err(e) if e.kind == errors::Kind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
     }

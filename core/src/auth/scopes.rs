@@ -3,7 +3,7 @@
 //! of a token's claims against them.
 
 use super::{ADMIN_SCOPE, ALL_SCOPES, Auth, Claims, ID};
-use crate::errors::{Error, Result};
+use crate::errors::{Error, Kind, Result};
 use crate::store::{DeleteOptions, ReadOptions, Record, WriteOptions};
 
 const PREFIX: &str = "endpoint-scopes/";
@@ -48,7 +48,7 @@ impl Auth {
                 .first()
                 .and_then(|r| serde_json::from_slice(&r.value).ok())
                 .unwrap_or_default()),
-            Err(e) if e.code == 404 => Ok(Vec::new()),
+            Err(e) if e.kind == Kind::NotFound => Ok(Vec::new()),
             Err(e) => Err(e),
         }
     }

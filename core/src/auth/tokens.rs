@@ -4,7 +4,7 @@
 
 use super::accounts::now_secs;
 use super::{Auth, ID};
-use crate::errors::{Error, Result};
+use crate::errors::{Error, Kind, Result};
 use crate::store::{DeleteOptions, ReadOptions, Record, WriteOptions};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Header};
@@ -181,7 +181,7 @@ impl Auth {
             .await
         {
             Ok(records) => Ok(!records.is_empty()),
-            Err(e) if e.code == 404 => Ok(false),
+            Err(e) if e.kind == Kind::NotFound => Ok(false),
             Err(e) => Err(e),
         }
     }

@@ -17,7 +17,7 @@
 //! subscriptions are handed their messages directly instead of over the loopback.
 
 use super::{Broker, Handler, Message, SubscribeOptions, Subscription};
-use crate::errors::{Error, Result};
+use crate::errors::{Error, Kind, Result};
 use crate::registry::{Cache, Node, Registry, Service};
 use async_trait::async_trait;
 use axum::Router;
@@ -419,7 +419,7 @@ impl Broker for Http {
         let services = match self.inner.registry.lookup(SERVICE_NAME).await {
             Ok(services) => services,
             // No HTTP broker subscriber anywhere: nobody to tell.
-            Err(err) if err.code == 404 => return Ok(()),
+            Err(err) if err.kind == Kind::NotFound => return Ok(()),
             Err(err) => return Err(err),
         };
         let groups = recipients(&services, topic);

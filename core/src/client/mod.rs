@@ -28,7 +28,7 @@ pub use stream::{Stream, StreamReceiver, StreamSender};
 use crate::broker::{self, Broker};
 use crate::codec::Codec;
 use crate::config::Config;
-use crate::errors::{Error, Result};
+use crate::errors::{Error, Kind, Result};
 use crate::registry::{Cache, Registry};
 use crate::transport::wire::canonical;
 use crate::transport::{Conn, Header, Message, Pool, is_browser_header, micro_header};
@@ -421,7 +421,7 @@ impl Core {
                 Ok(Nodes::Registry(services))
             }
             Ok(_) => Err(not_found(service)),
-            Err(err) if err.code == 404 => Err(not_found(service)),
+            Err(err) if err.kind == Kind::NotFound => Err(not_found(service)),
             Err(err) => Err(Error::new(
                 ID,
                 format!("looking up service {service}: {}", err.detail),
@@ -578,7 +578,7 @@ fn may_retry(
 ) -> bool {
     let wanted = match options.retry {
         Retry::Always => true,
-        Retry::OnError if failure.sent => failure.err.code == 408,
+        Retry::OnError if failure.sent => failure.err.kind == Kind::Timeout,
         Retry::OnError => addresses.iter().any(|a| !tried.contains(a)),
     };
     let attempt = tried.len();
@@ -587,8 +587,10 @@ fn may_retry(
         && Instant::now() + options.backoff.delay(attempt) < deadline
 }
 
+/// No node of `service` to send to: go-micro's 404 from the client on the wire, and
+/// [`Kind::NoService`] here, so a caller can tell it from the service's own 404.
 fn not_found(service: &str) -> Error {
-    Error::not_found(ID, format!("service {service}: not found"))
+    Error::of(Kind::NoService, ID, format!("service {service}: not found"))
 }
 
 fn timed_out(service: &str, endpoint: &str, timeout: Duration) -> Error {

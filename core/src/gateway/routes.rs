@@ -10,7 +10,7 @@ use crate::Client;
 use crate::auth::{Auth, published_scopes};
 use crate::broker::{Broker, Message};
 use crate::client::{CallOptions, RawRequest};
-use crate::errors::Error;
+use crate::errors::{Error, Kind};
 use crate::http::{Caller, Failure, Limits, json, read_body};
 use crate::registry::{Cache, Metadata, Service};
 use crate::store::{ListOptions, ReadOptions, Record, Store, WriteOptions};
@@ -30,8 +30,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The id of errors the client raises itself, e.g. for a service with no nodes.
-const CLIENT_ID: &str = "go.micro.client";
 /// How long a readiness answer is kept: probes at any rate ask the registry at most this often
 /// (on mDNS every ask is a multicast query).
 const READY_TTL: Duration = Duration::from_secs(5);
@@ -404,7 +402,7 @@ async fn try_invoke(
     };
     match shared.client.call_raw(request, &options).await {
         Ok(response) => Ok(json(StatusCode::OK, response.body)),
-        Err(err) if err.code == 404 && err.id == CLIENT_ID => Err(service_not_found(service)),
+        Err(err) if err.kind == Kind::NoService => Err(service_not_found(service)),
         Err(err) => Ok(service_error(&err)),
     }
 }
@@ -432,7 +430,7 @@ async fn check_endpoint(
 ) -> Result<Vec<String>, Failure> {
     let services = match shared.cache.lookup(service).await {
         Ok(services) => services,
-        Err(err) if err.code == 404 => return Err(service_not_found(service)),
+        Err(err) if err.kind == Kind::NotFound => return Err(service_not_found(service)),
         Err(err) => {
             return Err(Failure::new(
                 StatusCode::BAD_GATEWAY,
@@ -614,7 +612,7 @@ async fn store_read(
             Ok(json(StatusCode::OK, records.swap_remove(0).value))
         }
         Ok(_) => Err(not_found()),
-        Err(err) if err.code == 404 => Err(not_found()),
+        Err(err) if err.kind == Kind::NotFound => Err(not_found()),
         Err(err) => Err(Failure::from_error(&err)),
     }
 }

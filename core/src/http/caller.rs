@@ -73,7 +73,7 @@ impl Caller {
             ));
         };
         let claims = auth.verify(&token).await.map_err(|err| {
-            if err.code == 401 {
+            if err.kind == crate::errors::Kind::Unauthorized {
                 Failure::refused(format!(
                     "the token was refused ({}); log in again or use a valid token",
                     err.detail

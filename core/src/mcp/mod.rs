@@ -22,7 +22,7 @@ use crate::Client;
 use crate::auth::{Auth, Claims, has_scopes, published_scopes};
 use crate::broker::{Broker, Message};
 use crate::client::{CallOptions, RawRequest};
-use crate::errors::{Error, Result};
+use crate::errors::{Error, Kind, Result};
 use crate::registry::{Cache, Registry, Service};
 use crate::store::{ListOptions, ReadOptions, Record, Store, WriteOptions};
 use crate::transport::Header;
@@ -421,9 +421,10 @@ impl Mcp {
         let result = self.client.call_raw(request, &options).await;
         if let Some(breaker) = &self.breaker {
             // Refused input (a 4xx) says nothing about the service's health; a timeout does.
-            let healthy = result
-                .as_ref()
-                .map_or_else(|e| e.code < 500 && e.code != 408, |_| true);
+            let healthy = result.as_ref().map_or_else(
+                |e| !matches!(e.kind, Kind::Timeout | Kind::Internal | Kind::Unavailable),
+                |_| true,
+            );
             breaker.record(name, healthy);
         }
         let body = result.map_err(CallError::Failed)?.body;
@@ -458,7 +459,7 @@ impl Mcp {
         for name in names.iter() {
             match self.cache.lookup(name).await {
                 Ok(found) => services.push(found),
-                Err(e) if e.code == 404 => {}
+                Err(e) if e.kind == Kind::NotFound => {}
                 Err(e) => return Err(e),
             }
         }

@@ -8,8 +8,7 @@
 
 use super::{CallError, Caller, Mcp, Tool};
 use crate::auth::{Auth, Claims};
-use crate::errors::{Error, Result};
-use crate::registry::WATCH_LAGGED;
+use crate::errors::{Error, Kind, Result};
 use hyper::http::request::Parts;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorCode,
@@ -249,7 +248,7 @@ async fn follow(mcp: Arc<Mcp>, generation: watch::Sender<u64>) {
             return;
         }
     };
-    let gone = |event: &Result<_>| matches!(event, Err(e) if e.id != WATCH_LAGGED);
+    let gone = |event: &Result<_>| matches!(event, Err(e) if e.kind != Kind::Lagged);
     let mut last = mcp.tools().await.ok();
     loop {
         let event = tokio::select! {

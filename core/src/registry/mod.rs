@@ -12,7 +12,7 @@ pub use cache::Cache;
 pub use mdns::{Mdns, MdnsOptions};
 pub use memory::Memory;
 
-use crate::errors::{Error, Result};
+use crate::errors::{Error, Kind, Result};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -150,7 +150,7 @@ pub struct Watcher {
     service: Option<String>,
 }
 
-/// The id of the error a lagging [`Watcher`] returns.
+/// The id a lagging [`Watcher`]'s error carries on the wire; decide by its [`Kind::Lagged`].
 pub const WATCH_LAGGED: &str = "micro.registry.watch.lagged";
 
 impl Watcher {
@@ -162,7 +162,7 @@ impl Watcher {
         }
     }
 
-    /// The next event; an error with id [`WATCH_LAGGED`] when events were missed, or when the
+    /// The next event; an error of kind [`Kind::Lagged`] when events were missed, or when the
     /// registry has gone away.
     pub async fn next(&mut self) -> Result<Event> {
         loop {
@@ -177,7 +177,8 @@ impl Watcher {
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    return Err(Error::conflict(
+                    return Err(Error::of(
+                        Kind::Lagged,
                         WATCH_LAGGED,
                         format!(
                             "watcher fell behind and missed {missed} events; list services again to resync, then keep watching"

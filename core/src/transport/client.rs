@@ -43,7 +43,7 @@ impl Conn {
             .map_err(|_| {
                 Error::timeout(ID, format!("dial {address}: no answer within {timeout:?}"))
             })?
-            .map_err(|e| Error::internal(ID, format!("dial {address}: {e}")))?;
+            .map_err(|e| Error::internal(ID, format!("dial {address}: {e}")).with_source(e))?;
         stream.set_nodelay(true).ok();
         let (read, write) = stream.into_split();
         Ok(Conn {
