@@ -646,7 +646,8 @@ fn micro_mcp_serve_speaks_mcp_on_stdio_and_http() {
         assert_eq!(status, 401, "{body}");
         stop(child).await;
 
-        // HTTP answering to other host names only: a request for 127.0.0.1 is refused.
+        // HTTP answering to another host name besides loopback: a page on any other origin is
+        // refused, one on the allowed name passes.
         let (child, address) = serving(
             home,
             &[
@@ -660,8 +661,12 @@ fn micro_mcp_serve_speaks_mcp_on_stdio_and_http() {
             "MCP",
         )
         .await;
-        let (status, _, body) = http(&address, "GET", "/mcp/tools", "", "").await;
+        let evil = "Origin: http://evil.example\r\n";
+        let (status, _, body) = http(&address, "GET", "/mcp/tools", evil, "").await;
         assert_eq!(status, 403, "{body}");
+        let allowed = "Origin: http://mcp.example\r\n";
+        let (status, _, body) = http(&address, "GET", "/mcp/tools", allowed, "").await;
+        assert_eq!(status, 200, "{body}");
         stop(child).await;
 
         service.stop().await.unwrap();

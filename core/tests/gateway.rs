@@ -156,13 +156,19 @@ async fn request_headers_reach_the_handler_as_metadata_but_credentials_never_do(
         ("Cookie", "micro_token=secret; micro_csrf=x"),
         ("Proxy-Authorization", "Basic eA=="),
     ];
-    for path in ["/helloworld/Helloworld.Meta", "/api/helloworld/Helloworld.Meta"] {
+    for path in [
+        "/helloworld/Helloworld.Meta",
+        "/api/helloworld/Helloworld.Meta",
+    ] {
         let answer = setup.http.send("POST", path, &headers, "{}").await;
         assert_eq!(answer.status, 200, "{}", answer.body);
         let metadata = answer.json();
         assert_eq!(metadata["X-Trace-Id"], "abc123", "{metadata}");
         for credential in ["Authorization", "Cookie", "Proxy-Authorization"] {
-            assert!(metadata.get(credential).is_none(), "{credential} reached the service: {metadata}");
+            assert!(
+                metadata.get(credential).is_none(),
+                "{credential} reached the service: {metadata}"
+            );
         }
     }
     let answer = setup
@@ -193,7 +199,10 @@ async fn unknown_service_or_endpoint_is_404() {
 #[tokio::test]
 async fn an_error_from_the_service_reaches_the_caller_with_its_own_status_and_error_object() {
     let setup = setup().await;
-    for path in ["/helloworld/Helloworld.Fail", "/api/helloworld/Helloworld.Fail"] {
+    for path in [
+        "/helloworld/Helloworld.Fail",
+        "/api/helloworld/Helloworld.Fail",
+    ] {
         let answer = setup.http.post(path, r#"{"name":"Bob"}"#).await;
         assert_eq!(answer.status, 500, "{}", answer.body);
         assert_eq!(answer.header("content-type"), "application/json");
@@ -233,7 +242,11 @@ async fn an_unreachable_node_is_the_clients_500() {
     let answer = setup.http.post("/ghost/Ghost.Call", "{}").await;
     assert_eq!(answer.status, 500, "{}", answer.body);
     let err = Error::parse(&answer.body);
-    assert_eq!((err.code, err.id.as_str()), (500, "go.micro.client.transport"), "{err:?}");
+    assert_eq!(
+        (err.code, err.id.as_str()),
+        (500, "go.micro.client.transport"),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -368,4 +381,56 @@ fn routes_list_every_route_for_banners() {
     ] {
         assert!(routes.contains(path), "{path} missing from {routes}");
     }
+}
+
+/// A registry that counts how often it is asked for the whole list (on mDNS, each ask is a
+/// multicast query), answering from a real memory registry.
+struct CountingLists {
+    inner: Memory,
+    lists: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl Registry for CountingLists {
+    async fn register(&self, service: &Service, ttl: Option<Duration>) -> micro::Result<()> {
+        self.inner.register(service, ttl).await
+    }
+    async fn deregister(&self, service: &Service) -> micro::Result<()> {
+        self.inner.deregister(service).await
+    }
+    async fn get_service(&self, name: &str) -> micro::Result<Vec<Service>> {
+        self.inner.get_service(name).await
+    }
+    async fn list_services(&self) -> micro::Result<Vec<Service>> {
+        self.lists
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.list_services().await
+    }
+    async fn watch(&self, service: Option<&str>) -> micro::Result<micro::registry::Watcher> {
+        self.inner.watch(service).await
+    }
+    fn name(&self) -> &'static str {
+        "counting"
+    }
+}
+
+#[tokio::test]
+async fn readiness_probes_do_not_each_query_the_registry() {
+    let registry = Arc::new(CountingLists {
+        inner: Memory::new(),
+        lists: Default::default(),
+    });
+    let store: Arc<dyn Store> = Arc::new(store::Memory::new(store::Options::default()));
+    let broker: Arc<dyn Broker> = Arc::new(broker::Memory::new());
+    let gateway = Gateway::new(registry.clone(), store, broker)
+        .start("127.0.0.1:0")
+        .await
+        .unwrap();
+    let http = Http::new(gateway.address().to_string());
+    for _ in 0..20 {
+        assert_eq!(http.get("/health/ready").await.status, 200);
+    }
+    let lists = registry.lists.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(lists, 1, "20 probes asked the registry {lists} times");
+    gateway.stop().await;
 }

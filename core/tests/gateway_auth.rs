@@ -268,7 +268,10 @@ async fn form_login_sets_a_strict_http_only_cookie_and_goes_to_next() {
         .send(
             "POST",
             CALL_HELLO,
-            &[("cookie", &format!("micro_token={token}"))],
+            &[
+                ("cookie", &format!("micro_token={token}")),
+                ("sec-fetch-site", "same-origin"),
+            ],
             "{}",
         )
         .await;
@@ -334,9 +337,15 @@ async fn a_token_is_taken_from_bearer_query_or_cookie() {
         .send("POST", &format!("{CALL_HELLO}?token={token}"), &[], "{}")
         .await;
     let cookie = format!("micro_token={token}");
+    // As a browser sends it from our own pages (a cross-site one is refused: see below).
     let by_cookie = setup
         .http
-        .send("POST", CALL_HELLO, &[("cookie", &cookie)], "{}")
+        .send(
+            "POST",
+            CALL_HELLO,
+            &[("cookie", &cookie), ("sec-fetch-site", "same-origin")],
+            "{}",
+        )
         .await;
     for answer in [by_bearer, by_query, by_cookie] {
         assert_eq!(answer.status, 200, "{}", answer.body);
@@ -714,7 +723,7 @@ async fn a_form_body_over_64_kib_is_413() {
 }
 
 #[tokio::test]
-async fn changing_the_default_password_ends_the_warning() {
+async fn changing_the_default_password_ends_the_warning_and_renews_the_admins_own_session() {
     let setup = setup().await;
     let admin = setup.admin_cookie().await;
     let warned = setup.http.get_with_cookie("/auth/users", &admin).await;
@@ -726,9 +735,338 @@ async fn changing_the_default_password_ends_the_warning() {
         ("id", "admin"),
         ("password", "a-better-one"),
     ];
-    let done = "Changed the password of admin";
-    let page = setup
-        .submit("/auth/users/password", &admin, &change, done)
+    let answer = setup
+        .http
+        .post_form("/auth/users/password", &admin, &change)
         .await;
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    // The change revoked every admin session, this one too, and handed it a new one.
+    let renewed = session(cookie_value(answer.set_cookie("micro_token")));
+    let page = setup
+        .http
+        .get_with_cookie(answer.header("location"), &renewed)
+        .await;
+    assert!(
+        page.element("done")
+            .contains("Changed the password of admin")
+    );
     assert!(!page.body.contains("class=\"warning\""), "{}", page.body);
+    let old = setup.http.get_with_cookie("/auth/users", &admin).await;
+    assert_eq!(old.status, 303, "the old session still works: {}", old.body);
+}
+
+// ---- tried as an attacker would ----
+
+/// The value a `Set-Cookie` header sets.
+fn cookie_value(set_cookie: &str) -> &str {
+    let pair = set_cookie.split(';').next().unwrap();
+    pair.split_once('=').unwrap().1
+}
+
+/// A token for a new service account `id` holding `scopes`.
+async fn account_token(setup: &Setup, id: &str, scopes: &[&str]) -> String {
+    setup
+        .auth
+        .create_account(id, Kind::Service, None, &strings(scopes))
+        .await
+        .unwrap();
+    setup.token(id, scopes).await
+}
+
+/// The store the gateway and its auth share in these tests, for checking nothing was written.
+async fn stored(setup: &Setup, key: &str) -> bool {
+    setup
+        .auth
+        .store()
+        .read(key, &Default::default())
+        .await
+        .is_ok_and(|records| !records.is_empty())
+}
+
+#[tokio::test]
+async fn a_foreign_host_is_refused_on_every_route_so_a_rebound_name_cannot_log_in_or_write() {
+    let setup = setup().await;
+    let admin = format!("Bearer {}", setup.token("admin", &["*"]).await);
+    let rebound = [("host", "attacker.example:8080")];
+    let login = json!({"id": "admin", "password": "micro"}).to_string();
+    let json_type = ("content-type", "application/json");
+    type Try<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, &'a str);
+    let tries: [Try; 6] = [
+        (
+            "POST",
+            "/auth/login",
+            vec![rebound[0], json_type],
+            login.as_str(),
+        ),
+        (
+            "POST",
+            "/micro/store/stolen",
+            vec![rebound[0], ("authorization", &admin)],
+            "x",
+        ),
+        (
+            "GET",
+            "/micro/registry",
+            vec![rebound[0], ("authorization", &admin)],
+            "",
+        ),
+        (
+            "POST",
+            CALL_HELLO,
+            vec![rebound[0], ("authorization", &admin)],
+            "{}",
+        ),
+        ("GET", "/", vec![rebound[0]], ""),
+        ("GET", "/health", vec![rebound[0]], ""),
+    ];
+    for (method, path, headers, body) in &tries {
+        let answer = setup.http.send(method, path, headers, body).await;
+        answer.assert_error(403, "not allowed");
+        assert!(
+            !answer.body.contains("token\""),
+            "{path} leaked a token: {}",
+            answer.body
+        );
+    }
+    assert!(
+        !stored(&setup, "stolen").await,
+        "a rebound page wrote the store"
+    );
+    // The same requests naming this server pass.
+    let port = setup.gateway.address().port().to_string();
+    for host in [
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        format!("[::1]:{port}"),
+    ] {
+        let answer = setup
+            .http
+            .send(
+                "POST",
+                "/micro/store/kept",
+                &[("host", &host), ("authorization", &admin)],
+                "x",
+            )
+            .await;
+        assert_eq!(answer.status, 200, "{host}: {}", answer.body);
+    }
+}
+
+#[tokio::test]
+async fn a_cross_site_request_carrying_the_session_cookie_is_refused_on_json_routes() {
+    let setup = setup().await;
+    let admin = setup.admin_cookie().await;
+    let host = setup.gateway.address().to_string();
+    let own_origin = format!("http://{host}");
+    let cross_site: [&[(&str, &str)]; 3] = [
+        // A page on another local port posting text/plain: no preflight, the cookie goes along.
+        &[
+            ("origin", "http://localhost:3000"),
+            ("content-type", "text/plain"),
+        ],
+        &[
+            ("sec-fetch-site", "cross-site"),
+            ("content-type", "text/plain"),
+        ],
+        // No word from the browser about where it came from.
+        &[("content-type", "text/plain")],
+    ];
+    for extra in cross_site {
+        for path in ["/micro/store/planted", CALL_HELLO, "/micro/broker/topic"] {
+            let mut headers = vec![("cookie", admin.as_str())];
+            headers.extend_from_slice(extra);
+            let answer = setup.http.send("POST", path, &headers, "{}").await;
+            answer.assert_error(403, "cross-site");
+        }
+    }
+    assert!(
+        !stored(&setup, "planted").await,
+        "a cross-site post wrote the store"
+    );
+    // From our own pages (same origin, or echoing the CSRF secret) the cookie works.
+    let same_origin: [&[(&str, &str)]; 3] = [
+        &[("origin", own_origin.as_str())],
+        &[("sec-fetch-site", "same-origin")],
+        &[("x-csrf-token", CSRF)],
+    ];
+    for extra in same_origin {
+        let mut headers = vec![("cookie", admin.as_str())];
+        headers.extend_from_slice(extra);
+        let answer = setup
+            .http
+            .send("POST", "/micro/store/ours", &headers, "{}")
+            .await;
+        assert_eq!(answer.status, 200, "{extra:?}: {}", answer.body);
+    }
+    // A Bearer token is not a cookie: no browser sends it on its own.
+    let bearer = format!("Bearer {}", setup.token("admin", &["*"]).await);
+    let answer = setup
+        .http
+        .send(
+            "POST",
+            "/micro/store/bearer",
+            &[("authorization", &bearer), ("content-type", "text/plain")],
+            "x",
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+}
+
+#[tokio::test]
+async fn every_401_asks_for_a_bearer_token() {
+    let setup = setup().await;
+    for (method, path) in [
+        ("POST", CALL_HELLO),
+        ("GET", "/micro/registry"),
+        ("GET", "/micro/store"),
+        ("POST", "/micro/broker/t"),
+        ("GET", "/api/greeter"),
+    ] {
+        let missing = setup.http.send(method, path, &[], "{}").await;
+        assert_eq!(missing.status, 401, "{path}: {}", missing.body);
+        assert_eq!(missing.header("www-authenticate"), "Bearer", "{path}");
+        let bad = setup
+            .http
+            .send(
+                method,
+                path,
+                &[("authorization", "Bearer not-a-token")],
+                "{}",
+            )
+            .await;
+        assert_eq!(bad.status, 401, "{path}: {}", bad.body);
+        assert!(
+            bad.header("www-authenticate").contains("invalid_token"),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn logging_out_revokes_the_token_it_ends() {
+    let setup = setup().await;
+    let token = setup.token("admin", &["*"]).await;
+    assert_eq!(setup.call("Hello", &token).await.status, 200);
+    let out = setup
+        .http
+        .get_with_cookie("/auth/logout", &session(&token))
+        .await;
+    assert_eq!(out.status, 303, "{}", out.body);
+    assert!(
+        cookie_value(out.set_cookie("micro_token")).is_empty(),
+        "the cookie is cleared"
+    );
+    let after = setup.call("Hello", &token).await;
+    after.assert_error(401, "revoked");
+}
+
+#[tokio::test]
+async fn users_change_their_own_password_and_their_earlier_sessions_end() {
+    let setup = setup().await;
+    setup
+        .auth
+        .create_account("bob", Kind::User, Some("first-pass"), &strings(&["a"]))
+        .await
+        .unwrap();
+    let http = &setup.http;
+    let login = |password: &'static str| async move {
+        http.post_json("/auth/login", &json!({"id": "bob", "password": password}))
+            .await
+    };
+    let first = login("first-pass").await.json()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The page is there for anyone logged in, administrator or not.
+    let page = setup
+        .http
+        .get_with_cookie("/auth/password", &session(&first))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let bearer = format!("Bearer {first}");
+    let change = |current: &str| json!({"current": current, "password": "second-pass"}).to_string();
+    let headers = [
+        ("authorization", bearer.as_str()),
+        ("content-type", "application/json"),
+    ];
+    // A stolen session alone cannot change the password.
+    let refused = setup
+        .http
+        .send("POST", "/auth/password", &headers, &change("guess"))
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert_eq!(setup.call("Hello", &first).await.status, 200);
+    let changed = setup
+        .http
+        .send("POST", "/auth/password", &headers, &change("first-pass"))
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    let renewed = changed.json()["token"].as_str().unwrap().to_string();
+    setup
+        .call("Hello", &first)
+        .await
+        .assert_error(401, "revoked");
+    assert_eq!(setup.call("Hello", &renewed).await.status, 200);
+    assert_eq!(login("first-pass").await.status, 401);
+    assert_eq!(login("second-pass").await.status, 200);
+}
+
+#[tokio::test]
+async fn logs_and_status_need_the_admin_rule_and_micro_admin_is_an_administrator() {
+    let setup = setup().await;
+    let user = session(&account_token(&setup, "carol", &["a"]).await);
+    for path in ["/logs", "/status", "/logs/greeter"] {
+        let page = setup.http.get_with_cookie(path, &user).await;
+        assert_eq!(page.status, 403, "{path}: {}", page.body);
+    }
+    let micro_admin = account_token(&setup, "dave", &["micro:admin"]).await;
+    for path in ["/logs", "/status", "/auth/users"] {
+        let page = setup
+            .http
+            .get_with_cookie(path, &session(&micro_admin))
+            .await;
+        assert_eq!(page.status, 200, "{path}: {}", page.body);
+    }
+    let bearer = format!("Bearer {micro_admin}");
+    let store = setup
+        .http
+        .send("GET", "/micro/store", &[("authorization", &bearer)], "")
+        .await;
+    assert_eq!(store.status, 200, "{}", store.body);
+}
+
+#[tokio::test]
+async fn a_token_holding_a_scope_wildcard_calls_endpoints_needing_a_scope_under_it() {
+    let setup = setup().await;
+    setup
+        .auth
+        .set_scopes("greeter", "Greeter.Hello", &strings(&["orders:read"]))
+        .await
+        .unwrap();
+    let wildcard = account_token(&setup, "agent", &["orders:*", "users:*"]).await;
+    assert_eq!(setup.call("Hello", &wildcard).await.status, 200);
+    let other = account_token(&setup, "billing-agent", &["billing:*"]).await;
+    assert_eq!(setup.call("Hello", &other).await.status, 403);
+}
+
+#[tokio::test]
+async fn thirty_parallel_wrong_passwords_reach_the_password_check_at_most_ten_times() {
+    let setup = setup().await;
+    let wrong = json!({"id": "admin", "password": "guess"});
+    let attempts = (0..30).map(|_| setup.http.post_json("/auth/login", &wrong));
+    let answers = futures::future::join_all(attempts).await;
+    let checked = answers.iter().filter(|a| a.status == 401).count();
+    let limited = answers.iter().filter(|a| a.status == 429).count();
+    assert_eq!(
+        (checked, limited),
+        (10, 20),
+        "{:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
+    assert!(
+        answers
+            .iter()
+            .filter(|a| a.status == 429)
+            .all(|a| a.headers.contains_key("retry-after"))
+    );
 }

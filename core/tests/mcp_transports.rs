@@ -778,6 +778,12 @@ async fn the_gateway_serves_mcp_at_slash_mcp() {
     // The gateway's own routes still answer.
     let described = http.get("/api/helloworld/Helloworld.Call").await;
     assert_ne!(described.status, 404, "{}", described.body);
+    // The tool list is at /api/mcp/tools too (go-micro's agent guide calls it there), the same
+    // list, not a service named mcp.
+    let tools = http.get("/mcp/tools").await;
+    let api_tools = http.get("/api/mcp/tools").await;
+    assert_eq!(api_tools.status, 200, "{}", api_tools.body);
+    assert_eq!(api_tools.json(), tools.json());
     let client = client(
         speaking(ProtocolVersion::V_2025_06_18),
         &format!("http://{}/mcp", gateway.address()),

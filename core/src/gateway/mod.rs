@@ -148,6 +148,12 @@ impl Gateway {
         let bound = listener.local_addr().map_err(|e| {
             crate::Error::internal(ID, format!("cannot read the listening address: {e}"))
         })?;
+        let limits = self.limits;
+        http::serve(listener, self.router(bound).await?, limits)
+    }
+
+    /// Every route of the gateway, composed with its host check and auth, as served on `bound`.
+    async fn router(self, bound: std::net::SocketAddr) -> Result<Router> {
         #[cfg(feature = "dashboard")]
         let (dashboard, pages) = {
             let default_password = match &self.auth {
@@ -182,7 +188,7 @@ impl Gateway {
                 Hosts::new(bound, &self.allowed_hosts),
                 http::hosts_layer,
             ));
-        http::serve(listener, with_fallback(router, dashboard), self.limits)
+        Ok(with_fallback(router, dashboard))
     }
 }
 
@@ -197,5 +203,147 @@ fn with_fallback(router: Router, dashboard: bool) -> Router {
                 "not found: see GET / for the services, or /micro/registry",
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::broker::Memory as Broker;
+    use crate::registry::Memory as Registry;
+    use crate::store::{Memory as Store, Options};
+    use axum::body::Body;
+    use axum::extract::ConnectInfo;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    /// The gateway's router, no socket, with the limits and peer the server would add.
+    async fn app() -> Router {
+        let gateway = Gateway::new(
+            Arc::new(Registry::new()),
+            Arc::new(Store::new(Options::default())),
+            Arc::new(Broker::new()),
+        );
+        let bound = "127.0.0.1:8080".parse().unwrap();
+        gateway
+            .router(bound)
+            .await
+            .unwrap()
+            .layer(axum::Extension(Limits::default()))
+            .layer(axum::Extension(ConnectInfo(bound)))
+    }
+
+    async fn status(method: &str, path: &str, host: &str) -> (StatusCode, String) {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", host)
+            .body(Body::empty())
+            .unwrap();
+        let response = app().await.oneshot(request).await.unwrap();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn paths_route_as_go_micro_routes_them() {
+        let host = "localhost:8080";
+        let cases = [
+            ("GET", "/health", StatusCode::OK, "ok"),
+            ("GET", "/health/live", StatusCode::OK, "ok"),
+            ("GET", "/health/ready", StatusCode::OK, "ok"),
+            ("GET", "/", StatusCode::OK, "[]"),
+            ("GET", "/micro/registry", StatusCode::OK, "[]"),
+            (
+                "GET",
+                "/micro/registry/helloworld",
+                StatusCode::NOT_FOUND,
+                "service not found: helloworld",
+            ),
+            (
+                "GET",
+                "/helloworld",
+                StatusCode::NOT_FOUND,
+                "service not found: helloworld",
+            ),
+            (
+                "GET",
+                "/api/helloworld",
+                StatusCode::NOT_FOUND,
+                "service not found: helloworld",
+            ),
+            (
+                "POST",
+                "/helloworld/Helloworld.Call",
+                StatusCode::NOT_FOUND,
+                "service not found",
+            ),
+            (
+                "POST",
+                "/helloworld/Helloworld/Call",
+                StatusCode::NOT_FOUND,
+                "service not found",
+            ),
+            (
+                "POST",
+                "/api/helloworld/Helloworld/Call",
+                StatusCode::NOT_FOUND,
+                "service not found",
+            ),
+            ("POST", "/api/a/b/c/d", StatusCode::NOT_FOUND, "not found"),
+            ("GET", "/micro/store", StatusCode::OK, "[]"),
+            (
+                "GET",
+                "/micro/store/user/1",
+                StatusCode::NOT_FOUND,
+                "key not found",
+            ),
+            (
+                "PUT",
+                "/micro/store/user/1",
+                StatusCode::METHOD_NOT_ALLOWED,
+                "use GET or POST",
+            ),
+            (
+                "POST",
+                "/micro/broker",
+                StatusCode::BAD_REQUEST,
+                "topic required",
+            ),
+            (
+                "GET",
+                "/micro/broker/events",
+                StatusCode::METHOD_NOT_ALLOWED,
+                "use POST",
+            ),
+        ];
+        for (method, path, expected, says) in cases {
+            let (status, body) = status(method, path, host).await;
+            assert_eq!(status, expected, "{method} {path}: {body}");
+            assert!(
+                body.contains(says),
+                "{method} {path}: {body:?} lacks {says:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn every_route_refuses_a_host_it_does_not_serve() {
+        for path in [
+            "/health",
+            "/",
+            "/micro/registry",
+            "/micro/store",
+            "/api/x/Y.Z",
+            "/nope",
+        ] {
+            let (status, body) = status("GET", path, "rebound.example:8080").await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+        }
+        let (status, _) = status("GET", "/health", "127.0.0.1:8080").await;
+        assert_eq!(status, StatusCode::OK);
     }
 }

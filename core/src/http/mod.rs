@@ -27,6 +27,7 @@ use axum::http::StatusCode;
 use bytes::Bytes;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use std::time::Duration;
+use tower_http::timeout::TimeoutError;
 
 /// The whole body, or the answer refusing it: a 413 when it is over `limit` bytes (told by
 /// `Content-Length` or found reading), a 408 when it does not arrive within the face's body
@@ -38,23 +39,29 @@ pub async fn read_body(body: Body, limit: usize, timeout: Duration) -> Result<By
     let collect = Limited::new(body, limit).collect();
     match tokio::time::timeout(timeout, collect).await {
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(err)) if over_limit(err.as_ref()) => Err(too_large(limit)),
+        Ok(Err(err)) if caused_by::<LengthLimitError>(err.as_ref()) => Err(too_large(limit)),
+        // The body layer's own clock ran out between two pieces of the body.
+        Ok(Err(err)) if caused_by::<TimeoutError>(err.as_ref()) => Err(too_slow(timeout)),
         Ok(Err(err)) => Err(Failure::new(
             StatusCode::BAD_REQUEST,
             format!("failed to read the request body: {err}"),
         )),
-        Err(_) => Err(Failure::new(
-            StatusCode::REQUEST_TIMEOUT,
-            format!("the request body did not arrive within {timeout:?}; send it at once"),
-        )),
+        Err(_) => Err(too_slow(timeout)),
     }
 }
 
-/// True when `err`, or an error under it, is a body over its limit.
-fn over_limit(err: &(dyn std::error::Error + 'static)) -> bool {
+fn too_slow(timeout: Duration) -> Failure {
+    Failure::new(
+        StatusCode::REQUEST_TIMEOUT,
+        format!("the request body did not arrive within {timeout:?}; send it at once"),
+    )
+}
+
+/// True when `err`, or an error under it, is an `E`.
+fn caused_by<E: std::error::Error + 'static>(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut next = Some(err);
     while let Some(err) = next {
-        if err.is::<LengthLimitError>() {
+        if err.is::<E>() {
             return true;
         }
         next = err.source();

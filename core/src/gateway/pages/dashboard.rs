@@ -10,10 +10,10 @@
 use super::{Form, Visit};
 use crate::gateway::routes::{self, Reply};
 use crate::registry::{Endpoint, Service, Value as Tree};
-use bytes::Bytes;
-use http_body_util::BodyExt;
 use axum::http::StatusCode;
 use axum::http::header;
+use bytes::Bytes;
+use http_body_util::BodyExt;
 use minijinja::context;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
