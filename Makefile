@@ -30,7 +30,7 @@ rust-test: go-tools
 	MICRO_INTEROP_REQUIRED=1 MICRO_BROWSER_REQUIRED=1 MICRO_MCP_CLIENTS_REQUIRED=1 $(CARGO) test --workspace --locked
 
 bench: bench-ffi bench-python bench-go
-	$(CARGO) bench -p micro
+	$(CARGO) bench -p micro --all-features
 
 # The go-micro npm package: npm ci, the native addon, and its node:test suite (JS, Rust and
 # Python calling each other over mDNS in a network namespace).

@@ -1,15 +1,23 @@
 //! libmicro: go-micro v5 re-made as one Rust engine. This crate is the engine itself; the C,
 //! Go, Python and Node bindings are thin layers over it.
+//!
+//! The optional faces are cargo features, off by default so that a plain service or client
+//! compiles none of their dependencies: `auth` (accounts, tokens, scopes), `gateway` (the HTTP
+//! API, with `auth`), `dashboard` (the gateway's HTML pages, with `gateway`) and `mcp` (the MCP
+//! gateway, with `auth`).
 
+#[cfg(feature = "auth")]
 pub mod auth;
 pub mod broker;
 pub mod client;
 pub mod codec;
 pub mod config;
 pub mod errors;
+#[cfg(feature = "gateway")]
 pub mod gateway;
 pub mod http;
 pub mod log;
+#[cfg(feature = "mcp")]
 pub mod mcp;
 pub mod registry;
 pub mod schema;

@@ -20,6 +20,7 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "dashboard")]
 mod pages;
 mod routes;
 
@@ -28,11 +29,13 @@ use crate::auth::Auth;
 use crate::broker::Broker;
 use crate::errors::Result;
 use crate::http::{self, Authenticator, Failure, Hosts, Limits};
+#[cfg(feature = "mcp")]
 use crate::mcp::Mcp;
 use crate::registry::{Cache, Registry};
 use crate::store::Store;
 use axum::Router;
 use axum::http::StatusCode;
+#[cfg(feature = "dashboard")]
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,7 +57,9 @@ pub struct Gateway {
     broker: Arc<dyn Broker>,
     limits: Limits,
     auth: Option<Arc<Auth>>,
+    #[cfg(feature = "dashboard")]
     dashboard: Option<PathBuf>,
+    #[cfg(feature = "mcp")]
     mcp: Option<Arc<Mcp>>,
     allowed_hosts: Vec<String>,
 }
@@ -73,7 +78,9 @@ impl Gateway {
             broker,
             limits: Limits::default(),
             auth: None,
+            #[cfg(feature = "dashboard")]
             dashboard: None,
+            #[cfg(feature = "mcp")]
             mcp: None,
             allowed_hosts: Vec::new(),
         }
@@ -90,6 +97,7 @@ impl Gateway {
     /// Turns the dashboard on, as `micro server` and `micro run` serve it: `/` and
     /// `/{service}[/{endpoint}]` become HTML pages and the JSON API stays under `/api/` and
     /// `/micro/`. `micro_dir` is where `micro run` keeps `logs/` and `run/` (`~/micro`).
+    #[cfg(feature = "dashboard")]
     pub fn dashboard(mut self, micro_dir: impl Into<PathBuf>) -> Gateway {
         self.dashboard = Some(micro_dir.into());
         self
@@ -127,6 +135,7 @@ impl Gateway {
 
     /// Serves the MCP gateway ([`crate::mcp`]) at `/mcp` too: Streamable HTTP, `GET
     /// /mcp/tools` (also at `/api/mcp/tools`) and `POST /mcp/call`, behind the gateway's auth.
+    #[cfg(feature = "mcp")]
     pub fn mcp(mut self, mcp: Arc<Mcp>) -> Gateway {
         self.mcp = Some(mcp);
         self
@@ -145,26 +154,35 @@ impl Gateway {
 
     /// Every route of the gateway, composed with its host check and auth, as served on `bound`.
     async fn router(self, bound: std::net::SocketAddr) -> Result<Router> {
-        let default_password = match &self.auth {
-            Some(auth) => auth.default_password_unchanged().await?,
-            None => false,
+        #[cfg(feature = "dashboard")]
+        let (dashboard, pages) = {
+            let default_password = match &self.auth {
+                Some(auth) => auth.default_password_unchanged().await?,
+                None => false,
+            };
+            let on = self.dashboard.is_some();
+            (on, pages::Pages::new(self.dashboard, default_password))
         };
-        let dashboard = self.dashboard.is_some();
+        #[cfg(not(feature = "dashboard"))]
+        let dashboard = false;
         let shared = Arc::new(routes::Shared::new(
             Cache::with_ttl(self.registry.clone(), CACHE_TTL),
             Client::new(self.registry).broker(self.broker.clone()),
             (self.store, self.broker),
             self.limits,
             self.auth.clone(),
-            self.dashboard,
-            pages::Pages::new(default_password),
+            #[cfg(feature = "dashboard")]
+            pages,
         ));
-        let mut router = routes::router(shared.clone(), !dashboard);
-        if let Some(mcp) = self.mcp {
-            router = router.merge(crate::mcp::http::router(mcp, self.limits));
-        }
+        let router = routes::router(shared.clone(), !dashboard);
+        #[cfg(feature = "mcp")]
+        let router = match self.mcp {
+            Some(mcp) => router.merge(crate::mcp::http::router(mcp, self.limits)),
+            None => router,
+        };
+        #[cfg(feature = "dashboard")]
+        let router = router.merge(pages::router(shared));
         let router = router
-            .merge(pages::router(shared))
             .layer(axum::Extension(Authenticator(self.auth)))
             .layer(axum::middleware::from_fn_with_state(
                 Hosts::new(bound, &self.allowed_hosts),

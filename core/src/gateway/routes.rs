@@ -5,6 +5,7 @@
 //! in [`ROUTES`] (and [`SERVICE_ROUTES`] when the dashboard does not own those paths), which
 //! both builds the router and prints the start-up banner.
 
+#[cfg(feature = "dashboard")]
 use super::pages::Pages;
 use crate::Client;
 use crate::auth::{Auth, published_scopes};
@@ -26,7 +27,6 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde::de::IgnoredAny;
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -41,11 +41,12 @@ pub(super) struct Shared {
     pub(super) store: Arc<dyn Store>,
     pub(super) broker: Arc<dyn Broker>,
     pub(super) limits: Limits,
-    /// Accounts, tokens and scopes; `None` when auth is off.
+    /// Accounts, tokens and scopes; `None` when auth is off. Only the pages read it: the JSON
+    /// routes find the caller through [`crate::http::Authenticator`].
+    #[cfg_attr(not(feature = "dashboard"), allow(dead_code))]
     pub(super) auth: Option<Arc<Auth>>,
-    /// Where `micro run` keeps logs and pid files; `Some` turns the dashboard on.
-    pub(super) dashboard: Option<PathBuf>,
-    /// The HTML pages' templates.
+    /// The HTML pages: their templates and whether the dashboard is on.
+    #[cfg(feature = "dashboard")]
     pub(super) pages: Pages,
     /// The last readiness answer and when it was found.
     ready: Mutex<Option<(Instant, Result<(), String>)>>,
@@ -59,8 +60,7 @@ impl Shared {
         (store, broker): (Arc<dyn Store>, Arc<dyn Broker>),
         limits: Limits,
         auth: Option<Arc<Auth>>,
-        dashboard: Option<PathBuf>,
-        pages: Pages,
+        #[cfg(feature = "dashboard")] pages: Pages,
     ) -> Shared {
         Shared {
             cache,
@@ -69,7 +69,7 @@ impl Shared {
             broker,
             limits,
             auth,
-            dashboard,
+            #[cfg(feature = "dashboard")]
             pages,
             ready: Mutex::new(None),
         }

@@ -100,6 +100,7 @@ impl Failure {
     }
 }
 
+#[cfg(feature = "auth")]
 impl From<crate::auth::Refusal> for Failure {
     /// A refused login: its own status (401, 403, 429 or 503), saying when to try again.
     fn from(refusal: crate::auth::Refusal) -> Failure {

@@ -8,12 +8,15 @@
 //! ([`caller`]), which `Host`s and `Origin`s a face answers ([`Hosts`]), the capped body reader
 //! ([`read_body`]) and the one JSON error answer ([`Failure`]).
 
+#[cfg(feature = "auth")]
 pub mod caller;
 mod failure;
 mod hosts;
 mod serve;
 
+#[cfg(feature = "auth")]
 pub use caller::{Authenticator, Caller};
+#[cfg(feature = "gateway")]
 pub(crate) use failure::encode;
 pub use failure::{Failure, json};
 pub use hosts::{DEFAULT_ALLOWED_HOSTS, Hosts, layer as hosts_layer};

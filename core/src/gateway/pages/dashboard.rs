@@ -34,7 +34,7 @@ const RAW_JSON: &str = "_json";
 
 /// Answers a dashboard page.
 pub(super) async fn page(visit: &Visit<'_>) -> Reply {
-    let Some(micro_dir) = visit.shared.dashboard.as_deref() else {
+    let Some(micro_dir) = visit.shared.pages.dashboard.as_deref() else {
         return visit.error_page(StatusCode::NOT_FOUND, "no such page");
     };
     let path = visit.path.trim_matches('/');

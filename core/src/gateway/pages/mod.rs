@@ -22,6 +22,7 @@ use axum::routing::{any, get};
 use minijinja::{Environment, Value, context};
 use serde::Serialize;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -51,16 +52,19 @@ const TEMPLATES: &[(&str, &str)] = &[
 const STYLES: &str = include_str!("../templates/styles.css");
 const SCRIPT: &str = include_str!("../templates/main.js");
 
-/// The templates and what every page shows.
+/// The templates, what every page shows and whether the dashboard is on.
 pub(super) struct Pages {
     templates: Environment<'static>,
+    /// Where `micro run` keeps logs and pid files; `Some` turns the dashboard on.
+    pub(super) dashboard: Option<PathBuf>,
     /// True while the default admin still has the default password.
     default_password: AtomicBool,
 }
 
 impl Pages {
-    /// The compiled-in templates; `default_password` says whether to warn about `admin`/`micro`.
-    pub(super) fn new(default_password: bool) -> Pages {
+    /// The compiled-in templates, the dashboard on when `dashboard` (`micro run`'s directory)
+    /// is given; `default_password` says whether to warn about `admin`/`micro`.
+    pub(super) fn new(dashboard: Option<PathBuf>, default_password: bool) -> Pages {
         let mut templates = Environment::new();
         for (name, source) in TEMPLATES {
             templates
@@ -69,6 +73,7 @@ impl Pages {
         }
         Pages {
             templates,
+            dashboard,
             default_password: AtomicBool::new(default_password),
         }
     }
@@ -88,7 +93,7 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/auth/logout", any(logout))
         .route("/auth/{*page}", any(page));
-    if shared.dashboard.is_some() {
+    if shared.pages.dashboard.is_some() {
         router = router.fallback(page);
     }
     router.with_state(shared)
