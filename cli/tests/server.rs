@@ -152,9 +152,13 @@ fn micro_gateway_is_micro_server_and_flags_win_over_the_environment() {
             );
             let (status, _, body) = http(&address, "GET", "/health", "", "").await;
             assert_eq!((status, body.as_str()), (200, "{\"status\":\"ok\"}\n"));
-            // /mcp answers only the allowed host names: this request names 127.0.0.1.
-            let (status, _, body) = http(&address, "GET", "/mcp/tools", "", "").await;
+            // The gateway answers loopback and the allowed name, not a page of another site.
+            let evil = "Origin: http://evil.example\r\n";
+            let (status, _, body) = http(&address, "GET", "/mcp/tools", evil, "").await;
             assert_eq!(status, 403, "{body}");
+            let allowed = "Origin: http://mcp.example\r\n";
+            let (status, _, body) = http(&address, "GET", "/mcp/tools", allowed, "").await;
+            assert_eq!(status, 401, "the allowed name reaches auth: {body}");
             assert!(body.contains("127.0.0.1"), "{body}");
             stop(child);
         },
