@@ -22,6 +22,7 @@
 
 mod pages;
 mod routes;
+mod run_status;
 
 use crate::Client;
 use crate::auth::Auth;
@@ -33,11 +34,11 @@ use crate::registry::{Cache, Registry};
 use crate::store::Store;
 use axum::Router;
 use axum::http::StatusCode;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use crate::http::Running;
+pub use run_status::{Log, Process, RunStatus, Tail};
 
 /// The id of errors raised by the gateway.
 const ID: &str = "micro.gateway";
@@ -54,7 +55,8 @@ pub struct Gateway {
     broker: Arc<dyn Broker>,
     limits: Limits,
     auth: Option<Arc<Auth>>,
-    dashboard: Option<PathBuf>,
+    /// `Some` turns the dashboard on; inside, what its logs and status pages show.
+    dashboard: Option<Option<Arc<dyn RunStatus>>>,
     mcp: Option<Arc<Mcp>>,
     allowed_hosts: Vec<String>,
 }
@@ -89,9 +91,10 @@ impl Gateway {
 
     /// Turns the dashboard on, as `micro server` and `micro run` serve it: `/` and
     /// `/{service}[/{endpoint}]` become HTML pages and the JSON API stays under `/api/` and
-    /// `/micro/`. `micro_dir` is where `micro run` keeps `logs/` and `run/` (`~/micro`).
-    pub fn dashboard(mut self, micro_dir: impl Into<PathBuf>) -> Gateway {
-        self.dashboard = Some(micro_dir.into());
+    /// `/micro/`. `run_status` answers the logs and status pages (for administrators only);
+    /// with `None` those pages say that no runner is attached.
+    pub fn dashboard(mut self, run_status: Option<Arc<dyn RunStatus>>) -> Gateway {
+        self.dashboard = Some(run_status);
         self
     }
 
