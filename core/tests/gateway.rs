@@ -156,19 +156,13 @@ async fn request_headers_reach_the_handler_as_metadata_but_credentials_never_do(
         ("Cookie", "micro_token=secret; micro_csrf=x"),
         ("Proxy-Authorization", "Basic eA=="),
     ];
-    for path in [
-        "/helloworld/Helloworld.Meta",
-        "/api/helloworld/Helloworld.Meta",
-    ] {
+    for path in ["/helloworld/Helloworld.Meta", "/api/helloworld/Helloworld.Meta"] {
         let answer = setup.http.send("POST", path, &headers, "{}").await;
         assert_eq!(answer.status, 200, "{}", answer.body);
         let metadata = answer.json();
         assert_eq!(metadata["X-Trace-Id"], "abc123", "{metadata}");
         for credential in ["Authorization", "Cookie", "Proxy-Authorization"] {
-            assert!(
-                metadata.get(credential).is_none(),
-                "{credential} reached the service: {metadata}"
-            );
+            assert!(metadata.get(credential).is_none(), "{credential} reached the service: {metadata}");
         }
     }
     let answer = setup
@@ -199,10 +193,7 @@ async fn unknown_service_or_endpoint_is_404() {
 #[tokio::test]
 async fn an_error_from_the_service_reaches_the_caller_with_its_own_status_and_error_object() {
     let setup = setup().await;
-    for path in [
-        "/helloworld/Helloworld.Fail",
-        "/api/helloworld/Helloworld.Fail",
-    ] {
+    for path in ["/helloworld/Helloworld.Fail", "/api/helloworld/Helloworld.Fail"] {
         let answer = setup.http.post(path, r#"{"name":"Bob"}"#).await;
         assert_eq!(answer.status, 500, "{}", answer.body);
         assert_eq!(answer.header("content-type"), "application/json");
@@ -242,11 +233,7 @@ async fn an_unreachable_node_is_the_clients_500() {
     let answer = setup.http.post("/ghost/Ghost.Call", "{}").await;
     assert_eq!(answer.status, 500, "{}", answer.body);
     let err = Error::parse(&answer.body);
-    assert_eq!(
-        (err.code, err.id.as_str()),
-        (500, "go.micro.client.transport"),
-        "{err:?}"
-    );
+    assert_eq!((err.code, err.id.as_str()), (500, "go.micro.client.transport"), "{err:?}");
 }
 
 #[tokio::test]

@@ -19,8 +19,8 @@ use crate::transport::Header;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap, HeaderName};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any, get, post};
 use bytes::Bytes;
@@ -100,129 +100,34 @@ impl Route {
 
 /// The routes every gateway serves.
 pub(super) const ROUTES: &[Route] = &[
-    Route {
-        methods: "POST",
-        path: "/api/{service}/{endpoint}",
-        doc: "call an endpoint (Handler.Method)",
-        handler: || any(api_call),
-    },
-    Route {
-        methods: "POST",
-        path: "/api/{service}/{handler}/{method}",
-        doc: "call an endpoint",
-        handler: || any(api_call_split),
-    },
-    Route {
-        methods: "GET",
-        path: "/api/{service}",
-        doc: "describe a service",
-        handler: || any(api_describe),
-    },
-    Route {
-        methods: "GET",
-        path: "/health",
-        doc: "gateway health",
-        handler: || get(health),
-    },
-    Route {
-        methods: "GET",
-        path: "/health/live",
-        doc: "the gateway runs",
-        handler: || get(health),
-    },
-    Route {
-        methods: "GET",
-        path: "/health/ready",
-        doc: "the gateway reaches the registry",
-        handler: || get(ready),
-    },
-    Route {
-        methods: "GET",
-        path: "/micro/registry",
-        doc: "registered services",
-        handler: || get(list),
-    },
-    Route {
-        methods: "GET",
-        path: "/micro/registry/{*name}",
-        doc: "describe a service",
-        handler: || get(registry_describe),
-    },
-    Route {
-        methods: "GET",
-        path: "/micro/store",
-        doc: "list store keys",
-        handler: || get(store_list).fallback(|| only("GET")),
-    },
-    Route {
-        methods: "GET",
-        path: "/micro/store/{*key}",
-        doc: "read a record",
-        handler: || {
-            get(store_read)
-                .post(store_write)
-                .fallback(|| only("GET or POST"))
-        },
-    },
-    Route {
-        methods: "POST",
-        path: "/micro/store/{*key}",
-        doc: "write a record",
-        handler: || {
-            get(store_read)
-                .post(store_write)
-                .fallback(|| only("GET or POST"))
-        },
-    },
-    Route {
-        methods: "POST",
-        path: "/micro/broker",
-        doc: "publish a message (name the topic)",
-        handler: || any(no_topic),
-    },
-    Route {
-        methods: "POST",
-        path: "/micro/broker/{*topic}",
-        doc: "publish a message",
-        handler: || post(publish).fallback(|| only("POST")),
-    },
+    Route { methods: "POST", path: "/api/{service}/{endpoint}", doc: "call an endpoint (Handler.Method)", handler: || any(api_call) },
+    Route { methods: "POST", path: "/api/{service}/{handler}/{method}", doc: "call an endpoint", handler: || any(api_call_split) },
+    Route { methods: "GET", path: "/api/{service}", doc: "describe a service", handler: || any(api_describe) },
+    Route { methods: "GET", path: "/health", doc: "gateway health", handler: || get(health) },
+    Route { methods: "GET", path: "/health/live", doc: "the gateway runs", handler: || get(health) },
+    Route { methods: "GET", path: "/health/ready", doc: "the gateway reaches the registry", handler: || get(ready) },
+    Route { methods: "GET", path: "/micro/registry", doc: "registered services", handler: || get(list) },
+    Route { methods: "GET", path: "/micro/registry/{*name}", doc: "describe a service", handler: || get(registry_describe) },
+    Route { methods: "GET", path: "/micro/store", doc: "list store keys", handler: || get(store_list).fallback(|| only("GET")) },
+    Route { methods: "GET", path: "/micro/store/{*key}", doc: "read a record", handler: || get(store_read).post(store_write).fallback(|| only("GET or POST")) },
+    Route { methods: "POST", path: "/micro/store/{*key}", doc: "write a record", handler: || get(store_read).post(store_write).fallback(|| only("GET or POST")) },
+    Route { methods: "POST", path: "/micro/broker", doc: "publish a message (name the topic)", handler: || any(no_topic) },
+    Route { methods: "POST", path: "/micro/broker/{*topic}", doc: "publish a message", handler: || post(publish).fallback(|| only("POST")) },
 ];
 
 /// go-micro's short routes, served when the dashboard does not own these paths.
 pub(super) const SERVICE_ROUTES: &[Route] = &[
-    Route {
-        methods: "GET",
-        path: "/",
-        doc: "services and their endpoints",
-        handler: || get(list),
-    },
-    Route {
-        methods: "GET",
-        path: "/{service}",
-        doc: "describe a service (or call the endpoint a Micro-Endpoint header names)",
-        handler: || any(service_root),
-    },
-    Route {
-        methods: "POST",
-        path: "/{service}/{endpoint}",
-        doc: "call an endpoint (Handler.Method)",
-        handler: || any(api_call),
-    },
-    Route {
-        methods: "POST",
-        path: "/{service}/{handler}/{method}",
-        doc: "call an endpoint",
-        handler: || any(api_call_split),
-    },
+    Route { methods: "GET", path: "/", doc: "services and their endpoints", handler: || get(list) },
+    Route { methods: "GET", path: "/{service}", doc: "describe a service (or call the endpoint a Micro-Endpoint header names)", handler: || any(service_root) },
+    Route { methods: "POST", path: "/{service}/{endpoint}", doc: "call an endpoint (Handler.Method)", handler: || any(api_call) },
+    Route { methods: "POST", path: "/{service}/{handler}/{method}", doc: "call an endpoint", handler: || any(api_call_split) },
 ];
 
 /// The JSON routes over `shared`, with go-micro's short routes unless `with_services` is off.
 pub(super) fn router(shared: Arc<Shared>, with_services: bool) -> Router {
     let mut router = Router::new();
     let mut seen = BTreeSet::new();
-    let routes = ROUTES
-        .iter()
-        .chain(if with_services { SERVICE_ROUTES } else { &[] });
+    let routes = ROUTES.iter().chain(if with_services { SERVICE_ROUTES } else { &[] });
     for route in routes {
         // A path listed for two methods is one route.
         if seen.insert(route.path) {
@@ -338,12 +243,7 @@ async fn call(
     headers: &HeaderMap,
     body: Body,
 ) -> Reply {
-    let body = match read_body(
-        body,
-        shared.limits.max_body_size,
-        shared.limits.body_timeout,
-    )
-    .await
+    let body = match read_body(body, shared.limits.max_body_size, shared.limits.body_timeout).await
     {
         Ok(body) => body,
         Err(failure) => return failure.into_response(),
@@ -377,9 +277,7 @@ async fn try_invoke(
     body: Bytes,
 ) -> Result<Reply, Failure> {
     let published = check_endpoint(shared, service, endpoint).await?;
-    caller
-        .require_endpoint(service, endpoint, &published)
-        .await?;
+    caller.require_endpoint(service, endpoint, &published).await?;
     let body = if body.trim_ascii().is_empty() {
         Bytes::from_static(b"{}")
     } else {
@@ -490,9 +388,7 @@ pub(super) fn metadata(headers: &HeaderMap) -> Header {
     let mut metadata = Header::new();
     for (name, value) in headers {
         let name_text = name.as_str();
-        if SKIPPED.contains(name)
-            || name_text == "keep-alive"
-            || name_text.starts_with("sec-fetch-")
+        if SKIPPED.contains(name) || name_text == "keep-alive" || name_text.starts_with("sec-fetch-")
         {
             continue;
         }
@@ -598,11 +494,7 @@ impl Status<'_> {
 /// Every key in the store's default table (administrators only).
 async fn store_list(State(shared): State<Arc<Shared>>, caller: Caller) -> Result<Reply, Failure> {
     caller.require_admin()?;
-    let keys = shared
-        .store
-        .list(&ListOptions::default())
-        .await
-        .map_err(|e| Failure::from_error(&e))?;
+    let keys = shared.store.list(&ListOptions::default()).await.map_err(|e| Failure::from_error(&e))?;
     Ok(json(StatusCode::OK, crate::http::encode(&keys)))
 }
 
@@ -615,9 +507,7 @@ async fn store_read(
     caller.require_admin()?;
     let not_found = || Failure::new(StatusCode::NOT_FOUND, "key not found");
     match shared.store.read(&key, &ReadOptions::default()).await {
-        Ok(mut records) if !records.is_empty() => {
-            Ok(json(StatusCode::OK, records.swap_remove(0).value))
-        }
+        Ok(mut records) if !records.is_empty() => Ok(json(StatusCode::OK, records.swap_remove(0).value)),
         Ok(_) => Err(not_found()),
         Err(err) if err.code == 404 => Err(not_found()),
         Err(err) => Err(Failure::from_error(&err)),
@@ -632,12 +522,7 @@ async fn store_write(
     body: Body,
 ) -> Result<Reply, Failure> {
     caller.require_admin()?;
-    let value = read_body(
-        body,
-        shared.limits.max_body_size,
-        shared.limits.body_timeout,
-    )
-    .await?;
+    let value = read_body(body, shared.limits.max_body_size, shared.limits.body_timeout).await?;
     shared
         .store
         .write(Record::new(&key, value), &WriteOptions::default())
@@ -651,10 +536,7 @@ async fn store_write(
 }
 
 async fn no_topic(_caller: Caller) -> Failure {
-    Failure::new(
-        StatusCode::BAD_REQUEST,
-        "topic required: /micro/broker/{topic}",
-    )
+    Failure::new(StatusCode::BAD_REQUEST, "topic required: /micro/broker/{topic}")
 }
 
 /// Publishes the body, as is, on `topic` (administrators only).
@@ -665,12 +547,7 @@ async fn publish(
     body: Body,
 ) -> Result<Reply, Failure> {
     caller.require_admin()?;
-    let body = read_body(
-        body,
-        shared.limits.max_body_size,
-        shared.limits.body_timeout,
-    )
-    .await?;
+    let body = read_body(body, shared.limits.max_body_size, shared.limits.body_timeout).await?;
     shared
         .broker
         .publish(&topic, Message::new(body))

@@ -148,10 +148,7 @@ impl Caller {
         let Some(claims) = &self.claims else {
             return Err(Failure::unauthorized("authentication required"));
         };
-        match auth
-            .unmet_scopes(claims, service, endpoint, published)
-            .await
-        {
+        match auth.unmet_scopes(claims, service, endpoint, published).await {
             Ok(None) => Ok(()),
             Ok(Some(required)) => Err(Failure::forbidden(&required)),
             Err(err) => Err(Failure::from_error(&err)),
@@ -233,7 +230,9 @@ fn same_site(headers: &HeaderMap) -> bool {
 pub fn form_csrf_ok(headers: &HeaderMap, field: Option<&str>) -> bool {
     let origin_ok = headers.get(header::ORIGIN).is_none() || same_site_origin(headers);
     match (cookie(headers, CSRF_COOKIE), field) {
-        (Some(secret), Some(field)) => origin_ok && equal(secret, field),
+        (Some(secret), Some(field)) => {
+            origin_ok && equal(secret, field)
+        }
         _ => false,
     }
 }
@@ -293,10 +292,7 @@ mod tests {
         assert!(same_site(&headers(&[("sec-fetch-site", "same-origin")])));
         assert!(!same_site(&headers(&[("sec-fetch-site", "cross-site")])));
         assert!(!same_site(&headers(&[("sec-fetch-site", "same-site")])));
-        assert!(same_site(&headers(&[
-            ("origin", "http://h:1"),
-            ("host", "h:1")
-        ])));
+        assert!(same_site(&headers(&[("origin", "http://h:1"), ("host", "h:1")])));
         assert!(!same_site(&headers(&[
             ("origin", "http://localhost:3000"),
             ("host", "localhost:8080")

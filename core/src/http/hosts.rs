@@ -26,10 +26,7 @@ impl Hosts {
     /// The loopback names, the face's own `bound` address (or, bound to every interface, the
     /// machine's name and addresses) and `extra` (each a host, or `host:port` for one port).
     pub fn new(bound: SocketAddr, extra: &[String]) -> Hosts {
-        let mut allowed: Vec<String> = DEFAULT_ALLOWED_HOSTS
-            .iter()
-            .map(|h| h.to_string())
-            .collect();
+        let mut allowed: Vec<String> = DEFAULT_ALLOWED_HOSTS.iter().map(|h| h.to_string()).collect();
         if bound.ip().is_unspecified() {
             allowed.push(gethostname::gethostname().to_string_lossy().into_owned());
             for interface in if_addrs::get_if_addrs().unwrap_or_default() {
@@ -122,37 +119,17 @@ mod tests {
 
     #[test]
     fn loopback_the_bound_address_and_extra_hosts_pass_and_others_do_not() {
-        let hosts = Hosts::new(
-            "10.1.2.3:8080".parse().unwrap(),
-            &["api.example:443".into()],
-        );
-        for host in [
-            "localhost:8080",
-            "127.0.0.1",
-            "[::1]:1",
-            "10.1.2.3:8080",
-            "api.example:443",
-        ] {
+        let hosts = Hosts::new("10.1.2.3:8080".parse().unwrap(), &["api.example:443".into()]);
+        for host in ["localhost:8080", "127.0.0.1", "[::1]:1", "10.1.2.3:8080", "api.example:443"] {
             assert!(hosts.allows(host), "{host}");
         }
-        for host in [
-            "10.1.2.3:9",
-            "evil.example",
-            "api.example:80",
-            "localhost.evil",
-        ] {
+        for host in ["10.1.2.3:9", "evil.example", "api.example:80", "localhost.evil"] {
             assert!(!hosts.allows(host), "{host}");
         }
         let mut headers = HeaderMap::new();
         headers.insert(header::HOST, HeaderValue::from_static("localhost:8080"));
         assert!(hosts.check(&headers).is_ok());
-        headers.insert(
-            header::ORIGIN,
-            HeaderValue::from_static("http://evil.example"),
-        );
-        assert_eq!(
-            hosts.check(&headers).unwrap_err().status(),
-            StatusCode::FORBIDDEN
-        );
+        headers.insert(header::ORIGIN, HeaderValue::from_static("http://evil.example"));
+        assert_eq!(hosts.check(&headers).unwrap_err().status(), StatusCode::FORBIDDEN);
     }
 }

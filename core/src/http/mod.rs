@@ -14,8 +14,8 @@ mod hosts;
 mod serve;
 
 pub use caller::{Authenticator, Caller};
-pub(crate) use failure::encode;
 pub use failure::{Failure, json};
+pub(crate) use failure::encode;
 pub use hosts::{DEFAULT_ALLOWED_HOSTS, Hosts, layer as hosts_layer};
 pub use serve::{Limits, Running, bind, listen_address, serve};
 

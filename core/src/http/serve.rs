@@ -156,12 +156,7 @@ type App = tower_http::normalize_path::NormalizePath<Router>;
 
 /// Accepts connections, at most `limits.max_connections` at once, until told to stop; then
 /// waits the grace period for them to finish.
-async fn accept(
-    listener: TcpListener,
-    app: App,
-    limits: Limits,
-    mut stopping: watch::Receiver<bool>,
-) {
+async fn accept(listener: TcpListener, app: App, limits: Limits, mut stopping: watch::Receiver<bool>) {
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let mut connections = JoinSet::new();
     loop {
@@ -188,10 +183,7 @@ async fn accept(
     drop(listener);
     let drained = async { while connections.join_next().await.is_some() {} };
     if tokio::time::timeout(limits.grace, drained).await.is_err() {
-        tracing::warn!(
-            "requests still running after {:?}; closing them",
-            limits.grace
-        );
+        tracing::warn!("requests still running after {:?}; closing them", limits.grace);
     }
 }
 

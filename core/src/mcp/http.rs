@@ -64,10 +64,7 @@ pub fn router(mcp: Arc<Mcp>, limits: Limits) -> Router {
     Router::new()
         .route("/mcp", any(streamable_http))
         .route("/mcp/tools", get(tools).fallback(|| only("GET /mcp/tools")))
-        .route(
-            "/api/mcp/tools",
-            get(tools).fallback(|| only("GET /api/mcp/tools")),
-        )
+        .route("/api/mcp/tools", get(tools).fallback(|| only("GET /api/mcp/tools")))
         .route("/mcp/call", post(call).fallback(|| only("POST /mcp/call")))
         .with_state(face)
 }
@@ -143,10 +140,7 @@ pub async fn start(mcp: Arc<Mcp>, address: &str, allowed_hosts: Vec<String>) -> 
     let limits = Limits::default();
     let auth = Authenticator(mcp.authenticator().cloned());
     let router = router(mcp, limits)
-        .route(
-            "/health",
-            get(|| async { reply(StatusCode::OK, &json!({"status": "ok"})) }),
-        )
+        .route("/health", get(|| async { reply(StatusCode::OK, &json!({"status": "ok"})) }))
         .fallback(|| async {
             Failure::new(
                 StatusCode::NOT_FOUND,

@@ -11,10 +11,10 @@ use crate::errors::Error;
 use crate::gateway::ID;
 use crate::gateway::routes::{Reply, Shared};
 use crate::http::{Caller, Failure, encode, json, read_body};
-use axum::body::Body;
 use axum::extract::FromRequestParts;
-use axum::http::StatusCode;
+use axum::body::Body;
 use axum::http::header::{self, HeaderValue};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use minijinja::{Value, context};
@@ -57,7 +57,8 @@ pub(super) async fn login(visit: &Visit<'_>, peer: IpAddr) -> Reply {
         Err(refusal) => {
             let wait = refusal.retry_after_secs();
             let failure = Failure::from(refusal);
-            let mut page = login_page(visit, failure.status(), next, id, Some(failure.message()));
+            let mut page =
+                login_page(visit, failure.status(), next, id, Some(failure.message()));
             if let Some(seconds) = wait {
                 page.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
@@ -156,10 +157,7 @@ pub(super) async fn login_json(shared: &Shared, body: Body, peer: IpAddr) -> Rep
             .into_response();
         }
     };
-    match auth
-        .login_from(peer, &credentials.id, &credentials.password)
-        .await
-    {
+    match auth.login_from(peer, &credentials.id, &credentials.password).await {
         Ok(token) => json(
             StatusCode::OK,
             encode(&Issued {
@@ -183,10 +181,7 @@ pub(super) async fn password(visit: &Visit<'_>, peer: IpAddr) -> Reply {
     };
     let current = form.get("current").unwrap_or_default();
     let new = form.get("password").unwrap_or_default();
-    match auth
-        .change_own_password(peer, &claims.sub, current, new)
-        .await
-    {
+    match auth.change_own_password(peer, &claims.sub, current, new).await {
         Ok(token) => {
             if claims.sub == DEFAULT_ADMIN {
                 refresh_default_password(visit.shared).await;
@@ -202,12 +197,7 @@ pub(super) async fn password(visit: &Visit<'_>, peer: IpAddr) -> Reply {
     }
 }
 
-fn password_page(
-    visit: &Visit<'_>,
-    status: StatusCode,
-    changed: bool,
-    error: Option<&str>,
-) -> Reply {
+fn password_page(visit: &Visit<'_>, status: StatusCode, changed: bool, error: Option<&str>) -> Reply {
     visit.render_with(
         status,
         "password.html",
@@ -217,12 +207,7 @@ fn password_page(
 
 /// `POST /auth/password` with a JSON body `{"current","password"}`, answered with the new
 /// session `{"token","expires"}`.
-pub(super) async fn password_json(
-    shared: &Shared,
-    parts: &Parts,
-    body: Body,
-    peer: IpAddr,
-) -> Reply {
+pub(super) async fn password_json(shared: &Shared, parts: &Parts, body: Body, peer: IpAddr) -> Reply {
     let Some(auth) = shared.auth.as_deref() else {
         return Failure::new(StatusCode::NOT_FOUND, "auth is off on this gateway").into_response();
     };

@@ -77,14 +77,8 @@ impl Pages {
 /// accounts, tokens and scopes) and, in dashboard mode, every path no other route takes.
 pub(super) fn router(shared: Arc<Shared>) -> Router {
     let mut router = Router::new()
-        .route(
-            "/styles.css",
-            get(|| async { asset(STYLES, "text/css; charset=utf-8") }),
-        )
-        .route(
-            "/main.js",
-            get(|| async { asset(SCRIPT, "text/javascript; charset=utf-8") }),
-        )
+        .route("/styles.css", get(|| async { asset(STYLES, "text/css; charset=utf-8") }))
+        .route("/main.js", get(|| async { asset(SCRIPT, "text/javascript; charset=utf-8") }))
         .route("/auth/logout", any(logout))
         .route("/auth/{*page}", any(page));
     if shared.dashboard.is_some() {
