@@ -10,6 +10,7 @@ mod new;
 mod project;
 mod run;
 mod server;
+mod status;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use micro::config::Config;

@@ -208,7 +208,7 @@ impl TryFrom<String> for ServiceName {
 
 /// Refuses a service name that is not safe as part of a file name: `micro run` keeps each
 /// service's log and pid in `<name>.log` and `<name>.pid`, so `../x` would write elsewhere.
-fn check_name(name: &str) -> std::result::Result<(), String> {
+pub fn check_name(name: &str) -> std::result::Result<(), String> {
     let safe = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
     if name.is_empty() || name.starts_with('.') || !name.chars().all(safe) {
         return Err(format!(

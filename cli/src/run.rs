@@ -10,6 +10,7 @@
 
 use crate::lang::{Lang, Launch};
 use crate::project::{self, Project, ServiceDef};
+use crate::status::{self, RunFiles};
 use bytes::Bytes;
 use http_body_util::Empty;
 use micro::config::Config;
@@ -18,6 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
@@ -98,7 +100,7 @@ pub async fn run(args: Args) -> Result<()> {
     print_banner(
         gateway.as_ref().map(|g| (g.address(), !args.no_auth)),
         &runner.services,
-        &runner.logs,
+        runner.files.logs_dir(),
         !args.no_watch,
     );
     let result = if args.no_watch {
@@ -154,8 +156,8 @@ struct Process {
 struct Runner {
     services: Vec<Managed>,
     env: BTreeMap<String, String>,
-    logs: PathBuf,
-    pids: PathBuf,
+    /// Where logs and pid files go; the gateway's dashboard reads them back.
+    files: Arc<RunFiles>,
     release: bool,
     /// Colour our prefixes (stdout is a terminal); otherwise services are asked for none.
     colour: bool,
@@ -163,15 +165,8 @@ struct Runner {
 
 impl Runner {
     fn new(project: &Project, args: &Args, order: Vec<ServiceDef>) -> Result<Runner> {
-        let home = dirs::home_dir()
-            .ok_or_else(|| Error::internal(ID, "cannot find the home directory; set HOME"))?;
-        let logs = home.join("micro/logs");
-        let pids = home.join("micro/run");
-        for dir in [&logs, &pids] {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                Error::internal(ID, format!("cannot create {}: {e}", dir.display()))
-            })?;
-        }
+        let files = RunFiles::in_home()?;
+        files.create()?;
         let width = order.iter().map(|s| s.name.len()).max().unwrap_or(0);
         let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         let services = order
@@ -182,8 +177,7 @@ impl Runner {
         Ok(Runner {
             services,
             env: project.env(&args.env),
-            logs,
-            pids,
+            files: Arc::new(files),
             release: args.release,
             colour,
         })
@@ -203,6 +197,7 @@ impl Runner {
             keys,
             micro::gateway::DEFAULT_MAX_BODY_SIZE,
             args.allowed_hosts.clone(),
+            self.files.clone(),
         )
         .await?;
         Ok(Some(gateway))
@@ -259,10 +254,10 @@ impl Runner {
             )
         })?;
         let pid = child.id().unwrap_or(0);
-        let pid_file = self.pids.join(format!("{}.pid", service.def.name));
+        let pid_file = self.files.pid_file(&service.def.name);
         warn_if_left_running(&pid_file, &service.prefix);
         let _ = std::fs::write(&pid_file, format!("{pid}\n"));
-        let log = self.logs.join(format!("{}.log", service.def.name));
+        let log = self.files.log_file(&service.def.name);
         pipe_output(&mut child, &service.prefix, &log)?;
         say(&service.prefix, &format!("started (pid {pid})"));
         let (stop, stopped) = oneshot::channel();
@@ -292,9 +287,7 @@ impl Runner {
                     format!(
                         "{} exited before answering {url}; see {}",
                         service.def.name,
-                        self.logs
-                            .join(format!("{}.log", service.def.name))
-                            .display()
+                        self.files.log_file(&service.def.name).display()
                     ),
                 ));
             }
@@ -531,14 +524,9 @@ async fn supervise(
 /// Says so when a pid file names a process that still runs (an earlier `micro run` that was
 /// killed before it could stop its services).
 fn warn_if_left_running(pid_file: &Path, prefix: &str) {
-    let Some(pid) = std::fs::read_to_string(pid_file)
-        .ok()
-        .and_then(|text| text.trim().parse::<libc::pid_t>().ok())
-    else {
-        return;
-    };
-    // SAFETY: kill(2) with signal 0 only checks that the process exists.
-    if pid > 0 && unsafe { libc::kill(pid, 0) } == 0 {
+    if let Some(pid) = status::read_pid(pid_file)
+        && status::alive(pid)
+    {
         say(
             prefix,
             &format!(

@@ -2,15 +2,15 @@
 //! already running: the JSON API under `/api/`, MCP at `/mcp`, the web dashboard, and auth on
 //! (accounts, tokens and endpoint scopes, shared by the API and MCP), until Ctrl-C or SIGTERM.
 
+use crate::status::RunFiles;
+use micro::Result;
 use micro::auth::Auth;
 use micro::config::Config;
-use micro::gateway::{Gateway, Running};
+use micro::gateway::{Gateway, RunStatus, Running};
 use micro::mcp::Mcp;
-use micro::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-const ID: &str = "micro.server";
 /// The store table auth keeps accounts, tokens and scopes in, apart from the data `/micro/store`
 /// serves.
 const AUTH_TABLE: &str = "auth";
@@ -83,6 +83,7 @@ pub async fn run(args: Args) -> Result<()> {
         Some(&args.keys),
         args.max_body_size,
         args.allowed_hosts,
+        Arc::new(RunFiles::in_home()?),
     )
     .await?;
     println!("\n  micro server\n");
@@ -101,24 +102,22 @@ pub async fn run(args: Args) -> Result<()> {
 
 /// Starts a dashboard gateway with MCP at `/mcp` (answering `allowed_hosts` besides loopback
 /// and the bound address) over `config`'s components on `address`, with auth on (for both) when
-/// `keys` names the signing keys' directory; warns on stdout while `admin` still has the
-/// default password.
+/// `keys` names the signing keys' directory, and the logs and status pages answered by
+/// `run_status`; warns on stdout while `admin` still has the default password.
 pub async fn start(
     config: &Config,
     address: &str,
     keys: Option<&PathBuf>,
     max_body_size: usize,
     allowed_hosts: Vec<String>,
+    run_status: Arc<dyn RunStatus>,
 ) -> Result<Running> {
     let registry = config.registry()?;
     let store = config.store()?;
     let broker = config.broker(registry.clone())?;
-    let micro_dir = dirs::home_dir()
-        .ok_or_else(|| Error::internal(ID, "cannot find the home directory; set HOME"))?
-        .join("micro");
     let mut gateway = Gateway::new(registry.clone(), store.clone(), broker.clone())
         .max_body_size(max_body_size)
-        .dashboard(micro_dir);
+        .dashboard(Some(run_status));
     let mut mcp = Mcp::new(registry, store, broker);
     if let Some(keys) = keys {
         let auth = open_auth(config, keys).await?;

@@ -159,12 +159,23 @@ fn post(path: &str, body: &str) -> (u16, String) {
 
 /// [`post`] with extra header lines (each ending in `\r\n`).
 fn post_with(path: &str, body: &str, headers: &str) -> (u16, String) {
+    send("POST", path, body, headers)
+}
+
+/// GETs `path` from the gateway on 127.0.0.1:8080 and returns status and body.
+fn get(path: &str) -> (u16, String) {
+    send("GET", path, "", "")
+}
+
+/// Sends `method path` with `body` and `headers` to the gateway on 127.0.0.1:8080 and returns
+/// status and body.
+fn send(method: &str, path: &str, body: &str, headers: &str) -> (u16, String) {
     let mut conn = std::net::TcpStream::connect("127.0.0.1:8080").unwrap();
     conn.set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     write!(
         conn,
-        "POST {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -239,6 +250,21 @@ fn three_services_start_in_dependency_order_and_answer_through_the_gateway() {
             assert!(pids.iter().all(|&pid| alive(pid)));
             let log = std::fs::read_to_string(home.path().join("micro/logs/users.log")).unwrap();
             assert!(!log.is_empty(), "users.log is empty");
+            // The dashboard shows micro run's services running, with those pids, and their logs.
+            let (status, page) = get("/status");
+            assert_eq!(status, 200, "{page}");
+            for (service, pid) in ["users", "posts", "web"].iter().zip(&pids) {
+                let row = &page[page.find(&format!("id=\"process-{service}\"")).unwrap()..];
+                let row = &row[..row.find("</tr>").unwrap()];
+                assert!(
+                    row.contains(&format!(r#"<td class="pid">{pid}</td>"#)),
+                    "{row}"
+                );
+                assert!(row.contains(r#"<span class="ok">running</span>"#), "{row}");
+            }
+            let (status, page) = get("/logs/users");
+            assert_eq!(status, 200, "{page}");
+            assert!(page.contains(r#"<pre id="log""#), "{page}");
 
             let root = home.path().to_path_buf();
             run.stop().await;

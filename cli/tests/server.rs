@@ -111,6 +111,31 @@ fn micro_server_guards_calls_with_tokens_and_serves_the_dashboard() {
             let (status, _, body) = http(&address, "GET", "/micro/store", &bearer, "").await;
             assert_eq!(status, 200, "{body}");
             assert!(!body.contains("auth/") && !body.contains("jwt/"), "{body}");
+
+            // The logs and status pages show what a micro run (here, in another process) keeps
+            // in ~/micro.
+            let micro = home.path().join("micro");
+            std::fs::create_dir_all(micro.join("logs")).unwrap();
+            std::fs::create_dir_all(micro.join("run")).unwrap();
+            std::fs::write(
+                micro.join("logs/helloworld.log"),
+                "\x1b[32mINFO\x1b[0m helloworld ready\n",
+            )
+            .unwrap();
+            let pid = std::process::id();
+            std::fs::write(micro.join("run/helloworld.pid"), format!("{pid}\n")).unwrap();
+            let (status, _, body) = http(&address, "GET", "/status", &bearer, "").await;
+            assert_eq!(status, 200, "{body}");
+            let row = &body[body.find("id=\"process-helloworld\"").unwrap()..];
+            let row = &row[..row.find("</tr>").unwrap()];
+            assert!(
+                row.contains(&format!(r#"<td class="pid">{pid}</td>"#)),
+                "{row}"
+            );
+            assert!(row.contains(r#"<span class="ok">running</span>"#), "{row}");
+            let (status, _, body) = http(&address, "GET", "/logs/helloworld", &bearer, "").await;
+            assert_eq!(status, 200, "{body}");
+            assert!(body.contains("INFO helloworld ready"), "{body}");
             stop(child);
         },
     );

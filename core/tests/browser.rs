@@ -95,11 +95,10 @@ async fn dashboard_in_headless_chromium() {
         .await
         .unwrap();
     let keys = tempfile::tempdir().unwrap();
-    let micro_dir = tempfile::tempdir().unwrap();
     let auth = Auth::open(store.clone(), keys.path()).await.unwrap();
     let gateway = Gateway::new(registry, store, broker)
         .auth(Arc::new(auth))
-        .dashboard(micro_dir.path())
+        .dashboard(None)
         .start("127.0.0.1:0")
         .await
         .unwrap();

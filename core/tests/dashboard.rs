@@ -1,8 +1,9 @@
 //! The dashboard over real loopback sockets, in front of a real typed `shop` service found
 //! through a memory registry: the home, services, service and API pages, the endpoint form
 //! (fields typed from the registry's type tree, raw JSON, parse errors, CSRF, stream endpoints)
-//! calling the service, the logs and status of `micro run` services read from a micro
-//! directory, and with auth on, the scope check of a form call.
+//! calling the service, the logs and status pages over a small file-backed [`RunStatus`] (and
+//! without one), and with auth on, the scope check of a form call and the admin rule of the
+//! logs and status pages.
 
 #[allow(dead_code)]
 mod http;
@@ -10,7 +11,7 @@ mod http;
 use http::{Answer, Http};
 use micro::auth::{Auth, Kind};
 use micro::broker::{self, Broker};
-use micro::gateway::{self, Gateway};
+use micro::gateway::{self, Gateway, Log, Process, RunStatus, Tail};
 use micro::registry::{Memory, Registry};
 use micro::server::Context;
 use micro::store::{self, Store};
@@ -72,6 +73,75 @@ async fn metadata(ctx: Context, _note: Note) -> Result<HashMap<String, String>> 
     Ok(ctx.metadata)
 }
 
+/// A runner's logs and processes as files, as the tests write them: `logs/<name>.log`, and
+/// `run/<name>.pid` holding the pid.
+struct Files(PathBuf);
+
+impl Files {
+    /// `(name, path)` of the files in `dir` ending in `suffix`, in name order.
+    fn list(&self, dir: &str, suffix: &str) -> std::io::Result<Vec<(String, PathBuf)>> {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(self.0.join(dir))? {
+            let path = entry?.path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if let Some(name) = name.strip_suffix(suffix) {
+                found.push((name.to_string(), path));
+            }
+        }
+        found.sort();
+        Ok(found)
+    }
+}
+
+#[async_trait::async_trait]
+impl RunStatus for Files {
+    fn logs_place(&self) -> String {
+        self.0.join("logs").display().to_string()
+    }
+
+    fn processes_place(&self) -> String {
+        self.0.join("run").display().to_string()
+    }
+
+    async fn logs(&self) -> std::io::Result<Vec<Log>> {
+        let mut logs = Vec::new();
+        for (name, path) in self.list("logs", ".log").unwrap_or_default() {
+            let metadata = std::fs::metadata(path)?;
+            logs.push(Log {
+                name,
+                size: metadata.len(),
+                modified: metadata.modified().ok(),
+            });
+        }
+        Ok(logs)
+    }
+
+    async fn tail(&self, name: &str, lines: usize) -> std::io::Result<Tail> {
+        let path = self.0.join("logs").join(format!("{name}.log"));
+        let text = std::fs::read_to_string(&path)?;
+        let all: Vec<&str> = text.lines().collect();
+        Ok(Tail {
+            text: all[all.len().saturating_sub(lines)..].join("\n"),
+            size: text.len() as u64,
+            place: path.display().to_string(),
+        })
+    }
+
+    async fn processes(&self) -> std::io::Result<Vec<Process>> {
+        let mut processes = Vec::new();
+        for (name, path) in self.list("run", ".pid").unwrap_or_default() {
+            let pid = std::fs::read_to_string(&path)?.trim().parse::<i32>().ok();
+            processes.push(Process {
+                name,
+                pid,
+                running: pid.is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists()),
+                since: std::fs::metadata(&path)?.modified().ok(),
+            });
+        }
+        Ok(processes)
+    }
+}
+
 /// The `shop` service, a gateway with the dashboard in front of it, and the micro directory.
 struct Setup {
     http: Http,
@@ -82,7 +152,7 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    setup_with(false).await
+    setup_with(false, true).await
 }
 
 /// The keys directory the auth tests share, its pair made once per run.
@@ -97,7 +167,8 @@ async fn keys() -> &'static Path {
     .await
 }
 
-async fn setup_with(auth: bool) -> Setup {
+/// With auth on when `auth`, and the logs and status of a [`Files`] runner when `runner`.
+async fn setup_with(auth: bool, runner: bool) -> Setup {
     let registry: Arc<dyn Registry> = Arc::new(Memory::new());
     let store: Arc<dyn Store> = Arc::new(store::Memory::new(store::Options::default()));
     let broker: Arc<dyn Broker> = Arc::new(broker::Memory::new());
@@ -116,7 +187,8 @@ async fn setup_with(auth: bool) -> Setup {
         .await
         .unwrap();
     let micro_dir = tempfile::tempdir().unwrap();
-    let mut gateway = Gateway::new(registry, store.clone(), broker).dashboard(micro_dir.path());
+    let run_status = runner.then(|| Arc::new(Files(micro_dir.path().into())) as Arc<dyn RunStatus>);
+    let mut gateway = Gateway::new(registry, store.clone(), broker).dashboard(run_status);
     let auth = if auth {
         let auth = Arc::new(Auth::open(store, keys().await).await.unwrap());
         gateway = gateway.auth(auth.clone());
@@ -446,25 +518,10 @@ async fn logs_lists_log_files_and_shows_the_tail_of_one() {
 }
 
 #[tokio::test]
-async fn a_large_log_is_read_from_its_end_only() {
-    let setup = setup().await;
-    // 4 MiB of lines: only the last 256 KiB is read, and the 200 lines come from there.
-    let line = "x".repeat(1000);
-    let lines: Vec<String> = (0..4096).map(|i| format!("{i:05} {line}")).collect();
-    setup.write("logs", "big.log", &lines.join("\n"));
-    let log = setup.http.get("/logs/big").await;
-    assert_eq!(log.status, 200);
-    let text = log.element("log");
-    let shown: Vec<&str> = text.lines().collect();
-    assert_eq!(shown.len(), 200);
-    assert!(shown[0].starts_with("03896 "), "{}", &shown[0][..10]);
-    assert!(shown[199].starts_with("04095 "));
-}
-
-#[tokio::test]
 async fn log_names_must_be_plain_and_exist() {
     let setup = setup().await;
     setup.write("", "secret.log", "not a service log");
+    setup.write("logs", ".hidden.log", "not a service log");
     for path in [
         "/logs/../secret",
         "/logs/..%2Fsecret",
@@ -482,6 +539,46 @@ async fn log_names_must_be_plain_and_exist() {
     let missing = setup.http.get("/logs/nosuch").await;
     assert_eq!(missing.status, 404);
     assert!(missing.element("error").contains("no log for nosuch"));
+}
+
+#[tokio::test]
+async fn without_a_runner_the_logs_and_status_pages_say_so() {
+    let setup = setup_with(false, false).await;
+    for path in ["/logs", "/status"] {
+        let page = setup.http.get(path).await;
+        assert_eq!(page.status, 200, "{path}");
+        assert!(page.element("no-runner").contains("runs without"), "{path}");
+        page.assert_has("without <code>micro run</code>");
+    }
+    let log = setup.http.get("/logs/shop").await;
+    assert_eq!(log.status, 404);
+    assert!(log.element("error").contains("without micro run"));
+}
+
+#[tokio::test]
+async fn only_administrators_see_logs_and_status() {
+    let setup = setup_with(true, true).await;
+    setup.write("logs", "shop.log", "a secret line\n");
+    setup.write("run", "shop.pid", &format!("{}\n", std::process::id()));
+    let worker = setup.token("worker", &["shop"]).await;
+    let admin = setup.token("root", &["micro:admin"]).await;
+    for path in ["/logs", "/logs/shop", "/status"] {
+        let denied = setup
+            .http
+            .get_with_cookie(path, &format!("micro_token={worker}"))
+            .await;
+        assert_eq!(denied.status, 403, "{path}");
+        assert!(!denied.body.contains("a secret line"), "{path}");
+        assert!(
+            !denied.body.contains(&std::process::id().to_string()),
+            "{path}"
+        );
+        let allowed = setup
+            .http
+            .get_with_cookie(path, &format!("micro_token={admin}"))
+            .await;
+        assert_eq!(allowed.status, 200, "{path}: {}", allowed.body);
+    }
 }
 
 #[tokio::test]
@@ -539,7 +636,7 @@ async fn posting_to_a_page_that_takes_no_form_is_refused() {
 
 #[tokio::test]
 async fn with_auth_on_the_form_call_needs_the_endpoints_scope() {
-    let setup = setup_with(true).await;
+    let setup = setup_with(true, true).await;
     let auth = setup.auth.as_ref().unwrap();
     auth.set_scopes("shop", "Shop.Order", &["shop".to_string()])
         .await

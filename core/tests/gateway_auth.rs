@@ -65,7 +65,6 @@ struct Setup {
     auth: Arc<Auth>,
     gateway: gateway::Running,
     _service: service::Running,
-    _micro_dir: tempfile::TempDir,
 }
 
 async fn setup() -> Setup {
@@ -86,10 +85,9 @@ async fn setup_on(store: Arc<dyn Store>) -> Setup {
         .await
         .unwrap();
     let auth = Arc::new(Auth::open(store.clone(), keys().await).await.unwrap());
-    let micro_dir = tempfile::tempdir().unwrap();
     let gateway = Gateway::new(registry, store, broker)
         .auth(auth.clone())
-        .dashboard(micro_dir.path())
+        .dashboard(None)
         .start("127.0.0.1:0")
         .await
         .unwrap();
@@ -98,7 +96,6 @@ async fn setup_on(store: Arc<dyn Store>) -> Setup {
         auth,
         gateway,
         _service: service,
-        _micro_dir: micro_dir,
     }
 }
 

@@ -23,6 +23,11 @@
 #[cfg(feature = "dashboard")]
 mod pages;
 mod routes;
+#[cfg(feature = "dashboard")]
+mod run_status;
+
+#[cfg(feature = "dashboard")]
+pub use run_status::{Log, Process, RunStatus, Tail};
 
 use crate::Client;
 use crate::auth::Auth;
@@ -35,8 +40,6 @@ use crate::registry::{Cache, Registry};
 use crate::store::Store;
 use axum::Router;
 use axum::http::StatusCode;
-#[cfg(feature = "dashboard")]
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,8 +60,9 @@ pub struct Gateway {
     broker: Arc<dyn Broker>,
     limits: Limits,
     auth: Option<Arc<Auth>>,
+    /// `Some` turns the dashboard on; inside, what its logs and status pages show.
     #[cfg(feature = "dashboard")]
-    dashboard: Option<PathBuf>,
+    dashboard: Option<Option<Arc<dyn RunStatus>>>,
     #[cfg(feature = "mcp")]
     mcp: Option<Arc<Mcp>>,
     allowed_hosts: Vec<String>,
@@ -96,10 +100,11 @@ impl Gateway {
 
     /// Turns the dashboard on, as `micro server` and `micro run` serve it: `/` and
     /// `/{service}[/{endpoint}]` become HTML pages and the JSON API stays under `/api/` and
-    /// `/micro/`. `micro_dir` is where `micro run` keeps `logs/` and `run/` (`~/micro`).
+    /// `/micro/`. `run_status` answers the logs and status pages (for administrators only);
+    /// with `None` those pages say that no runner is attached.
     #[cfg(feature = "dashboard")]
-    pub fn dashboard(mut self, micro_dir: impl Into<PathBuf>) -> Gateway {
-        self.dashboard = Some(micro_dir.into());
+    pub fn dashboard(mut self, run_status: Option<Arc<dyn RunStatus>>) -> Gateway {
+        self.dashboard = Some(run_status);
         self
     }
 

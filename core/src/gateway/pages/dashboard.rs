@@ -1,5 +1,5 @@
 //! The dashboard: home, services, a service, an endpoint with its form, the API docs, and the
-//! logs and status of services started by `micro run`.
+//! logs and status of services started by `micro run`, asked of the gateway's [`RunStatus`].
 //!
 //! Everything about a service comes from the registry: its versions and nodes, and per
 //! endpoint the go-micro type trees of the request and response. The endpoint form has one
@@ -8,6 +8,7 @@
 //! [`routes::invoke`], the same scope check as `/api`.
 
 use super::{Form, Visit};
+use crate::gateway::RunStatus;
 use crate::gateway::routes::{self, Reply};
 use crate::registry::{Endpoint, Service, Value as Tree};
 use axum::http::StatusCode;
@@ -19,24 +20,20 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeSet;
-use std::io::SeekFrom;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 /// How many lines of a log the log page shows.
 const LOG_LINES: usize = 200;
-/// How many bytes from a log's end are read at most to find those lines.
-const LOG_BYTES: u64 = 256 << 10;
 /// The form field holding a raw JSON body, which overrides the per-field inputs.
 const RAW_JSON: &str = "_json";
 
 /// Answers a dashboard page.
 pub(super) async fn page(visit: &Visit<'_>) -> Reply {
-    let Some(micro_dir) = visit.shared.pages.dashboard.as_deref() else {
+    let Some(run) = &visit.shared.pages.dashboard else {
         return visit.error_page(StatusCode::NOT_FOUND, "no such page");
     };
+    let run = run.as_deref();
     let path = visit.path.trim_matches('/');
     let target = endpoint_target(path);
     if visit.form.is_some() && target.is_none() {
@@ -57,11 +54,11 @@ pub(super) async fn page(visit: &Visit<'_>) -> Reply {
         "" => home(visit).await,
         "services" => services(visit).await,
         "api" => api(visit).await,
-        "logs" => logs(visit, micro_dir).await,
-        "status" => status(visit, micro_dir).await,
+        "logs" => logs(visit, run).await,
+        "status" => status(visit, run).await,
         _ => {
             if let Some(name) = path.strip_prefix("logs/") {
-                log(visit, micro_dir, name).await
+                log(visit, run, name).await
             } else if let Some((service, endpoint)) = target {
                 endpoint_page(visit, service, &endpoint).await
             } else if !path.contains('/') {
@@ -719,53 +716,38 @@ fn shell_quote(text: &str) -> String {
 
 // ---- logs and status of `micro run` ----
 
-/// A log file on the logs page.
+/// A log on the logs page.
 #[derive(Serialize)]
-struct LogFile {
+struct LogView {
     name: String,
     size: String,
     modified: String,
 }
 
-/// The files in `dir` ending in `suffix`, as (name without the suffix, path, metadata), in
-/// name order; none when `dir` does not exist.
-async fn files(dir: &Path, suffix: &str) -> Vec<(String, PathBuf, std::fs::Metadata)> {
-    let mut found = Vec::new();
-    let Ok(mut entries) = tokio::fs::read_dir(dir).await else {
-        return found;
+async fn logs(visit: &Visit<'_>, run: Option<&dyn RunStatus>) -> Reply {
+    let Some(run) = run else {
+        return visit.render("logs.html", context! { title => "Logs", runner => false });
     };
-    while let Ok(Some(entry)) = entries.next_entry().await {
-        let path = entry.path();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_suffix(suffix))
-            .filter(|n| plain_name(n))
-            .map(str::to_string);
-        if let (Some(name), Ok(metadata)) = (name, entry.metadata().await)
-            && metadata.is_file()
-        {
-            found.push((name, path, metadata));
+    let listed = match run.logs().await {
+        Ok(listed) => listed,
+        Err(err) => {
+            return visit.error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("cannot list the logs in {}: {err}", run.logs_place()),
+            );
         }
-    }
-    found.sort_by(|a, b| a.0.cmp(&b.0));
-    found
-}
-
-async fn logs(visit: &Visit<'_>, micro_dir: &Path) -> Reply {
-    let dir = micro_dir.join("logs");
-    let logs: Vec<LogFile> = files(&dir, ".log")
-        .await
+    };
+    let logs: Vec<LogView> = listed
         .into_iter()
-        .map(|(name, _, metadata)| LogFile {
-            name,
-            size: human_size(metadata.len()),
-            modified: metadata.modified().map(ago).unwrap_or_default(),
+        .map(|log| LogView {
+            name: log.name,
+            size: human_size(log.size),
+            modified: log.modified.map(ago).unwrap_or_default(),
         })
         .collect();
     visit.render(
         "logs.html",
-        context! { title => "Logs", dir => dir.display().to_string(), logs => logs },
+        context! { title => "Logs", runner => true, dir => run.logs_place(), logs => logs },
     )
 }
 
@@ -778,7 +760,7 @@ fn plain_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
-async fn log(visit: &Visit<'_>, micro_dir: &Path, name: &str) -> Reply {
+async fn log(visit: &Visit<'_>, run: Option<&dyn RunStatus>, name: &str) -> Reply {
     if !plain_name(name) {
         return visit.error_page(
             StatusCode::BAD_REQUEST,
@@ -787,47 +769,42 @@ async fn log(visit: &Visit<'_>, micro_dir: &Path, name: &str) -> Reply {
             ),
         );
     }
-    let path = micro_dir.join("logs").join(format!("{name}.log"));
-    match tail(&path).await {
-        Ok((text, size)) => visit.render(
+    let Some(run) = run else {
+        return visit.error_page(
+            StatusCode::NOT_FOUND,
+            &format!(
+                "no log for {name}: this gateway runs without micro run, which keeps the logs"
+            ),
+        );
+    };
+    match run.tail(name, LOG_LINES).await {
+        Ok(tail) => visit.render(
             "log.html",
             context! {
                 title => format!("{name} log"),
                 name => name,
-                file => path.display().to_string(),
-                size => human_size(size),
+                file => tail.place,
+                size => human_size(tail.size),
                 lines => LOG_LINES,
-                text => text,
+                // Colour codes mean nothing in a page.
+                text => strip_ansi(&tail.text),
             },
         ),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => visit.error_page(
             StatusCode::NOT_FOUND,
             &format!(
-                "no log for {name}: {} does not exist; services started with micro run log there",
-                path.display()
+                "no log for {name} in {}; services started with micro run log there",
+                run.logs_place()
             ),
         ),
         Err(err) => visit.error_page(
             StatusCode::INTERNAL_SERVER_ERROR,
-            &format!("cannot read {}: {err}", path.display()),
+            &format!(
+                "cannot read the log of {name} in {}: {err}",
+                run.logs_place()
+            ),
         ),
     }
-}
-
-/// The last [`LOG_LINES`] lines of the file (from at most its last [`LOG_BYTES`]), without
-/// terminal colour codes, and the file's size.
-async fn tail(path: &Path) -> std::io::Result<(String, u64)> {
-    let mut file = tokio::fs::File::open(path).await?;
-    let size = file.metadata().await?.len();
-    let start = size.saturating_sub(LOG_BYTES);
-    file.seek(SeekFrom::Start(start)).await?;
-    let mut bytes = Vec::new();
-    file.take(LOG_BYTES).read_to_end(&mut bytes).await?;
-    let text = String::from_utf8_lossy(&bytes);
-    // Reading from the middle of the file, the first line is likely cut: drop it.
-    let lines: Vec<&str> = text.lines().skip(usize::from(start > 0)).collect();
-    let kept = &lines[lines.len().saturating_sub(LOG_LINES)..];
-    Ok((strip_ansi(&kept.join("\n")), size))
 }
 
 /// `text` without ANSI escape sequences (`ESC [ ... letter`).
@@ -850,55 +827,57 @@ fn strip_ansi(text: &str) -> String {
     out
 }
 
-/// A service on the status page, from its pid file.
+/// A service on the status page.
 #[derive(Serialize)]
-struct Process {
+struct ProcessView {
     name: String,
     pid: Option<i32>,
     running: bool,
     uptime: String,
 }
 
-async fn status(visit: &Visit<'_>, micro_dir: &Path) -> Reply {
-    let dir = micro_dir.join("run");
-    let mut processes = Vec::new();
-    for (name, path, metadata) in files(&dir, ".pid").await {
-        let pid = tokio::fs::read_to_string(&path)
-            .await
-            .ok()
-            .and_then(|t| t.trim().parse::<libc::pid_t>().ok());
-        let running = pid.is_some_and(alive);
-        let uptime = match metadata.modified() {
-            Ok(started) if running => human_duration(started.elapsed().unwrap_or_default()),
-            _ => String::new(),
-        };
-        processes.push(Process {
-            name,
-            pid,
-            running,
-            uptime,
-        });
-    }
+async fn status(visit: &Visit<'_>, run: Option<&dyn RunStatus>) -> Reply {
+    let Some(run) = run else {
+        return visit.render(
+            "status.html",
+            context! { title => "Status", runner => false },
+        );
+    };
+    let listed = match run.processes().await {
+        Ok(listed) => listed,
+        Err(err) => {
+            return visit.error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!(
+                    "cannot list the processes in {}: {err}",
+                    run.processes_place()
+                ),
+            );
+        }
+    };
+    let processes: Vec<ProcessView> = listed
+        .into_iter()
+        .map(|process| ProcessView {
+            uptime: match process.since {
+                Some(since) if process.running => {
+                    human_duration(since.elapsed().unwrap_or_default())
+                }
+                _ => String::new(),
+            },
+            name: process.name,
+            pid: process.pid,
+            running: process.running,
+        })
+        .collect();
     visit.render(
         "status.html",
         context! {
             title => "Status",
-            dir => dir.display().to_string(),
+            runner => true,
+            dir => run.processes_place(),
             processes => processes,
         },
     )
-}
-
-/// True when process `pid` exists (ours or not).
-fn alive(pid: libc::pid_t) -> bool {
-    if pid <= 0 {
-        // 0 and negative pids name process groups, not a process.
-        return false;
-    }
-    // SAFETY: signal 0 is not sent; kill only checks that the process exists and may be
-    // signalled.
-    let found = unsafe { libc::kill(pid, 0) } == 0;
-    found || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 /// `3d 4h`, `2h 5m`, `5m 3s` or `12s`. By hand: humantime prints every unit (`3days 4h 5m 1s`),

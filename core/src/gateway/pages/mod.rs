@@ -22,7 +22,6 @@ use axum::routing::{any, get};
 use minijinja::{Environment, Value, context};
 use serde::Serialize;
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -55,16 +54,19 @@ const SCRIPT: &str = include_str!("../templates/main.js");
 /// The templates, what every page shows and whether the dashboard is on.
 pub(super) struct Pages {
     templates: Environment<'static>,
-    /// Where `micro run` keeps logs and pid files; `Some` turns the dashboard on.
-    pub(super) dashboard: Option<PathBuf>,
+    /// `Some` turns the dashboard on; inside, what answers its logs and status pages.
+    pub(super) dashboard: Option<Option<Arc<dyn super::RunStatus>>>,
     /// True while the default admin still has the default password.
     default_password: AtomicBool,
 }
 
 impl Pages {
-    /// The compiled-in templates, the dashboard on when `dashboard` (`micro run`'s directory)
-    /// is given; `default_password` says whether to warn about `admin`/`micro`.
-    pub(super) fn new(dashboard: Option<PathBuf>, default_password: bool) -> Pages {
+    /// The compiled-in templates, the dashboard on when `dashboard` (what answers its logs and
+    /// status pages) is given; `default_password` says whether to warn about `admin`/`micro`.
+    pub(super) fn new(
+        dashboard: Option<Option<Arc<dyn super::RunStatus>>>,
+        default_password: bool,
+    ) -> Pages {
         let mut templates = Environment::new();
         for (name, source) in TEMPLATES {
             templates
