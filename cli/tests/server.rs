@@ -181,10 +181,10 @@ fn micro_gateway_is_micro_server_and_flags_win_over_the_environment() {
             let evil = "Origin: http://evil.example\r\n";
             let (status, _, body) = http(&address, "GET", "/mcp/tools", evil, "").await;
             assert_eq!(status, 403, "{body}");
+            assert!(body.contains("evil.example"), "{body}");
             let allowed = "Origin: http://mcp.example\r\n";
             let (status, _, body) = http(&address, "GET", "/mcp/tools", allowed, "").await;
             assert_eq!(status, 401, "the allowed name reaches auth: {body}");
-            assert!(body.contains("127.0.0.1"), "{body}");
             stop(child);
         },
     );

@@ -76,6 +76,13 @@ impl Shared {
     }
 }
 
+impl Shared {
+    /// The whole request body, within the gateway's limits.
+    pub(super) async fn read_body(&self, body: Body) -> Result<Bytes, Failure> {
+        read_body(body, self.limits.max_body_size, self.limits.body_timeout).await
+    }
+}
+
 /// The answer to one request.
 pub(super) type Reply = Response;
 
@@ -336,13 +343,7 @@ async fn call(
     headers: &HeaderMap,
     body: Body,
 ) -> Reply {
-    let body = match read_body(
-        body,
-        shared.limits.max_body_size,
-        shared.limits.body_timeout,
-    )
-    .await
-    {
+    let body = match shared.read_body(body).await {
         Ok(body) => body,
         Err(failure) => return failure.into_response(),
     };
@@ -625,12 +626,7 @@ async fn store_write(
     body: Body,
 ) -> Result<Reply, Failure> {
     caller.require_admin()?;
-    let value = read_body(
-        body,
-        shared.limits.max_body_size,
-        shared.limits.body_timeout,
-    )
-    .await?;
+    let value = shared.read_body(body).await?;
     shared
         .store
         .write(Record::new(&key, value), &WriteOptions::default())
@@ -658,12 +654,7 @@ async fn publish(
     body: Body,
 ) -> Result<Reply, Failure> {
     caller.require_admin()?;
-    let body = read_body(
-        body,
-        shared.limits.max_body_size,
-        shared.limits.body_timeout,
-    )
-    .await?;
+    let body = shared.read_body(body).await?;
     shared
         .broker
         .publish(&topic, Message::new(body))

@@ -157,10 +157,15 @@ pub(super) async fn login_json(shared: &Shared, body: Body, peer: IpAddr) -> Rep
             .into_response();
         }
     };
-    match auth
-        .login_from(peer, &credentials.id, &credentials.password)
-        .await
-    {
+    issued(
+        auth.login_from(peer, &credentials.id, &credentials.password)
+            .await,
+    )
+}
+
+/// `{"token","expires"}` for a new session, or the refusal.
+fn issued(result: Result<Token, crate::auth::Refusal>) -> Reply {
+    match result {
         Ok(token) => json(
             StatusCode::OK,
             encode(&Issued {
@@ -245,19 +250,10 @@ pub(super) async fn password_json(
         )
         .into_response();
     };
-    match auth
-        .change_own_password(peer, &claims.sub, &change.current, &change.password)
-        .await
-    {
-        Ok(token) => json(
-            StatusCode::OK,
-            encode(&Issued {
-                token: &token.token,
-                expires: unix_secs(token.expires),
-            }),
-        ),
-        Err(refusal) => Failure::from(refusal).into_response(),
-    }
+    issued(
+        auth.change_own_password(peer, &claims.sub, &change.current, &change.password)
+            .await,
+    )
 }
 
 /// A JSON password change.
