@@ -347,8 +347,8 @@ const char *micro_status_text(int32_t code);
 /**
  * Starts the API gateway in the background with options as JSON (NULL for the defaults):
  * `{"address": ":8080", "max_body_size": 4194304, "mcp": false, "allowed_hosts": []}`
- * (`:port` means 127.0.0.1:port, port 0 picks a free one; `mcp` serves `/mcp` too, answering
- * only `allowed_hosts`, by default the loopback names). On success `*out` holds the gateway,
+ * (`:port` means 127.0.0.1:port, port 0 picks a free one; `mcp` serves `/mcp` too; every route
+ * answers only the loopback names, the bound address and `allowed_hosts`). On success `*out` holds the gateway,
  * owned by the caller (`micro_gateway_free`). Any thread but a runtime worker.
  *
  * # Safety
