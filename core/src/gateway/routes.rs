@@ -157,7 +157,7 @@ pub(super) const ROUTES: &[Route] = &[
         methods: "GET",
         path: "/micro/store",
         doc: "list store keys",
-        handler: || get(store_list).fallback(|| only("GET")),
+        handler: || get(store_list).fallback(|| async { Failure::only("GET") }),
     },
     Route {
         methods: "GET",
@@ -166,7 +166,7 @@ pub(super) const ROUTES: &[Route] = &[
         handler: || {
             get(store_read)
                 .post(store_write)
-                .fallback(|| only("GET or POST"))
+                .fallback(|| async { Failure::only("GET or POST") })
         },
     },
     Route {
@@ -176,7 +176,7 @@ pub(super) const ROUTES: &[Route] = &[
         handler: || {
             get(store_read)
                 .post(store_write)
-                .fallback(|| only("GET or POST"))
+                .fallback(|| async { Failure::only("GET or POST") })
         },
     },
     Route {
@@ -189,7 +189,7 @@ pub(super) const ROUTES: &[Route] = &[
         methods: "POST",
         path: "/micro/broker/{*topic}",
         doc: "publish a message",
-        handler: || post(publish).fallback(|| only("POST")),
+        handler: || post(publish).fallback(|| async { Failure::only("POST") }),
     },
 ];
 
@@ -235,11 +235,6 @@ pub(super) fn router(shared: Arc<Shared>, with_services: bool) -> Router {
         }
     }
     router.with_state(shared)
-}
-
-/// A 405 naming the methods a route takes.
-async fn only(methods: &'static str) -> Failure {
-    Failure::new(StatusCode::METHOD_NOT_ALLOWED, format!("use {methods}"))
 }
 
 async fn health() -> Reply {

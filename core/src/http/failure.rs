@@ -54,6 +54,11 @@ impl Failure {
         }
     }
 
+    /// 405 naming what to use instead (`"GET or POST"`, `"POST /mcp/call"`).
+    pub fn only(methods: &str) -> Failure {
+        Failure::new(StatusCode::METHOD_NOT_ALLOWED, format!("use {methods}"))
+    }
+
     /// 401 asking for a Bearer token.
     pub fn unauthorized(message: impl Into<String>) -> Failure {
         Failure::new(StatusCode::UNAUTHORIZED, message).challenge("Bearer")

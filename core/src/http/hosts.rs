@@ -33,10 +33,10 @@ impl Hosts {
         if bound.ip().is_unspecified() {
             allowed.push(gethostname::gethostname().to_string_lossy().into_owned());
             for interface in if_addrs::get_if_addrs().unwrap_or_default() {
-                allowed.push(authority(&SocketAddr::new(interface.ip(), bound.port())));
+                allowed.push(SocketAddr::new(interface.ip(), bound.port()).to_string());
             }
         } else {
-            allowed.push(authority(&bound));
+            allowed.push(bound.to_string());
         }
         allowed.extend(extra.iter().cloned());
         Hosts {
@@ -83,11 +83,6 @@ pub async fn layer(State(hosts): State<Hosts>, request: Request, next: Next) -> 
         Ok(()) => next.run(request).await,
         Err(failure) => failure.into_response(),
     }
-}
-
-/// `ip:port` as a `Host` header writes it (IPv6 in brackets).
-fn authority(address: &SocketAddr) -> String {
-    address.to_string()
 }
 
 /// `host[:port]` into its host (IPv6 without brackets) and port.

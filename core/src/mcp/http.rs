@@ -63,17 +63,19 @@ pub fn router(mcp: Arc<Mcp>, limits: Limits) -> Router {
     });
     Router::new()
         .route("/mcp", any(streamable_http))
-        .route("/mcp/tools", get(tools).fallback(|| only("GET /mcp/tools")))
+        .route(
+            "/mcp/tools",
+            get(tools).fallback(|| async { Failure::only("GET /mcp/tools") }),
+        )
         .route(
             "/api/mcp/tools",
-            get(tools).fallback(|| only("GET /api/mcp/tools")),
+            get(tools).fallback(|| async { Failure::only("GET /api/mcp/tools") }),
         )
-        .route("/mcp/call", post(call).fallback(|| only("POST /mcp/call")))
+        .route(
+            "/mcp/call",
+            post(call).fallback(|| async { Failure::only("POST /mcp/call") }),
+        )
         .with_state(face)
-}
-
-async fn only(route: &'static str) -> Failure {
-    Failure::new(StatusCode::METHOD_NOT_ALLOWED, format!("use {route}"))
 }
 
 /// Streamable HTTP, with the caller's claims for the server to check tools against.
@@ -210,7 +212,5 @@ fn answer(result: &[u8], trace_id: &str) -> Response {
 
 /// `body` as JSON with `status`.
 fn reply(status: StatusCode, body: &Json) -> Response {
-    let mut text = body.to_string();
-    text.push('\n');
-    json(status, text)
+    json(status, http::encode(body))
 }
