@@ -9,37 +9,30 @@
 #   5. libmicro's `micro server` (auth on, a Bearer token on every request, checked for
 #      signature, revocation, account and scopes) in front of libmicro's helloworld,
 # each for D seconds over C connections, on loopback, services found through mDNS inside a
-# network namespace this script creates. Writes bench/results/gateway.md.
+# network namespace this script creates; every row at the default thread count and pinned to
+# one thread per process, and with MICRO_BENCH_BEFORE (bench/before.sh) the libmicro rows
+# again from an earlier build. Writes bench/results/gateway.md.
 #
 #   bench/gateway/run.sh [connections=64] [seconds=10]
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
+bench_args=("$@")
 c="${1:-64}"
 d="${2:-10}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/libmicro/target}"
 target="$CARGO_TARGET_DIR"
 interop="$root/tests/interop/bin"
+. "$root/bench/lib.sh"
 
-# wrk, a gateway and a service share two cores here: every server process gets one
-# scheduler thread (Rust's tokio and Go's runtime alike, the ceiling included), which spares
-# the cross-thread wake-ups that otherwise cost each side a quarter of its CPU per request.
-export TOKIO_WORKER_THREADS="${TOKIO_WORKER_THREADS:-1}" GOMAXPROCS="${GOMAXPROCS:-1}"
-
-if [ -z "${MICRO_BENCH_IN_NETNS:-}" ]; then
-    command -v wrk >/dev/null || apt-get install -y wrk >/dev/null ||
-        { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
+build() {
     if [ ! -x "$interop/micro" ] || [ ! -x "$interop/helloworld" ]; then
         make -C "$root" go-tools
     fi
     (cd "$root" && cargo build --release -q -p helloworld -p micro-cli -p gateway-ceiling)
-    exec unshare -n env MICRO_BENCH_IN_NETNS=1 CARGO_TARGET_DIR="$target" bash "$0" "$@"
-fi
-
-ip link set lo up
-ip link set lo multicast on
-ip route add 224.0.0.0/4 dev lo
+}
+enter_netns build
 
 script="$(mktemp --suffix .lua)"
 cat >"$script" <<'LUA'
@@ -49,12 +42,6 @@ wrk.headers["Content-Type"] = "application/json"
 local token = os.getenv("BENCH_TOKEN")
 if token then wrk.headers["Authorization"] = "Bearer " .. token end
 LUA
-pids=()
-stop_all() {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    pids=()
-}
 trap 'stop_all; rm -f "$script"' EXIT
 
 # Waits until POSTing to $1 answers helloworld's greeting (the gateway found the service).
@@ -69,50 +56,15 @@ await_greeting() {
     exit 1
 }
 
-# CPU time (user + system) a process has used, in clock ticks.
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-
-# wrk against $1, warmed up for 2 s first, with the gateway process $2 and the service
-# process $3 (or none); prints "req/s p50_us p99_us non2xx gateway_cpu_us/req service_cpu_us/req".
-load() {
-    wrk -t2 -c"$c" -d2s -s "$script" "$1" >/dev/null
-    local out g0 s0=0 g1 s1=0
-    g0="$(ticks "$2")"
-    [ -n "${3:-}" ] && s0="$(ticks "$3")"
-    out="$(wrk -t2 -c"$c" -d"${d}s" --latency -s "$script" "$1")"
-    g1="$(ticks "$2")"
-    [ -n "${3:-}" ] && s1="$(ticks "$3")"
-    echo "$out" >&2
-    local rps p50 p99 bad total
-    rps="$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")"
-    p50="$(awk '$1 == "50%" {print $2}' <<<"$out")"
-    p99="$(awk '$1 == "99%" {print $2}' <<<"$out")"
-    bad="$(awk '/Non-2xx/ {print $NF}' <<<"$out")"
-    total="$(awk '/requests in/ {print $1}' <<<"$out")"
-    echo "$rps $(us "$p50") $(us "$p99") ${bad:-0} $(per "$((g1 - g0))" "$total") $(if [ -n "${3:-}" ]; then per "$((s1 - s0))" "$total"; else echo -; fi)"
-}
-
-# CPU ticks spent over N requests, as microseconds per request.
-per() { awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }'; }
-
-# wrk's latency (e.g. 812.00us, 1.53ms, 2.01s) in microseconds.
-us() {
-    awk -v v="$1" 'BEGIN {
-        n = v + 0
-        if (v ~ /us$/) m = 1; else if (v ~ /ms$/) m = 1000; else if (v ~ /s$/) m = 1000000; else m = 1
-        printf "%d", n * m
-    }'
-}
-
-rust_helloworld() {
-    MICRO_SERVER_ADDRESS=127.0.0.1:8082 MICRO_LOG=warn "$target/release/helloworld" &
-    pids+=($!)
-    service=$!
-}
-go_helloworld() {
-    "$interop/helloworld" -name helloworld -address 127.0.0.1:8083 -topic "" >/dev/null 2>&1 &
-    pids+=($!)
-    service=$!
+# The helloworld service of the build in directory $1 (libmicro's) or go-micro's ("go");
+# its process id in $service.
+helloworld() {
+    if [ "$1" = go ]; then
+        start "$interop/helloworld" -name helloworld -address 127.0.0.1:8083 -topic ""
+    else
+        start env MICRO_SERVER_ADDRESS=127.0.0.1:8082 MICRO_LOG=warn "$1/helloworld"
+    fi
+    service=$started
 }
 
 # Logs in to the gateway at $1 as the default admin (once it answers) and exports the token
@@ -131,13 +83,12 @@ login() {
 
 # Starts a gateway (the command after the variable name, port and path), waits until it
 # answers (logging in first when $auth is set), runs the load through it into the named
-# variable, then stops every process.
+# variable, then stops every process of the row.
 through_gateway() {
     local result=$1 port=$2 path=$3
     shift 3
-    "$@" >/dev/null 2>&1 &
-    pids+=($!)
-    gateway=$!
+    start "$@"
+    local gateway=$started
     [ -n "${auth:-}" ] && login "http://127.0.0.1:$port"
     local url="http://127.0.0.1:$port$path"
     await_greeting "$url"
@@ -145,61 +96,77 @@ through_gateway() {
     stop_all
 }
 
-# 1. libmicro's micro api -> libmicro helloworld.
-rust_helloworld
 call=/helloworld/Helloworld.Call
-through_gateway ours 8090 "$call" env MICRO_LOG=warn MICRO_STORE=memory "$target/release/micro" api --address 127.0.0.1:8090
 
-# 2. go-micro's micro api -> go-micro helloworld.
-go_helloworld
-through_gateway go_go 8091 "$call" "$interop/micro" api --address 127.0.0.1:8091
+# libmicro's micro api in front of libmicro's helloworld, both from the build in $1.
+micro_api() {
+    helloworld "$1"
+    through_gateway "$2" 8090 "$call" env MICRO_LOG=warn MICRO_STORE=memory "$1/micro" api --address 127.0.0.1:8090
+}
 
-# 3. go-micro's micro api -> libmicro helloworld.
-rust_helloworld
-through_gateway go_rust 8091 "$call" "$interop/micro" api --address 127.0.0.1:8091
+# libmicro's micro server with auth on in front of libmicro's helloworld, both from the build
+# in $1, with a ~/micro of its own.
+micro_server() {
+    helloworld "$1"
+    local home
+    home="$(mktemp -d)"
+    auth=1 through_gateway "$2" 8093 /api/helloworld/Helloworld.Call \
+        env HOME="$home" MICRO_LOG=warn MICRO_STORE=memory "$1/micro" server --address 127.0.0.1:8093
+    unset BENCH_TOKEN
+    rm -rf "$home"
+}
 
-# 4. The ceiling: bare hyper, same JSON, no RPC and so no service to measure.
-service=""
-through_gateway bare 8092 "$call" "$target/release/gateway-ceiling" 127.0.0.1:8092
+# Every row in the current thread mode, as the results and ratio tables.
+tables() {
+    trap stop_all EXIT
+    local ours go_go go_rust bare authed ours_before="" authed_before=""
+    micro_api "$target/release" ours
+    [ -z "$before" ] || micro_api "$before" ours_before
+    helloworld go
+    through_gateway go_go 8091 "$call" "$interop/micro" api --address 127.0.0.1:8091
+    helloworld "$target/release"
+    through_gateway go_rust 8091 "$call" "$interop/micro" api --address 127.0.0.1:8091
+    service=""
+    through_gateway bare 8092 "$call" "$target/release/gateway-ceiling" 127.0.0.1:8092
+    micro_server "$target/release" authed
+    [ -z "$before" ] || micro_server "$before" authed_before
 
-# 5. libmicro's micro server with auth on -> libmicro helloworld, with its own ~/micro.
-rust_helloworld
-home="$(mktemp -d)"
-auth=1 through_gateway authed 8093 /api/helloworld/Helloworld.Call \
-    env HOME="$home" MICRO_LOG=warn MICRO_STORE=memory "$target/release/micro" server --address 127.0.0.1:8093
-unset BENCH_TOKEN
-rm -rf "$home"
+    table_head "gateway -> service"
+    row "libmicro micro api -> libmicro helloworld" "$ours"
+    [ -z "$before" ] || row "the same, built from $before_rev" "$ours_before"
+    row "go-micro micro api -> go-micro helloworld" "$go_go"
+    row "go-micro micro api -> libmicro helloworld" "$go_rust"
+    row "bare hyper, same JSON, no RPC (ceiling)" "$bare"
+    row "libmicro micro server, auth on (Bearer token) -> libmicro helloworld" "$authed"
+    [ -z "$before" ] || row "the same, built from $before_rev" "$authed_before"
+    ratio_head
+    ratio_row "libmicro / go-micro (each with its own helloworld)" "$ours" "$go_go"
+    ratio_row "libmicro / go-micro (both gateways before libmicro helloworld)" "$ours" "$go_rust"
+    ratio_row "libmicro / bare hyper" "$ours" "$bare"
+    ratio_row "libmicro with auth / without" "$authed" "$ours"
+    if [ -n "$before" ]; then
+        ratio_row "libmicro micro api / built from $before_rev" "$ours" "$ours_before"
+        ratio_row "libmicro micro server / built from $before_rev" "$authed" "$authed_before"
+    fi
+}
 
-col() { awk -v i="$2" '{print $i}' <<<"$1"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-row() { echo "| $1 | $(col "$2" 1) | $(col "$2" 2) | $(col "$2" 3) | $(col "$2" 4) | $(col "$2" 5) | $(col "$2" 6) |"; }
-cpu="$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
+in_both_modes tables
 cat >"$root/bench/results/gateway.md" <<MD
 # HTTP gateway load: libmicro \`micro api\` vs go-micro v5.30.0 \`micro api\`
 
-Date $(date -u +%Y-%m-%d), $(nproc) cores ($cpu), $(free -g | awk '/Mem:/ {print $2}') GiB.
+Date $(date -u +%Y-%m-%d), $(machine). Load average before the run $load_before, after
+$load_after.
 wrk POSTs \`{"name":"Alice"}\` to \`/helloworld/Helloworld.Call\` over $c keep-alive connections
 (2 threads) for $d s after a 2 s warm-up, on loopback; gateways find helloworld through mDNS
-(\`bench/gateway/run.sh $c $d\`). wrk, gateway and service share the machine's cores, so
-run it on an otherwise idle machine. CPU µs/req: user + system time of that process over the
-measured run, divided by the requests served.
+(\`bench/gateway/run.sh $c $d\`$([ -z "$before" ] || echo ", with \`MICRO_BENCH_BEFORE\` set to a build of $before_rev")).
+wrk, gateway and service share the machine's cores, so run it on an otherwise idle machine.
+CPU µs/req: user + system time of that process over the measured run, divided by the
+requests served.
 
-| gateway -> service | requests/s | p50 µs | p99 µs | non-2xx | gateway CPU µs/req | service CPU µs/req |
-| --- | --- | --- | --- | --- | --- | --- |
-$(row "libmicro micro api -> libmicro helloworld" "$ours")
-$(row "go-micro micro api -> go-micro helloworld" "$go_go")
-$(row "go-micro micro api -> libmicro helloworld" "$go_rust")
-$(row "bare hyper, same JSON, no RPC (ceiling)" "$bare")
-$(row "libmicro micro server, auth on (Bearer token) -> libmicro helloworld" "$authed")
+$results
 
-| ratio | requests/s | p99 |
-| --- | --- | --- |
-| libmicro / go-micro (each with its own helloworld) | $(ratio "$(col "$ours" 1)" "$(col "$go_go" 1)") | $(ratio "$(col "$ours" 3)" "$(col "$go_go" 3)") |
-| libmicro / go-micro (both gateways before libmicro helloworld) | $(ratio "$(col "$ours" 1)" "$(col "$go_rust" 1)") | $(ratio "$(col "$ours" 3)" "$(col "$go_rust" 3)") |
-| libmicro / bare hyper | $(ratio "$(col "$ours" 1)" "$(col "$bare" 1)") | $(ratio "$(col "$ours" 3)" "$(col "$bare" 3)") |
-| libmicro with auth / without | $(ratio "$(col "$authed" 1)" "$(col "$ours" 1)") | $(ratio "$(col "$authed" 3)" "$(col "$ours" 3)") |
-
-Targets: at least 2x go-micro's requests/s, at least 40% of the bare hyper figure.
+Targets: at least 6x go-micro's requests/s at the defaults, at least 40% of the bare hyper
+figure.
 
 Where a gateway request goes: the bare server reads the request and writes one answer; the
 gateway also writes the RPC to the service and reads its reply, and the service does its own

@@ -15,27 +15,19 @@ set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
+bench_args=("$@")
 c="${1:-64}"
 d="${2:-10}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/libmicro/target}"
 target="$CARGO_TARGET_DIR"
 interop="$root/tests/interop/bin"
+. "$root/bench/lib.sh"
 
-# wrk, a gateway and the service share the cores: one scheduler thread per server process,
-# as in bench/gateway/run.sh.
-export TOKIO_WORKER_THREADS="${TOKIO_WORKER_THREADS:-1}" GOMAXPROCS="${GOMAXPROCS:-1}"
-
-if [ -z "${MICRO_BENCH_IN_NETNS:-}" ]; then
-    command -v wrk >/dev/null || apt-get install -y wrk >/dev/null ||
-        { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
+build() {
     [ -x "$interop/micro" ] || make -C "$root" go-tools
     (cd "$root" && cargo build --release -q -p helloworld -p micro-cli)
-    exec unshare -n env MICRO_BENCH_IN_NETNS=1 CARGO_TARGET_DIR="$target" bash "$0" "$@"
-fi
-
-ip link set lo up
-ip link set lo multicast on
-ip route add 224.0.0.0/4 dev lo
+}
+enter_netns build
 
 tool=helloworld.Helloworld.Call
 rest_body='{"tool":"'$tool'","input":{"name":"Alice"}}'
@@ -69,54 +61,7 @@ function request()
     return wrk.format(nil, nil, nil, body)
 end
 LUA
-pids=()
-# Stops the gateways: TERM, then KILL after 3 s (go-micro's mcp serve keeps serving on TERM).
-stop_all() {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do
-        for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    pids=()
-}
-service=""
-trap 'stop_all; [ -z "$service" ] || kill -TERM "$service"; rm -f "$script"' EXIT
-
-# CPU time (user + system) a process has used, in clock ticks.
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-
-# CPU ticks spent over N requests, as microseconds per request.
-per() { awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }'; }
-
-# wrk's latency (e.g. 812.00us, 1.53ms, 2.01s) in microseconds.
-us() {
-    awk -v v="$1" 'BEGIN {
-        n = v + 0
-        if (v ~ /us$/) m = 1; else if (v ~ /ms$/) m = 1000; else if (v ~ /s$/) m = 1000000; else m = 1
-        printf "%d", n * m
-    }'
-}
-
-# wrk POSTing BENCH_BODY to $1, warmed up for 2 s first, with the gateway process $2 and the
-# service process $3; prints "req/s p50_us p99_us non2xx gateway_cpu_us/req service_cpu_us/req".
-load() {
-    wrk -t2 -c"$c" -d2s -s "$script" "$1" >/dev/null
-    local out g0 s0 g1 s1
-    g0="$(ticks "$2")"
-    s0="$(ticks "$3")"
-    out="$(wrk -t2 -c"$c" -d"${d}s" --latency -s "$script" "$1")"
-    g1="$(ticks "$2")"
-    s1="$(ticks "$3")"
-    echo "$out" >&2
-    local rps p50 p99 bad total
-    rps="$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")"
-    p50="$(awk '$1 == "50%" {print $2}' <<<"$out")"
-    p99="$(awk '$1 == "99%" {print $2}' <<<"$out")"
-    bad="$(awk '/Non-2xx/ {print $NF}' <<<"$out")"
-    total="$(awk '/requests in/ {print $1}' <<<"$out")"
-    echo "$rps $(us "$p50") $(us "$p99") ${bad:-0} $(per "$((g1 - g0))" "$total") $(per "$((s1 - s0))" "$total")"
-}
+trap 'stop_all; rm -f "$script"' EXIT
 
 # Waits until POSTing the REST call to $1 answers helloworld's greeting (the gateway found
 # the service and its tool).
@@ -133,7 +78,7 @@ await_greeting() {
 }
 
 # Opens a Streamable HTTP session at $1 and exports BENCH_SESSION (its Mcp-Session-Id) and
-# BENCH_PROTOCOL (the negotiated protocol version); notes in $sse whether answers are SSE.
+# BENCH_PROTOCOL (the negotiated protocol version).
 open_session() {
     local headers body
     headers="$(mktemp)"
@@ -141,7 +86,6 @@ open_session() {
         -H 'Accept: application/json, text/event-stream' \
         -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}' "$1")"
     BENCH_SESSION="$(awk -F': ' 'tolower($1) == "mcp-session-id" {print $2}' "$headers" | tr -d '\r')"
-    grep -qi '^content-type: text/event-stream' "$headers" && sse=yes || sse=no
     rm -f "$headers"
     BENCH_PROTOCOL="$(sed -n 's/.*"protocolVersion":"\([^"]*\)".*/\1/p' <<<"$body" | head -1)"
     if [ -z "$BENCH_SESSION" ] || [ -z "$BENCH_PROTOCOL" ]; then
@@ -161,77 +105,94 @@ open_session() {
         -d "$rpc_body" "$1" | grep -q 'Hello Alice' || { echo "tools/call at $1 did not greet" >&2; exit 1; }
 }
 
-load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
-MICRO_SERVER_ADDRESS=127.0.0.1:8082 MICRO_LOG=warn "$target/release/helloworld" &
-service=$!
-
-# Starts a gateway (the command after the port), keeps its process id in $gateway and
-# waits until it greets over POST /mcp/call.
+# Starts a gateway (the command after the port) and waits until it greets over
+# POST /mcp/call; its process id in $gateway.
 start_gateway() {
     local port=$1
     shift
-    "$@" >/dev/null 2>&1 &
-    pids+=($!)
-    gateway=$!
+    start "$@"
+    gateway=$started
     await_greeting "http://127.0.0.1:$port/mcp/call"
 }
 
-ours=(env MICRO_LOG=warn MICRO_STORE=memory "$target/release/micro" mcp serve --address 127.0.0.1:8094)
+# micro mcp serve from the build in $1.
+ours() { start_gateway 8094 env MICRO_LOG=warn MICRO_STORE=memory "$1/micro" mcp serve --address 127.0.0.1:8094; }
 
-# 1. libmicro micro mcp serve, POST /mcp/call.
-start_gateway 8094 "${ours[@]}"
-export BENCH_BODY="$rest_body"
-rest="$(load http://127.0.0.1:8094/mcp/call "$gateway" "$service")"
-stop_all
+# POST /mcp/call through the gateway ours() started from the build in $1, into variable $2.
+rest() {
+    ours "$1"
+    export BENCH_BODY="$rest_body"
+    printf -v "$2" '%s' "$(load http://127.0.0.1:8094/mcp/call "$gateway" "$service")"
+    kill -TERM "$gateway"
+    wait "$gateway" 2>/dev/null || true
+}
 
-# 2. go-micro micro mcp serve, POST /mcp/call.
-start_gateway 8095 "$interop/micro" mcp serve --address 127.0.0.1:8095
-go="$(load http://127.0.0.1:8095/mcp/call "$gateway" "$service")"
-stop_all
+# Streamable HTTP tools/call in one session through the gateway from the build in $1, into
+# variable $2.
+streamable() {
+    ours "$1"
+    open_session http://127.0.0.1:8094/mcp
+    export BENCH_BODY="$rpc_body"
+    printf -v "$2" '%s' "$(load http://127.0.0.1:8094/mcp "$gateway" "$service")"
+    unset BENCH_SESSION
+    kill -TERM "$gateway"
+    wait "$gateway" 2>/dev/null || true
+}
 
-# 3. libmicro micro mcp serve, Streamable HTTP tools/call in one session.
-start_gateway 8094 "${ours[@]}"
-open_session http://127.0.0.1:8094/mcp
-export BENCH_BODY="$rpc_body"
-streamable="$(load http://127.0.0.1:8094/mcp "$gateway" "$service")"
-stop_all
-kill -TERM "$service"
-wait "$service" 2>/dev/null || true
-service=""
+# Every row in the current thread mode, as the results and ratio tables; every gateway in front
+# of the same libmicro helloworld.
+tables() {
+    trap stop_all EXIT
+    start env MICRO_SERVER_ADDRESS=127.0.0.1:8082 MICRO_LOG=warn "$target/release/helloworld"
+    service=$started
+    local rest go streamable rest_before="" streamable_before=""
+    rest "$target/release" rest
+    [ -z "$before" ] || rest "$before" rest_before
+    start_gateway 8095 "$interop/micro" mcp serve --address 127.0.0.1:8095
+    export BENCH_BODY="$rest_body"
+    go="$(load http://127.0.0.1:8095/mcp/call "$gateway" "$service")"
+    kill -KILL "$gateway"
+    streamable "$target/release" streamable
+    [ -z "$before" ] || streamable "$before" streamable_before
+    stop_all
 
-col() { awk -v i="$2" '{print $i}' <<<"$1"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-row() { echo "| $1 | $(col "$2" 1) | $(col "$2" 2) | $(col "$2" 3) | $(col "$2" 4) | $(col "$2" 5) | $(col "$2" 6) |"; }
-cpu="$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
+    table_head "gateway -> libmicro helloworld"
+    row "libmicro micro mcp serve, POST /mcp/call" "$rest"
+    [ -z "$before" ] || row "the same, built from $before_rev" "$rest_before"
+    row "go-micro micro mcp serve, POST /mcp/call" "$go"
+    row "libmicro micro mcp serve, Streamable HTTP tools/call at /mcp" "$streamable"
+    [ -z "$before" ] || row "the same, built from $before_rev" "$streamable_before"
+    ratio_head
+    ratio_row "libmicro / go-micro, POST /mcp/call" "$rest" "$go"
+    ratio_row "libmicro Streamable HTTP / libmicro POST /mcp/call" "$streamable" "$rest"
+    if [ -n "$before" ]; then
+        ratio_row "POST /mcp/call / built from $before_rev" "$rest" "$rest_before"
+        ratio_row "Streamable HTTP / built from $before_rev" "$streamable" "$streamable_before"
+    fi
+}
+
+in_both_modes tables
 cat >"$root/bench/results/mcp.md" <<MD
 # MCP gateway load: libmicro \`micro mcp serve\` vs go-micro v5.30.0 \`micro mcp serve\`
 
-Date $(date -u +%Y-%m-%d), $(nproc) cores ($cpu), $(free -g | awk '/Mem:/ {print $2}') GiB.
+Date $(date -u +%Y-%m-%d), $(machine). Load average before the run $load_before, after
+$load_after.
 wrk calls the tool \`$tool\` over $c keep-alive connections (2 threads) for $d s after a
 2 s warm-up, on loopback, every gateway in front of the same libmicro helloworld, found
-through mDNS (\`bench/mcp/run.sh $c $d\`). One scheduler thread per server process
-(TOKIO_WORKER_THREADS=1, GOMAXPROCS=1). CPU µs/req: user + system time of that process over
-the measured run, divided by the requests served. Load average before the run: $load_before
-(wrk, gateway and service share the machine's cores, so run it on an otherwise idle machine).
+through mDNS (\`bench/mcp/run.sh $c $d\`$([ -z "$before" ] || echo ", with \`MICRO_BENCH_BEFORE\` set to a build of $before_rev")).
+CPU µs/req: user + system time of that process over the measured run, divided by the
+requests served. wrk, gateway and service share the machine's cores, so run it on an
+otherwise idle machine.
 
 - \`POST /mcp/call\` body: \`$rest_body\` (go-micro's \`mcp serve\` has no auth, so neither does ours here).
 - Streamable HTTP: one session opened with curl (\`initialize\`, then
   \`notifications/initialized\`), then wrk POSTs \`$rpc_body\` to \`/mcp\` with
   \`Accept: application/json, text/event-stream\`, \`Mcp-Session-Id\` and
-  \`MCP-Protocol-Version: $BENCH_PROTOCOL\`, each request with a JSON-RPC id of its own.
-  Answers come as SSE (\`text/event-stream\`): $sse. non-2xx counts HTTP statuses only; a
-  JSON-RPC error inside a 200 would not show there (the greeting is checked once with curl).
+  \`MCP-Protocol-Version\` as negotiated, each request with a JSON-RPC id of its own.
+  non-2xx counts HTTP statuses only; a JSON-RPC error inside a 200 would not show there
+  (the greeting is checked once with curl).
 
-| gateway -> libmicro helloworld | requests/s | p50 µs | p99 µs | non-2xx | gateway CPU µs/req | service CPU µs/req |
-| --- | --- | --- | --- | --- | --- | --- |
-$(row "libmicro micro mcp serve, POST /mcp/call" "$rest")
-$(row "go-micro micro mcp serve, POST /mcp/call" "$go")
-$(row "libmicro micro mcp serve, Streamable HTTP tools/call at /mcp" "$streamable")
-
-| ratio | requests/s | p99 |
-| --- | --- | --- |
-| libmicro / go-micro, POST /mcp/call | $(ratio "$(col "$rest" 1)" "$(col "$go" 1)") | $(ratio "$(col "$rest" 3)" "$(col "$go" 3)") |
-| libmicro Streamable HTTP / libmicro POST /mcp/call | $(ratio "$(col "$streamable" 1)" "$(col "$rest" 1)") | $(ratio "$(col "$streamable" 3)" "$(col "$rest" 3)") |
+$results
 
 Target: at least 3x go-micro's requests/s on \`POST /mcp/call\`.
 MD

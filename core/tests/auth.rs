@@ -682,7 +682,7 @@ async fn a_success_from_an_address_does_not_forgive_its_failures_on_other_accoun
         (refusal.error.code, refusal.error.status.as_str()),
         (429, "Too Many Requests")
     );
-    let secs = refusal.retry_after_secs().unwrap();
+    let secs = micro::http::whole_secs(refusal.retry_after.unwrap());
     assert!((1..=300).contains(&secs), "{secs}");
     assert!(
         refusal.error.detail.contains(&format!("{secs} seconds")),

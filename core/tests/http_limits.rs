@@ -1,6 +1,6 @@
 //! The limits of the one HTTP layer, tried over real loopback sockets on a gateway with short
-//! limits: a client that trickles its headers or its body is cut off, and connections past
-//! the cap wait unserved until one closes.
+//! limits: a client that trickles its headers or its body (all at once or piece by piece) is
+//! cut off, and connections past the cap wait unserved until one closes.
 
 use micro::broker::{self, Broker};
 use micro::gateway::Gateway;
@@ -56,6 +56,17 @@ async fn a_client_that_trickles_its_headers_or_its_body_is_cut_off() {
     slow.write_all(head.as_bytes()).await.unwrap();
     slow.write_all(b"0123456789").await.unwrap();
     let answer = read_all(&mut slow).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    // A body trickled in pieces, each soon after the last: the timeout counts the whole body.
+    let mut trickle = TcpStream::connect(gateway.address()).await.unwrap();
+    trickle.write_all(head.as_bytes()).await.unwrap();
+    for _ in 0..6 {
+        if trickle.write_all(b"0123456789").await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let answer = read_all(&mut trickle).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     // A prompt client is served as ever.
     let mut prompt = TcpStream::connect(gateway.address()).await.unwrap();

@@ -5,6 +5,7 @@
 use super::accounts::{Stored, check_id};
 use super::{Auth, DEFAULT_TTL, ID, Token};
 use crate::errors::Error;
+use crate::http::whole_secs;
 use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -17,13 +18,6 @@ pub struct Refusal {
     pub error: Error,
     /// How long to wait before trying again, when that is worth doing.
     pub retry_after: Option<Duration>,
-}
-
-impl Refusal {
-    /// The wait in whole seconds for a `Retry-After` header: rounded up, at least one.
-    pub fn retry_after_secs(&self) -> Option<u64> {
-        self.retry_after.map(whole_secs)
-    }
 }
 
 impl From<Error> for Refusal {
@@ -151,10 +145,6 @@ fn too_many(wait: Duration) -> Refusal {
 }
 
 /// Whole seconds, rounded up and at least one.
-fn whole_secs(wait: Duration) -> u64 {
-    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::{LOGIN_ATTEMPTS, PASSWORD_QUEUE_WAIT};

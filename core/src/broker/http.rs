@@ -54,8 +54,6 @@ const DEFAULT_ADDRESS: &str = "127.0.0.1:0";
 /// The largest request body the receiving server reads by default (4 MiB).
 const DEFAULT_MAX_BODY_SIZE: usize = 4 << 20;
 
-/// How long a publisher may take to send a message.
-const BODY_TIMEOUT: Duration = Duration::from_secs(60);
 /// The only path go-micro publishes to.
 const PATH: &str = "/";
 /// The error id go-micro's HTTP broker uses.
@@ -698,7 +696,7 @@ async fn accept(receiver: &Receiver, request: Request) -> Result<(Handler, Strin
         ));
     }
     let id = query_id(request.uri().query().unwrap_or(""))?;
-    let json = crate::http::read_body(request.into_body(), receiver.max_body_size, BODY_TIMEOUT)
+    let json = crate::http::read_body(request.into_body(), receiver.max_body_size)
         .await
         .map_err(|failure| failure.into_error(ERROR_ID))?;
     let (topic, message) = decode(&json)?;

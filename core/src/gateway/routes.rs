@@ -18,7 +18,7 @@ use crate::store::{ListOptions, ReadOptions, Record, Store, WriteOptions};
 use crate::transport::Header;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap, HeaderName};
 use axum::response::{IntoResponse, Response};
@@ -79,7 +79,7 @@ impl Shared {
 impl Shared {
     /// The whole request body, within the gateway's limits.
     pub(super) async fn read_body(&self, body: Body) -> Result<Bytes, Failure> {
-        read_body(body, self.limits.max_body_size, self.limits.body_timeout).await
+        read_body(body, self.limits.max_body_size).await
     }
 }
 
@@ -273,10 +273,9 @@ async fn api_call(
     State(shared): State<Arc<Shared>>,
     caller: Caller,
     Path((service, endpoint)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Body,
+    request: Request,
 ) -> Reply {
-    call(&shared, &caller, &service, &endpoint, &headers, body).await
+    call(&shared, &caller, &service, &endpoint, request).await
 }
 
 /// `/api/{service}/{Handler}/{Method}` and `/{service}/{Handler}/{Method}`.
@@ -284,11 +283,10 @@ async fn api_call_split(
     State(shared): State<Arc<Shared>>,
     caller: Caller,
     Path((service, handler, method)): Path<(String, String, String)>,
-    headers: HeaderMap,
-    body: Body,
+    request: Request,
 ) -> Reply {
     let endpoint = format!("{handler}.{method}");
-    call(&shared, &caller, &service, &endpoint, &headers, body).await
+    call(&shared, &caller, &service, &endpoint, request).await
 }
 
 /// `/api/{service}`: describes it, or calls the endpoint a `Micro-Endpoint` header names.
@@ -296,10 +294,9 @@ async fn api_describe(
     state: State<Arc<Shared>>,
     caller: Caller,
     service: Path<String>,
-    headers: HeaderMap,
-    body: Body,
+    request: Request,
 ) -> Reply {
-    service_root(state, caller, service, headers, body).await
+    service_root(state, caller, service, request).await
 }
 
 /// `/{service}`: describes it, or calls the endpoint a `Micro-Endpoint` header names.
@@ -307,16 +304,16 @@ async fn service_root(
     State(shared): State<Arc<Shared>>,
     caller: Caller,
     Path(service): Path<String>,
-    headers: HeaderMap,
-    body: Body,
+    request: Request,
 ) -> Reply {
-    let chosen = headers
+    let chosen = request
+        .headers()
         .get("micro-endpoint")
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty())
         .map(str::to_string);
     match chosen {
-        Some(endpoint) => call(&shared, &caller, &service, &endpoint, &headers, body).await,
+        Some(endpoint) => call(&shared, &caller, &service, &endpoint, request).await,
         None => describe(&shared, &service).await,
     }
 }
@@ -335,14 +332,14 @@ async fn call(
     caller: &Caller,
     service: &str,
     endpoint: &str,
-    headers: &HeaderMap,
-    body: Body,
+    request: Request,
 ) -> Reply {
+    let (parts, body) = request.into_parts();
     let body = match shared.read_body(body).await {
         Ok(body) => body,
         Err(failure) => return failure.into_response(),
     };
-    invoke(shared, caller, service, endpoint, metadata(headers), body).await
+    invoke(shared, caller, service, endpoint, metadata(&parts.headers), body).await
 }
 
 /// Calls `endpoint` of `service` for `caller` (checked against the endpoint's scopes) with a

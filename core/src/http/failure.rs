@@ -4,7 +4,7 @@
 
 use crate::errors::Error;
 use axum::http::header::{self, HeaderValue};
-use axum::http::{Response, StatusCode};
+use axum::http::{HeaderMap, Response, StatusCode};
 use axum::response::IntoResponse;
 use bytes::Bytes;
 use serde::Serialize;
@@ -125,14 +125,23 @@ impl IntoResponse for Failure {
         let mut response = json(self.status, encode(&self.body));
         let headers = response.headers_mut();
         if let Some(wait) = self.retry_after {
-            let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            retry_after(headers, wait);
         }
         if let Some(challenge) = self.challenge {
             headers.insert(header::WWW_AUTHENTICATE, challenge);
         }
         response
     }
+}
+
+/// Sets `Retry-After` to `wait` in [`whole_secs`].
+pub fn retry_after(headers: &mut HeaderMap, wait: Duration) {
+    headers.insert(header::RETRY_AFTER, HeaderValue::from(whole_secs(wait)));
+}
+
+/// A wait in whole seconds, as a client is told it: rounded up, at least one.
+pub fn whole_secs(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
 /// JSON text and a newline, as Go's `json.Encoder` writes it.

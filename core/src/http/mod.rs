@@ -8,6 +8,7 @@
 //! ([`caller`]), which `Host`s and `Origin`s a face answers ([`Hosts`]), the capped body reader
 //! ([`read_body`]) and the one JSON error answer ([`Failure`]).
 
+mod body;
 #[cfg(feature = "auth")]
 pub mod caller;
 mod failure;
@@ -18,7 +19,7 @@ mod serve;
 pub use caller::{Authenticator, Caller};
 #[cfg(feature = "gateway")]
 pub(crate) use failure::encode;
-pub use failure::{Failure, json};
+pub use failure::{Failure, json, retry_after, whole_secs};
 pub use hosts::{DEFAULT_ALLOWED_HOSTS, Hosts, layer as hosts_layer};
 pub use serve::{Limits, Running, bind, listen_address, serve};
 
@@ -26,35 +27,26 @@ use axum::body::{Body, HttpBody};
 use axum::http::StatusCode;
 use bytes::Bytes;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-use std::time::Duration;
-use tower_http::timeout::TimeoutError;
 
 /// The whole body, or the answer refusing it: a 413 when it is over `limit` bytes (told by
-/// `Content-Length` or found reading), a 408 when it does not arrive within the face's body
+/// `Content-Length` or found reading), a 408 when it did not arrive within the face's body
 /// timeout ([`Limits::body_timeout`]), a 400 when the connection fails while reading.
-pub async fn read_body(body: Body, limit: usize, timeout: Duration) -> Result<Bytes, Failure> {
+pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, Failure> {
     if body.size_hint().lower() > limit as u64 {
         return Err(too_large(limit));
     }
-    let collect = Limited::new(body, limit).collect();
-    match tokio::time::timeout(timeout, collect).await {
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(err)) if caused_by::<LengthLimitError>(err.as_ref()) => Err(too_large(limit)),
-        // The body layer's own clock ran out between two pieces of the body.
-        Ok(Err(err)) if caused_by::<TimeoutError>(err.as_ref()) => Err(too_slow(timeout)),
-        Ok(Err(err)) => Err(Failure::new(
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(err) if caused_by::<LengthLimitError>(err.as_ref()) => Err(too_large(limit)),
+        Err(err) if caused_by::<body::TooSlow>(err.as_ref()) => Err(Failure::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "the request body did not arrive within this server's body timeout; send it at once",
+        )),
+        Err(err) => Err(Failure::new(
             StatusCode::BAD_REQUEST,
             format!("failed to read the request body: {err}"),
         )),
-        Err(_) => Err(too_slow(timeout)),
     }
-}
-
-fn too_slow(timeout: Duration) -> Failure {
-    Failure::new(
-        StatusCode::REQUEST_TIMEOUT,
-        format!("the request body did not arrive within {timeout:?}; send it at once"),
-    )
 }
 
 /// True when `err`, or an error under it, is an `E`.

@@ -3,14 +3,11 @@
 //! ours rather than `axum::serve` because that takes no header timeout, connection cap or peer
 //! address hook.
 
+use super::body;
 use crate::errors::{Error, Result};
 use axum::Router;
-use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::header::{self, HeaderName, HeaderValue};
-use axum::middleware::{self, Next};
-use axum::response::Response;
-use http_body_util::Limited;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use std::net::SocketAddr;
@@ -19,12 +16,15 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
-use tower::{Layer, ServiceBuilder};
-use tower_http::normalize_path::NormalizePathLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::RequestBodyTimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower::ServiceBuilder;
+use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
+use tower_http::normalize_path::{NormalizePath, NormalizePathLayer};
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestId, PropagateRequestIdLayer, SetRequestId, SetRequestIdLayer,
+};
+use tower_http::set_header::{SetResponseHeader, SetResponseHeaderLayer};
+use tower_http::trace::{Trace, TraceLayer};
+use tracing::Span;
 
 const ID: &str = "micro.http";
 
@@ -107,20 +107,8 @@ pub fn serve(listener: TcpListener, router: Router, limits: Limits) -> Result<Ru
     let address = listener
         .local_addr()
         .map_err(|e| Error::internal(ID, format!("cannot read the listening address: {e}")))?;
-    let router = secure(router).layer(
-        ServiceBuilder::new()
-            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-            .layer(PropagateRequestIdLayer::x_request_id())
-            .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
-                tracing::debug_span!("http", method = %request.method(), path = request.uri().path())
-            }))
-            .layer(axum::Extension(limits))
-            .layer(middleware::from_fn_with_state(limits, limit_body))
-            .layer(RequestBodyTimeoutLayer::new(limits.body_timeout)),
-    );
-    let app = NormalizePathLayer::trim_trailing_slash().layer(router);
     let (stopping, stopped) = watch::channel(false);
-    let server = tokio::spawn(accept(listener, app, limits, stopped));
+    let server = tokio::spawn(accept(listener, layered(router), limits, stopped));
     Ok(Running {
         address,
         stopping,
@@ -128,31 +116,53 @@ pub fn serve(listener: TcpListener, router: Router, limits: Limits) -> Result<Ru
     })
 }
 
-/// The security headers every answer carries unless its route set its own: no sniffing, no
-/// framing, same-origin referrers, and a policy allowing only this origin's scripts, styles
-/// and forms.
-fn secure(router: Router) -> Router {
+/// The layers every request passes, around the whole router rather than each route, so a
+/// request pays for them once.
+fn layered(router: Router) -> App {
     const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
                        img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; \
                        base-uri 'none'";
     let set = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };
-    router
+    ServiceBuilder::new()
+        .layer(NormalizePathLayer::trim_trailing_slash())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(span as MakeSpan))
         .layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(set(header::X_FRAME_OPTIONS, "DENY"))
         .layer(set(header::REFERRER_POLICY, "same-origin"))
         .layer(set(header::CONTENT_SECURITY_POLICY, CSP))
+        .service(router)
 }
 
-/// Caps every request body at the limit: reading past it fails, and the capped body reader
-/// ([`super::read_body`]) answers that with a 413.
-async fn limit_body(State(limits): State<Limits>, request: Request, next: Next) -> Response {
-    let request = request.map(|body| Body::new(Limited::new(body, limits.max_body_size)));
-    next.run(request).await
+/// A request's span: method and path, never the query, which may hold a token.
+fn span(request: &Request) -> Span {
+    tracing::debug_span!("http", method = %request.method(), path = request.uri().path())
 }
 
-type App = tower_http::normalize_path::NormalizePath<Router>;
+type MakeSpan = fn(&Request) -> Span;
+
+/// A face's router with its layers.
+type App = NormalizePath<
+    SetRequestId<
+        PropagateRequestId<
+            Trace<
+                SetResponseHeader<
+                    SetResponseHeader<
+                        SetResponseHeader<SetResponseHeader<Router, HeaderValue>, HeaderValue>,
+                        HeaderValue,
+                    >,
+                    HeaderValue,
+                >,
+                SharedClassifier<ServerErrorsAsFailures>,
+                MakeSpan,
+            >,
+        >,
+        MakeRequestUuid,
+    >,
+>;
 
 /// Accepts connections, at most `limits.max_connections` at once, until told to stop; then
 /// waits the grace period for them to finish.
@@ -218,10 +228,13 @@ async fn connection(
     mut stopping: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
-    let service = tower::ServiceBuilder::new()
+    // What handlers learn about the connection, and the body's cap and deadline.
+    let service = ServiceBuilder::new()
         .map_request(move |mut request: Request<hyper::body::Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(peer));
-            request.map(Body::new)
+            let extensions = request.extensions_mut();
+            extensions.insert(ConnectInfo(peer));
+            extensions.insert(limits);
+            request.map(|body| body::guard(body, limits.max_body_size, limits.body_timeout))
         })
         .service(app);
     let conn = hyper::server::conn::http1::Builder::new()

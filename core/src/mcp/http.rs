@@ -101,7 +101,7 @@ async fn tools(State(face): State<Arc<Face>>, caller: http::Caller) -> Response 
 
 /// `POST /mcp/call`: `{"tool", "input"}` or `{"name", "arguments"}`.
 async fn call(State(face): State<Arc<Face>>, caller: http::Caller, body: Body) -> Response {
-    let bytes = match read_body(body, face.limits.max_body_size, face.limits.body_timeout).await {
+    let bytes = match read_body(body, face.limits.max_body_size).await {
         Ok(bytes) => bytes,
         Err(failure) => return failure.into_response(),
     };
@@ -190,11 +190,7 @@ fn call_error(err: &CallError, trace_id: &str) -> Response {
     let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = reply(status, &body);
     if let Some(wait) = wait {
-        let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
-        response.headers_mut().insert(
-            axum::http::header::RETRY_AFTER,
-            axum::http::HeaderValue::from(seconds),
-        );
+        http::retry_after(response.headers_mut(), *wait);
     }
     response
 }

@@ -15,12 +15,14 @@ use futures::FutureExt;
 use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, Sleep};
 use tokio::task::JoinSet;
 
 /// What every connection of one server shares.
@@ -48,15 +50,15 @@ pub(crate) async fn serve(
     let (reader, responder) = transport::accept(stream, shared.max_body);
     let mut reader = reader.with_timeouts(shared.limits.read_timeouts());
     let mut streams = Streams::new(shared.clone());
-    let idle = shared.limits.idle_timeout;
+    let mut idle = Idle::new(shared.limits.idle_timeout);
     loop {
-        let frame = match next(&mut reader, &mut streams, &mut stopping, idle).await {
+        let frame = match next(&mut reader, &mut streams, &mut stopping, &mut idle).await {
             Next::Message(Ok(Some(frame))) => frame,
             Next::Message(Ok(None)) => return,
             Next::Idle => {
                 // Nothing is in progress, so closing quietly loses nothing; a pooled client
                 // redials.
-                tracing::debug!(?idle, "closing an idle connection");
+                tracing::debug!(idle = ?idle.limit, "closing an idle connection");
                 return;
             }
             Next::Message(Err(err)) => {
@@ -137,13 +139,14 @@ enum Next {
 }
 
 /// Reads the next message, forgetting streams as they end while it waits. The idle time
-/// counts from the last message or the last stream's end, whichever came later.
+/// counts from the last message's answer or the last stream's end, whichever came later.
 async fn next(
     reader: &mut Reader<OwnedReadHalf>,
     streams: &mut Streams,
     stopping: &mut watch::Receiver<bool>,
-    idle: Duration,
+    idle: &mut Idle,
 ) -> Next {
+    idle.busy();
     loop {
         tokio::select! {
             ready = reader.ready() => match ready {
@@ -151,14 +154,57 @@ async fn next(
                 Ok(false) => return Next::Message(Ok(None)),
                 Err(err) => return Next::Message(Err(err)),
             },
-            Some(joined) = streams.tasks.join_next() => streams.ended(joined),
-            () = tokio::time::sleep(idle), if streams.tasks.is_empty() => return Next::Idle,
+            Some(joined) = streams.tasks.join_next() => {
+                streams.ended(joined);
+                idle.busy();
+            }
+            () = idle.timer.as_mut(), if streams.tasks.is_empty() => {
+                if idle.over() {
+                    return Next::Idle;
+                }
+            }
             _ = stopping.wait_for(|s| *s) => return Next::Stopping,
         }
     }
     tokio::select! {
         frame = reader.read() => Next::Message(frame),
         _ = stopping.wait_for(|s| *s) => Next::Stopping,
+    }
+}
+
+/// How long a connection has been idle. Its timer is set once and moved on only when it goes
+/// off early, so a busy connection notes the time of each message instead of setting a timer
+/// for each.
+struct Idle {
+    limit: Duration,
+    since: Instant,
+    timer: Pin<Box<Sleep>>,
+}
+
+impl Idle {
+    fn new(limit: Duration) -> Self {
+        let since = Instant::now();
+        Idle {
+            limit,
+            since,
+            timer: Box::pin(tokio::time::sleep_until(since + limit)),
+        }
+    }
+
+    /// Something happened on the connection: the idle time starts again.
+    fn busy(&mut self) {
+        self.since = Instant::now();
+    }
+
+    /// Whether the connection has been idle for the limit; if not, sets the timer for when it
+    /// would be.
+    fn over(&mut self) -> bool {
+        let due = self.since + self.limit;
+        if Instant::now() >= due {
+            return true;
+        }
+        self.timer.as_mut().reset(due);
+        false
     }
 }
 

@@ -10,11 +10,10 @@ use crate::auth::{ALL_SCOPES, Auth, DEFAULT_ADMIN, DEFAULT_TTL, Kind, Token};
 use crate::errors::Error;
 use crate::gateway::ID;
 use crate::gateway::routes::{Reply, Shared};
-use crate::http::{Caller, Failure, encode, json, read_body};
+use crate::http::{self, Caller, Failure, encode, json, read_body};
 use axum::body::Body;
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
-use axum::http::header::{self, HeaderValue};
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use minijinja::{Value, context};
@@ -56,12 +55,11 @@ pub(super) async fn login(visit: &Visit<'_>, peer: IpAddr) -> Reply {
             reply
         }
         Err(refusal) => {
-            let wait = refusal.retry_after_secs();
+            let wait = refusal.retry_after;
             let failure = Failure::from(refusal);
             let mut page = login_page(visit, failure.status(), next, id, Some(failure.message()));
-            if let Some(seconds) = wait {
-                page.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            if let Some(wait) = wait {
+                http::retry_after(page.headers_mut(), wait);
             }
             page
         }
@@ -141,7 +139,7 @@ pub(super) async fn login_json(shared: &Shared, body: Body, peer: IpAddr) -> Rep
         )
         .into_response();
     };
-    let body = match read_body(body, MAX_FORM_SIZE, shared.limits.body_timeout).await {
+    let body = match read_body(body, MAX_FORM_SIZE).await {
         Ok(body) => body,
         Err(failure) => return failure.into_response(),
     };
@@ -239,7 +237,7 @@ pub(super) async fn password_json(
     let Some(claims) = caller.claims() else {
         return Failure::unauthorized("authentication required").into_response();
     };
-    let body = match read_body(body, MAX_FORM_SIZE, shared.limits.body_timeout).await {
+    let body = match read_body(body, MAX_FORM_SIZE).await {
         Ok(body) => body,
         Err(failure) => return failure.into_response(),
     };

@@ -173,7 +173,7 @@ async fn handle(shared: &Shared, parts: Parts, body: Body, peer: IpAddr, path: &
     };
     let form = match parts.method {
         Method::GET | Method::HEAD => None,
-        Method::POST => match read_form(shared, &parts, body).await {
+        Method::POST => match read_form(&parts, body).await {
             Ok(form) => Some(form),
             Err(failure) => return failure.into_response(),
         },
@@ -223,8 +223,8 @@ fn is_json(parts: &Parts) -> bool {
 
 /// The posted form, or the answer refusing it: too large, not a form, or failing the CSRF
 /// check.
-async fn read_form(shared: &Shared, parts: &Parts, body: Body) -> Result<Form, Failure> {
-    let body = read_body(body, MAX_FORM_SIZE, shared.limits.body_timeout).await?;
+async fn read_form(parts: &Parts, body: Body) -> Result<Form, Failure> {
+    let body = read_body(body, MAX_FORM_SIZE).await?;
     let fields: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
     let echoed = fields
         .iter()
