@@ -81,6 +81,8 @@ async fn a_client_that_trickles_its_headers_or_its_body_is_cut_off() {
         answer.starts_with("HTTP/1.1 404"),
         "the slow body was written: {answer}"
     );
+    // Every answer carries a request id.
+    assert!(answer.contains("x-request-id: "), "{answer}");
     gateway.stop().await;
 }
 

@@ -339,7 +339,15 @@ async fn call(
         Ok(body) => body,
         Err(failure) => return failure.into_response(),
     };
-    invoke(shared, caller, service, endpoint, metadata(&parts.headers), body).await
+    invoke(
+        shared,
+        caller,
+        service,
+        endpoint,
+        metadata(&parts.headers),
+        body,
+    )
+    .await
 }
 
 /// Calls `endpoint` of `service` for `caller` (checked against the endpoint's scopes) with a

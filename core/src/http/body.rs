@@ -3,8 +3,8 @@
 
 use axum::body::Body;
 use bytes::Bytes;
-use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use http_body_util::Limited;
+use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;

@@ -11,7 +11,8 @@ use axum::http::header::{self, HeaderName, HeaderValue};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
@@ -20,7 +21,8 @@ use tower::ServiceBuilder;
 use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
 use tower_http::normalize_path::{NormalizePath, NormalizePathLayer};
 use tower_http::request_id::{
-    MakeRequestUuid, PropagateRequestId, PropagateRequestIdLayer, SetRequestId, SetRequestIdLayer,
+    MakeRequestId, PropagateRequestId, PropagateRequestIdLayer, RequestId, SetRequestId,
+    SetRequestIdLayer,
 };
 use tower_http::set_header::{SetResponseHeader, SetResponseHeaderLayer};
 use tower_http::trace::{Trace, TraceLayer};
@@ -127,7 +129,7 @@ fn layered(router: Router) -> App {
     };
     ServiceBuilder::new()
         .layer(NormalizePathLayer::trim_trailing_slash())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetRequestIdLayer::x_request_id(Ids))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(span as MakeSpan))
         .layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
@@ -160,9 +162,26 @@ type App = NormalizePath<
                 MakeSpan,
             >,
         >,
-        MakeRequestUuid,
+        Ids,
     >,
 >;
+
+/// Request ids for requests that come without one: this process's random prefix and a
+/// counter, unique without drawing and formatting a UUID for every request (which cost the
+/// gateway a tenth of its time per call).
+#[derive(Clone, Copy)]
+struct Ids;
+
+impl MakeRequestId for Ids {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        static PREFIX: OnceLock<String> = OnceLock::new();
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let prefix =
+            PREFIX.get_or_init(|| uuid::Uuid::new_v4().simple().to_string()[..16].to_string());
+        let id = format!("{prefix}-{:x}", NEXT.fetch_add(1, Ordering::Relaxed));
+        HeaderValue::from_str(&id).ok().map(RequestId::new)
+    }
+}
 
 /// Accepts connections, at most `limits.max_connections` at once, until told to stop; then
 /// waits the grace period for them to finish.

@@ -22,8 +22,8 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::{mpsc, watch};
-use tokio::time::{Instant, Sleep};
 use tokio::task::JoinSet;
+use tokio::time::{Instant, Sleep};
 
 /// What every connection of one server shares.
 pub(crate) struct Shared {
