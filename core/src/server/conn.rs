@@ -240,9 +240,15 @@ async fn health(shared: &Shared, responder: &Responder, path: &str) -> Result<()
 /// The call headers every response repeats.
 fn reply_header(request: &Header, content_type: &str) -> Header {
     let mut header = Header::with_capacity(6);
-    for name in ["Id", "Service", "Endpoint", "Method", "Stream"] {
+    for (name, key) in [
+        ("Id", "Micro-Id"),
+        ("Service", "Micro-Service"),
+        ("Endpoint", "Micro-Endpoint"),
+        ("Method", "Micro-Method"),
+        ("Stream", "Micro-Stream"),
+    ] {
         if let Some(v) = micro_header(request, name) {
-            header.insert(format!("Micro-{name}"), v.to_string());
+            header.insert(key.to_string(), v.to_string());
         }
     }
     header.insert("Content-Type".into(), content_type.to_string());

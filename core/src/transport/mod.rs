@@ -27,11 +27,23 @@ pub struct Message {
 /// A `Micro-*` header by its name (`Id`, `Endpoint`, ...), also accepting the `X-Micro-*`
 /// spelling.
 pub fn micro_header<'a>(header: &'a Header, name: &str) -> Option<&'a str> {
-    header
-        .get(&format!("Micro-{name}"))
-        .or_else(|| header.get(&format!("X-Micro-{name}")))
-        .map(String::as_str)
+    prefixed(header, "Micro-", name)
+        .or_else(|| prefixed(header, "X-Micro-", name))
         .filter(|v| !v.is_empty())
+}
+
+/// The header named `prefix` + `name`, the name put together on the stack (every message
+/// looks up several).
+fn prefixed<'a>(header: &'a Header, prefix: &str, name: &str) -> Option<&'a str> {
+    let mut buf = [0u8; 64];
+    let len = prefix.len() + name.len();
+    let Some(key) = buf.get_mut(..len) else {
+        return header.get(&format!("{prefix}{name}")).map(String::as_str);
+    };
+    key[..prefix.len()].copy_from_slice(prefix.as_bytes());
+    key[prefix.len()..].copy_from_slice(name.as_bytes());
+    let key = std::str::from_utf8(key).expect("two strings joined are a string");
+    header.get(key).map(String::as_str)
 }
 
 /// Whether `name` is a header only browsers send: `Origin` (on every POST and cross-site
