@@ -143,6 +143,11 @@ typedef struct micro_error {
    * One readable line: status, detail and id together, for logs and exceptions.
    */
   char *message;
+  /**
+   * What sort of failure an engine code is (`not_found`, `no_service`, `timeout`, ...: the
+   * names of `micro::errors::Kind`); empty for a `MICRO_ERR_*` code.
+   */
+  char *kind;
 } micro_error;
 
 /**

@@ -17,6 +17,12 @@
  * @packageDocumentation
  */
 import * as native from './native.js';
+/**
+ * What sort of failure an error is, as the engine names it. One code can cover two kinds: a
+ * 404 from the service is `not_found`, a 404 because no node of the service is known is
+ * `no_service`.
+ */
+export type Kind = 'bad_request' | 'unauthorized' | 'forbidden' | 'not_found' | 'no_service' | 'timeout' | 'conflict' | 'lagged' | 'too_many' | 'internal' | 'unavailable';
 /** An error as go-micro carries it: who raised it (`id`), an HTTP-like `code` and a `detail`. */
 export declare class MicroError extends Error {
     /** Who raised the error, e.g. `go.micro.client` or a service name. */
@@ -27,8 +33,13 @@ export declare class MicroError extends Error {
     readonly detail: string;
     /** The HTTP status text for `code`, e.g. `Not Found`. */
     readonly status: string;
-    /** An error with `detail`, `code` (default 500) and `id` (default: the service raising it). */
-    constructor(detail: string, code?: number, id?: string, status?: string);
+    /** What sort of failure this is (not on the wire); from `code` unless the engine said. */
+    readonly kind: Kind;
+    /**
+     * An error with `detail`, `code` (default 500) and `id` (default: the service raising it);
+     * `status` and `kind` follow from the code unless given.
+     */
+    constructor(detail: string, code?: number, id?: string, status?: string, kind?: Kind);
     /** 400: the caller sent something wrong. */
     static badRequest(detail: string, id?: string): MicroError;
     /** 401: the caller is not authenticated. */

@@ -37,6 +37,29 @@ const STATUS = {
     503: 'Service Unavailable',
     504: 'Gateway Timeout',
 };
+/** The kind of a code read from the wire, as the engine reads it. */
+function kindOf(code) {
+    switch (code) {
+        case 401:
+            return 'unauthorized';
+        case 403:
+            return 'forbidden';
+        case 404:
+            return 'not_found';
+        case 408:
+            return 'timeout';
+        case 409:
+            return 'conflict';
+        case 429:
+            return 'too_many';
+        case 502:
+        case 503:
+        case 504:
+            return 'unavailable';
+        default:
+            return code >= 400 && code < 500 ? 'bad_request' : 'internal';
+    }
+}
 /** An error as go-micro carries it: who raised it (`id`), an HTTP-like `code` and a `detail`. */
 class MicroError extends Error {
     /** Who raised the error, e.g. `go.micro.client` or a service name. */
@@ -47,14 +70,20 @@ class MicroError extends Error {
     detail;
     /** The HTTP status text for `code`, e.g. `Not Found`. */
     status;
-    /** An error with `detail`, `code` (default 500) and `id` (default: the service raising it). */
-    constructor(detail, code = 500, id = '', status) {
+    /** What sort of failure this is (not on the wire); from `code` unless the engine said. */
+    kind;
+    /**
+     * An error with `detail`, `code` (default 500) and `id` (default: the service raising it);
+     * `status` and `kind` follow from the code unless given.
+     */
+    constructor(detail, code = 500, id = '', status, kind) {
         super(detail);
         this.name = 'MicroError';
         this.id = id;
         this.code = code;
         this.detail = detail;
         this.status = status ?? STATUS[code] ?? '';
+        this.kind = kind ?? kindOf(code);
     }
     /** 400: the caller sent something wrong. */
     static badRequest(detail, id = '') {
@@ -89,7 +118,7 @@ function fromNative(err) {
     try {
         const e = JSON.parse(err.message);
         if (typeof e.code === 'number' || typeof e.detail === 'string') {
-            return new MicroError(e.detail ?? '', e.code || 500, e.id ?? '', e.status);
+            return new MicroError(e.detail ?? '', e.code || 500, e.id ?? '', e.status, e.kind);
         }
     }
     catch {

@@ -35,6 +35,48 @@ const STATUS: Record<number, string> = {
   504: 'Gateway Timeout',
 }
 
+/**
+ * What sort of failure an error is, as the engine names it. One code can cover two kinds: a
+ * 404 from the service is `not_found`, a 404 because no node of the service is known is
+ * `no_service`.
+ */
+export type Kind =
+  | 'bad_request'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'no_service'
+  | 'timeout'
+  | 'conflict'
+  | 'lagged'
+  | 'too_many'
+  | 'internal'
+  | 'unavailable'
+
+/** The kind of a code read from the wire, as the engine reads it. */
+function kindOf(code: number): Kind {
+  switch (code) {
+    case 401:
+      return 'unauthorized'
+    case 403:
+      return 'forbidden'
+    case 404:
+      return 'not_found'
+    case 408:
+      return 'timeout'
+    case 409:
+      return 'conflict'
+    case 429:
+      return 'too_many'
+    case 502:
+    case 503:
+    case 504:
+      return 'unavailable'
+    default:
+      return code >= 400 && code < 500 ? 'bad_request' : 'internal'
+  }
+}
+
 /** An error as go-micro carries it: who raised it (`id`), an HTTP-like `code` and a `detail`. */
 export class MicroError extends Error {
   /** Who raised the error, e.g. `go.micro.client` or a service name. */
@@ -45,15 +87,21 @@ export class MicroError extends Error {
   readonly detail: string
   /** The HTTP status text for `code`, e.g. `Not Found`. */
   readonly status: string
+  /** What sort of failure this is (not on the wire); from `code` unless the engine said. */
+  readonly kind: Kind
 
-  /** An error with `detail`, `code` (default 500) and `id` (default: the service raising it). */
-  constructor(detail: string, code = 500, id = '', status?: string) {
+  /**
+   * An error with `detail`, `code` (default 500) and `id` (default: the service raising it);
+   * `status` and `kind` follow from the code unless given.
+   */
+  constructor(detail: string, code = 500, id = '', status?: string, kind?: Kind) {
     super(detail)
     this.name = 'MicroError'
     this.id = id
     this.code = code
     this.detail = detail
     this.status = status ?? STATUS[code] ?? ''
+    this.kind = kind ?? kindOf(code)
   }
 
   /** 400: the caller sent something wrong. */
@@ -93,7 +141,7 @@ function fromNative(err: unknown): unknown {
   try {
     const e = JSON.parse(err.message)
     if (typeof e.code === 'number' || typeof e.detail === 'string') {
-      return new MicroError(e.detail ?? '', e.code || 500, e.id ?? '', e.status)
+      return new MicroError(e.detail ?? '', e.code || 500, e.id ?? '', e.status, e.kind)
     }
   } catch {
     // not go-micro's error JSON: the error stays as it is

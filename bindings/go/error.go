@@ -19,6 +19,10 @@ type Error struct {
 	Detail string `json:"detail,omitempty"`
 	// Status is the HTTP status text for Code, e.g. "Not Found".
 	Status string `json:"status,omitempty"`
+	// Kind is what sort of failure the engine reported (not on the wire): it tells apart
+	// what one code covers, e.g. a 404 from the service (KindNotFound) and a 404 because no
+	// node of the service is known (KindNoService). Read it with [KindOf].
+	Kind Kind `json:"-"`
 
 	// cause is what the error wraps, e.g. context.DeadlineExceeded for a call whose context
 	// ran out.
@@ -34,9 +38,70 @@ func (e *Error) Error() string {
 	return string(text)
 }
 
-// NewError returns an error with any code; Status is filled in from the code.
+// Kind is what sort of failure an error is, as the engine names it.
+type Kind string
+
+// The engine's kinds.
+const (
+	KindBadRequest   Kind = "bad_request"  // 400 and other 4xx codes without a kind of their own
+	KindUnauthorized Kind = "unauthorized" // 401
+	KindForbidden    Kind = "forbidden"    // 403
+	KindNotFound     Kind = "not_found"    // 404
+	KindNoService    Kind = "no_service"   // 404 from the client: no node of the service is known
+	KindTimeout      Kind = "timeout"      // 408
+	KindConflict     Kind = "conflict"     // 409
+	KindLagged       Kind = "lagged"       // 409 from a registry watcher that missed events
+	KindTooMany      Kind = "too_many"     // 429
+	KindInternal     Kind = "internal"     // 500 and codes without a kind of their own
+	KindUnavailable  Kind = "unavailable"  // 502, 503, 504
+)
+
+// KindOf returns the kind of the *Error in err's chain: the engine's, or for an error made
+// in Go the kind of its code; KindInternal for any other non-nil error, and "" for nil or
+// the library's own errors (negative codes).
+func KindOf(err error) Kind {
+	if err == nil {
+		return ""
+	}
+	var merr *Error
+	if !errors.As(err, &merr) {
+		return KindInternal
+	}
+	if merr.Kind != "" {
+		return merr.Kind
+	}
+	return kindOfCode(merr.Code)
+}
+
+// kindOfCode is the kind of a code read from the wire, as the engine reads it.
+func kindOfCode(code int32) Kind {
+	switch {
+	case code <= 0:
+		return ""
+	case code == 401:
+		return KindUnauthorized
+	case code == 403:
+		return KindForbidden
+	case code == 404:
+		return KindNotFound
+	case code == 408:
+		return KindTimeout
+	case code == 409:
+		return KindConflict
+	case code == 429:
+		return KindTooMany
+	case code >= 502 && code <= 504:
+		return KindUnavailable
+	case code >= 400 && code < 500:
+		return KindBadRequest
+	default:
+		return KindInternal
+	}
+}
+
+// NewError returns an error with any code; Status and Kind are filled in from the code.
 func NewError(id string, code int32, detail string) *Error {
-	return &Error{Id: id, Code: code, Detail: detail, Status: http.StatusText(int(code))}
+	return &Error{Id: id, Code: code, Detail: detail, Status: http.StatusText(int(code)), Kind: kindOfCode(code)}
 }
 
 // BadRequest returns a 400 error: the caller sent something wrong.
@@ -89,6 +154,9 @@ func Code(err error) int32 {
 
 // IsNotFound reports whether err carries code 404 (e.g. an unknown service).
 func IsNotFound(err error) bool { return Code(err) == http.StatusNotFound }
+
+// IsNoService reports whether err is the client's 404 for a service with no known node.
+func IsNoService(err error) bool { return KindOf(err) == KindNoService }
 
 // IsTimeout reports whether err carries code 408 (the call's deadline passed).
 func IsTimeout(err error) bool { return Code(err) == http.StatusRequestTimeout }

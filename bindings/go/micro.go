@@ -95,5 +95,6 @@ func fromC(status C.int32_t, cerr *C.micro_error) *Error {
 		Code:   int32(cerr.code),
 		Detail: C.GoString(cerr.detail),
 		Status: C.GoString(cerr.status),
+		Kind:   Kind(C.GoString(cerr.kind)),
 	}
 }

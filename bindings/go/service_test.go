@@ -180,8 +180,12 @@ func TestCancellingTheContextMidCallEndsTheCall(t *testing.T) {
 
 func TestUnknownServiceIsNotFound(t *testing.T) {
 	_, err := newClient(t).Call(timeout(t), "go.nosuch", "X.Y", []byte(`{}`))
-	if !micro.IsNotFound(err) {
-		t.Fatalf("got %v", err)
+	if !micro.IsNotFound(err) || !micro.IsNoService(err) || micro.KindOf(err) != micro.KindNoService {
+		t.Fatalf("got %v (kind %q)", err, micro.KindOf(err))
+	}
+	// The service's own 404 has the same code and another kind.
+	if micro.KindOf(micro.NotFound("go.x", "no such thing")) != micro.KindNotFound {
+		t.Fatal("a 404 made in Go is not KindNotFound")
 	}
 }
 

@@ -60,6 +60,25 @@ impl Kind {
         }
     }
 
+    /// The kind's name as the C ABI, Go and Node carry it: `bad_request`, `unauthorized`,
+    /// `forbidden`, `not_found`, `no_service`, `timeout`, `conflict`, `lagged`, `too_many`,
+    /// `internal` or `unavailable`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::BadRequest => "bad_request",
+            Kind::Unauthorized => "unauthorized",
+            Kind::Forbidden => "forbidden",
+            Kind::NotFound => "not_found",
+            Kind::NoService => "no_service",
+            Kind::Timeout => "timeout",
+            Kind::Conflict => "conflict",
+            Kind::Lagged => "lagged",
+            Kind::TooMany => "too_many",
+            Kind::Internal => "internal",
+            Kind::Unavailable => "unavailable",
+        }
+    }
+
     /// The code an error of this kind writes on the wire when made with [`Error::of`].
     pub fn code(self) -> i32 {
         match self {

@@ -47,6 +47,9 @@ pub struct micro_error {
     pub status: *mut c_char,
     /// One readable line: status, detail and id together, for logs and exceptions.
     pub message: *mut c_char,
+    /// What sort of failure an engine code is (`not_found`, `no_service`, `timeout`, ...: the
+    /// names of `micro::errors::Kind`); empty for a `MICRO_ERR_*` code.
+    pub kind: *mut c_char,
 }
 
 /// Why a call failed, before it is handed to C.
@@ -55,18 +58,21 @@ pub(crate) struct Failure {
     pub(crate) code: i32,
     pub(crate) id: String,
     pub(crate) detail: String,
+    /// The engine's kind for an engine failure; `None` for the library's own codes.
+    pub(crate) kind: Option<micro::errors::Kind>,
 }
 
 /// The id of errors the library raises itself.
 pub(crate) const ID: &str = "micro.ffi";
 
 impl Failure {
-    /// A library failure with one of the `MICRO_ERR_*` codes.
+    /// A library failure with one of the `MICRO_ERR_*` codes, or an engine code.
     pub(crate) fn new(code: i32, detail: impl Into<String>) -> Failure {
         Failure {
             code,
             id: ID.into(),
             detail: detail.into(),
+            kind: (code > 0).then(|| micro::errors::Kind::from_code(code)),
         }
     }
 
@@ -94,6 +100,7 @@ impl From<micro::Error> for Failure {
             code: if err.code > 0 { err.code } else { 500 },
             id: err.id,
             detail: err.detail,
+            kind: Some(err.kind),
         }
     }
 }
@@ -134,6 +141,7 @@ impl micro_error {
             detail: c_string(&failure.detail),
             status: c_string(failure.status()),
             message: c_string(&failure.message()),
+            kind: c_string(failure.kind.map_or("", micro::errors::Kind::name)),
         }))
     }
 }
@@ -185,7 +193,7 @@ pub unsafe extern "C" fn micro_error_free(error: *mut micro_error) {
     quietly(|| {
         // SAFETY: made by `micro_error::boxed`, whose strings come from `CString::into_raw`.
         let error = unsafe { Box::from_raw(error) };
-        for s in [error.id, error.detail, error.status, error.message] {
+        for s in [error.id, error.detail, error.status, error.message, error.kind] {
             if !s.is_null() {
                 drop(unsafe { CString::from_raw(s) });
             }

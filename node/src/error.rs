@@ -1,6 +1,7 @@
 //! The one mapping from engine errors to JavaScript. A `micro::Error` crosses into JS as a
-//! rejected `Error` whose message is go-micro's error JSON (`{"id","code","detail","status"}`);
-//! the package's `index.js` turns that into a `MicroError` with `id`, `code` and `detail`.
+//! rejected `Error` whose message is go-micro's error JSON (`{"id","code","detail","status"}`)
+//! and the error's `kind`; the package's `index.js` turns that into a `MicroError` with `id`,
+//! `code`, `detail` and `kind`.
 //! Errors coming back from JS handlers travel the other way as the same JSON.
 
 use napi::Status;
@@ -17,9 +18,11 @@ impl<T> OrThrow<T> for micro::Result<T> {
     }
 }
 
-/// The JS error for an engine error.
+/// The JS error for an engine error: go-micro's error JSON with the error's kind beside.
 pub(crate) fn throw(err: micro::Error) -> napi::Error {
-    napi::Error::new(Status::GenericFailure, err.to_json())
+    let mut value = serde_json::to_value(&err).unwrap_or_default();
+    value["kind"] = err.kind.name().into();
+    napi::Error::new(Status::GenericFailure, value.to_string())
 }
 
 /// A 400 for bad input from JS, as a JS error.

@@ -74,6 +74,7 @@ test('an async handler that throws a MicroError reaches the caller with its id, 
   assert.equal(err.id, 'greeter')
   assert.equal(err.detail, 'not yours')
   assert.equal(err.status, 'Forbidden')
+  assert.equal(err.kind, 'forbidden')
 })
 
 test('a handler throwing a plain error is a 500 carrying its message', async () => {
@@ -88,6 +89,10 @@ test('calling a service nobody serves rejects with a MicroError from the client'
   assert.ok(err instanceof MicroError)
   assert.equal(err.id, 'go.micro.client')
   assert.match(err.detail, /nobody/)
+  // The client's 404 has a kind of its own; a 404 made in JS is the service's.
+  assert.equal(err.code, 404)
+  assert.equal(err.kind, 'no_service')
+  assert.equal(MicroError.notFound('no such thing').kind, 'not_found')
 })
 
 test('bad options are a clear 400', async () => {
