@@ -5,6 +5,8 @@ from typing import Any, final
 
 from typing_extensions import TypeAlias
 
+from .errors import MicroError
+
 __all__ = [
     "Registry",
     "Store",
@@ -24,6 +26,7 @@ __all__ = [
     "shutdown",
     "parse",
     "encode",
+    "error_from_parts",
     "__version__",
 ]
 __version__: str
@@ -251,4 +254,5 @@ def serve_mcp(
 ) -> Server | None: ...
 def shutdown() -> None: ...
 def parse(body: bytes) -> Any: ...
+def error_from_parts(id: str, code: int, detail: str, status: str = "") -> MicroError: ...
 def encode(value: Any) -> bytes: ...

@@ -99,25 +99,10 @@ class UnavailableError(MicroError):
     default_code = 503
 
 
-_BY_CODE: dict[int, type[MicroError]] = {
-    cls.default_code: cls
-    for cls in (
-        BadRequestError,
-        UnauthorizedError,
-        ForbiddenError,
-        NotFoundError,
-        TimeoutError,
-        ConflictError,
-        TooManyRequestsError,
-        InternalServerError,
-        UnavailableError,
-    )
-}
-
-
 def from_parts(id: str, code: int, detail: str, status: str = "") -> MicroError:
-    """The exception for an engine error: the subclass for its code, else ``MicroError``."""
-    error = _BY_CODE.get(code, MicroError)(detail, code, id)
-    if status:
-        error.status = status
-    return error
+    """The exception for an engine error given by its parts: the subclass the engine gives
+    that code when it reads it off the wire (502 and 504 are ``UnavailableError``, 413 a
+    ``BadRequestError``)."""
+    from . import _native
+
+    return _native.error_from_parts(id, code, detail, status)

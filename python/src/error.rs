@@ -52,6 +52,24 @@ pub fn to_py(py: Python<'_>, err: &micro::Error) -> PyErr {
     }
 }
 
+/// The exception for an error given by its parts, of the class the engine gives that code
+/// when it reads it off the wire (`go_micro.errors.from_parts`).
+#[pyfunction]
+#[pyo3(signature = (id, code, detail, status = ""))]
+pub fn error_from_parts<'py>(
+    py: Python<'py>,
+    id: &str,
+    code: i32,
+    detail: &str,
+    status: &str,
+) -> Bound<'py, PyAny> {
+    let mut err = micro::Error::new(id, detail, code);
+    if !status.is_empty() {
+        err.status = status.to_string();
+    }
+    to_py(py, &err).into_value(py).into_bound(py).into_any()
+}
+
 /// The Python exception for `source` and, through `__cause__`, for everything under it: an
 /// engine error as its own class, any other error as a `RuntimeError` carrying its message.
 fn cause(py: Python<'_>, source: Option<&(dyn std::error::Error + 'static)>) -> Option<PyErr> {

@@ -35,6 +35,7 @@ pub fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(runtime::shutdown, module)?)?;
     module.add_function(wrap_pyfunction!(json::parse, module)?)?;
     module.add_function(wrap_pyfunction!(json::encode, module)?)?;
+    module.add_function(wrap_pyfunction!(error::error_from_parts, module)?)?;
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -274,6 +274,18 @@ def test_errors_keep_their_codes(registry: go_micro.Registry) -> None:
     run(scenario())
 
 
+def test_errors_from_parts_take_the_class_the_engine_gives_their_code() -> None:
+    for code, cls in [
+        (404, go_micro.NotFoundError),
+        (413, go_micro.BadRequestError),
+        (504, go_micro.UnavailableError),
+        (507, go_micro.InternalServerError),
+    ]:
+        error = go_micro.errors.from_parts("svc", code, "why", "Custom")
+        assert type(error) is cls, (code, type(error))
+        assert (error.id, error.code, error.detail, error.status) == ("svc", code, "why", "Custom")
+
+
 def test_bad_declarations_fail_clearly(registry: go_micro.Registry) -> None:
     svc = go_micro.Service("broken", registry=registry)
 
