@@ -193,7 +193,13 @@ pub unsafe extern "C" fn micro_error_free(error: *mut micro_error) {
     quietly(|| {
         // SAFETY: made by `micro_error::boxed`, whose strings come from `CString::into_raw`.
         let error = unsafe { Box::from_raw(error) };
-        for s in [error.id, error.detail, error.status, error.message, error.kind] {
+        for s in [
+            error.id,
+            error.detail,
+            error.status,
+            error.message,
+            error.kind,
+        ] {
             if !s.is_null() {
                 drop(unsafe { CString::from_raw(s) });
             }
