@@ -148,7 +148,8 @@ async fn an_empty_body_is_sent_as_an_empty_object() {
 }
 
 #[tokio::test]
-async fn request_headers_reach_the_handler_as_metadata_but_credentials_never_do() {
+async fn request_headers_reach_the_handler_as_metadata_but_credentials_and_the_request_id_never_do()
+{
     let setup = setup().await;
     let headers = [
         ("X-Trace-Id", "abc123"),
@@ -170,6 +171,9 @@ async fn request_headers_reach_the_handler_as_metadata_but_credentials_never_do(
                 "{credential} reached the service: {metadata}"
             );
         }
+        // The HTTP request's id stays with the HTTP answer; the call has a Micro-Id.
+        assert!(!answer.header("x-request-id").is_empty());
+        assert!(metadata.get("X-Request-Id").is_none(), "{metadata}");
     }
     let answer = setup
         .http

@@ -462,9 +462,10 @@ async fn check_endpoint(
     }
 }
 
-/// The request headers a call carries as metadata: all but those about this HTTP hop, those
-/// the client sets itself, and the caller's credentials (the gateway's business, never the
-/// service's). The client leaves out a browser's own headers
+/// The request headers a call carries as metadata: all but those about this HTTP hop (the
+/// `x-request-id` the HTTP layer answers with included: the call has its own `Micro-Id`),
+/// those the client sets itself, and the caller's credentials (the gateway's business, never
+/// the service's). The client leaves out a browser's own headers
 /// ([`crate::transport::is_browser_header`]).
 pub(super) fn metadata(headers: &HeaderMap) -> Header {
     const SKIPPED: &[HeaderName] = &[
@@ -487,7 +488,7 @@ pub(super) fn metadata(headers: &HeaderMap) -> Header {
     // Most requests carry only skipped headers: start empty, which allocates nothing.
     let mut metadata = Header::new();
     for (name, value) in headers {
-        if SKIPPED.contains(name) || name.as_str() == "keep-alive" {
+        if SKIPPED.contains(name) || matches!(name.as_str(), "keep-alive" | "x-request-id") {
             continue;
         }
         if let Ok(value) = value.to_str() {
