@@ -289,7 +289,17 @@ fn broker_messages_flow_both_ways_between_go_micro_and_us() {
                 .header
                 .insert("Content-Type".into(), "application/json".into());
             message.header.insert("Micro-Topic".into(), "to.go".into());
-            broker.publish("to.go", message).await.unwrap();
+            // go-micro's subscriber is ready once registered; under load our mDNS lookup can
+            // miss its first answer, so publish until it is found.
+            let mut published = broker.publish("to.go", message.clone()).await;
+            for _ in 0..50 {
+                if published.is_ok() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                published = broker.publish("to.go", message.clone()).await;
+            }
+            published.unwrap();
             let line = tokio::task::spawn_blocking(move || {
                 let mut line = String::new();
                 out.read_line(&mut line).unwrap();
