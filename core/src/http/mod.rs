@@ -14,6 +14,7 @@ pub mod caller;
 mod failure;
 mod hosts;
 mod serve;
+mod stamp;
 
 #[cfg(feature = "auth")]
 pub use caller::{Authenticator, Caller};
