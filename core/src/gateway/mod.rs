@@ -134,7 +134,7 @@ impl Gateway {
         routes::SERVICE_ROUTES
             .iter()
             .chain(routes::ROUTES)
-            .map(routes::Route::line)
+            .flat_map(routes::Route::lines)
             .collect()
     }
 

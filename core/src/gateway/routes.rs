@@ -86,83 +86,74 @@ impl Shared {
 /// The answer to one request.
 pub(super) type Reply = Response;
 
-/// One route: the methods it takes and its path (both for the banner), what it does, and
-/// its handler.
+/// One route: its path, its uses for the banner (a method and what it does, each), and its
+/// handler.
 pub(super) struct Route {
-    methods: &'static str,
     path: &'static str,
-    doc: &'static str,
+    uses: &'static [(&'static str, &'static str)],
     handler: fn() -> MethodRouter<Arc<Shared>>,
 }
 
 impl Route {
-    /// The banner line: `METHOD path  what it does`.
-    pub(super) fn line(&self) -> String {
+    /// The banner lines, one per use: `METHOD path  what it does`.
+    pub(super) fn lines(&self) -> impl Iterator<Item = String> + '_ {
         let path = self.path.replace("{*", "{");
-        format!("{:<5}{path:<37}{}", self.methods, self.doc)
+        self.uses
+            .iter()
+            .map(move |(method, doc)| format!("{method:<5}{path:<37}{doc}"))
     }
 }
 
 /// The routes every gateway serves.
 pub(super) const ROUTES: &[Route] = &[
     Route {
-        methods: "POST",
         path: "/api/{service}/{endpoint}",
-        doc: "call an endpoint (Handler.Method)",
+        uses: &[("POST", "call an endpoint (Handler.Method)")],
         handler: || any(api_call),
     },
     Route {
-        methods: "POST",
         path: "/api/{service}/{handler}/{method}",
-        doc: "call an endpoint",
+        uses: &[("POST", "call an endpoint")],
         handler: || any(api_call_split),
     },
     Route {
-        methods: "GET",
         path: "/api/{service}",
-        doc: "describe a service",
+        uses: &[("GET", "describe a service")],
         handler: || any(api_describe),
     },
     Route {
-        methods: "GET",
         path: "/health",
-        doc: "gateway health",
+        uses: &[("GET", "gateway health")],
         handler: || get(health),
     },
     Route {
-        methods: "GET",
         path: "/health/live",
-        doc: "the gateway runs",
+        uses: &[("GET", "the gateway runs")],
         handler: || get(health),
     },
     Route {
-        methods: "GET",
         path: "/health/ready",
-        doc: "the gateway reaches the registry",
+        uses: &[("GET", "the gateway reaches the registry")],
         handler: || get(ready),
     },
     Route {
-        methods: "GET",
         path: "/micro/registry",
-        doc: "registered services",
+        uses: &[("GET", "registered services")],
         handler: || get(list),
     },
     Route {
-        methods: "GET",
         path: "/micro/registry/{*name}",
-        doc: "describe a service",
+        uses: &[("GET", "describe a service")],
         handler: || get(registry_describe),
     },
     Route {
-        methods: "GET",
         path: "/micro/store",
-        doc: "list store keys",
+        uses: &[("GET", "list store keys")],
         handler: || get(store_list).fallback(|| async { Failure::only("GET") }),
     },
     Route {
-        methods: "GET",
         path: "/micro/store/{*key}",
-        doc: "read a record",
+        uses: &[("GET", "read a record"), ("POST", "write a record")],
         handler: || {
             get(store_read)
                 .post(store_write)
@@ -170,25 +161,13 @@ pub(super) const ROUTES: &[Route] = &[
         },
     },
     Route {
-        methods: "POST",
-        path: "/micro/store/{*key}",
-        doc: "write a record",
-        handler: || {
-            get(store_read)
-                .post(store_write)
-                .fallback(|| async { Failure::only("GET or POST") })
-        },
-    },
-    Route {
-        methods: "POST",
         path: "/micro/broker",
-        doc: "publish a message (name the topic)",
+        uses: &[("POST", "publish a message (name the topic)")],
         handler: || any(no_topic),
     },
     Route {
-        methods: "POST",
         path: "/micro/broker/{*topic}",
-        doc: "publish a message",
+        uses: &[("POST", "publish a message")],
         handler: || post(publish).fallback(|| async { Failure::only("POST") }),
     },
 ];
@@ -196,27 +175,26 @@ pub(super) const ROUTES: &[Route] = &[
 /// go-micro's short routes, served when the dashboard does not own these paths.
 pub(super) const SERVICE_ROUTES: &[Route] = &[
     Route {
-        methods: "GET",
         path: "/",
-        doc: "services and their endpoints",
+        uses: &[("GET", "services and their endpoints")],
         handler: || get(list),
     },
     Route {
-        methods: "GET",
         path: "/{service}",
-        doc: "describe a service (or call the endpoint a Micro-Endpoint header names)",
+        uses: &[(
+            "GET",
+            "describe a service (or call the endpoint a Micro-Endpoint header names)",
+        )],
         handler: || any(service_root),
     },
     Route {
-        methods: "POST",
         path: "/{service}/{endpoint}",
-        doc: "call an endpoint (Handler.Method)",
+        uses: &[("POST", "call an endpoint (Handler.Method)")],
         handler: || any(api_call),
     },
     Route {
-        methods: "POST",
         path: "/{service}/{handler}/{method}",
-        doc: "call an endpoint",
+        uses: &[("POST", "call an endpoint")],
         handler: || any(api_call_split),
     },
 ];
@@ -224,15 +202,11 @@ pub(super) const SERVICE_ROUTES: &[Route] = &[
 /// The JSON routes over `shared`, with go-micro's short routes unless `with_services` is off.
 pub(super) fn router(shared: Arc<Shared>, with_services: bool) -> Router {
     let mut router = Router::new();
-    let mut seen = BTreeSet::new();
     let routes = ROUTES
         .iter()
         .chain(if with_services { SERVICE_ROUTES } else { &[] });
     for route in routes {
-        // A path listed for two methods is one route.
-        if seen.insert(route.path) {
-            router = router.route(route.path, (route.handler)());
-        }
+        router = router.route(route.path, (route.handler)());
     }
     router.with_state(shared)
 }
