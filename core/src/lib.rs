@@ -16,6 +16,7 @@ pub mod errors;
 #[cfg(feature = "gateway")]
 pub mod gateway;
 pub mod http;
+mod listen;
 pub mod log;
 #[cfg(feature = "mcp")]
 pub mod mcp;

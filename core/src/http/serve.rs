@@ -11,11 +11,10 @@ use axum::extract::{ConnectInfo, Request};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use tower::ServiceBuilder;
 use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
 use tower_http::normalize_path::{NormalizePath, NormalizePathLayer};
@@ -104,7 +103,15 @@ pub fn serve(listener: TcpListener, router: Router, limits: Limits) -> Result<Ru
         .local_addr()
         .map_err(|e| Error::internal(ID, format!("cannot read the listening address: {e}")))?;
     let (stopping, stopped) = watch::channel(false);
-    let server = tokio::spawn(accept(listener, layered(router), limits, stopped));
+    let app = layered(router);
+    let serving = stopped.clone();
+    let server = tokio::spawn(crate::listen::accept(
+        listener,
+        limits.max_connections,
+        stopped,
+        Some(limits.grace),
+        move |stream, peer| connection(stream, peer, app.clone(), limits, serving.clone()),
+    ));
     Ok(Running {
         address,
         stopping,
@@ -131,61 +138,6 @@ type MakeSpan = fn(&Request) -> Span;
 
 /// A face's router with its layers.
 type App = NormalizePath<Stamp<Trace<Router, SharedClassifier<ServerErrorsAsFailures>, MakeSpan>>>;
-
-/// Accepts connections, at most `limits.max_connections` at once, until told to stop; then
-/// waits the grace period for them to finish.
-async fn accept(
-    listener: TcpListener,
-    app: App,
-    limits: Limits,
-    mut stopping: watch::Receiver<bool>,
-) {
-    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
-    let mut connections = JoinSet::new();
-    loop {
-        while connections.try_join_next().is_some() {}
-        let accepted = tokio::select! {
-            accepted = next(&listener, &permits) => accepted,
-            _ = stopped(&mut stopping) => break,
-        };
-        match accepted {
-            Ok((stream, peer, permit)) => {
-                let conn = connection(stream, peer, app.clone(), limits, stopping.clone());
-                connections.spawn(async move {
-                    conn.await;
-                    drop(permit);
-                });
-            }
-            Err(err) => {
-                // Out of file descriptors and the like: wait a moment rather than spin.
-                tracing::warn!(%err, "cannot accept a connection");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    }
-    drop(listener);
-    let drained = async { while connections.join_next().await.is_some() {} };
-    if tokio::time::timeout(limits.grace, drained).await.is_err() {
-        tracing::warn!(
-            "requests still running after {:?}; closing them",
-            limits.grace
-        );
-    }
-}
-
-/// The next connection, once fewer than the cap are open.
-async fn next(
-    listener: &TcpListener,
-    permits: &Arc<Semaphore>,
-) -> std::io::Result<(TcpStream, SocketAddr, OwnedSemaphorePermit)> {
-    let permit = permits
-        .clone()
-        .acquire_owned()
-        .await
-        .expect("the semaphore is never closed");
-    let (stream, peer) = listener.accept().await?;
-    Ok((stream, peer, permit))
-}
 
 /// Serves one keep-alive connection; finishes the request in flight and closes it on stop.
 async fn connection(
