@@ -215,7 +215,7 @@ impl Inner {
             max_body_size: self.options.max_body_size,
             ..Default::default()
         };
-        let running = crate::http::serve(listener, router(receiver), limits)?;
+        let running = crate::http::serve(listener, router(receiver), limits, None)?;
         let mut stop = self.stop.subscribe();
         tokio::spawn(async move {
             let _ = stop.changed().await;

@@ -33,7 +33,7 @@ use crate::Client;
 use crate::auth::Auth;
 use crate::broker::Broker;
 use crate::errors::Result;
-use crate::http::{self, Authenticator, Failure, Hosts, Limits};
+use crate::http::{self, Authenticator, Failure, Limits};
 #[cfg(feature = "mcp")]
 use crate::mcp::Mcp;
 use crate::registry::{Cache, Registry};
@@ -150,15 +150,13 @@ impl Gateway {
     /// (go-micro's spelling, kept on loopback); a host given explicitly is used as given.
     pub async fn start(self, address: &str) -> Result<Running> {
         let listener = http::bind(address).await?;
-        let bound = listener.local_addr().map_err(|e| {
-            crate::Error::internal(ID, format!("cannot read the listening address: {e}"))
-        })?;
         let limits = self.limits;
-        http::serve(listener, self.router(bound).await?, limits)
+        let allowed_hosts = self.allowed_hosts.clone();
+        http::serve(listener, self.router().await?, limits, Some(&allowed_hosts))
     }
 
-    /// Every route of the gateway, composed with its host check and auth, as served on `bound`.
-    async fn router(self, bound: std::net::SocketAddr) -> Result<Router> {
+    /// Every route of the gateway, with its auth.
+    async fn router(self) -> Result<Router> {
         #[cfg(feature = "dashboard")]
         let (dashboard, pages) = {
             let default_password = match &self.auth {
@@ -187,12 +185,7 @@ impl Gateway {
         };
         #[cfg(feature = "dashboard")]
         let router = router.merge(pages::router(shared));
-        let router = router
-            .layer(axum::Extension(Authenticator(self.auth)))
-            .layer(axum::middleware::from_fn_with_state(
-                Hosts::new(bound, &self.allowed_hosts),
-                http::hosts_layer,
-            ));
+        let router = router.layer(axum::Extension(Authenticator(self.auth)));
         Ok(with_fallback(router, dashboard))
     }
 }
@@ -220,22 +213,25 @@ mod tests {
     use axum::body::Body;
     use axum::extract::ConnectInfo;
     use axum::http::{Request, StatusCode};
+    use http_body_util::BodyExt;
     use tower::ServiceExt;
 
-    /// The gateway's router, no socket, with the limits and peer the server would add.
-    async fn app() -> Router {
+    /// The gateway's router in the layers every face gets, no socket, with the limits and peer
+    /// the server would add.
+    async fn app() -> http::App {
         let gateway = Gateway::new(
             Arc::new(Registry::new()),
             Arc::new(Store::new(Options::default())),
             Arc::new(Broker::new()),
         );
         let bound = "127.0.0.1:8080".parse().unwrap();
-        gateway
-            .router(bound)
+        let router = gateway
+            .router()
             .await
             .unwrap()
             .layer(axum::Extension(Limits::default()))
-            .layer(axum::Extension(ConnectInfo(bound)))
+            .layer(axum::Extension(ConnectInfo(bound)));
+        http::layered(router, Some(http::Hosts::new(bound, &[])))
     }
 
     async fn status(method: &str, path: &str, host: &str) -> (StatusCode, String) {
@@ -247,9 +243,7 @@ mod tests {
             .unwrap();
         let response = app().await.oneshot(request).await.unwrap();
         let status = response.status();
-        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
-            .await
-            .unwrap();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
         (status, String::from_utf8_lossy(&body).into_owned())
     }
 

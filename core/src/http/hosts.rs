@@ -5,13 +5,14 @@
 //! (`--allowed-host`).
 
 use super::Failure;
-use axum::extract::{Request, State};
-use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap};
-use axum::middleware::Next;
+use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
+use futures::future::{Either, Ready, ready};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::task::{Context, Poll};
+use tower::Service;
 
 /// The hosts allowed on every face: loopback by name and address, on any port.
 pub const DEFAULT_ALLOWED_HOSTS: &[&str] = &["localhost", "127.0.0.1", "[::1]"];
@@ -76,12 +77,31 @@ impl Hosts {
     }
 }
 
-/// The layer refusing requests for hosts that are not allowed (use with
-/// `axum::middleware::from_fn_with_state`).
-pub async fn layer(State(hosts): State<Hosts>, request: Request, next: Next) -> Response {
-    match hosts.check(request.headers()) {
-        Ok(()) => next.run(request).await,
-        Err(failure) => failure.into_response(),
+/// The service refusing requests for hosts that are not allowed, before `inner` sees them;
+/// with no hosts, every request passes.
+#[derive(Clone)]
+pub(crate) struct CheckHost<S> {
+    pub(super) hosts: Option<Hosts>,
+    pub(super) inner: S,
+}
+
+impl<S, B> Service<Request<B>> for CheckHost<S>
+where
+    S: Service<Request<B>, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Either<Ready<Result<Response, S::Error>>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        match self.hosts.as_ref().map(|h| h.check(request.headers())) {
+            Some(Err(failure)) => Either::Left(ready(Ok(failure.into_response()))),
+            _ => Either::Right(self.inner.call(request)),
+        }
     }
 }
 

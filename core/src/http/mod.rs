@@ -21,7 +21,9 @@ pub use caller::{Authenticator, Caller};
 #[cfg(feature = "gateway")]
 pub(crate) use failure::encode;
 pub use failure::{Failure, json, retry_after, whole_secs};
-pub use hosts::{DEFAULT_ALLOWED_HOSTS, Hosts, layer as hosts_layer};
+pub use hosts::{DEFAULT_ALLOWED_HOSTS, Hosts};
+#[cfg(test)]
+pub(crate) use serve::{App, layered};
 pub use serve::{Limits, Running, bind, listen_address, serve};
 
 use axum::body::{Body, HttpBody};

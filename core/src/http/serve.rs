@@ -4,6 +4,7 @@
 //! address hook.
 
 use super::body;
+use super::hosts::{CheckHost, Hosts};
 use super::stamp::{Stamp, StampLayer};
 use crate::errors::{Error, Result};
 use axum::Router;
@@ -96,14 +97,22 @@ impl Running {
 
 /// Serves `router` on `listener` in the background with `limits` and the common layers:
 /// trailing slashes trimmed, request ids, tracing (method and path, never the query, which
-/// may hold a token), security headers, and the body's size cap and timeout. Handlers find the
-/// peer as `ConnectInfo<SocketAddr>` and the limits as an `Extension<Limits>`.
-pub fn serve(listener: TcpListener, router: Router, limits: Limits) -> Result<Running> {
+/// may hold a token), security headers, the `Host` check and the body's size cap and timeout.
+/// `allowed_hosts` are the hosts answered beside loopback and the bound address
+/// ([`Hosts::new`]); `None` answers any `Host`, for the broker's endpoint, which peers on other
+/// machines post to. Handlers find the peer as `ConnectInfo<SocketAddr>` and the limits as an
+/// `Extension<Limits>`.
+pub fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    allowed_hosts: Option<&[String]>,
+) -> Result<Running> {
     let address = listener
         .local_addr()
         .map_err(|e| Error::internal(ID, format!("cannot read the listening address: {e}")))?;
     let (stopping, stopped) = watch::channel(false);
-    let app = layered(router);
+    let app = layered(router, allowed_hosts.map(|extra| Hosts::new(address, extra)));
     let serving = stopped.clone();
     let server = tokio::spawn(crate::listen::accept(
         listener,
@@ -120,13 +129,17 @@ pub fn serve(listener: TcpListener, router: Router, limits: Limits) -> Result<Ru
 }
 
 /// The layers every request passes, around the whole router rather than each route, so a
-/// request pays for them once.
-fn layered(router: Router) -> App {
+/// request pays for them once; a refused `Host` is answered inside the stamp, so its 403
+/// carries the request id and security headers too.
+pub(crate) fn layered(router: Router, hosts: Option<Hosts>) -> App {
     ServiceBuilder::new()
         .layer(NormalizePathLayer::trim_trailing_slash())
         .layer(StampLayer)
         .layer(TraceLayer::new_for_http().make_span_with(span as MakeSpan))
-        .service(router)
+        .service(CheckHost {
+            hosts,
+            inner: router,
+        })
 }
 
 /// A request's span: method and path, never the query, which may hold a token.
@@ -137,7 +150,9 @@ fn span(request: &Request) -> Span {
 type MakeSpan = fn(&Request) -> Span;
 
 /// A face's router with its layers.
-type App = NormalizePath<Stamp<Trace<Router, SharedClassifier<ServerErrorsAsFailures>, MakeSpan>>>;
+pub(crate) type App = NormalizePath<
+    Stamp<Trace<CheckHost<Router>, SharedClassifier<ServerErrorsAsFailures>, MakeSpan>>,
+>;
 
 /// Serves one keep-alive connection; finishes the request in flight and closes it on stop.
 async fn connection(

@@ -31,7 +31,7 @@ const SECURITY: [(HeaderName, &str); 4] = [
 
 /// The layer stamping every answer.
 #[derive(Debug, Clone, Copy, Default)]
-pub(super) struct StampLayer;
+pub(crate) struct StampLayer;
 
 impl<S> Layer<S> for StampLayer {
     type Service = Stamp<S>;
@@ -43,7 +43,7 @@ impl<S> Layer<S> for StampLayer {
 
 /// A service whose answers carry the request id and the security headers.
 #[derive(Debug, Clone)]
-pub(super) struct Stamp<S> {
+pub(crate) struct Stamp<S> {
     inner: S,
 }
 
@@ -73,7 +73,7 @@ where
 
 pin_project! {
     /// The answer to come, stamped once it is there.
-    pub(super) struct Stamped<F> {
+    pub(crate) struct Stamped<F> {
         #[pin]
         inner: F,
         id: Option<HeaderValue>,

@@ -13,7 +13,7 @@
 use super::server::{self, Server};
 use super::{CallError, Mcp};
 use crate::errors::Result;
-use crate::http::{self, Authenticator, Failure, Hosts, Limits, Running, json, read_body};
+use crate::http::{self, Authenticator, Failure, Limits, Running, json, read_body};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -139,9 +139,6 @@ async fn call(State(face): State<Arc<Face>>, caller: http::Caller, body: Body) -
 /// answering `allowed_hosts` besides loopback and the bound address.
 pub async fn start(mcp: Arc<Mcp>, address: &str, allowed_hosts: Vec<String>) -> Result<Running> {
     let listener = http::bind(address).await?;
-    let bound = listener.local_addr().map_err(|e| {
-        crate::Error::internal(super::ID, format!("cannot read the listening address: {e}"))
-    })?;
     let limits = Limits::default();
     let auth = Authenticator(mcp.authenticator().cloned());
     let router = router(mcp, limits)
@@ -155,12 +152,8 @@ pub async fn start(mcp: Arc<Mcp>, address: &str, allowed_hosts: Vec<String>) -> 
                 "not found: MCP is at /mcp (and GET /mcp/tools, POST /mcp/call)",
             )
         })
-        .layer(axum::Extension(auth))
-        .layer(axum::middleware::from_fn_with_state(
-            Hosts::new(bound, &allowed_hosts),
-            http::hosts_layer,
-        ));
-    http::serve(listener, router, limits)
+        .layer(axum::Extension(auth));
+    http::serve(listener, router, limits, Some(&allowed_hosts))
 }
 
 /// A `POST /mcp/call` body in either shape; the input stays JSON text.
