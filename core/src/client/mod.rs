@@ -37,6 +37,7 @@ use futures::future::BoxFuture;
 use selector::{Nodes, Picker};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::borrow::Cow;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -355,11 +356,9 @@ impl Core {
                 .pick(&request.service, &addresses, &tried)
                 .ok_or_else(|| not_found(&request.service))?;
             let left = deadline.saturating_duration_since(Instant::now());
-            let message = Message {
-                header: call_header(request, options, &id, Some(left)),
-                body: body.clone(),
-            };
-            let failure = match self.exchange(address, &message, options).await {
+            let timeout = left.as_nanos().to_string();
+            let header = call_header(request, options, &id, Some(&timeout));
+            let failure = match self.exchange(address, &header, &body, options).await {
                 Ok(reply) => match micro_header(&reply.header, "Error") {
                     Some(err) => Failure::sent(Error::parse(err)),
                     None => {
@@ -386,11 +385,12 @@ impl Core {
     async fn exchange(
         &self,
         address: &str,
-        message: &Message,
+        header: &[(Cow<'_, str>, &str)],
+        body: &[u8],
         options: &CallOptions,
     ) -> std::result::Result<Message, Failure> {
         if let Some(mut conn) = self.pool.take(address) {
-            match send_recv(&mut conn, message).await {
+            match send_recv(&mut conn, header, body).await {
                 Ok(reply) => {
                     self.pool.put(conn);
                     return Ok(reply);
@@ -402,7 +402,7 @@ impl Core {
             }
         }
         let mut conn = self.dial(address, options).await.map_err(Failure::unsent)?;
-        let reply = send_recv(&mut conn, message).await?;
+        let reply = send_recv(&mut conn, header, body).await?;
         self.pool.put(conn);
         Ok(reply)
     }
@@ -451,8 +451,13 @@ impl Core {
             endpoint: endpoint.to_string(),
             body: Bytes::new(),
         };
+        let id = self.next_id();
+        let header = call_header(&request, options, &id, None)
+            .into_iter()
+            .map(|(name, value)| (name.into_owned(), value.to_string()))
+            .collect();
         let mut first = Message {
-            header: call_header(&request, options, &self.next_id(), None),
+            header,
             // go-micro sends the empty request object first; its server ignores the body.
             body: empty_request(&codec),
         };
@@ -504,23 +509,43 @@ impl Failure {
 
 /// One request and its response on `conn`. A send that fails has not delivered the whole
 /// request, so the server cannot have read it.
-async fn send_recv(conn: &mut Conn, message: &Message) -> std::result::Result<Message, Failure> {
-    conn.send(message).await.map_err(Failure::unsent)?;
+async fn send_recv(
+    conn: &mut Conn,
+    header: &[(Cow<'_, str>, &str)],
+    body: &[u8],
+) -> std::result::Result<Message, Failure> {
+    let header = header.iter().map(|(name, value)| (name.as_ref(), *value));
+    conn.send_parts(header, body).await.map_err(Failure::unsent)?;
     conn.recv().await.map_err(Failure::sent)
 }
 
-/// The headers of a call or stream message: metadata, then the call's own headers, which win.
+/// The headers of a call or stream message as name-value pairs: the call's own, then the
+/// metadata not naming one of them, so the call's own win.
 ///
 /// Unary calls carry `Micro-Stream` too, unique per call: go-micro's server keys a call's
 /// internal socket by it, and without it every call on a connection shares the empty key, so
 /// a call sent right after the previous answer is sometimes lost (tests/interop/README.md).
-fn call_header(
-    request: &RawRequest,
-    options: &CallOptions,
-    id: &str,
-    timeout: Option<Duration>,
-) -> Header {
-    let mut header = Header::with_capacity(options.metadata.len() + 8);
+fn call_header<'a>(
+    request: &'a RawRequest,
+    options: &'a CallOptions,
+    id: &'a str,
+    timeout: Option<&'a str>,
+) -> Vec<(Cow<'a, str>, &'a str)> {
+    let content_type = options.content_type.as_str();
+    let own = [
+        ("Content-Type", content_type),
+        ("Accept", content_type),
+        ("Micro-Id", id),
+        ("Micro-Service", request.service.as_str()),
+        ("Micro-Method", request.endpoint.as_str()),
+        ("Micro-Endpoint", request.endpoint.as_str()),
+        ("Micro-Stream", id),
+    ];
+    let mut header = Vec::with_capacity(own.len() + 1 + options.metadata.len());
+    header.extend(own.map(|(name, value)| (Cow::Borrowed(name), value)));
+    if let Some(timeout) = timeout {
+        header.push((Cow::Borrowed("Timeout"), timeout));
+    }
     for (key, value) in &options.metadata {
         let key = canonical(key);
         // A topic header makes a go-micro server take the call for an event, an error
@@ -529,20 +554,11 @@ fn call_header(
         let reserved = ["Micro-Topic", "Micro-Error"]
             .iter()
             .any(|r| key == *r || key.strip_prefix("X-") == Some(r));
-        if !reserved && !is_browser_header(&key) {
-            header.insert(key, value.clone());
+        let taken = header.iter().any(|(name, _)| *name == key);
+        if !reserved && !taken && !is_browser_header(&key) {
+            header.push((Cow::Owned(key), value.as_str()));
         }
     }
-    if let Some(timeout) = timeout {
-        header.insert("Timeout".into(), timeout.as_nanos().to_string());
-    }
-    header.insert("Content-Type".into(), options.content_type.clone());
-    header.insert("Accept".into(), options.content_type.clone());
-    header.insert("Micro-Id".into(), id.to_string());
-    header.insert("Micro-Service".into(), request.service.clone());
-    header.insert("Micro-Method".into(), request.endpoint.clone());
-    header.insert("Micro-Endpoint".into(), request.endpoint.clone());
-    header.insert("Micro-Stream".into(), id.to_string());
     header
 }
 

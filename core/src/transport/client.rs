@@ -3,7 +3,7 @@
 //! address, one minute each).
 
 use super::Message;
-use super::wire::{Reader, Start, encode_request};
+use super::wire::{Reader, Start, encode_request, pairs};
 use crate::errors::{Error, Result};
 use bytes::BytesMut;
 use std::collections::HashMap;
@@ -69,6 +69,16 @@ impl Conn {
         self.send.send(message).await
     }
 
+    /// Sends a request made of `header` (name-value pairs) and `body`, for a caller that
+    /// never builds a [`Message`].
+    pub async fn send_parts<'a>(
+        &mut self,
+        header: impl IntoIterator<Item = (&'a str, &'a str)>,
+        body: &[u8],
+    ) -> Result<()> {
+        self.send.send_parts(header, body).await
+    }
+
     /// Reads one response.
     pub async fn recv(&mut self) -> Result<Message> {
         self.recv.recv().await
@@ -83,8 +93,17 @@ impl Conn {
 impl SendHalf {
     /// Sends one message as a `POST /` request.
     pub async fn send(&mut self, message: &Message) -> Result<()> {
+        self.send_parts(pairs(&message.header), &message.body).await
+    }
+
+    /// Sends a request made of `header` (name-value pairs) and `body`.
+    pub async fn send_parts<'a>(
+        &mut self,
+        header: impl IntoIterator<Item = (&'a str, &'a str)>,
+        body: &[u8],
+    ) -> Result<()> {
         self.buf.clear();
-        encode_request(&mut self.buf, &self.address, &message.header, &message.body);
+        encode_request(&mut self.buf, &self.address, header, body);
         self.io
             .write_all(&self.buf)
             .await

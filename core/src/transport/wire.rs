@@ -5,6 +5,7 @@
 use super::Header;
 use crate::errors::{Error, Result};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
+use std::fmt::Write as _;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::time::Instant;
@@ -304,8 +305,13 @@ pub fn canonical(name: &str) -> String {
     out
 }
 
-/// Writes `POST / HTTP/1.1` with the headers and body.
-pub fn encode_request(out: &mut BytesMut, host: &str, header: &Header, body: &[u8]) {
+/// Writes `POST / HTTP/1.1` with the headers (name-value pairs) and body.
+pub fn encode_request<'a>(
+    out: &mut BytesMut,
+    host: &str,
+    header: impl IntoIterator<Item = (&'a str, &'a str)>,
+    body: &[u8],
+) {
     out.put_slice(b"POST / HTTP/1.1\r\nHost: ");
     out.put_slice(host.as_bytes());
     out.put_slice(b"\r\n");
@@ -314,18 +320,24 @@ pub fn encode_request(out: &mut BytesMut, host: &str, header: &Header, body: &[u
 
 /// Writes `HTTP/1.1 <code> <reason>` with the headers and body.
 pub fn encode_response(out: &mut BytesMut, code: u16, header: &Header, body: &[u8]) {
-    let reason = crate::errors::status_text(code.into());
-    out.put_slice(
-        format!(
-            "HTTP/1.1 {code} {}\r\n",
-            if reason.is_empty() { "OK" } else { reason }
-        )
-        .as_bytes(),
-    );
-    encode_rest(out, header, body);
+    let reason = match crate::errors::status_text(code.into()) {
+        "" => "OK",
+        reason => reason,
+    };
+    let _ = write!(out, "HTTP/1.1 {code} {reason}\r\n");
+    encode_rest(out, pairs(header), body);
 }
 
-fn encode_rest(out: &mut BytesMut, header: &Header, body: &[u8]) {
+/// A header map as the name-value pairs the encoders take.
+pub fn pairs(header: &Header) -> impl Iterator<Item = (&str, &str)> {
+    header.iter().map(|(name, value)| (name.as_str(), value.as_str()))
+}
+
+fn encode_rest<'a>(
+    out: &mut BytesMut,
+    header: impl IntoIterator<Item = (&'a str, &'a str)>,
+    body: &[u8],
+) {
     for (name, value) in header {
         let framing = ["Content-Length", "Transfer-Encoding", "Host"]
             .iter()
@@ -333,17 +345,19 @@ fn encode_rest(out: &mut BytesMut, header: &Header, body: &[u8]) {
         if framing || name.is_empty() || !name.bytes().all(is_token) {
             continue;
         }
-        // A value with a line break would forge headers: drop the line breaks.
         out.put_slice(name.as_bytes());
         out.put_slice(b": ");
-        for b in value.bytes().filter(|b| *b != b'\r' && *b != b'\n') {
-            out.put_u8(b);
+        if value.bytes().any(|b| b == b'\r' || b == b'\n') {
+            // A value with a line break would forge headers: drop the line breaks.
+            for b in value.bytes().filter(|b| *b != b'\r' && *b != b'\n') {
+                out.put_u8(b);
+            }
+        } else {
+            out.put_slice(value.as_bytes());
         }
         out.put_slice(b"\r\n");
     }
-    out.put_slice(b"Content-Length: ");
-    out.put_slice(body.len().to_string().as_bytes());
-    out.put_slice(b"\r\n\r\n");
+    let _ = write!(out, "Content-Length: {}\r\n\r\n", body.len());
     out.put_slice(body);
 }
 
@@ -374,7 +388,7 @@ mod tests {
         let mut header = Header::new();
         header.insert("Micro-Endpoint".into(), "Greeter.Hello".into());
         let mut buf = BytesMut::new();
-        encode_request(&mut buf, "127.0.0.1:1", &header, b"{\"name\":\"x\"}");
+        encode_request(&mut buf, "127.0.0.1:1", pairs(&header), b"{\"name\":\"x\"}");
         encode_response(&mut buf, 200, &header, b"");
         let frames = read_all(&buf, 1024).await;
         let first = frames[0].as_ref().unwrap().as_ref().unwrap();
