@@ -116,6 +116,26 @@ ratio_head() {
 # A row of the ratio table: $1 named, load() results $2 over $3 in requests/s and p99.
 ratio_row() { echo "| $1 | $(ratio "$(col "$2" 1)" "$(col "$3" 1)") | $(ratio "$(col "$2" 3)" "$(col "$3" 3)") |"; }
 
+# Runs the row function $1 (arguments: a build directory and the variable to set) for this
+# build and, with MICRO_BENCH_BEFORE, for the earlier one, alternately $rounds times, and sets
+# the variables named $2 and $3 to each build's median run by requests/s, so that drift in the
+# machine's load falls on both builds alike.
+rounds="${MICRO_BENCH_ROUNDS:-3}"
+compare() {
+    local run=$1 one now=() earlier=()
+    for _ in $(seq "$rounds"); do
+        "$run" "$target/release" one
+        now+=("$one")
+        if [ -n "$before" ]; then
+            "$run" "$before" one
+            earlier+=("$one")
+        fi
+    done
+    printf -v "$2" '%s' "$(median "${now[@]}")"
+    [ -z "$before" ] || printf -v "$3" '%s' "$(median "${earlier[@]}")"
+}
+median() { printf '%s\n' "$@" | sort -g -k1,1 | sed -n "$((($# + 1) / 2))p"; }
+
 # The machine and its load average, for a results file's first lines.
 machine() {
     echo "$(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(free -g | awk '/Mem:/ {print $2}') GiB"

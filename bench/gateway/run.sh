@@ -11,7 +11,8 @@
 # each for D seconds over C connections, on loopback, services found through mDNS inside a
 # network namespace this script creates; every row at the default thread count and pinned to
 # one thread per process, and with MICRO_BENCH_BEFORE (bench/before.sh) the libmicro rows
-# again from an earlier build. Writes bench/results/gateway.md.
+# again from an earlier build, each libmicro row the median of MICRO_BENCH_ROUNDS (3) runs
+# taken in turn with the earlier build's. Writes bench/results/gateway.md.
 #
 #   bench/gateway/run.sh [connections=64] [seconds=10]
 set -euo pipefail
@@ -120,16 +121,14 @@ micro_server() {
 tables() {
     trap stop_all EXIT
     local ours go_go go_rust bare authed ours_before="" authed_before=""
-    micro_api "$target/release" ours
-    [ -z "$before" ] || micro_api "$before" ours_before
+    compare micro_api ours ours_before
     helloworld go
     through_gateway go_go 8091 "$call" "$interop/micro" api --address 127.0.0.1:8091
     helloworld "$target/release"
     through_gateway go_rust 8091 "$call" "$interop/micro" api --address 127.0.0.1:8091
     service=""
     through_gateway bare 8092 "$call" "$target/release/gateway-ceiling" 127.0.0.1:8092
-    micro_server "$target/release" authed
-    [ -z "$before" ] || micro_server "$before" authed_before
+    compare micro_server authed authed_before
 
     table_head "gateway -> service"
     row "libmicro micro api -> libmicro helloworld" "$ours"
@@ -159,6 +158,7 @@ $load_after.
 wrk POSTs \`{"name":"Alice"}\` to \`/helloworld/Helloworld.Call\` over $c keep-alive connections
 (2 threads) for $d s after a 2 s warm-up, on loopback; gateways find helloworld through mDNS
 (\`bench/gateway/run.sh $c $d\`$([ -z "$before" ] || echo ", with \`MICRO_BENCH_BEFORE\` set to a build of $before_rev")).
+Each libmicro row is the median of $rounds runs$([ -z "$before" ] || echo ", taken in turn with the earlier build's").
 wrk, gateway and service share the machine's cores, so run it on an otherwise idle machine.
 CPU µs/req: user + system time of that process over the measured run, divided by the
 requests served.

@@ -7,8 +7,10 @@
 #   3. libmicro's `micro mcp serve --address`, Streamable HTTP JSON-RPC `tools/call` at /mcp
 #      inside a session opened with curl (initialize, notifications/initialized),
 # all in front of the same libmicro helloworld, each for D seconds over C connections, on
-# loopback, the service found through mDNS inside a network namespace this script creates.
-# Writes bench/results/mcp.md.
+# loopback, the service found through mDNS inside a network namespace this script creates;
+# with MICRO_BENCH_BEFORE (bench/before.sh) the libmicro rows again from an earlier build,
+# each libmicro row the median of MICRO_BENCH_ROUNDS (3) runs taken in turn with the earlier
+# build's. Writes bench/results/mcp.md.
 #
 #   bench/mcp/run.sh [connections=64] [seconds=10]
 set -euo pipefail
@@ -146,14 +148,12 @@ tables() {
     start env MICRO_SERVER_ADDRESS=127.0.0.1:8082 MICRO_LOG=warn "$target/release/helloworld"
     service=$started
     local rest go streamable rest_before="" streamable_before=""
-    rest "$target/release" rest
-    [ -z "$before" ] || rest "$before" rest_before
+    compare rest rest rest_before
     start_gateway 8095 "$interop/micro" mcp serve --address 127.0.0.1:8095
     export BENCH_BODY="$rest_body"
     go="$(load http://127.0.0.1:8095/mcp/call "$gateway" "$service")"
     kill -KILL "$gateway"
-    streamable "$target/release" streamable
-    [ -z "$before" ] || streamable "$before" streamable_before
+    compare streamable streamable streamable_before
     stop_all
 
     table_head "gateway -> libmicro helloworld"
@@ -180,6 +180,7 @@ $load_after.
 wrk calls the tool \`$tool\` over $c keep-alive connections (2 threads) for $d s after a
 2 s warm-up, on loopback, every gateway in front of the same libmicro helloworld, found
 through mDNS (\`bench/mcp/run.sh $c $d\`$([ -z "$before" ] || echo ", with \`MICRO_BENCH_BEFORE\` set to a build of $before_rev")).
+Each libmicro row is the median of $rounds runs$([ -z "$before" ] || echo ", taken in turn with the earlier build's").
 CPU µs/req: user + system time of that process over the measured run, divided by the
 requests served. wrk, gateway and service share the machine's cores, so run it on an
 otherwise idle machine.
