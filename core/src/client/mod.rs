@@ -515,7 +515,9 @@ async fn send_recv(
     body: &[u8],
 ) -> std::result::Result<Message, Failure> {
     let header = header.iter().map(|(name, value)| (name.as_ref(), *value));
-    conn.send_parts(header, body).await.map_err(Failure::unsent)?;
+    conn.send_parts(header, body)
+        .await
+        .map_err(Failure::unsent)?;
     conn.recv().await.map_err(Failure::sent)
 }
 

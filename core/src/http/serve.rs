@@ -112,7 +112,10 @@ pub fn serve(
         .local_addr()
         .map_err(|e| Error::internal(ID, format!("cannot read the listening address: {e}")))?;
     let (stopping, stopped) = watch::channel(false);
-    let app = layered(router, allowed_hosts.map(|extra| Hosts::new(address, extra)));
+    let app = layered(
+        router,
+        allowed_hosts.map(|extra| Hosts::new(address, extra)),
+    );
     let serving = stopped.clone();
     let server = tokio::spawn(crate::listen::accept(
         listener,

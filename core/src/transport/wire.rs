@@ -330,7 +330,9 @@ pub fn encode_response(out: &mut BytesMut, code: u16, header: &Header, body: &[u
 
 /// A header map as the name-value pairs the encoders take.
 pub fn pairs(header: &Header) -> impl Iterator<Item = (&str, &str)> {
-    header.iter().map(|(name, value)| (name.as_str(), value.as_str()))
+    header
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
 }
 
 fn encode_rest<'a>(
