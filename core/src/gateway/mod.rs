@@ -46,6 +46,7 @@ use std::time::Duration;
 pub use crate::http::Running;
 
 /// The id of errors raised by the gateway.
+#[cfg(feature = "dashboard")]
 const ID: &str = "micro.gateway";
 /// The largest request body taken unless told otherwise: 4 MiB.
 pub const DEFAULT_MAX_BODY_SIZE: usize = 4 << 20;
