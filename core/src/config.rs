@@ -13,7 +13,7 @@ pub const REGISTRIES: &[&str] = &["mdns", "memory"];
 /// The brokers `MICRO_BROKER` may name.
 pub const BROKERS: &[&str] = &["http", "memory"];
 /// The stores `MICRO_STORE` may name.
-pub const STORES: &[&str] = &["file", "memory"];
+pub const STORES: &[&str] = &["file", "memory", "postgres", "redis"];
 
 /// Component choices; `None` means the default.
 ///
@@ -33,9 +33,11 @@ pub struct Config {
     pub broker: Option<String>,
     /// `MICRO_BROKER_ADDRESS`: the HTTP broker's listen address.
     pub broker_address: Option<String>,
-    /// `MICRO_STORE`: `file` (default) or `memory`.
+    /// `MICRO_STORE`: `file` (default), `memory`, `postgres` or `redis`.
     pub store: Option<String>,
-    /// `MICRO_STORE_ADDRESS`: the file store's root directory (default `~/micro/store`).
+    /// `MICRO_STORE_ADDRESS`: the file store's root directory (default `~/micro/store`), or the
+    /// server's URL for `postgres` (`postgres://user:password@host:5432/db`) and `redis`
+    /// (`redis://host:6379/0`).
     pub store_address: Option<String>,
     /// `MICRO_STORE_DATABASE`: the default database (default `micro`).
     pub store_database: Option<String>,
@@ -90,9 +92,24 @@ impl Config {
         };
         Ok(match choice("store", "MICRO_STORE", &self.store, STORES)? {
             "memory" => Arc::new(store::Memory::new(options)),
-            _ => Arc::new(store::File::new(options)?),
+            #[cfg(feature = "postgres")]
+            "postgres" => Arc::new(store::Postgres::new(options)?),
+            #[cfg(feature = "redis")]
+            "redis" => Arc::new(store::Redis::new(options)?),
+            "file" => Arc::new(store::File::new(options)?),
+            other => return Err(not_built("store", other)),
         })
     }
+}
+
+/// The error for a known component this build was made without.
+fn not_built(what: &str, name: &str) -> Error {
+    Error::bad_request(
+        "micro.config",
+        format!(
+            "this build has no {name} {what}: build libmicro with the cargo feature `{name}` (the micro CLI and the language bindings have it)"
+        ),
+    )
 }
 
 /// The chosen name (the first known one by default), or an error listing the known names.

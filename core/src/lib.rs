@@ -18,6 +18,8 @@ pub mod gateway;
 pub mod http;
 mod listen;
 pub mod log;
+#[cfg(any(feature = "postgres", feature = "redis"))]
+mod reconnect;
 #[cfg(feature = "mcp")]
 pub mod mcp;
 pub mod registry;

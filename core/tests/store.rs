@@ -1,6 +1,9 @@
 //! The store contract, run against every store implementation: what go-micro users expect of
 //! read, write, delete and list with all their options.
 
+#[cfg(any(feature = "postgres", feature = "redis"))]
+mod support;
+
 use micro::store::{self, DeleteOptions, ListOptions, ReadOptions, Record, Store, WriteOptions};
 use std::time::Duration;
 
@@ -21,6 +24,52 @@ fn file() -> Fixture {
         ..Default::default()
     };
     (Box::new(store::File::new(options).unwrap()), Some(dir))
+}
+
+/// How many stores on servers this test binary has made: each gets a database of its own.
+#[cfg(any(feature = "postgres", feature = "redis"))]
+static MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A store on the test PostgreSQL server, in a database of its own made fresh.
+#[cfg(feature = "postgres")]
+async fn postgres() -> Fixture {
+    let url = support::server("postgres");
+    let n = MADE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let database = format!("contract_{n}");
+    let (admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    for statement in ["DROP DATABASE IF EXISTS", "CREATE DATABASE"] {
+        admin
+            .batch_execute(&format!("{statement} {database}"))
+            .await
+            .unwrap();
+    }
+    let options = store::Options {
+        address: Some(format!("{}/{database}", url.rsplit_once('/').unwrap().0)),
+        ..Default::default()
+    };
+    (Box::new(store::Postgres::new(options).unwrap()), None)
+}
+
+/// A store on the test Redis server, in a numbered database of its own, emptied first.
+#[cfg(feature = "redis")]
+async fn redis() -> Fixture {
+    let url = support::server("redis");
+    let n = MADE.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+    let url = url.replace("/0", &format!("/{n}"));
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut con = client.get_multiplexed_async_connection().await.unwrap();
+    redis::cmd("FLUSHDB")
+        .query_async::<()>(&mut con)
+        .await
+        .unwrap();
+    let options = store::Options {
+        address: Some(url),
+        ..Default::default()
+    };
+    (Box::new(store::Redis::new(options).unwrap()), None)
 }
 
 async fn seed(store: &dyn Store, keys: &[&str]) {
@@ -305,3 +354,7 @@ macro_rules! contract {
 
 contract!(memory_store, memory());
 contract!(file_store, file());
+#[cfg(feature = "postgres")]
+contract!(postgres_store, postgres().await);
+#[cfg(feature = "redis")]
+contract!(redis_store, redis().await);

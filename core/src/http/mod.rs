@@ -22,7 +22,7 @@ pub use caller::{Authenticator, Caller};
 pub(crate) use failure::encode;
 pub use failure::{Failure, json, retry_after, whole_secs};
 pub use hosts::{DEFAULT_ALLOWED_HOSTS, Hosts};
-#[cfg(test)]
+#[cfg(all(test, feature = "gateway"))]
 pub(crate) use serve::{App, layered};
 pub use serve::{Limits, Running, bind, listen_address, serve};
 

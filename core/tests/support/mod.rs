@@ -83,3 +83,29 @@ pub fn go_program(name: &str) -> Option<PathBuf> {
     eprintln!("skipped: tests/interop/bin/{name} is not built (make go-tools)");
     None
 }
+
+/// The URL of the test server `name` (`postgres`, `redis`), started by `scripts/servers.sh`
+/// (which installs it when missing) the first time a test of this binary asks for it; `make
+/// test` stops them all at the end.
+pub fn server(name: &str) -> String {
+    static STARTED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/servers.sh");
+    let run = |args: &[&str]| {
+        let out = Command::new(&script)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+        assert!(
+            out.status.success(),
+            "scripts/servers.sh {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let mut started = STARTED.lock().unwrap();
+    if !started.iter().any(|s| s == name) {
+        run(&["start", name]);
+        started.push(name.to_string());
+    }
+    run(&["url", name])
+}

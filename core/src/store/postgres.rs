@@ -1,0 +1,387 @@
+//! A store on PostgreSQL, in go-micro's layout so both read and write the same rows: a schema
+//! per database and a table per table (each name lower-cased, every run of characters other
+//! than letters and digits made one `_`), with the columns `key text` (primary key), `value
+//! bytea`, `metadata jsonb` and `expiry timestamptz`. Expired rows are never returned and are
+//! swept out by writes now and then.
+//!
+//! One connection, pipelined, made on first use and made again when it breaks
+//! ([`crate::reconnect`]); while the server cannot be reached, operations fail with a 503.
+
+use super::{
+    DeleteOptions, ListOptions, Options, ReadOptions, Record, Store, WriteOptions, check_key,
+    check_write, not_found, scope, time_left,
+};
+use crate::errors::{Error, Kind, Result};
+use crate::reconnect::Reconnecting;
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::Mutex;
+use tokio_postgres::types::{Json, ToSql};
+use tokio_postgres::{Client, NoTls, Row};
+
+const ID: &str = "micro.store.postgres";
+/// How often writes sweep a table's expired rows.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+/// PostgreSQL's longest identifier, in bytes; longer ones would be cut and could collide.
+const MAX_IDENTIFIER: usize = 63;
+
+/// The PostgreSQL store. `Options::address` is the server's URL
+/// (`postgres://user:password@host:5432/dbname`); the password is never printed.
+pub struct Postgres {
+    options: Options,
+    config: tokio_postgres::Config,
+    /// Where the server is, for messages: hosts, ports and database, no credentials.
+    place: String,
+    link: Reconnecting<Arc<Client>>,
+    /// Tables known to exist on the current connection, and when each was last swept.
+    tables: Mutex<HashMap<(String, String), Instant>>,
+}
+
+impl Postgres {
+    /// A store on the server at `options.address`; connects on first use.
+    pub fn new(options: Options) -> Result<Postgres> {
+        let url = options.address.as_deref().ok_or_else(|| {
+            Error::bad_request(
+                ID,
+                "the postgres store needs the server's URL: set MICRO_STORE_ADDRESS=postgres://user:password@host:5432/dbname",
+            )
+        })?;
+        let config: tokio_postgres::Config = url.parse().map_err(|e| {
+            Error::bad_request(
+                ID,
+                format!("the postgres store address is not a valid postgres:// URL ({e}); use postgres://user:password@host:5432/dbname"),
+            )
+        })?;
+        let place = place(&config);
+        Ok(Postgres {
+            options,
+            config,
+            place,
+            link: Reconnecting::new(),
+            tables: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The connection, made when there is none or it broke.
+    async fn client(&self) -> Result<Arc<Client>> {
+        let connect = || async {
+            self.tables.lock().await.clear();
+            let (client, connection) = self.config.connect(NoTls).await.map_err(|err| {
+                Error::of(
+                    Kind::Unavailable,
+                    ID,
+                    format!(
+                        "store unavailable: cannot reach postgres at {} ({}); start the server or fix MICRO_STORE_ADDRESS, the store retries by itself",
+                        self.place,
+                        describe(&err)
+                    ),
+                )
+            })?;
+            let place = self.place.clone();
+            tokio::spawn(async move {
+                if let Err(err) = connection.await {
+                    tracing::warn!(server = %place, %err, "the postgres connection ended");
+                }
+            });
+            Ok(Arc::new(client))
+        };
+        self.link.get(|c| !c.is_closed(), connect).await
+    }
+
+    /// The connection and the table for a database and table, created on first use as
+    /// go-micro creates them.
+    async fn table(&self, database: &str, table: &str) -> Result<(Arc<Client>, Table)> {
+        let client = self.client().await?;
+        let table = Table::new(database, table)?;
+        let mut known = self.tables.lock().await;
+        if !known.contains_key(&table.key) {
+            let (schema, bare, name) = (&table.key.0, &table.key.1, &table.name);
+            let create = format!(
+                "CREATE SCHEMA IF NOT EXISTS \"{schema}\";
+                 CREATE TABLE IF NOT EXISTS {name} (key text NOT NULL, value bytea, metadata jsonb, \
+                     expiry timestamp with time zone, CONSTRAINT \"{bare}_pkey\" PRIMARY KEY (key));
+                 CREATE INDEX IF NOT EXISTS \"key_index_{bare}\" ON {name} USING btree (key);
+                 CREATE INDEX IF NOT EXISTS \"metadata_index_{bare}\" ON {name} USING GIN (metadata);"
+            );
+            // Two processes creating the same table at once can trip over each other's catalog
+            // rows; the second try finds the table there.
+            if client.batch_execute(&create).await.is_err() {
+                client
+                    .batch_execute(&create)
+                    .await
+                    .map_err(|e| self.failed("create the table", e))?;
+            }
+            known.insert(table.key.clone(), Instant::now());
+        }
+        Ok((client, table))
+    }
+
+    /// Deletes a table's expired rows when it was last swept long enough ago.
+    async fn sweep_if_due(&self, client: &Client, table: &Table) {
+        {
+            let mut known = self.tables.lock().await;
+            match known.get_mut(&table.key) {
+                Some(swept) if swept.elapsed() >= SWEEP_EVERY => *swept = Instant::now(),
+                _ => return,
+            }
+        }
+        let sweep = format!("DELETE FROM {} WHERE expiry < now()", table.name);
+        if let Err(err) = client.execute(&sweep, &[]).await {
+            tracing::debug!(%err, table = %table.name, "sweeping expired rows failed");
+        }
+    }
+
+    /// The error for a statement that failed: the server's message, and a 503 when the
+    /// connection is what broke.
+    fn failed(&self, what: &str, err: tokio_postgres::Error) -> Error {
+        let kind = if err.is_closed() {
+            Kind::Unavailable
+        } else {
+            Kind::Internal
+        };
+        Error::of(
+            kind,
+            ID,
+            format!("postgres at {} could not {what}: {}", self.place, describe(&err)),
+        )
+    }
+
+    /// The records of `name` matching `prefix` and `suffix` (both may be empty), live, in key
+    /// order, after `offset`, at most `limit` (0 = all).
+    async fn select(
+        &self,
+        client: &Client,
+        name: &str,
+        columns: &str,
+        matching: (&str, &str),
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<Row>> {
+        let query = format!(
+            "SELECT {columns} FROM {name} WHERE key LIKE $1 AND key LIKE $2 \
+             AND (expiry IS NULL OR expiry > now()) ORDER BY key COLLATE \"C\" LIMIT $3 OFFSET $4"
+        );
+        let prefix = format!("{}%", like_escape(matching.0));
+        let suffix = format!("%{}", like_escape(matching.1));
+        let limit = (limit > 0).then(|| i64::try_from(limit).unwrap_or(i64::MAX));
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        let params: [&(dyn ToSql + Sync); 4] = [&prefix, &suffix, &limit, &offset];
+        client
+            .query(&query, &params)
+            .await
+            .map_err(|e| self.failed("read", e))
+    }
+}
+
+/// A table by go-micro's names: schema and table, and the quoted `"schema"."table"`.
+struct Table {
+    key: (String, String),
+    name: String,
+}
+
+impl Table {
+    fn new(database: &str, table: &str) -> Result<Table> {
+        let (schema, table) = (identifier(database)?, identifier(table)?);
+        Ok(Table {
+            name: format!("\"{schema}\".\"{table}\""),
+            key: (schema, table),
+        })
+    }
+}
+
+/// `Record` from a row of `key, value, metadata, expiry`.
+fn record(row: &Row, now: SystemTime) -> Record {
+    let metadata: Option<Json<serde_json::Value>> = row.get(2);
+    let metadata = match metadata {
+        Some(Json(serde_json::Value::Object(map))) => map.into_iter().collect(),
+        _ => HashMap::new(),
+    };
+    let value: Option<Vec<u8>> = row.get(1);
+    Record {
+        key: row.get(0),
+        value: value.unwrap_or_default().into(),
+        metadata,
+        expiry: time_left(row.get(3), now).flatten(),
+    }
+}
+
+/// What went wrong: the server's own message when it sent one (the client's says only "db
+/// error"), else the client's.
+fn describe(err: &tokio_postgres::Error) -> String {
+    match err.as_db_error() {
+        Some(db) => db.message().to_string(),
+        None => err.to_string(),
+    }
+}
+
+/// go-micro's name for a schema or table: lower case (as PostgreSQL folds the unquoted names
+/// go-micro writes), each run of characters other than ASCII letters and digits one `_`.
+fn identifier(name: &str) -> Result<String> {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    if out.len() > MAX_IDENTIFIER {
+        return Err(Error::bad_request(
+            ID,
+            format!(
+                "{name:?} is too long for a postgres schema or table name ({} bytes, at most {MAX_IDENTIFIER})",
+                out.len()
+            ),
+        ));
+    }
+    Ok(out)
+}
+
+/// `text` matched literally by `LIKE`, whose `%`, `_` and `\` are otherwise patterns.
+fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The hosts, ports and database of a configuration: where it points, without credentials.
+fn place(config: &tokio_postgres::Config) -> String {
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .zip(config.get_ports().iter().chain(std::iter::repeat(&5432)))
+        .map(|(host, port)| match host {
+            tokio_postgres::config::Host::Tcp(host) => format!("{host}:{port}"),
+            tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .collect();
+    format!(
+        "{}/{}",
+        hosts.join(","),
+        config.get_dbname().unwrap_or_default()
+    )
+}
+
+#[async_trait]
+impl Store for Postgres {
+    async fn read(&self, key: &str, options: &ReadOptions) -> Result<Vec<Record>> {
+        let (database, table) = scope(&self.options, &options.database, &options.table)?;
+        let exact = !options.prefix && !options.suffix;
+        if exact {
+            check_key(key)?;
+        }
+        let (client, table) = self.table(database, table).await?;
+        let name = &table.name;
+        let now = SystemTime::now();
+        let columns = "key, value, metadata, expiry";
+        if exact {
+            let query = format!(
+                "SELECT {columns} FROM {name} WHERE key = $1 AND (expiry IS NULL OR expiry > now())"
+            );
+            let row = client
+                .query_opt(&query, &[&key])
+                .await
+                .map_err(|e| self.failed("read", e))?;
+            return row
+                .map(|row| vec![record(&row, now)])
+                .ok_or_else(|| not_found(key));
+        }
+        let matching = (
+            if options.prefix { key } else { "" },
+            if options.suffix { key } else { "" },
+        );
+        let rows = self
+            .select(&client, name, columns, matching, options.offset, options.limit)
+            .await?;
+        Ok(rows.iter().map(|row| record(row, now)).collect())
+    }
+
+    async fn write(&self, record: Record, options: &WriteOptions) -> Result<()> {
+        let (database, table) = scope(&self.options, &options.database, &options.table)?;
+        let expires = check_write(&self.options, &record, options)?;
+        let (client, table) = self.table(database, table).await?;
+        let query = format!(
+            "INSERT INTO {} (key, value, metadata, expiry) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, \
+             metadata = EXCLUDED.metadata, expiry = EXCLUDED.expiry",
+            table.name
+        );
+        let value: &[u8] = &record.value;
+        client
+            .execute(
+                &query,
+                &[&record.key, &value, &Json(&record.metadata), &expires],
+            )
+            .await
+            .map_err(|e| self.failed("write", e))?;
+        self.sweep_if_due(&client, &table).await;
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str, options: &DeleteOptions) -> Result<()> {
+        let (database, table) = scope(&self.options, &options.database, &options.table)?;
+        check_key(key)?;
+        let (client, table) = self.table(database, table).await?;
+        client
+            .execute(&format!("DELETE FROM {} WHERE key = $1", table.name), &[&key])
+            .await
+            .map_err(|e| self.failed("delete", e))?;
+        Ok(())
+    }
+
+    async fn list(&self, options: &ListOptions) -> Result<Vec<String>> {
+        let (database, table) = scope(&self.options, &options.database, &options.table)?;
+        let (client, table) = self.table(database, table).await?;
+        let matching = (options.prefix.as_str(), options.suffix.as_str());
+        let rows = self
+            .select(&client, &table.name, "key", matching, options.offset, options.limit)
+            .await?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
+    }
+
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_go_micros() {
+        assert_eq!(identifier("micro").unwrap(), "micro");
+        assert_eq!(identifier("Shop.Orders-2024").unwrap(), "shop_orders_2024");
+        assert_eq!(identifier("a--b").unwrap(), "a_b");
+        assert!(identifier(&"x".repeat(64)).is_err());
+    }
+
+    #[test]
+    fn like_patterns_match_literally() {
+        assert_eq!(like_escape("50%_off\\"), "50\\%\\_off\\\\");
+    }
+
+    #[test]
+    fn the_password_never_shows() {
+        let store = Postgres::new(Options {
+            address: Some("postgres://app:s3cret@db.example:6432/shop".into()),
+            ..Options::default()
+        })
+        .unwrap();
+        assert_eq!(store.place, "db.example:6432/shop");
+        let err = Postgres::new(Options {
+            address: Some("mysql://x".into()),
+            ..Options::default()
+        })
+        .err()
+        .unwrap();
+        assert!(err.detail.contains("postgres://"), "{}", err.detail);
+    }
+}

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# The servers the backend tests run against, from Debian's packages (installed when missing),
+# each on loopback on a port of its own with its data in a fresh directory:
+#
+#   scripts/servers.sh start NAME...   start them (one already running is left as it is)
+#   scripts/servers.sh url NAME        the URL a test connects to
+#   scripts/servers.sh stop            stop every one started here and remove its data
+#
+# NAME: postgres, redis. MICRO_SERVERS_DIR sets where their data goes (default
+# /tmp/libmicro-servers: PostgreSQL runs as the postgres user, who must reach it).
+set -euo pipefail
+
+dir="${MICRO_SERVERS_DIR:-/tmp/libmicro-servers}"
+postgres_port=55432
+redis_port=56379
+
+# Installs Debian's packages "$@" without starting their system services.
+install() {
+    local policy=/usr/sbin/policy-rc.d added=""
+    if [ "$(id -u)" = 0 ] && [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && added=1
+    fi
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null ||
+        { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null; }
+    [ -z "$added" ] || rm -f "$policy"
+}
+
+# Runs "$@" as the postgres user when we are root (PostgreSQL refuses to run as root).
+as_postgres() {
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+pg_bin() {
+    local bin
+    bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+    if [ -z "$bin" ]; then
+        install postgresql >&2
+        bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
+    fi
+    echo "$bin"
+}
+
+start_postgres() {
+    local bin data="$dir/postgres"
+    bin="$(pg_bin)"
+    if [ -f "$data/postmaster.pid" ] && as_postgres "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+        return 0
+    fi
+    rm -rf "$data"
+    mkdir -p "$data"
+    [ "$(id -u)" != 0 ] || chown postgres "$dir" "$data"
+    as_postgres "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 >"$dir/postgres-init.log"
+    as_postgres "$bin/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 \
+        -o "-p $postgres_port -c listen_addresses=127.0.0.1 -k $data -c fsync=off -c max_connections=200" \
+        start </dev/null >/dev/null 2>&1 9>&-
+}
+
+start_redis() {
+    command -v redis-server >/dev/null || install redis-server
+    if redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
+        return 0
+    fi
+    mkdir -p "$dir/redis"
+    # 64 numbered databases: each store contract test takes one of its own.
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+        --databases 64 --daemonize yes --dir "$dir/redis" \
+        --pidfile "$dir/redis/redis.pid" --logfile "$dir/redis/redis.log" </dev/null >/dev/null 2>&1 9>&-
+    for _ in $(seq 100); do
+        redis-cli -p "$redis_port" ping >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    echo "redis-server did not answer on port $redis_port; see $dir/redis/redis.log" >&2
+    return 1
+}
+
+url() {
+    case "$1" in
+        postgres) echo "postgres://postgres@127.0.0.1:$postgres_port/postgres" ;;
+        redis) echo "redis://127.0.0.1:$redis_port/0" ;;
+        *) echo "unknown server $1: postgres or redis" >&2; return 2 ;;
+    esac
+}
+
+stop() {
+    if [ -f "$dir/postgres/postmaster.pid" ]; then
+        as_postgres "$(pg_bin)/pg_ctl" -D "$dir/postgres" -m immediate stop >/dev/null 2>&1 || true
+    fi
+    if [ -d "$dir/redis" ]; then
+        redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
+    fi
+    rm -rf "$dir"
+}
+
+case "${1:-}" in
+    start)
+        shift
+        mkdir -p "$dir"
+        # One start at a time: test binaries running side by side may all ask at once. The
+        # servers must not inherit the lock (they outlive this script), nor its output.
+        exec 9>"$dir/.lock"
+        flock 9
+        for name in "$@"; do
+            url "$name" >/dev/null
+            "start_$name"
+        done
+        ;;
+    url) url "$2" ;;
+    stop) stop ;;
+    *)
+        echo "usage: $0 start NAME... | url NAME | stop   (NAME: postgres, redis)" >&2
+        exit 2
+        ;;
+esac
