@@ -12,6 +12,7 @@ run:
 	$(CARGO) run -p micro-cli --bin micro -- run examples/helloworld
 
 test: setup lint rust-test node-test c-test python-test go-test toolkit-test
+	./scripts/servers.sh stop
 
 setup:
 	@./scripts/setup.sh

@@ -135,11 +135,11 @@ export declare class Service {
   stop(): Promise<void>
 }
 
-/** A key-value store: `file` (default, embedded, durable) or `memory`. */
+/** A key-value store: `file` (default, embedded, durable), `memory`, `postgres` or `redis`. */
 export declare class Store {
   /**
-   * The store named `kind` (`file` or `memory`); `MICRO_STORE` (default `file`) when
-   * omitted.
+   * The store named `kind` (`file`, `memory`, `postgres` or `redis`); `MICRO_STORE`
+   * (default `file`) when omitted.
    */
   constructor(kind?: string | undefined | null, options?: StoreOptions | undefined | null)
   /**
@@ -261,7 +261,10 @@ export interface StoreOptions {
   database?: string
   /** The default table (`MICRO_STORE_TABLE`, default `micro`). */
   table?: string
-  /** For `file`: the root directory (`MICRO_STORE_ADDRESS`, default `~/micro/store`). */
+  /**
+   * For `file` the root directory (`MICRO_STORE_ADDRESS`, default `~/micro/store`), for
+   * `postgres` and `redis` the server's URL.
+   */
   address?: string
 }
 

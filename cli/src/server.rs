@@ -47,10 +47,11 @@ pub struct Components {
     /// The broker: http or memory.
     #[arg(long, env = "MICRO_BROKER")]
     broker: Option<String>,
-    /// The store: file or memory.
+    /// The store: file, memory, postgres or redis.
     #[arg(long, env = "MICRO_STORE")]
     store: Option<String>,
-    /// The file store's root directory (default ~/micro/store).
+    /// The file store's root directory (default ~/micro/store), or the server's URL for
+    /// postgres (postgres://user:password@host:5432/db) and redis (redis://host:6379/0).
     #[arg(long, env = "MICRO_STORE_ADDRESS")]
     store_address: Option<String>,
 }

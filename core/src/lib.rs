@@ -18,10 +18,10 @@ pub mod gateway;
 pub mod http;
 mod listen;
 pub mod log;
-#[cfg(any(feature = "postgres", feature = "redis"))]
-mod reconnect;
 #[cfg(feature = "mcp")]
 pub mod mcp;
+#[cfg(any(feature = "postgres", feature = "redis"))]
+mod reconnect;
 pub mod registry;
 pub mod schema;
 pub mod server;

@@ -87,12 +87,20 @@ mod tests {
         };
         assert!(link.get(|_| true, || attempt(false)).await.is_err());
         assert!(link.get(|_| true, || attempt(true)).await.is_err());
-        assert_eq!(tries.load(Ordering::SeqCst), 1, "no second try within the pause");
+        assert_eq!(
+            tries.load(Ordering::SeqCst),
+            1,
+            "no second try within the pause"
+        );
         tokio::time::sleep(FIRST_PAUSE).await;
         assert_eq!(link.get(|_| true, || attempt(true)).await.unwrap(), 7);
         assert_eq!(link.get(|_| true, || attempt(false)).await.unwrap(), 7);
         assert_eq!(tries.load(Ordering::SeqCst), 2);
         assert_eq!(link.get(|_| false, || attempt(true)).await.unwrap(), 7);
-        assert_eq!(tries.load(Ordering::SeqCst), 3, "an unhealthy one is made again");
+        assert_eq!(
+            tries.load(Ordering::SeqCst),
+            3,
+            "an unhealthy one is made again"
+        );
     }
 }

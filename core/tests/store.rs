@@ -358,3 +358,69 @@ contract!(file_store, file());
 contract!(postgres_store, postgres().await);
 #[cfg(feature = "redis")]
 contract!(redis_store, redis().await);
+
+/// A store whose server is down answers 503 saying so, and works again once the server is
+/// back, without being made anew: at start, and after the server went away under it.
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn a_store_recovers_when_its_server_comes_back() {
+    support::server("redis"); // installs redis-server if missing
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let start = || {
+        std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let store = store::Redis::new(store::Options {
+        address: Some(format!("redis://127.0.0.1:{port}/0")),
+        ..Default::default()
+    })
+    .unwrap();
+    let plain = WriteOptions::default();
+    let write = || store.write(Record::new("k", "v"), &plain);
+    let err = write().await.unwrap_err();
+    assert_eq!(err.kind, micro::errors::Kind::Unavailable, "{err}");
+    assert!(err.detail.contains("store unavailable"), "{}", err.detail);
+
+    let mut server = start();
+    let until_written = async {
+        while write().await.is_err() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), until_written)
+        .await
+        .expect("the store never reached the server once it was up");
+
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(write().await.is_err(), "the server is gone");
+    let mut server = start();
+    let until_read = async {
+        loop {
+            match store.read("k", &ReadOptions::default()).await {
+                // The new server starts empty.
+                Err(err) if err.code == 404 => break,
+                _ => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), until_read)
+        .await
+        .expect("the store never came back after its server restarted");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}

@@ -110,7 +110,8 @@ pub struct StoreOptions {
     pub database: Option<String>,
     /// The default table (`MICRO_STORE_TABLE`, default `micro`).
     pub table: Option<String>,
-    /// For `file`: the root directory (`MICRO_STORE_ADDRESS`, default `~/micro/store`).
+    /// For `file` the root directory (`MICRO_STORE_ADDRESS`, default `~/micro/store`), for
+    /// `postgres` and `redis` the server's URL.
     pub address: Option<String>,
 }
 
@@ -123,7 +124,7 @@ pub struct StoreRecord {
     pub value: Buffer,
 }
 
-/// A key-value store: `file` (default, embedded, durable) or `memory`.
+/// A key-value store: `file` (default, embedded, durable), `memory`, `postgres` or `redis`.
 #[napi]
 pub struct Store {
     pub(crate) inner: Arc<dyn micro::store::Store>,
@@ -131,8 +132,8 @@ pub struct Store {
 
 #[napi]
 impl Store {
-    /// The store named `kind` (`file` or `memory`); `MICRO_STORE` (default `file`) when
-    /// omitted.
+    /// The store named `kind` (`file`, `memory`, `postgres` or `redis`); `MICRO_STORE`
+    /// (default `file`) when omitted.
     #[napi(constructor)]
     pub fn new(kind: Option<String>, options: Option<StoreOptions>) -> napi::Result<Self> {
         let options = options.unwrap_or(StoreOptions {

@@ -251,8 +251,9 @@ impl Store {
 
 #[pymethods]
 impl Store {
-    /// `name` is `file` or `memory` (default: `MICRO_STORE`, else file); `address` is the
-    /// file store's directory; `database` and `table` the defaults for calls naming none.
+    /// `name` is `file`, `memory`, `postgres` or `redis` (default: `MICRO_STORE`, else file);
+    /// `address` is the file store's directory or the server's URL; `database` and `table`
+    /// the defaults for calls naming none.
     #[new]
     #[pyo3(signature = (name=None, address=None, database=None, table=None))]
     fn new(

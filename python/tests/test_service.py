@@ -7,6 +7,7 @@ import asyncio
 import enum
 import json
 import os
+import subprocess
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -17,7 +18,7 @@ import pydantic
 import pytest
 
 import go_micro
-from conftest import run
+from conftest import REPO, run
 
 
 @dataclass
@@ -464,6 +465,25 @@ def test_store_and_broker_objects(tmp_path: object) -> None:
     assert done.wait(10)
     subscription.unsubscribe()
     assert got == [("news", b"hello", {"k": "v"})]
+
+
+@pytest.mark.parametrize("name", ["postgres", "redis"])
+def test_stores_on_servers(name: str) -> None:
+    servers = str(REPO / "scripts" / "servers.sh")
+    subprocess.run([servers, "start", name], check=True)
+    url = subprocess.run([servers, "url", name], check=True, capture_output=True, text=True).stdout.strip()
+    store = go_micro.Store(name, address=url, database=f"py_{os.getpid()}")
+    store.write("user/1", b"alice")
+    store.write("user/2", "bob")
+    assert [r.value for r in store.read("user/", prefix=True)] == [b"alice", b"bob"]
+    assert store.list(prefix="user/") == ["user/1", "user/2"]
+    store.delete("user/1")
+    with pytest.raises(go_micro.NotFoundError):
+        store.read("user/1")
+    # Nothing listens on port 1: the store says it cannot reach the server, as a 503.
+    down = go_micro.Store(name, address=f"{name}://127.0.0.1:1/0")
+    with pytest.raises(go_micro.UnavailableError, match="store unavailable"):
+        down.read("k")
 
 
 def test_gateway_and_mcp_serve_python_endpoints(registry: go_micro.Registry) -> None:

@@ -144,7 +144,11 @@ impl Postgres {
         Error::of(
             kind,
             ID,
-            format!("postgres at {} could not {what}: {}", self.place, describe(&err)),
+            format!(
+                "postgres at {} could not {what}: {}",
+                self.place,
+                describe(&err)
+            ),
         )
     }
 
@@ -298,7 +302,14 @@ impl Store for Postgres {
             if options.suffix { key } else { "" },
         );
         let rows = self
-            .select(&client, name, columns, matching, options.offset, options.limit)
+            .select(
+                &client,
+                name,
+                columns,
+                matching,
+                options.offset,
+                options.limit,
+            )
             .await?;
         Ok(rows.iter().map(|row| record(row, now)).collect())
     }
@@ -330,7 +341,10 @@ impl Store for Postgres {
         check_key(key)?;
         let (client, table) = self.table(database, table).await?;
         client
-            .execute(&format!("DELETE FROM {} WHERE key = $1", table.name), &[&key])
+            .execute(
+                &format!("DELETE FROM {} WHERE key = $1", table.name),
+                &[&key],
+            )
             .await
             .map_err(|e| self.failed("delete", e))?;
         Ok(())
@@ -341,7 +355,14 @@ impl Store for Postgres {
         let (client, table) = self.table(database, table).await?;
         let matching = (options.prefix.as_str(), options.suffix.as_str());
         let rows = self
-            .select(&client, &table.name, "key", matching, options.offset, options.limit)
+            .select(
+                &client,
+                &table.name,
+                "key",
+                matching,
+                options.offset,
+                options.limit,
+            )
             .await?;
         Ok(rows.iter().map(|row| row.get(0)).collect())
     }

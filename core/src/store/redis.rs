@@ -111,7 +111,11 @@ impl Redis {
         };
         let keys: Vec<String> = redis::cmd("ZRANGEBYLEX")
             .arg(table)
-            .arg(if prefix.is_empty() { b"-".to_vec() } else { low })
+            .arg(if prefix.is_empty() {
+                b"-".to_vec()
+            } else {
+                low
+            })
             .arg(high)
             .query_async(&mut con)
             .await
@@ -134,8 +138,11 @@ impl Redis {
                 }
             }
             if !gone.is_empty() {
-                let _: std::result::Result<(), _> =
-                    redis::cmd("ZREM").arg(table).arg(&gone).query_async(&mut con).await;
+                let _: std::result::Result<(), _> = redis::cmd("ZREM")
+                    .arg(table)
+                    .arg(&gone)
+                    .query_async(&mut con)
+                    .await;
             }
             if found.len() == take {
                 break;
@@ -281,7 +288,11 @@ impl Store for Redis {
             }
             None => pipe.cmd("PERSIST").arg(&at).ignore(),
         };
-        pipe.cmd("ZADD").arg(&table).arg(0).arg(&record.key).ignore();
+        pipe.cmd("ZADD")
+            .arg(&table)
+            .arg(0)
+            .arg(&record.key)
+            .ignore();
         let mut con = self.connection().await?;
         pipe.query_async::<()>(&mut con)
             .await
