@@ -9,6 +9,7 @@ CARGO ?= cargo
 # micro run builds helloworld (debug: quick to rebuild), serves the gateway on :8080 and
 # restarts helloworld when its files change.
 run:
+	@./scripts/protoc.sh
 	$(CARGO) run -p micro-cli --bin micro -- run examples/helloworld
 
 test: setup lint rust-test node-test c-test python-test go-test toolkit-test

@@ -281,14 +281,21 @@ function endpointDoc(options: EndpointOptions | undefined): native.EndpointDoc |
   }
 }
 
-/** A service registry: `mdns` (default, across processes) or `memory` (this process only). */
+/**
+ * A service registry: `mdns` (default, across processes), `memory` (this process only) or
+ * `etcd` (across hosts, shared with go-micro services).
+ */
 export class Registry {
   /** @internal */
   readonly native: native.Registry
 
-  /** The registry named `kind`; `MICRO_REGISTRY` (default `mdns`) when omitted. */
-  constructor(kind?: 'mdns' | 'memory') {
-    this.native = now(() => new native.Registry(kind))
+  /**
+   * The registry named `kind`; `MICRO_REGISTRY` (default `mdns`) when omitted. `address` is
+   * where it is, for registries that need one (etcd: `host:port`; default
+   * `MICRO_REGISTRY_ADDRESS`).
+   */
+  constructor(kind?: 'mdns' | 'memory' | 'etcd', address?: string) {
+    this.native = now(() => new native.Registry(kind, address))
   }
 
   /** The registry's kind. */
@@ -342,13 +349,16 @@ export interface StoreRecord {
   value: Buffer
 }
 
-/** A key-value store: `file` (default, embedded, durable) or `memory`. */
+/**
+ * A key-value store: `file` (default, embedded, durable), `memory`, or `postgres` and `redis`
+ * on their servers (`options.address` is the server's URL).
+ */
 export class Store {
   /** @internal */
   readonly native: native.Store
 
   /** The store named `kind`; `MICRO_STORE` (default `file`) when omitted. */
-  constructor(kind?: 'file' | 'memory', options?: native.StoreOptions) {
+  constructor(kind?: 'file' | 'memory' | 'postgres' | 'redis', options?: native.StoreOptions) {
     this.native = now(() => new native.Store(kind, options))
   }
 

@@ -73,11 +73,12 @@ export declare class HttpServer {
  */
 export declare class Registry {
   /**
-   * The registry named `kind` (`mdns` or `memory`); `MICRO_REGISTRY` (default `mdns`) when
-   * omitted.
+   * The registry named `kind` (`mdns`, `memory` or `etcd`); `MICRO_REGISTRY` (default
+   * `mdns`) when omitted. `address` is where it is, for registries that need one (etcd:
+   * `host:port`; default `MICRO_REGISTRY_ADDRESS`).
    */
-  constructor(kind?: string | undefined | null)
-  /** The registry's kind: `mdns` or `memory`. */
+  constructor(kind?: string | undefined | null, address?: string | undefined | null)
+  /** The registry's kind: `mdns`, `memory` or `etcd`. */
   get kind(): string
   /** Every registered service, as JSON text (name, version, endpoints, nodes). */
   listServices(): Promise<string>

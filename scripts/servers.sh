@@ -4,15 +4,17 @@
 #
 #   scripts/servers.sh start NAME...   start them (one already running is left as it is)
 #   scripts/servers.sh url NAME        the URL a test connects to
+#   scripts/servers.sh kill NAME       kill it with SIGKILL, keeping its data (start brings it back)
 #   scripts/servers.sh stop            stop every one started here and remove its data
 #
-# NAME: postgres, redis. MICRO_SERVERS_DIR sets where their data goes (default
+# NAME: postgres, redis, etcd. MICRO_SERVERS_DIR sets where their data goes (default
 # /tmp/libmicro-servers: PostgreSQL runs as the postgres user, who must reach it).
 set -euo pipefail
 
 dir="${MICRO_SERVERS_DIR:-/tmp/libmicro-servers}"
 postgres_port=55432
 redis_port=56379
+etcd_port=52379
 
 # Installs Debian's packages "$@" without starting their system services.
 install() {
@@ -75,11 +77,33 @@ start_redis() {
     return 1
 }
 
+start_etcd() {
+    command -v etcd >/dev/null || install etcd-server
+    if curl -sf -m 2 "http://127.0.0.1:$etcd_port/health" >/dev/null 2>&1; then
+        return 0
+    fi
+    mkdir -p "$dir/etcd"
+    local peer="http://127.0.0.1:$((etcd_port + 1))"
+    ETCD_UNSUPPORTED_ARCH="" nohup etcd --name test --data-dir "$dir/etcd/data" \
+        --listen-client-urls "http://127.0.0.1:$etcd_port" \
+        --advertise-client-urls "http://127.0.0.1:$etcd_port" \
+        --listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" \
+        --initial-cluster "test=$peer" </dev/null >"$dir/etcd/etcd.log" 2>&1 9>&- &
+    echo $! >"$dir/etcd/pid"
+    for _ in $(seq 100); do
+        curl -sf -m 2 "http://127.0.0.1:$etcd_port/health" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    echo "etcd did not answer on port $etcd_port; see $dir/etcd/etcd.log" >&2
+    return 1
+}
+
 url() {
     case "$1" in
         postgres) echo "postgres://postgres@127.0.0.1:$postgres_port/postgres" ;;
         redis) echo "redis://127.0.0.1:$redis_port/0" ;;
-        *) echo "unknown server $1: postgres or redis" >&2; return 2 ;;
+        etcd) echo "127.0.0.1:$etcd_port" ;;
+        *) echo "unknown server $1: postgres, redis or etcd" >&2; return 2 ;;
     esac
 }
 
@@ -90,7 +114,18 @@ stop() {
     if [ -d "$dir/redis" ]; then
         redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
     fi
+    kill_server etcd
     rm -rf "$dir"
+}
+
+# Kills server $1 at once (SIGKILL), as a crash would; its data stays for the next start.
+kill_server() {
+    case "$1" in
+        postgres) [ ! -f "$dir/postgres/postmaster.pid" ] || kill -KILL "$(head -1 "$dir/postgres/postmaster.pid")" 2>/dev/null || true ;;
+        redis) [ ! -f "$dir/redis/redis.pid" ] || kill -KILL "$(cat "$dir/redis/redis.pid")" 2>/dev/null || true ;;
+        etcd) [ ! -f "$dir/etcd/pid" ] || kill -KILL "$(cat "$dir/etcd/pid")" 2>/dev/null || true ;;
+        *) url "$1" >/dev/null ;;
+    esac
 }
 
 case "${1:-}" in
@@ -107,9 +142,10 @@ case "${1:-}" in
         done
         ;;
     url) url "$2" ;;
+    kill) kill_server "$2" ;;
     stop) stop ;;
     *)
-        echo "usage: $0 start NAME... | url NAME | stop   (NAME: postgres, redis)" >&2
+        echo "usage: $0 start NAME... | url NAME | kill NAME | stop   (NAME: postgres, redis, etcd)" >&2
         exit 2
         ;;
 esac

@@ -22,6 +22,8 @@ fi
 if ! need unshare || ! need ip || ! need curl; then
     apt-get update -qq && apt-get install -y -qq util-linux iproute2 curl
 fi
+# etcd-client builds its gRPC code with protoc at compile time.
+"$(dirname "$0")/protoc.sh"
 
 # --- browser tests (core/tests/browser.rs drives tests/browser/dashboard.mjs) ---------------
 # Debian's Chromium, and playwright-core from package-lock.json; playwright never downloads a

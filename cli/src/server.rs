@@ -38,10 +38,10 @@ pub struct Args {
 /// The registry, broker and store, by flag or `MICRO_*` variable.
 #[derive(clap::Args)]
 pub struct Components {
-    /// The registry: mdns or memory.
+    /// The registry: mdns, memory or etcd.
     #[arg(long, env = "MICRO_REGISTRY")]
     registry: Option<String>,
-    /// Where the registry is, for registries that need one.
+    /// Where the registry is, for registries that need one (etcd: host:port, comma-separated).
     #[arg(long, env = "MICRO_REGISTRY_ADDRESS")]
     registry_address: Option<String>,
     /// The broker: http or memory.

@@ -9,7 +9,7 @@ use crate::store::{self, Store};
 use std::sync::Arc;
 
 /// The registries `MICRO_REGISTRY` may name.
-pub const REGISTRIES: &[&str] = &["mdns", "memory"];
+pub const REGISTRIES: &[&str] = &["mdns", "memory", "etcd"];
 /// The brokers `MICRO_BROKER` may name.
 pub const BROKERS: &[&str] = &["http", "memory"];
 /// The stores `MICRO_STORE` may name.
@@ -25,9 +25,10 @@ pub const STORES: &[&str] = &["file", "memory", "postgres", "redis"];
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Config {
-    /// `MICRO_REGISTRY`: `mdns` (default) or `memory`.
+    /// `MICRO_REGISTRY`: `mdns` (default), `memory` or `etcd`.
     pub registry: Option<String>,
-    /// `MICRO_REGISTRY_ADDRESS`: where the registry is, for registries that need one.
+    /// `MICRO_REGISTRY_ADDRESS`: where the registry is, for registries that need one (etcd:
+    /// comma-separated `host[:port]`, default `127.0.0.1:2379`).
     pub registry_address: Option<String>,
     /// `MICRO_BROKER`: `http` (default) or `memory`.
     pub broker: Option<String>,
@@ -66,7 +67,10 @@ impl Config {
         Ok(
             match choice("registry", "MICRO_REGISTRY", &self.registry, REGISTRIES)? {
                 "memory" => Arc::new(registry::Memory::new()),
-                _ => Arc::new(registry::Mdns::new(registry::MdnsOptions::default())?),
+                #[cfg(feature = "etcd")]
+                "etcd" => Arc::new(registry::Etcd::new(self.registry_address.as_deref())?),
+                "mdns" => Arc::new(registry::Mdns::new(registry::MdnsOptions::default())?),
+                other => return Err(not_built("registry", other)),
             },
         )
     }
@@ -140,14 +144,14 @@ mod tests {
     #[test]
     fn unknown_names_list_the_known_ones() {
         let config = Config {
-            registry: Some("etcd".into()),
+            registry: Some("zookeeper".into()),
             broker: Some("kafka".into()),
             ..Default::default()
         };
         let err = config.registry().err().unwrap();
         assert_eq!(err.code, 400);
         assert!(
-            err.detail.contains("unknown registry \"etcd\""),
+            err.detail.contains("unknown registry \"zookeeper\""),
             "{}",
             err.detail
         );

@@ -20,7 +20,7 @@ mod listen;
 pub mod log;
 #[cfg(feature = "mcp")]
 pub mod mcp;
-#[cfg(any(feature = "postgres", feature = "redis"))]
+#[cfg(any(feature = "etcd", feature = "postgres", feature = "redis"))]
 mod reconnect;
 pub mod registry;
 pub mod schema;

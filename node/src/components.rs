@@ -31,16 +31,20 @@ pub struct Registry {
 
 #[napi]
 impl Registry {
-    /// The registry named `kind` (`mdns` or `memory`); `MICRO_REGISTRY` (default `mdns`) when
-    /// omitted.
+    /// The registry named `kind` (`mdns`, `memory` or `etcd`); `MICRO_REGISTRY` (default
+    /// `mdns`) when omitted. `address` is where it is, for registries that need one (etcd:
+    /// `host:port`; default `MICRO_REGISTRY_ADDRESS`).
     #[napi(constructor)]
-    pub fn new(kind: Option<String>) -> napi::Result<Self> {
-        let config = config(|c| c.registry = kind.or(c.registry.take()));
+    pub fn new(kind: Option<String>, address: Option<String>) -> napi::Result<Self> {
+        let config = config(|c| {
+            c.registry = kind.or(c.registry.take());
+            c.registry_address = address.or(c.registry_address.take());
+        });
         let inner = within_runtime_if_available(|| config.registry()).or_throw()?;
         Ok(Registry { inner })
     }
 
-    /// The registry's kind: `mdns` or `memory`.
+    /// The registry's kind: `mdns`, `memory` or `etcd`.
     #[napi(getter)]
     pub fn kind(&self) -> String {
         self.inner.name().to_string()

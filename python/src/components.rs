@@ -103,8 +103,8 @@ impl Registry {
 
 #[pymethods]
 impl Registry {
-    /// `name` is `mdns` or `memory` (default: `MICRO_REGISTRY`, else mdns); `address` is
-    /// `MICRO_REGISTRY_ADDRESS` for registries that need one.
+    /// `name` is `mdns`, `memory` or `etcd` (default: `MICRO_REGISTRY`, else mdns); `address`
+    /// is `MICRO_REGISTRY_ADDRESS` for registries that need one (etcd: `host:port`).
     #[new]
     #[pyo3(signature = (name=None, address=None))]
     fn new(py: Python<'_>, name: Option<String>, address: Option<String>) -> PyResult<Self> {

@@ -4,11 +4,15 @@
 //! over any of them.
 
 mod cache;
+#[cfg(feature = "etcd")]
+mod etcd;
 mod mdns;
 mod memory;
 mod nullable;
 
 pub use cache::Cache;
+#[cfg(feature = "etcd")]
+pub use etcd::Etcd;
 pub use mdns::{Mdns, MdnsOptions};
 pub use memory::Memory;
 
