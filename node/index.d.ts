@@ -98,10 +98,17 @@ export interface EndpointOptions {
     /** More endpoint metadata (for example `mcp_name`). */
     metadata?: Record<string, string>;
 }
-/** A service registry: `mdns` (default, across processes) or `memory` (this process only). */
+/**
+ * A service registry: `mdns` (default, across processes), `memory` (this process only) or
+ * `etcd` (across hosts, shared with go-micro services).
+ */
 export declare class Registry {
-    /** The registry named `kind`; `MICRO_REGISTRY` (default `mdns`) when omitted. */
-    constructor(kind?: 'mdns' | 'memory');
+    /**
+     * The registry named `kind`; `MICRO_REGISTRY` (default `mdns`) when omitted. `address` is
+     * where it is, for registries that need one (etcd: `host:port`; default
+     * `MICRO_REGISTRY_ADDRESS`).
+     */
+    constructor(kind?: 'mdns' | 'memory' | 'etcd', address?: string);
     /** The registry's kind. */
     get kind(): string;
     /** Every registered service. */
@@ -147,10 +154,13 @@ export interface StoreRecord {
     /** The value. */
     value: Buffer;
 }
-/** A key-value store: `file` (default, embedded, durable) or `memory`. */
+/**
+ * A key-value store: `file` (default, embedded, durable), `memory`, or `postgres` and `redis`
+ * on their servers (`options.address` is the server's URL).
+ */
 export declare class Store {
     /** The store named `kind`; `MICRO_STORE` (default `file`) when omitted. */
-    constructor(kind?: 'file' | 'memory', options?: native.StoreOptions);
+    constructor(kind?: 'file' | 'memory' | 'postgres' | 'redis', options?: native.StoreOptions);
     /** The records at `key`, or with `prefix` every record whose key starts with it; a missing key rejects with a 404. */
     read(key: string, options?: {
         prefix?: boolean;

@@ -206,13 +206,20 @@ function endpointDoc(options) {
         metadata: options.metadata,
     };
 }
-/** A service registry: `mdns` (default, across processes) or `memory` (this process only). */
+/**
+ * A service registry: `mdns` (default, across processes), `memory` (this process only) or
+ * `etcd` (across hosts, shared with go-micro services).
+ */
 class Registry {
     /** @internal */
     native;
-    /** The registry named `kind`; `MICRO_REGISTRY` (default `mdns`) when omitted. */
-    constructor(kind) {
-        this.native = now(() => new native.Registry(kind));
+    /**
+     * The registry named `kind`; `MICRO_REGISTRY` (default `mdns`) when omitted. `address` is
+     * where it is, for registries that need one (etcd: `host:port`; default
+     * `MICRO_REGISTRY_ADDRESS`).
+     */
+    constructor(kind, address) {
+        this.native = now(() => new native.Registry(kind, address));
     }
     /** The registry's kind. */
     get kind() {
@@ -239,7 +246,10 @@ class Registry {
     }
 }
 exports.Registry = Registry;
-/** A key-value store: `file` (default, embedded, durable) or `memory`. */
+/**
+ * A key-value store: `file` (default, embedded, durable), `memory`, or `postgres` and `redis`
+ * on their servers (`options.address` is the server's URL).
+ */
 class Store {
     /** @internal */
     native;
