@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -104,3 +105,22 @@ def eventually(check: Callable[[], Any], what: str, seconds: float = 20.0) -> An
             last = err
         time.sleep(0.1)
     pytest.fail(f"{what} did not happen within {seconds} s; last error: {last!r}")
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[Callable[[str], str]]:
+    """Starts a test server (``postgres``, ``redis``, ...) with scripts/servers.sh and gives its
+    URL. The servers are this session's own, with their data in a directory of their own
+    (inside python/test.sh's network namespace the host's are out of reach; PostgreSQL, run as
+    the postgres user, must reach it, so not under pytest's private temporary directory), and
+    are stopped when the session ends."""
+    script = str(REPO / "scripts" / "servers.sh")
+    env = {**os.environ, "MICRO_SERVERS_DIR": tempfile.mkdtemp(prefix="libmicro-servers-py-")}
+
+    def url(name: str) -> str:
+        subprocess.run([script, "start", name], check=True, env=env)
+        found = subprocess.run([script, "url", name], check=True, env=env, capture_output=True, text=True)
+        return found.stdout.strip()
+
+    yield url
+    subprocess.run([script, "stop"], check=False, env=env)

@@ -7,10 +7,9 @@ import asyncio
 import enum
 import json
 import os
-import subprocess
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
@@ -18,7 +17,7 @@ import pydantic
 import pytest
 
 import go_micro
-from conftest import REPO, run
+from conftest import run
 
 
 @dataclass
@@ -301,7 +300,7 @@ def test_bad_declarations_fail_clearly(registry: go_micro.Registry) -> None:
     with pytest.raises(go_micro.BadRequestError, match="must describe an object"):
         svc.handle("Broken.Schema", request_schema={"type": "string"})(lambda req: req)
     with pytest.raises(go_micro.BadRequestError, match="registry"):
-        go_micro.Registry("etcd")
+        go_micro.Registry("zookeeper")
     with pytest.raises(go_micro.BadRequestError, match="timeout"):
         go_micro.Client(registry=registry).call("x", "X.Y", {}, timeout=-1)
     with pytest.raises(go_micro.BadRequestError, match="dict is not JSON-encodable"):
@@ -468,11 +467,8 @@ def test_store_and_broker_objects(tmp_path: object) -> None:
 
 
 @pytest.mark.parametrize("name", ["postgres", "redis"])
-def test_stores_on_servers(name: str) -> None:
-    servers = str(REPO / "scripts" / "servers.sh")
-    subprocess.run([servers, "start", name], check=True)
-    url = subprocess.run([servers, "url", name], check=True, capture_output=True, text=True).stdout.strip()
-    store = go_micro.Store(name, address=url, database=f"py_{os.getpid()}")
+def test_stores_on_servers(name: str, server: Callable[[str], str]) -> None:
+    store = go_micro.Store(name, address=server(name), database=f"py_{os.getpid()}")
     store.write("user/1", b"alice")
     store.write("user/2", "bob")
     assert [r.value for r in store.read("user/", prefix=True)] == [b"alice", b"bob"]
