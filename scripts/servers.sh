@@ -114,7 +114,8 @@ stop() {
     if [ -d "$dir/redis" ]; then
         redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
     fi
-    kill_server etcd
+    # Whatever did not stop when asked.
+    for name in postgres redis etcd; do kill_server "$name"; done
     rm -rf "$dir"
 }
 
