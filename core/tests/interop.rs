@@ -1,7 +1,7 @@
 //! libmicro and go-micro v5.30.0 as peers, each test inside its own network namespace with
-//! the mDNS registry: go-micro's client and its `micro` CLI call our service, we call
-//! go-micro's service, and broker messages flow both ways over the HTTP broker. The Go
-//! programs come from tests/interop (`make go-tools`).
+//! the mDNS registry (and one on an etcd started in its namespace): go-micro's client and its
+//! `micro` CLI call our service, we call go-micro's service, and broker messages flow both ways
+//! over the HTTP broker. The Go programs come from tests/interop (`make go-tools`).
 
 mod support;
 
@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
-use support::{go_program, in_netns};
+use support::{go_program, in_netns, in_netns_with};
 
 #[derive(Deserialize, JsonSchema)]
 struct Request {
@@ -390,6 +390,95 @@ fn our_client_calls_streams_and_gets_errors_from_a_go_micro_service() {
             tokio::task::spawn_blocking(move || stop(child))
                 .await
                 .unwrap();
+        },
+    );
+}
+
+/// Stops the servers a namespaced test started (`MICRO_SERVERS_DIR` is its own), even when the
+/// test fails.
+#[cfg(feature = "etcd")]
+struct Servers;
+
+#[cfg(feature = "etcd")]
+impl Drop for Servers {
+    fn drop(&mut self) {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/servers.sh");
+        let _ = Command::new(script).arg("stop").status();
+    }
+}
+
+#[cfg(feature = "etcd")]
+#[test]
+fn go_micro_and_we_find_and_call_each_other_through_etcd() {
+    let (Some(go_helloworld), Some(go_client)) = (go_program("helloworld"), go_program("client"))
+    else {
+        return;
+    };
+    let dir = format!("/tmp/libmicro-servers-interop-{}", std::process::id());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/servers.sh");
+    let start_etcd = format!("{script} start etcd");
+    in_netns_with(
+        "go_micro_and_we_find_and_call_each_other_through_etcd",
+        &[&start_etcd],
+        &[
+            ("MICRO_SERVERS_DIR", &dir),
+            ("MICRO_REGISTRY", "etcd"),
+            ("MICRO_REGISTRY_ADDRESS", "127.0.0.1:52379"),
+        ],
+        async move {
+            let _servers = Servers;
+            let etcd: Arc<dyn Registry> =
+                Arc::new(micro::registry::Etcd::new(Some("127.0.0.1:52379")).unwrap());
+            let ours = helloworld(etcd.clone())
+                .address("127.0.0.1:0")
+                .start()
+                .await
+                .unwrap();
+            let (child, _out) = tokio::task::spawn_blocking(move || {
+                start(&go_helloworld, &["-name", "gohello", "-topic", ""])
+            })
+            .await
+            .unwrap();
+
+            // Both registered in go-micro's layout, so each is listed under its own name.
+            let mut names: Vec<String> = etcd
+                .list_services()
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|s| s.name)
+                .collect();
+            names.sort();
+            assert_eq!(names, ["gohello", "helloworld"]);
+
+            let rsp: serde_json::Value = micro::Client::new(etcd.clone())
+                .call(
+                    "gohello",
+                    "Helloworld.Call",
+                    &serde_json::json!({ "name": "Rust" }),
+                )
+                .await
+                .unwrap();
+            assert_eq!(rsp["msg"], "Hello Rust");
+
+            let answer = tokio::task::spawn_blocking(move || {
+                run(
+                    &go_client,
+                    &["call", "helloworld", "Helloworld.Call", r#"{"name":"Go"}"#],
+                )
+            })
+            .await
+            .unwrap();
+            let answer: serde_json::Value =
+                serde_json::from_str(stdout_of(&answer).trim()).unwrap();
+            assert_eq!(answer["msg"], "Hello Go");
+
+            tokio::task::spawn_blocking(move || stop(child))
+                .await
+                .unwrap();
+            ours.stop().await.unwrap();
+            // Both deregistered on a clean stop.
+            assert!(etcd.list_services().await.unwrap().is_empty());
         },
     );
 }

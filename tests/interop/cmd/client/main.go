@@ -1,6 +1,6 @@
 // Command client is a go-micro v5 client on the command line, so libmicro's server and broker
 // can be tested against go-micro's real client. It finds services in go-micro's default mDNS
-// registry and calls them over the HTTP transport with the JSON codec; run it only inside a
+// registry (etcd with MICRO_REGISTRY=etcd and MICRO_REGISTRY_ADDRESS) and calls them over the HTTP transport with the JSON codec; run it only inside a
 // network namespace holding just loopback (see ../../README.md).
 //
 //	client [flags] call <service> <endpoint> <json>      print the response JSON
@@ -37,6 +37,7 @@ import (
 	"go-micro.dev/v5/metadata"
 
 	"libmicro/tests/interop/netns"
+	"libmicro/tests/interop/registryenv"
 )
 
 // headerFlags collects repeated -H Key:Value flags.
@@ -100,6 +101,14 @@ func main() {
 	}
 }
 
+// newClient is go-micro's client on the registry MICRO_REGISTRY names (default mDNS).
+func newClient() client.Client {
+	if r := registryenv.FromEnv(); r != nil {
+		return client.NewClient(client.Registry(r))
+	}
+	return client.NewClient()
+}
+
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage: client [flags] call <service> <endpoint> <json>
        client [flags] stream <service> <endpoint> <json>...
@@ -142,7 +151,7 @@ func call(opts options, service, endpoint, text string) error {
 	ctx, cancel := callContext(opts)
 	defer cancel()
 
-	c := client.NewClient()
+	c := newClient()
 	var rsp json.RawMessage
 	if err := c.Call(ctx, c.NewRequest(service, endpoint, req), &rsp, callOptions(opts)...); err != nil {
 		return err
@@ -168,7 +177,7 @@ func stream(opts options, service, endpoint string, texts []string) error {
 	ctx, cancel := callContext(opts)
 	defer cancel()
 
-	c := client.NewClient()
+	c := newClient()
 	s, err := c.Stream(ctx, c.NewRequest(service, endpoint, msgs[0]), callOptions(opts)...)
 	if err != nil {
 		return err
@@ -201,7 +210,7 @@ func publish(opts options, topic, text string) error {
 	ctx, cancel := callContext(opts)
 	defer cancel()
 
-	c := client.NewClient()
+	c := newClient()
 	if err := c.Publish(ctx, c.NewMessage(topic, msg)); err != nil {
 		return err
 	}

@@ -1,7 +1,7 @@
 // Command helloworld is a go-micro v5 service written the way a go-micro user writes one, so
 // libmicro's client, registry and broker can be tested against the real thing. It registers in
-// go-micro's default mDNS registry, serves on the HTTP transport and subscribes through the HTTP
-// broker. Run it only inside a network namespace holding just loopback (see ../../README.md).
+// go-micro's default mDNS registry (etcd with MICRO_REGISTRY=etcd and MICRO_REGISTRY_ADDRESS),
+// serves on the HTTP transport and subscribes through the HTTP broker. Run it only inside a network namespace holding just loopback (see ../../README.md).
 //
 //	helloworld [-name gohello] [-address 127.0.0.1:0] [-topic gohello.events] [-version latest]
 //
@@ -27,6 +27,7 @@ import (
 	"go-micro.dev/v5/server"
 
 	"libmicro/tests/interop/netns"
+	"libmicro/tests/interop/registryenv"
 )
 
 // Request is the body of Call, Fail and Meta.
@@ -189,11 +190,15 @@ func run(name, address, topic, version string) error {
 	out := &printer{out: json.NewEncoder(os.Stdout)}
 
 	var svc micro.Service
-	svc = micro.New(name,
+	opts := []micro.Option{
 		micro.Address(address),
 		micro.Version(version),
 		micro.AfterStart(func() error { return announce(svc, out) }),
-	)
+	}
+	if r := registryenv.FromEnv(); r != nil {
+		opts = append(opts, micro.Registry(r))
+	}
+	svc = micro.New(name, opts...)
 	if err := micro.RegisterHandler(svc.Server(), &Helloworld{service: name}); err != nil {
 		return fmt.Errorf("registering the handler: %w", err)
 	}
