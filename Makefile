@@ -4,7 +4,7 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/libmicro/target
 CARGO ?= cargo
 
-.PHONY: run test setup lint go-tools rust-test bench node-test ffi header c-test c-examples install bench-ffi python-test go-test toolkit-test bench-python bench-go bench-http
+.PHONY: run test setup lint go-tools rust-test bench bench-distributed node-test ffi header c-test c-examples install bench-ffi python-test go-test toolkit-test bench-python bench-go bench-http
 
 # micro run builds helloworld (debug: quick to rebuild), serves the gateway on :8080 and
 # restarts helloworld when its files change.
@@ -31,7 +31,7 @@ go-tools:
 rust-test: go-tools
 	MICRO_INTEROP_REQUIRED=1 MICRO_BROWSER_REQUIRED=1 MICRO_MCP_CLIENTS_REQUIRED=1 $(CARGO) test --workspace --locked
 
-bench: bench-ffi bench-python bench-go bench-http
+bench: bench-ffi bench-python bench-go bench-http bench-distributed
 	$(CARGO) bench -p micro --all-features
 
 # The go-micro npm package: npm ci, the native addon, and its node:test suite (JS, Rust and
@@ -145,6 +145,10 @@ toolkit-test:
 # The gateway and MCP gateway under wrk against go-micro's, at the default thread count and
 # pinned (set MICRO_BENCH_BEFORE="$$(bench/before.sh <commit>)" to add an earlier build's rows);
 # figures in bench/results/gateway.md and mcp.md.
+# etcd registry and Postgres/Redis stores against go-micro on the same servers (scripts/servers.sh).
+bench-distributed:
+	./bench/distributed/run.sh
+
 bench-http:
 	./bench/gateway/run.sh
 	./bench/mcp/run.sh
