@@ -458,6 +458,58 @@ async fn retry_goes_to_another_node_when_one_is_dead() {
     assert!(err.detail.contains(&dead), "{}", err.detail);
 }
 
+/// A node that reads each request and goes away without answering, as a node killed mid-call
+/// does; counts the requests it took.
+async fn vanishing_node() -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let taken = Arc::new(AtomicUsize::new(0));
+    let count = taken.clone();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let mut buf = [0u8; 4096];
+            if tokio::io::AsyncReadExt::read(&mut conn, &mut buf)
+                .await
+                .unwrap_or(0)
+                > 0
+            {
+                count.fetch_add(1, Ordering::SeqCst);
+            }
+            // Dropped: the connection closes with no answer.
+        }
+    });
+    (address, taken)
+}
+
+#[tokio::test]
+async fn a_call_whose_node_goes_away_unanswered_is_retried_on_another() {
+    let registry = Memory::new();
+    let live = node(&registry, "live").await;
+    let (vanishing, taken) = vanishing_node().await;
+    register_node(&registry, &vanishing).await;
+    let client = Client::new(Arc::new(registry)).selector(Selector::RoundRobin);
+    let options = CallOptions {
+        backoff: Backoff::None,
+        ..Default::default()
+    };
+    for _ in 0..4 {
+        let reply: Reply = client
+            .call_with("helloworld", "Helloworld.Call", &alice(), &options)
+            .await
+            .unwrap();
+        assert_eq!(reply.node, "live");
+    }
+    assert!(
+        taken.load(Ordering::SeqCst) >= 2,
+        "the vanishing node got no calls"
+    );
+    assert_eq!(
+        live.requests.load(Ordering::SeqCst),
+        4,
+        "each call ran once"
+    );
+}
+
 #[tokio::test]
 async fn a_failing_handler_runs_once_per_call_by_default() {
     let registry = Memory::new();

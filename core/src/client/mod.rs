@@ -490,20 +490,37 @@ impl Core {
     }
 }
 
-/// A failed attempt, and whether its request was sent: one that was not cannot have run a
-/// handler, so it is always safe to try elsewhere.
+/// A failed attempt, and how far its request got.
 struct Failure {
     err: Error,
-    sent: bool,
+    reached: Reached,
+}
+
+/// How far a failed request got.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reached {
+    /// Not sent whole: no handler can have run, so it is always safe to try elsewhere.
+    NotSent,
+    /// Sent, and the connection failed or closed with no answer: the node went away (killed,
+    /// crashed, cut off). Tried elsewhere, as go-micro retries its transport's failures.
+    NoAnswer,
+    /// Answered with an error.
+    Answered,
 }
 
 impl Failure {
     fn sent(err: Error) -> Self {
-        Failure { err, sent: true }
+        Failure {
+            err,
+            reached: Reached::Answered,
+        }
     }
 
     fn unsent(err: Error) -> Self {
-        Failure { err, sent: false }
+        Failure {
+            err,
+            reached: Reached::NotSent,
+        }
     }
 }
 
@@ -518,7 +535,13 @@ async fn send_recv(
     conn.send_parts(header, body)
         .await
         .map_err(Failure::unsent)?;
-    conn.recv().await.map_err(Failure::sent)
+    match conn.answer().await {
+        Ok(answer) => answer.map_err(Failure::sent),
+        Err(err) => Err(Failure {
+            err,
+            reached: Reached::NoAnswer,
+        }),
+    }
 }
 
 /// The headers of a call or stream message as name-value pairs: the call's own, then the
@@ -596,8 +619,12 @@ fn may_retry(
 ) -> bool {
     let wanted = match options.retry {
         Retry::Always => true,
-        Retry::OnError if failure.sent => failure.err.kind == Kind::Timeout,
-        Retry::OnError => addresses.iter().any(|a| !tried.contains(a)),
+        Retry::OnError => match failure.reached {
+            Reached::Answered => failure.err.kind == Kind::Timeout,
+            Reached::NotSent | Reached::NoAnswer => {
+                failure.err.kind == Kind::Timeout || addresses.iter().any(|a| !tried.contains(a))
+            }
+        },
     };
     let attempt = tried.len();
     wanted

@@ -21,9 +21,10 @@ pub const DEFAULT_CONTENT_TYPE: &str = "application/json";
 pub enum Retry {
     /// go-micro's default (`RetryOnError`): a timeout (408) is retried; so is an attempt
     /// whose request never reached a service (the dial was refused or timed out, the
-    /// connection failed before the request was sent), on a node not tried yet. Any other
-    /// error, a 500 included, is the answer: the handler ran, and running it again may not
-    /// be safe.
+    /// connection failed before the request was sent) or got no answer at all (the node went
+    /// away mid-call, as go-micro retries its transport's failures), on a node not tried yet.
+    /// An error the service answered with, a 500 included, is the answer: the handler ran,
+    /// and running it again may not be safe.
     #[default]
     OnError,
     /// go-micro's `RetryAlways`: every failure is retried, errors a handler returned
@@ -77,7 +78,7 @@ pub struct CallOptions {
     /// Attempts after the first, at most, each to another node when there is one.
     pub retries: usize,
     /// Which failures are retried (default [`Retry::OnError`]: timeouts, and requests that
-    /// never reached a service).
+    /// never reached a service or got no answer).
     pub retry: Retry,
     /// The pause before each retry.
     pub backoff: Backoff,

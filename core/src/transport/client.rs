@@ -84,6 +84,12 @@ impl Conn {
         self.recv.recv().await
     }
 
+    /// Reads one response, telling apart no answer at all (`Err`: the connection failed or
+    /// closed first) from an answer other than 200 (`Ok(Err)`).
+    pub async fn answer(&mut self) -> Result<Result<Message>> {
+        self.recv.answer().await
+    }
+
     /// Splits the connection so one task may send while another receives.
     pub fn split(self) -> (SendHalf, RecvHalf) {
         (self.send, self.recv)
@@ -114,12 +120,17 @@ impl SendHalf {
 impl RecvHalf {
     /// Reads one response; a status other than 200 is an error carrying the body.
     pub async fn recv(&mut self) -> Result<Message> {
+        self.answer().await?
+    }
+
+    /// Reads one response: `Err` when none came, `Ok(Err)` for a status other than 200.
+    pub async fn answer(&mut self) -> Result<Result<Message>> {
         let frame = self
             .reader
             .read()
             .await?
             .ok_or_else(|| Error::internal(ID, "the server closed the connection"))?;
-        match frame.start {
+        Ok(match frame.start {
             Start::Response { code: 200 } => Ok(Message {
                 header: frame.header,
                 body: frame.body,
@@ -136,7 +147,7 @@ impl RecvHalf {
                 ID,
                 "the server sent a request, not a response",
             )),
-        }
+        })
     }
 }
 
