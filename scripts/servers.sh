@@ -8,13 +8,16 @@
 #   scripts/servers.sh stop            stop every one started here and remove its data
 #
 # NAME: postgres, redis, etcd. MICRO_SERVERS_DIR sets where their data goes (default
-# /tmp/libmicro-servers: PostgreSQL runs as the postgres user, who must reach it).
+# /tmp/libmicro-servers: PostgreSQL runs as the postgres user, who must reach it);
+# MICRO_SERVERS_HOST the address etcd listens on (default 127.0.0.1; a test host's address
+# inside a network namespace).
 set -euo pipefail
 
 dir="${MICRO_SERVERS_DIR:-/tmp/libmicro-servers}"
 postgres_port=55432
 redis_port=56379
 etcd_port=52379
+host="${MICRO_SERVERS_HOST:-127.0.0.1}"
 
 # Installs Debian's packages "$@" without starting their system services.
 install() {
@@ -79,19 +82,19 @@ start_redis() {
 
 start_etcd() {
     command -v etcd >/dev/null || install etcd-server
-    if curl -sf -m 2 "http://127.0.0.1:$etcd_port/health" >/dev/null 2>&1; then
+    if curl -sf -m 2 "http://$host:$etcd_port/health" >/dev/null 2>&1; then
         return 0
     fi
     mkdir -p "$dir/etcd"
-    local peer="http://127.0.0.1:$((etcd_port + 1))"
+    local peer="http://$host:$((etcd_port + 1))"
     ETCD_UNSUPPORTED_ARCH="" nohup etcd --name test --data-dir "$dir/etcd/data" \
-        --listen-client-urls "http://127.0.0.1:$etcd_port" \
-        --advertise-client-urls "http://127.0.0.1:$etcd_port" \
+        --listen-client-urls "http://$host:$etcd_port" \
+        --advertise-client-urls "http://$host:$etcd_port" \
         --listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" \
         --initial-cluster "test=$peer" </dev/null >"$dir/etcd/etcd.log" 2>&1 9>&- &
     echo $! >"$dir/etcd/pid"
     for _ in $(seq 100); do
-        curl -sf -m 2 "http://127.0.0.1:$etcd_port/health" >/dev/null 2>&1 && return 0
+        curl -sf -m 2 "http://$host:$etcd_port/health" >/dev/null 2>&1 && return 0
         sleep 0.1
     done
     echo "etcd did not answer on port $etcd_port; see $dir/etcd/etcd.log" >&2
@@ -102,7 +105,7 @@ url() {
     case "$1" in
         postgres) echo "postgres://postgres@127.0.0.1:$postgres_port/postgres" ;;
         redis) echo "redis://127.0.0.1:$redis_port/0" ;;
-        etcd) echo "127.0.0.1:$etcd_port" ;;
+        etcd) echo "$host:$etcd_port" ;;
         *) echo "unknown server $1: postgres, redis or etcd" >&2; return 2 ;;
     esac
 }

@@ -1,0 +1,299 @@
+//! Across hosts: several network namespaces joined by veth pairs to one bridge, each a "host"
+//! with its own address (10.77.0.1, .2, ...), etcd on the first. Three nodes of a service run
+//! on three hosts; one is killed with `kill -9` while a stream of calls runs from the first
+//! host: no call fails, and the dead node leaves the registry within its TTL.
+//!
+//! The test re-runs its own binary inside the namespaces (`ip netns exec`) in a role named by
+//! `MICRO_TEST_ROLE`: `node` serves, `caller` calls and checks. Needs root and `ip`.
+
+mod support;
+
+use micro::registry::{Etcd, Registry};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const ROLE: &str = "MICRO_TEST_ROLE";
+const SERVICE: &str = "multihost";
+/// How long a node's registration lives without renewal.
+const TTL: Duration = Duration::from_secs(3);
+
+#[derive(Serialize, Deserialize, JsonSchema)]
+struct Where {
+    address: String,
+}
+
+/// Network namespaces `<prefix>h<i>` joined by veth pairs to a bridge in `<prefix>sw`,
+/// removed when dropped.
+struct Hosts {
+    prefix: String,
+    count: usize,
+}
+
+impl Hosts {
+    fn up(count: usize) -> Hosts {
+        let hosts = Hosts {
+            prefix: format!("lm{}", std::process::id()),
+            count,
+        };
+        let sw = format!("{}sw", hosts.prefix);
+        let mut script = vec![
+            format!("ip netns add {sw}"),
+            format!("ip -n {sw} link add br0 type bridge"),
+            format!("ip -n {sw} link set br0 up"),
+        ];
+        for i in 0..count {
+            let h = hosts.name(i);
+            script.extend([
+                format!("ip netns add {h}"),
+                format!("ip link add eth0 netns {h} type veth peer name p{i} netns {sw}"),
+                format!("ip -n {sw} link set p{i} master br0"),
+                format!("ip -n {sw} link set p{i} up"),
+                format!("ip -n {h} addr add {}/24 dev eth0", hosts.address(i)),
+                format!("ip -n {h} link set eth0 up"),
+                format!("ip -n {h} link set lo up"),
+            ]);
+        }
+        let status = Command::new("sh")
+            .args(["-ec", &script.join("\n")])
+            .status()
+            .expect("cannot run sh");
+        assert!(
+            status.success(),
+            "making the test hosts failed (needs root and ip)"
+        );
+        hosts
+    }
+
+    fn name(&self, i: usize) -> String {
+        format!("{}h{i}", self.prefix)
+    }
+
+    fn address(&self, i: usize) -> String {
+        format!("10.77.0.{}", i + 1)
+    }
+
+    /// `program` run on host `i`.
+    fn command(&self, i: usize, program: &str) -> Command {
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", &self.name(i), program]);
+        command
+    }
+}
+
+impl Drop for Hosts {
+    fn drop(&mut self) {
+        for i in 0..self.count {
+            let _ = Command::new("ip")
+                .args(["netns", "del", &self.name(i)])
+                .status();
+        }
+        let sw = format!("{}sw", self.prefix);
+        let _ = Command::new("ip").args(["netns", "del", &sw]).status();
+    }
+}
+
+/// This test binary, run on host `i` in `role`, filtered to the role's test.
+fn role(hosts: &Hosts, i: usize, role: &str, env: &[(&str, String)]) -> Command {
+    let exe = std::env::current_exe().unwrap();
+    let mut command = hosts.command(i, exe.to_str().unwrap());
+    command
+        .args([
+            "--exact",
+            &format!("{role}_role"),
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(ROLE, role)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+    command
+}
+
+/// Kills a child and reaps it.
+fn kill(mut child: Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn three_nodes_on_three_hosts_lose_one_to_kill_9_and_no_call_fails() {
+    let hosts = Hosts::up(4);
+    let servers = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/servers.sh");
+    let servers_env = [
+        (
+            "MICRO_SERVERS_DIR",
+            format!("/tmp/libmicro-servers-{}", hosts.prefix),
+        ),
+        ("MICRO_SERVERS_HOST", hosts.address(0)),
+    ];
+    let status = hosts
+        .command(0, servers)
+        .args(["start", "etcd"])
+        .envs(servers_env.iter().map(|(k, v)| (*k, v.as_str())))
+        .status()
+        .unwrap();
+    assert!(status.success(), "etcd did not start on the first host");
+    let etcd = format!("{}:52379", hosts.address(0));
+
+    let mut nodes = Vec::new();
+    for i in 1..=3 {
+        let env = [
+            ("ETCD", etcd.clone()),
+            ("ADDRESS", format!("{}:9090", hosts.address(i))),
+        ];
+        let mut child = role(&hosts, i, "node", &env)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        // The test harness writes "test node_role ... " first, on the same line.
+        while !line.trim_end().ends_with("ready") {
+            line.clear();
+            assert!(
+                out.read_line(&mut line).unwrap() > 0,
+                "node {i} ended before it was ready"
+            );
+        }
+        nodes.push(child);
+    }
+    let victim = nodes.remove(1);
+    let env = [
+        ("ETCD", etcd),
+        ("VICTIM_PID", victim.id().to_string()),
+        ("VICTIM_ADDRESS", format!("{}:9090", hosts.address(2))),
+    ];
+    let caller = role(&hosts, 0, "caller", &env).output().unwrap();
+    let stdout = String::from_utf8_lossy(&caller.stdout);
+    println!("{stdout}{}", String::from_utf8_lossy(&caller.stderr));
+
+    kill(victim);
+    nodes.into_iter().for_each(kill);
+    let _ = hosts
+        .command(0, servers)
+        .arg("stop")
+        .envs(servers_env.iter().map(|(k, v)| (*k, v.as_str())))
+        .status();
+    assert!(
+        caller.status.success(),
+        "the caller failed on the first host"
+    );
+    assert!(stdout.contains("1 passed"), "the caller did not run");
+}
+
+/// A node of the service: registers in etcd with a short TTL, answers with its address, and
+/// serves until killed.
+#[tokio::test]
+async fn node_role() {
+    if std::env::var(ROLE).as_deref() != Ok("node") {
+        return;
+    }
+    let address = std::env::var("ADDRESS").unwrap();
+    let registry = Arc::new(Etcd::new(Some(&std::env::var("ETCD").unwrap())).unwrap());
+    let here = address.clone();
+    let _running = micro::Service::new(SERVICE)
+        .registry(registry)
+        .address(address)
+        .register_ttl(TTL, Duration::from_secs(1))
+        .handle("Multihost.Where", move |_ctx, _req: Where| {
+            let address = here.clone();
+            async move { Ok(Where { address }) }
+        })
+        .start()
+        .await
+        .unwrap();
+    println!("ready");
+    std::future::pending::<()>().await;
+}
+
+/// Calls the service without pause for 8 s, killing one node with SIGKILL 1.5 s in; every
+/// call must succeed, and the dead node must leave the registry within its TTL.
+#[tokio::test]
+async fn caller_role() {
+    if std::env::var(ROLE).as_deref() != Ok("caller") {
+        return;
+    }
+    let registry: Arc<dyn Registry> =
+        Arc::new(Etcd::new(Some(&std::env::var("ETCD").unwrap())).unwrap());
+    let victim = std::env::var("VICTIM_ADDRESS").unwrap();
+    let nodes = async || -> Vec<String> {
+        match registry.get_service(SERVICE).await {
+            Ok(found) => found
+                .iter()
+                .flat_map(|s| &s.nodes)
+                .map(|n| n.address.clone())
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    };
+    let started = Instant::now();
+    while nodes().await.len() < 3 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "three nodes never registered"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let client = micro::Client::new(registry.clone());
+    let ask = Where {
+        address: String::new(),
+    };
+    let (mut calls, mut failures, mut answered_by) =
+        (0, Vec::new(), std::collections::BTreeSet::new());
+    let (mut killed, mut left, mut looked) = (None, None, Instant::now());
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(8) {
+        if killed.is_none() && started.elapsed() > Duration::from_millis(1500) {
+            let pid = std::env::var("VICTIM_PID").unwrap();
+            assert!(
+                Command::new("kill")
+                    .args(["-9", &pid])
+                    .status()
+                    .unwrap()
+                    .success()
+            );
+            killed = Some(Instant::now());
+        }
+        if let Some(at) = killed
+            && left.is_none()
+            && looked.elapsed() > Duration::from_millis(100)
+        {
+            looked = Instant::now();
+            if !nodes().await.contains(&victim) {
+                left = Some(at.elapsed());
+            }
+        }
+        calls += 1;
+        match client
+            .call::<_, Where>(SERVICE, "Multihost.Where", &ask)
+            .await
+        {
+            Ok(at) => {
+                answered_by.insert(at.address);
+            }
+            Err(err) => failures.push(err.to_string()),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {calls} calls failed: {failures:?}",
+        failures.len()
+    );
+    assert_eq!(
+        answered_by.len(),
+        3,
+        "every node answered before the kill: {answered_by:?}"
+    );
+    let left = left.expect("the killed node was still registered 6.5 s after the kill");
+    assert!(
+        left < TTL + Duration::from_secs(2),
+        "the killed node outlived its TTL: {left:?}"
+    );
+    println!(
+        "{calls} calls, none failed; the killed node left the registry {left:?} after the kill"
+    );
+}
