@@ -424,3 +424,28 @@ async fn a_store_recovers_when_its_server_comes_back() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+/// A store on a server that cannot be reached says where it tried, never with the password,
+/// and an address of the wrong kind says what to give.
+#[cfg(all(feature = "postgres", feature = "redis"))]
+#[tokio::test]
+async fn server_stores_name_the_server_but_never_the_password() {
+    let at = |address: &str| store::Options {
+        address: Some(address.into()),
+        ..Default::default()
+    };
+    let stores: [Box<dyn Store>; 2] = [
+        Box::new(store::Postgres::new(at("postgres://app:s3cret@127.0.0.1:1/shop")).unwrap()),
+        Box::new(store::Redis::new(at("redis://:s3cret@127.0.0.1:1/2")).unwrap()),
+    ];
+    for store in &stores {
+        let err = store.read("k", &ReadOptions::default()).await.unwrap_err();
+        assert_eq!(err.kind, micro::errors::Kind::Unavailable, "{err}");
+        assert!(err.detail.contains("127.0.0.1:1"), "{}", err.detail);
+        assert!(!err.to_string().contains("s3cret"), "{err}");
+    }
+    let wrong = store::Postgres::new(at("mysql://x")).err().unwrap();
+    assert!(wrong.detail.contains("postgres://"), "{}", wrong.detail);
+    let wrong = store::Redis::new(at("postgres://x")).err().unwrap();
+    assert!(wrong.detail.contains("redis://"), "{}", wrong.detail);
+}

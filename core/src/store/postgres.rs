@@ -388,21 +388,4 @@ mod tests {
     fn like_patterns_match_literally() {
         assert_eq!(like_escape("50%_off\\"), "50\\%\\_off\\\\");
     }
-
-    #[test]
-    fn the_password_never_shows() {
-        let store = Postgres::new(Options {
-            address: Some("postgres://app:s3cret@db.example:6432/shop".into()),
-            ..Options::default()
-        })
-        .unwrap();
-        assert_eq!(store.place, "db.example:6432/shop");
-        let err = Postgres::new(Options {
-            address: Some("mysql://x".into()),
-            ..Options::default()
-        })
-        .err()
-        .unwrap();
-        assert!(err.detail.contains("postgres://"), "{}", err.detail);
-    }
 }
