@@ -1,7 +1,8 @@
 //! Across hosts: several network namespaces joined by veth pairs to one bridge, each a "host"
 //! with its own address (10.77.0.1, .2, ...), etcd on the first. Three nodes of a service run
 //! on three hosts; one is killed with `kill -9` while a stream of calls runs from the first
-//! host: no call fails, and the dead node leaves the registry within its TTL.
+//! host: no call fails, and the dead node leaves the registry within its TTL. Then a gateway
+//! on the first host calls the nodes left on the other two.
 //!
 //! The test re-runs its own binary inside the namespaces (`ip netns exec`) in a role named by
 //! `MICRO_TEST_ROLE`: `node` serves, `caller` calls and checks. Needs root and `ip`.
@@ -296,4 +297,37 @@ async fn caller_role() {
     println!(
         "{calls} calls, none failed; the killed node left the registry {left:?} after the kill"
     );
+
+    // A gateway on this host calls the service's nodes on the two hosts left.
+    let gateway = micro::gateway::Gateway::new(
+        registry,
+        Arc::new(micro::store::Memory::new(Default::default())),
+        Arc::new(micro::broker::Memory::new()),
+    )
+    .start("127.0.0.1:0")
+    .await
+    .unwrap();
+    let url = format!("http://{}/{SERVICE}/Multihost.Where", gateway.address());
+    let answers = tokio::task::spawn_blocking(move || {
+        (0..20)
+            .map(|_| {
+                let out = Command::new("curl")
+                    .args(["-sf", "-m", "5", "-d", r#"{"address":""}"#, &url])
+                    .output()
+                    .unwrap();
+                assert!(out.status.success(), "the gateway call failed");
+                let at: Where = serde_json::from_slice(&out.stdout).unwrap();
+                at.address
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        answers.len(),
+        2,
+        "the gateway reached both nodes left: {answers:?}"
+    );
+    assert!(!answers.contains(&victim));
+    gateway.stop().await;
 }
