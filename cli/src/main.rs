@@ -13,7 +13,6 @@ mod server;
 mod status;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use micro::config::Config;
 use std::process::ExitCode;
 
 // The gateways allocate a little for every request on every worker thread; mimalloc's
@@ -29,6 +28,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
     about = "libmicro: go-micro compatible microservices"
 )]
 struct Cli {
+    #[command(flatten)]
+    components: server::Components,
     #[command(subcommand)]
     command: Command,
 }
@@ -63,14 +64,16 @@ async fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("MICRO_LOG"))
         .with_writer(std::io::stderr)
         .init();
-    let result = match Cli::parse().command {
-        Command::Inspect(command) => inspect::run(command, Config::from_env()).await,
-        Command::Api(args) => api::run(args, Config::from_env()).await,
-        Command::Server(args) => server::run(args).await,
+    let cli = Cli::parse();
+    let config = cli.components.config();
+    let result = match cli.command {
+        Command::Inspect(command) => inspect::run(command, config).await,
+        Command::Api(args) => api::run(args, config).await,
+        Command::Server(args) => server::run(args, config).await,
         Command::New(args) => new::run(args),
         Command::Build(args) => build::run(args),
-        Command::Run(args) => run::run(args).await,
-        Command::Mcp(args) => mcp::run(args).await,
+        Command::Run(args) => run::run(args, config).await,
+        Command::Mcp(args) => mcp::run(args, config).await,
         Command::Completion { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "micro", &mut std::io::stdout());
             Ok(())

@@ -2,7 +2,6 @@
 //! `serve` speaks MCP over stdio (or Streamable HTTP with `--address`); `list`, `test`,
 //! `docs` and `export` show, call, document and export the tools from the shell.
 
-use crate::server::Components;
 use micro::config::Config;
 use micro::mcp::control::Audit;
 use micro::mcp::{Caller, Conflict, Mcp, Naming, Tool};
@@ -83,8 +82,6 @@ enum ExportFormat {
 /// Where the tools come from and how they are named and guarded: every subcommand takes it.
 #[derive(clap::Args)]
 struct Catalogue {
-    #[command(flatten)]
-    components: Components,
     /// Name tools with only [a-zA-Z0-9_-] (helloworld_Helloworld_Call), for model APIs that
     /// accept nothing else.
     #[arg(long)]
@@ -168,9 +165,9 @@ impl Catalogue {
         Ok(mcp)
     }
 
-    /// The catalogue over the components the flags and `MICRO_*` variables choose, checked.
-    async fn open(&self) -> Result<Mcp> {
-        let mcp = self.mcp(&self.components.config())?;
+    /// The catalogue over `config`'s components, checked.
+    async fn open(&self, config: &Config) -> Result<Mcp> {
+        let mcp = self.mcp(config)?;
         self.check(&mcp).await?;
         Ok(mcp)
     }
@@ -222,11 +219,11 @@ fn some_names(tools: &[Arc<Tool>]) -> String {
 }
 
 /// Runs a `micro mcp` subcommand.
-pub async fn run(args: Args) -> Result<()> {
+pub async fn run(args: Args, config: Config) -> Result<()> {
     match args.command {
-        Command::Serve(serve) => run_serve(serve).await,
+        Command::Serve(serve) => run_serve(serve, config).await,
         Command::List { catalogue, json } => {
-            let tools = catalogue.open().await?.tools().await?;
+            let tools = catalogue.open(&config).await?.tools().await?;
             if json {
                 print_json(&rest(&tools));
             } else {
@@ -246,7 +243,7 @@ pub async fn run(args: Args) -> Result<()> {
                 )
             })?;
             let answer = catalogue
-                .open()
+                .open(&config)
                 .await?
                 .call(&Caller::new(None), &tool, arguments)
                 .await
@@ -259,7 +256,7 @@ pub async fn run(args: Args) -> Result<()> {
             output,
             catalogue,
         } => {
-            let mcp = catalogue.open().await?;
+            let mcp = catalogue.open(&config).await?;
             let (tools, conflicts) = (mcp.tools().await?, mcp.conflicts().await?);
             let text = match format {
                 DocsFormat::Markdown => markdown(&tools, &conflicts),
@@ -281,10 +278,10 @@ pub async fn run(args: Args) -> Result<()> {
                     // OpenAI's function names allow no dots.
                     let mut catalogue = catalogue;
                     catalogue.safe_names = true;
-                    langchain(&catalogue.open().await?.tools().await?)
+                    langchain(&catalogue.open(&config).await?.tools().await?)
                 }
-                ExportFormat::Openapi => openapi(&catalogue.open().await?.tools().await?),
-                ExportFormat::Json => rest(&catalogue.open().await?.tools().await?),
+                ExportFormat::Openapi => openapi(&catalogue.open(&config).await?.tools().await?),
+                ExportFormat::Json => rest(&catalogue.open(&config).await?.tools().await?),
             };
             print_json(&document);
             Ok(())
@@ -292,7 +289,7 @@ pub async fn run(args: Args) -> Result<()> {
     }
 }
 
-async fn run_serve(serve: Serve) -> Result<()> {
+async fn run_serve(serve: Serve, config: Config) -> Result<()> {
     if !serve.auth {
         let token = std::env::var_os("MICRO_TOKEN").is_some();
         let scoped = !serve.catalogue.scopes.is_empty();
@@ -309,7 +306,6 @@ async fn run_serve(serve: Serve) -> Result<()> {
             );
         }
     }
-    let config = serve.catalogue.components.config();
     let mut mcp = serve.catalogue.mcp(&config)?;
     if serve.auth {
         mcp = mcp.auth(crate::server::open_auth(&config, &serve.keys).await?);

@@ -69,7 +69,7 @@ pub struct Args {
 }
 
 /// Runs the project until Ctrl-C or SIGTERM.
-pub async fn run(args: Args) -> Result<()> {
+pub async fn run(args: Args, config: Config) -> Result<()> {
     let mut shutdown = shutdown_watch()?;
     let dir = args
         .dir
@@ -80,9 +80,9 @@ pub async fn run(args: Args) -> Result<()> {
         None => project::discover(&dir)?,
     };
     let order = project.start_order()?;
-    let mut runner = Runner::new(&project, &args, order)?;
+    let mut runner = Runner::new(&project, &args, &config, order)?;
     let started = tokio::select! {
-        started = runner.start_up(&args) => Some(started),
+        started = runner.start_up(&args, &config) => Some(started),
         _ = shutdown.changed() => None,
     };
     let gateway = match started {
@@ -164,7 +164,12 @@ struct Runner {
 }
 
 impl Runner {
-    fn new(project: &Project, args: &Args, order: Vec<ServiceDef>) -> Result<Runner> {
+    fn new(
+        project: &Project,
+        args: &Args,
+        config: &Config,
+        order: Vec<ServiceDef>,
+    ) -> Result<Runner> {
         let files = RunFiles::in_home()?;
         files.create()?;
         let width = order.iter().map(|s| s.name.len()).max().unwrap_or(0);
@@ -174,9 +179,16 @@ impl Runner {
             .enumerate()
             .map(|(i, def)| managed(def, i, width, colour))
             .collect::<Result<_>>()?;
+        // The components chosen by flag reach the services as go-micro's variables.
+        let mut env = project.env(&args.env);
+        env.extend(
+            crate::server::flag_env(config)
+                .into_iter()
+                .map(|(name, value)| (name.to_string(), value)),
+        );
         Ok(Runner {
             services,
-            env: project.env(&args.env),
+            env,
             files: Arc::new(files),
             release: args.release,
             colour,
@@ -184,7 +196,11 @@ impl Runner {
     }
 
     /// Builds and starts every service, then the gateway unless `--no-gateway`.
-    async fn start_up(&mut self, args: &Args) -> Result<Option<micro::gateway::Running>> {
+    async fn start_up(
+        &mut self,
+        args: &Args,
+        config: &Config,
+    ) -> Result<Option<micro::gateway::Running>> {
         self.build_all().await?;
         self.start_all().await?;
         if args.no_gateway {
@@ -192,7 +208,7 @@ impl Runner {
         }
         let keys = (!args.no_auth).then_some(&args.keys);
         let gateway = crate::server::start(
-            &Config::from_env(),
+            config,
             &args.address,
             keys,
             micro::gateway::DEFAULT_MAX_BODY_SIZE,

@@ -21,8 +21,6 @@ pub struct Args {
     /// Where to listen; `:8080` means 127.0.0.1:8080, a host given explicitly is used as is.
     #[arg(long, default_value = ":8080", env = "MICRO_SERVER_ADDRESS")]
     address: String,
-    #[command(flatten)]
-    components: Components,
     /// Where the token signing keys live (created on first start).
     #[arg(long, env = "MICRO_AUTH_KEYS", default_value_os_t = micro::auth::default_keys_dir())]
     keys: PathBuf,
@@ -35,25 +33,50 @@ pub struct Args {
     allowed_hosts: Vec<String>,
 }
 
-/// The registry, broker and store, by flag or `MICRO_*` variable.
+/// The registry, broker and store, by flag (on every command) or `MICRO_*` variable.
 #[derive(clap::Args)]
 pub struct Components {
     /// The registry: mdns, memory or etcd.
-    #[arg(long, env = "MICRO_REGISTRY")]
+    #[arg(long, global = true, env = "MICRO_REGISTRY")]
     registry: Option<String>,
     /// Where the registry is, for registries that need one (etcd: host:port, comma-separated).
-    #[arg(long, env = "MICRO_REGISTRY_ADDRESS")]
+    #[arg(long, global = true, env = "MICRO_REGISTRY_ADDRESS")]
     registry_address: Option<String>,
     /// The broker: http or memory.
-    #[arg(long, env = "MICRO_BROKER")]
+    #[arg(long, global = true, env = "MICRO_BROKER")]
     broker: Option<String>,
     /// The store: file, memory, postgres or redis.
-    #[arg(long, env = "MICRO_STORE")]
+    #[arg(long, global = true, env = "MICRO_STORE")]
     store: Option<String>,
     /// The file store's root directory (default ~/micro/store), or the server's URL for
     /// postgres (postgres://user:password@host:5432/db) and redis (redis://host:6379/0).
-    #[arg(long, env = "MICRO_STORE_ADDRESS")]
+    #[arg(long, global = true, env = "MICRO_STORE_ADDRESS")]
     store_address: Option<String>,
+}
+
+/// The choices `config` made by flag, as the `MICRO_*` variables that hand them to the
+/// processes `micro run` starts (what the environment already says they inherit).
+pub fn flag_env(config: &Config) -> Vec<(&'static str, String)> {
+    let env = Config::from_env();
+    [
+        ("MICRO_REGISTRY", &config.registry, env.registry),
+        (
+            "MICRO_REGISTRY_ADDRESS",
+            &config.registry_address,
+            env.registry_address,
+        ),
+        ("MICRO_BROKER", &config.broker, env.broker),
+        ("MICRO_STORE", &config.store, env.store),
+        (
+            "MICRO_STORE_ADDRESS",
+            &config.store_address,
+            env.store_address,
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, chosen, inherited)| *chosen != inherited)
+    .filter_map(|(name, chosen, _)| Some((name, chosen.clone()?)))
+    .collect()
 }
 
 impl Components {
@@ -75,8 +98,7 @@ impl Components {
 }
 
 /// Starts the gateway with the dashboard and auth, prints where, and serves until a signal.
-pub async fn run(args: Args) -> Result<()> {
-    let config = args.components.config();
+pub async fn run(args: Args, config: Config) -> Result<()> {
     let signal = micro::service::shutdown_signal();
     let running = start(
         &config,

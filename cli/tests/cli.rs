@@ -94,6 +94,32 @@ fn unknown_component_names_are_clear_errors() {
 }
 
 #[test]
+fn component_flags_work_on_every_command_before_or_after_it() {
+    for args in [
+        &["--store", "memory", "store", "list"][..],
+        &["store", "list", "--store", "memory"][..],
+        &["services", "--registry", "memory"][..],
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_micro"))
+            .args(args)
+            .env("MICRO_STORE", "bolt")
+            .env("MICRO_REGISTRY", "zookeeper")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let flagged = Command::new(env!("CARGO_BIN_EXE_micro"))
+        .args(["store", "list", "--store", "bolt"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&flagged.stderr).contains("unknown store \"bolt\""));
+}
+
+#[test]
 fn empty_registry_lists_nothing() {
     let root = tempfile::tempdir().unwrap();
     assert_eq!(stdout(&micro(root.path(), &["registry", "list"])), "[]\n");
