@@ -414,19 +414,16 @@ async fn unknown_service_fails_at_once_with_404() {
     assert_eq!(err.code, 404);
 }
 
-#[tokio::test]
-async fn retry_goes_to_another_node_when_one_is_dead() {
-    let registry = Memory::new();
-    let _live = node(&registry, "live").await;
-    let dead = dead_address().await;
-    register_node(&registry, &dead).await;
+/// Four calls, round-robin between the node named `live` and the one at `other`, with no
+/// pause between attempts: every other first attempt goes to `other`, and each must end on
+/// the live node. The client and options, for more calls.
+async fn live_answers_every_call(registry: Memory, other: &str) -> (Client, CallOptions) {
+    register_node(&registry, other).await;
     let client = Client::new(Arc::new(registry)).selector(Selector::RoundRobin);
     let options = CallOptions {
         backoff: Backoff::None,
         ..Default::default()
     };
-    // Round-robin sends every other first attempt to the dead node; each is retried on the
-    // live one.
     for _ in 0..4 {
         let reply: Reply = client
             .call_with("helloworld", "Helloworld.Call", &alice(), &options)
@@ -434,6 +431,15 @@ async fn retry_goes_to_another_node_when_one_is_dead() {
             .unwrap();
         assert_eq!(reply.node, "live");
     }
+    (client, options)
+}
+
+#[tokio::test]
+async fn retry_goes_to_another_node_when_one_is_dead() {
+    let registry = Memory::new();
+    let _live = node(&registry, "live").await;
+    let dead = dead_address().await;
+    let (client, options) = live_answers_every_call(registry, &dead).await;
 
     // Streams open on the live node the same way.
     for _ in 0..2 {
@@ -486,19 +492,7 @@ async fn a_call_whose_node_goes_away_unanswered_is_retried_on_another() {
     let registry = Memory::new();
     let live = node(&registry, "live").await;
     let (vanishing, taken) = vanishing_node().await;
-    register_node(&registry, &vanishing).await;
-    let client = Client::new(Arc::new(registry)).selector(Selector::RoundRobin);
-    let options = CallOptions {
-        backoff: Backoff::None,
-        ..Default::default()
-    };
-    for _ in 0..4 {
-        let reply: Reply = client
-            .call_with("helloworld", "Helloworld.Call", &alice(), &options)
-            .await
-            .unwrap();
-        assert_eq!(reply.node, "live");
-    }
+    live_answers_every_call(registry, &vanishing).await;
     assert!(
         taken.load(Ordering::SeqCst) >= 2,
         "the vanishing node got no calls"

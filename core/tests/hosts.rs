@@ -122,7 +122,7 @@ fn kill(mut child: Child) {
 #[test]
 fn three_nodes_on_three_hosts_lose_one_to_kill_9_and_no_call_fails() {
     let hosts = Hosts::up(4);
-    let servers = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/servers.sh");
+    let servers = support::SERVERS_SH;
     let servers_env = [
         (
             "MICRO_SERVERS_DIR",

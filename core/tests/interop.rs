@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
-use support::{go_program, in_netns, in_netns_with};
+use support::{go_program, in_netns};
 
 #[derive(Deserialize, JsonSchema)]
 struct Request {
@@ -402,8 +402,7 @@ struct Servers;
 #[cfg(feature = "etcd")]
 impl Drop for Servers {
     fn drop(&mut self) {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/servers.sh");
-        let _ = Command::new(script).arg("stop").status();
+        let _ = Command::new(support::SERVERS_SH).arg("stop").status();
     }
 }
 
@@ -415,9 +414,8 @@ fn go_micro_and_we_find_and_call_each_other_through_etcd() {
         return;
     };
     let dir = format!("/tmp/libmicro-servers-interop-{}", std::process::id());
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/servers.sh");
-    let start_etcd = format!("{script} start etcd");
-    in_netns_with(
+    let start_etcd = format!("{} start etcd", support::SERVERS_SH);
+    support::in_netns_with(
         "go_micro_and_we_find_and_call_each_other_through_etcd",
         &[&start_etcd],
         &[

@@ -8,18 +8,12 @@ use micro::errors::Kind;
 use micro::registry::{Etcd, Registry};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Serialize, Deserialize, JsonSchema)]
 struct Ping {
     n: u32,
-}
-
-fn servers(args: &[&str]) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/servers.sh");
-    assert!(Command::new(script).args(args).status().unwrap().success());
 }
 
 #[tokio::test]
@@ -44,10 +38,10 @@ async fn a_service_comes_back_after_etcd_restarts() {
     };
     assert_eq!(call().await.unwrap().n, 7);
 
-    servers(&["kill", "etcd"]);
+    support::servers(&["kill", "etcd"]);
     let err = registry.get_service(&name).await.unwrap_err();
     assert_eq!(err.kind, Kind::Unavailable, "{err}");
-    servers(&["start", "etcd"]);
+    support::servers(&["start", "etcd"]);
 
     // etcd kept the key and its lease through the restart; the lease's keep-alive stream broke,
     // so the service's next registration renews it. Well past the TTL it is still there.

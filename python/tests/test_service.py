@@ -439,8 +439,8 @@ def test_pub_sub_reaches_sync_and_async_subscribers(registry: go_micro.Registry)
     assert ("async", {"id": 7}, "north") in got
 
 
-def test_store_and_broker_objects(tmp_path: object) -> None:
-    store = go_micro.Store("memory")
+def write_read_list_delete(store: go_micro.Store) -> None:
+    """Records written as bytes and str read back as bytes, by prefix and in key order."""
     store.write("user/1", b"alice")
     store.write("user/2", "bob")
     assert [r.value for r in store.read("user/", prefix=True)] == [b"alice", b"bob"]
@@ -448,6 +448,11 @@ def test_store_and_broker_objects(tmp_path: object) -> None:
     store.delete("user/1")
     with pytest.raises(go_micro.NotFoundError):
         store.read("user/1")
+
+
+def test_store_and_broker_objects(tmp_path: object) -> None:
+    store = go_micro.Store("memory")
+    write_read_list_delete(store)
     with pytest.raises(go_micro.BadRequestError, match="bytes or str"):
         store.write("user/3", 42)  # type: ignore[arg-type]
 
@@ -468,14 +473,7 @@ def test_store_and_broker_objects(tmp_path: object) -> None:
 
 @pytest.mark.parametrize("name", ["postgres", "redis"])
 def test_stores_on_servers(name: str, server: Callable[[str], str]) -> None:
-    store = go_micro.Store(name, address=server(name), database=f"py_{os.getpid()}")
-    store.write("user/1", b"alice")
-    store.write("user/2", "bob")
-    assert [r.value for r in store.read("user/", prefix=True)] == [b"alice", b"bob"]
-    assert store.list(prefix="user/") == ["user/1", "user/2"]
-    store.delete("user/1")
-    with pytest.raises(go_micro.NotFoundError):
-        store.read("user/1")
+    write_read_list_delete(go_micro.Store(name, address=server(name), database=f"py_{os.getpid()}"))
     # Nothing listens on port 1: the store says it cannot reach the server, as a 503.
     down = go_micro.Store(name, address=f"{name}://127.0.0.1:1/0")
     with pytest.raises(go_micro.UnavailableError, match="store unavailable"):

@@ -108,14 +108,15 @@ impl Etcd {
         let connect = || async {
             Client::connect(&self.endpoints, Some(self.options.clone()))
                 .await
-                .map_err(|err| self.unavailable(&err))
+                .map_err(|err| self.failed(&err))
         };
         self.link.get(|_| true, connect).await
     }
 
     /// The error for a failed request: a 503 "registry unavailable" when etcd could not be
-    /// reached, which callers tell apart from a service that is not there.
-    fn unavailable(&self, err: &etcd_client::Error) -> Error {
+    /// reached, which callers tell apart from a service that is not there; a 500 when etcd
+    /// refused it.
+    fn failed(&self, err: &etcd_client::Error) -> Error {
         // etcd's own refusals; any other status (Unavailable, or Unknown with "transport
         // error" when the connection broke) means it could not be asked.
         use tonic::Code;
@@ -129,24 +130,22 @@ impl Etcd {
             Code::OutOfRange,
             Code::Unauthenticated,
         ];
-        let (kind, what) = match err {
+        let at = self.endpoints.join(",");
+        match err {
             etcd_client::Error::GRpcStatus(status) if refused.contains(&status.code()) => {
-                (Kind::Internal, status.message().to_string())
+                Error::internal(
+                    ID,
+                    format!("etcd at {at} refused the request: {}", status.message()),
+                )
             }
-            other => (Kind::Unavailable, other.to_string()),
-        };
-        let detail = if kind == Kind::Unavailable {
-            format!(
-                "registry unavailable: cannot reach etcd at {} ({what}); start etcd or fix MICRO_REGISTRY_ADDRESS, the registry retries by itself",
-                self.endpoints.join(",")
-            )
-        } else {
-            format!(
-                "etcd at {} refused the request: {what}",
-                self.endpoints.join(",")
-            )
-        };
-        Error::of(kind, ID, detail)
+            other => Error::of(
+                Kind::Unavailable,
+                ID,
+                format!(
+                    "registry unavailable: cannot reach etcd at {at} ({other}); start etcd or fix MICRO_REGISTRY_ADDRESS, the registry retries by itself"
+                ),
+            ),
+        }
     }
 
     /// The live lease of `key`, or a new one of `ttl` with a task keeping it alive.
@@ -161,7 +160,7 @@ impl Etcd {
         let granted = client
             .lease_grant(seconds, None)
             .await
-            .map_err(|e| self.unavailable(&e))?;
+            .map_err(|e| self.failed(&e))?;
         let id = granted.id();
         let keeper = tokio::spawn(keep_alive(client.clone(), id, ttl, key.to_string()));
         let old = self
@@ -180,7 +179,7 @@ impl Etcd {
         let found = client
             .get(prefix, Some(GetOptions::new().with_prefix()))
             .await
-            .map_err(|e| self.unavailable(&e))?;
+            .map_err(|e| self.failed(&e))?;
         // Nodes of one service and version join one entry, as go-micro lists them.
         let mut services: BTreeMap<(String, String), Service> = BTreeMap::new();
         for kv in found.kvs() {
@@ -269,7 +268,7 @@ impl Registry for Etcd {
             client
                 .put(key, value, options)
                 .await
-                .map_err(|e| self.unavailable(&e))?;
+                .map_err(|e| self.failed(&e))?;
         }
         Ok(())
     }
@@ -281,7 +280,7 @@ impl Registry for Etcd {
             client
                 .delete(key.clone(), None)
                 .await
-                .map_err(|e| self.unavailable(&e))?;
+                .map_err(|e| self.failed(&e))?;
             let lease = self.leases.lock().unwrap().remove(&key);
             if let Some(lease) = lease {
                 lease.keeper.abort();
@@ -315,7 +314,7 @@ impl Registry for Etcd {
                 Some(WatchOptions::new().with_prefix().with_prev_key()),
             )
             .await
-            .map_err(|e| self.unavailable(&e))?;
+            .map_err(|e| self.failed(&e))?;
         let (events, receiver) = broadcast::channel(WATCH_BUFFER);
         tokio::spawn(async move {
             while let Ok(Some(answer)) = stream.message().await {

@@ -7,11 +7,12 @@
 //! One connection, pipelined, made on first use and made again when it breaks
 //! ([`crate::reconnect`]); while the server cannot be reached, operations fail with a 503.
 
+use super::server::Server;
 use super::{
     DeleteOptions, ListOptions, Options, ReadOptions, Record, Store, WriteOptions, check_key,
     check_write, not_found, scope, time_left,
 };
-use crate::errors::{Error, Kind, Result};
+use crate::errors::{Error, Result};
 use crate::reconnect::Reconnecting;
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -21,7 +22,11 @@ use tokio::sync::Mutex;
 use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::{Client, NoTls, Row};
 
-const ID: &str = "micro.store.postgres";
+const POSTGRES: Server = Server {
+    id: "micro.store.postgres",
+    name: "postgres",
+    example: "postgres://user:password@host:5432/dbname",
+};
 /// How often writes sweep a table's expired rows.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// PostgreSQL's longest identifier, in bytes; longer ones would be cut and could collide.
@@ -42,18 +47,8 @@ pub struct Postgres {
 impl Postgres {
     /// A store on the server at `options.address`; connects on first use.
     pub fn new(options: Options) -> Result<Postgres> {
-        let url = options.address.as_deref().ok_or_else(|| {
-            Error::bad_request(
-                ID,
-                "the postgres store needs the server's URL: set MICRO_STORE_ADDRESS=postgres://user:password@host:5432/dbname",
-            )
-        })?;
-        let config: tokio_postgres::Config = url.parse().map_err(|e| {
-            Error::bad_request(
-                ID,
-                format!("the postgres store address is not a valid postgres:// URL ({e}); use postgres://user:password@host:5432/dbname"),
-            )
-        })?;
+        let url = POSTGRES.url(options.address.as_deref())?;
+        let config: tokio_postgres::Config = url.parse().map_err(|e| POSTGRES.bad_url(e))?;
         let place = place(&config);
         Ok(Postgres {
             options,
@@ -68,17 +63,11 @@ impl Postgres {
     async fn client(&self) -> Result<Arc<Client>> {
         let connect = || async {
             self.tables.lock().await.clear();
-            let (client, connection) = self.config.connect(NoTls).await.map_err(|err| {
-                Error::of(
-                    Kind::Unavailable,
-                    ID,
-                    format!(
-                        "store unavailable: cannot reach postgres at {} ({}); start the server or fix MICRO_STORE_ADDRESS, the store retries by itself",
-                        self.place,
-                        describe(&err)
-                    ),
-                )
-            })?;
+            let (client, connection) = self
+                .config
+                .connect(NoTls)
+                .await
+                .map_err(|err| POSTGRES.unreachable(&self.place, describe(&err)))?;
             let place = self.place.clone();
             tokio::spawn(async move {
                 if let Err(err) = connection.await {
@@ -136,20 +125,7 @@ impl Postgres {
     /// The error for a statement that failed: the server's message, and a 503 when the
     /// connection is what broke.
     fn failed(&self, what: &str, err: tokio_postgres::Error) -> Error {
-        let kind = if err.is_closed() {
-            Kind::Unavailable
-        } else {
-            Kind::Internal
-        };
-        Error::of(
-            kind,
-            ID,
-            format!(
-                "postgres at {} could not {what}: {}",
-                self.place,
-                describe(&err)
-            ),
-        )
+        POSTGRES.failed(&self.place, what, err.is_closed(), describe(&err))
     }
 
     /// The records of `name` matching `prefix` and `suffix` (both may be empty), live, in key
@@ -233,7 +209,7 @@ fn identifier(name: &str) -> Result<String> {
     }
     if out.len() > MAX_IDENTIFIER {
         return Err(Error::bad_request(
-            ID,
+            POSTGRES.id,
             format!(
                 "{name:?} is too long for a postgres schema or table name ({} bytes, at most {MAX_IDENTIFIER})",
                 out.len()
@@ -257,13 +233,18 @@ fn like_escape(text: &str) -> String {
 
 /// The hosts, ports and database of a configuration: where it points, without credentials.
 fn place(config: &tokio_postgres::Config) -> String {
+    // One port given applies to every host, as the client reads it.
+    let ports = config.get_ports();
     let hosts: Vec<String> = config
         .get_hosts()
         .iter()
-        .zip(config.get_ports().iter().chain(std::iter::repeat(&5432)))
-        .map(|(host, port)| match host {
-            tokio_postgres::config::Host::Tcp(host) => format!("{host}:{port}"),
-            tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+        .enumerate()
+        .map(|(i, host)| {
+            let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+            match host {
+                tokio_postgres::config::Host::Tcp(host) => format!("{host}:{port}"),
+                tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+            }
         })
         .collect();
     format!(

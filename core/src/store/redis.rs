@@ -7,18 +7,23 @@
 //! One multiplexed connection that reconnects by itself (redis-rs's `ConnectionManager`), made
 //! on first use ([`crate::reconnect`]).
 
+use super::server::Server;
 use super::{
     DeleteOptions, ListOptions, Options, ReadOptions, Record, Store, WriteOptions, check_key,
     check_write, not_found, scope,
 };
-use crate::errors::{Error, Kind, Result};
+use crate::errors::{Error, Result};
 use crate::reconnect::Reconnecting;
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::collections::HashMap;
 use std::time::{Duration, UNIX_EPOCH};
 
-const ID: &str = "micro.store.redis";
+const REDIS: Server = Server {
+    id: "micro.store.redis",
+    name: "redis",
+    example: "redis://[:password@]host:6379/0",
+};
 /// How many keys one round trip looks at when reading a range.
 const BATCH: usize = 128;
 
@@ -35,18 +40,8 @@ pub struct Redis {
 impl Redis {
     /// A store on the server at `options.address`; connects on first use.
     pub fn new(options: Options) -> Result<Redis> {
-        let url = options.address.as_deref().ok_or_else(|| {
-            Error::bad_request(
-                ID,
-                "the redis store needs the server's URL: set MICRO_STORE_ADDRESS=redis://host:6379/0",
-            )
-        })?;
-        let client = redis::Client::open(url).map_err(|e| {
-            Error::bad_request(
-                ID,
-                format!("the redis store address is not a valid redis:// URL ({e}); use redis://[:password@]host:6379/0"),
-            )
-        })?;
+        let url = REDIS.url(options.address.as_deref())?;
+        let client = redis::Client::open(url).map_err(|e| REDIS.bad_url(e))?;
         let info = client.get_connection_info();
         let place = format!("{}/{}", info.addr(), info.redis_settings().db());
         Ok(Redis {
@@ -67,31 +62,14 @@ impl Redis {
                 .set_response_timeout(Some(Duration::from_secs(10)));
             ConnectionManager::new_with_config(self.client.clone(), config)
                 .await
-                .map_err(|err| {
-                    Error::of(
-                        Kind::Unavailable,
-                        ID,
-                        format!(
-                            "store unavailable: cannot reach redis at {} ({err}); start the server or fix MICRO_STORE_ADDRESS, the store retries by itself",
-                            self.place
-                        ),
-                    )
-                })
+                .map_err(|err| REDIS.unreachable(&self.place, err))
         };
         self.link.get(|_| true, connect).await
     }
 
     fn failed(&self, what: &str, err: redis::RedisError) -> Error {
-        let kind = if err.is_io_error() || err.is_connection_dropped() || err.is_timeout() {
-            Kind::Unavailable
-        } else {
-            Kind::Internal
-        };
-        Error::of(
-            kind,
-            ID,
-            format!("redis at {} could not {what}: {err}", self.place),
-        )
+        let broke = err.is_io_error() || err.is_connection_dropped() || err.is_timeout();
+        REDIS.failed(&self.place, what, broke, err)
     }
 
     /// The live records (or, without `values`, only their keys) among the table's keys that
@@ -105,20 +83,18 @@ impl Redis {
         values: bool,
     ) -> Result<Vec<Record>> {
         let mut con = self.connection().await?;
-        let low = [b"[", prefix.as_bytes()].concat();
-        let high = if prefix.is_empty() {
-            b"+".to_vec()
+        let (low, high) = if prefix.is_empty() {
+            (b"-".to_vec(), b"+".to_vec())
         } else {
             // No UTF-8 text holds the byte 0xFF: every key with the prefix sorts below this.
-            [b"[", prefix.as_bytes(), b"\xff"].concat()
+            (
+                [b"[", prefix.as_bytes()].concat(),
+                [b"[", prefix.as_bytes(), b"\xff"].concat(),
+            )
         };
         let keys: Vec<String> = redis::cmd("ZRANGEBYLEX")
             .arg(table)
-            .arg(if prefix.is_empty() {
-                b"-".to_vec()
-            } else {
-                low
-            })
+            .arg(low)
             .arg(high)
             .query_async(&mut con)
             .await
@@ -193,7 +169,10 @@ impl Fetched {
     /// From `HMGET value metadata` (when `values`) and `PTTL`; `None` when the record is gone.
     fn from_replies(replies: &[redis::Value], values: bool) -> Result<Option<Fetched>> {
         let bad = |e: redis::ParsingError| {
-            Error::internal(ID, format!("redis answered something unexpected: {e}"))
+            Error::internal(
+                REDIS.id,
+                format!("redis answered something unexpected: {e}"),
+            )
         };
         let ttl_ms: i64 = redis::from_redis_value_ref(&replies[replies.len() - 1]).map_err(bad)?;
         if ttl_ms == -2 {
@@ -271,7 +250,7 @@ impl Store for Redis {
         let table = table_key(database, table);
         let at = record_key(&table, &record.key);
         let metadata = serde_json::to_vec(&record.metadata).map_err(|e| {
-            Error::bad_request(ID, format!("the record's metadata is not JSON: {e}"))
+            Error::bad_request(REDIS.id, format!("the record's metadata is not JSON: {e}"))
         })?;
         let mut pipe = redis::pipe();
         pipe.atomic()

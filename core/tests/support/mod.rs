@@ -84,28 +84,32 @@ pub fn go_program(name: &str) -> Option<PathBuf> {
     None
 }
 
-/// The URL of the test server `name` (`postgres`, `redis`), started by `scripts/servers.sh`
-/// (which installs it when missing) the first time a test of this binary asks for it; `make
-/// test` stops them all at the end.
+/// The script that installs, starts and stops the test servers.
+pub const SERVERS_SH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/servers.sh");
+
+/// Runs `scripts/servers.sh` with `args`, failing the test when it fails; its output.
+pub fn servers(args: &[&str]) -> String {
+    let out = Command::new(SERVERS_SH)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {SERVERS_SH}: {e}"));
+    assert!(
+        out.status.success(),
+        "scripts/servers.sh {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// The URL of the test server `name` (`postgres`, `redis`, `etcd`), started by
+/// `scripts/servers.sh` (which installs it when missing) the first time a test of this binary
+/// asks for it; `make test` stops them all at the end.
 pub fn server(name: &str) -> String {
     static STARTED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/servers.sh");
-    let run = |args: &[&str]| {
-        let out = Command::new(&script)
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-        assert!(
-            out.status.success(),
-            "scripts/servers.sh {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    };
     let mut started = STARTED.lock().unwrap();
     if !started.iter().any(|s| s == name) {
-        run(&["start", name]);
+        servers(&["start", name]);
         started.push(name.to_string());
     }
-    run(&["url", name])
+    servers(&["url", name])
 }
