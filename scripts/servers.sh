@@ -7,9 +7,9 @@
 #   scripts/servers.sh kill NAME       kill it with SIGKILL, keeping its data (start brings it back)
 #   scripts/servers.sh stop            stop every one started here and remove its data
 #
-# NAME: postgres, redis, etcd. MICRO_SERVERS_DIR sets where their data goes (default
+# NAME: postgres, redis, etcd, nats. MICRO_SERVERS_DIR sets where their data goes (default
 # /tmp/libmicro-servers: PostgreSQL runs as the postgres user, who must reach it);
-# MICRO_SERVERS_HOST the address etcd listens on (default 127.0.0.1; a test host's address
+# MICRO_SERVERS_HOST the address etcd and nats listen on (default 127.0.0.1; a test host's address
 # inside a network namespace).
 set -euo pipefail
 
@@ -17,6 +17,7 @@ dir="${MICRO_SERVERS_DIR:-/tmp/libmicro-servers}"
 postgres_port=55432
 redis_port=56379
 etcd_port=52379
+nats_port=54222
 host="${MICRO_SERVERS_HOST:-127.0.0.1}"
 
 # Installs Debian's packages "$@" without starting their system services.
@@ -101,12 +102,32 @@ start_etcd() {
     return 1
 }
 
+# NATS with JetStream, its streams and buckets on disk under $dir/nats (kept by kill).
+start_nats() {
+    command -v nats-server >/dev/null || install nats-server
+    local monitor="http://$host:$((nats_port + 4000))"
+    if curl -sf -m 2 "$monitor/healthz" >/dev/null 2>&1; then
+        return 0
+    fi
+    mkdir -p "$dir/nats"
+    nohup nats-server --addr "$host" --port "$nats_port" --http_port "$((nats_port + 4000))" \
+        --jetstream --store_dir "$dir/nats/jetstream" --pid "$dir/nats/pid" \
+        </dev/null >"$dir/nats/nats.log" 2>&1 9>&- &
+    for _ in $(seq 100); do
+        curl -sf -m 2 "$monitor/healthz" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    echo "nats-server did not answer on port $nats_port; see $dir/nats/nats.log" >&2
+    return 1
+}
+
 url() {
     case "$1" in
         postgres) echo "postgres://postgres@127.0.0.1:$postgres_port/postgres" ;;
         redis) echo "redis://127.0.0.1:$redis_port/0" ;;
         etcd) echo "$host:$etcd_port" ;;
-        *) echo "unknown server $1: postgres, redis or etcd" >&2; return 2 ;;
+        nats) echo "nats://$host:$nats_port" ;;
+        *) echo "unknown server $1: postgres, redis, etcd or nats" >&2; return 2 ;;
     esac
 }
 
@@ -118,7 +139,7 @@ stop() {
         redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
     fi
     # Whatever did not stop when asked.
-    for name in postgres redis etcd; do kill_server "$name"; done
+    for name in postgres redis etcd nats; do kill_server "$name"; done
     rm -rf "$dir"
 }
 
@@ -128,6 +149,7 @@ kill_server() {
         postgres) [ ! -f "$dir/postgres/postmaster.pid" ] || kill -KILL "$(head -1 "$dir/postgres/postmaster.pid")" 2>/dev/null || true ;;
         redis) [ ! -f "$dir/redis/redis.pid" ] || kill -KILL "$(cat "$dir/redis/redis.pid")" 2>/dev/null || true ;;
         etcd) [ ! -f "$dir/etcd/pid" ] || kill -KILL "$(cat "$dir/etcd/pid")" 2>/dev/null || true ;;
+        nats) [ ! -f "$dir/nats/pid" ] || kill -KILL "$(cat "$dir/nats/pid")" 2>/dev/null || true ;;
         *) url "$1" >/dev/null ;;
     esac
 }

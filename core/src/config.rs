@@ -9,7 +9,7 @@ use crate::store::{self, Store};
 use std::sync::Arc;
 
 /// The registries `MICRO_REGISTRY` may name.
-pub const REGISTRIES: &[&str] = &["mdns", "memory", "etcd"];
+pub const REGISTRIES: &[&str] = &["mdns", "memory", "etcd", "nats"];
 /// The brokers `MICRO_BROKER` may name.
 pub const BROKERS: &[&str] = &["http", "memory"];
 /// The stores `MICRO_STORE` may name.
@@ -69,6 +69,8 @@ impl Config {
                 "memory" => Arc::new(registry::Memory::new()),
                 #[cfg(feature = "etcd")]
                 "etcd" => Arc::new(registry::Etcd::new(self.registry_address.as_deref())?),
+                #[cfg(feature = "nats")]
+                "nats" => Arc::new(registry::Nats::new(self.registry_address.as_deref())?),
                 "mdns" => Arc::new(registry::Mdns::new(registry::MdnsOptions::default())?),
                 other => return Err(not_built("registry", other)),
             },

@@ -20,7 +20,14 @@ mod listen;
 pub mod log;
 #[cfg(feature = "mcp")]
 pub mod mcp;
-#[cfg(any(feature = "etcd", feature = "postgres", feature = "redis"))]
+#[cfg(feature = "nats")]
+mod nats;
+#[cfg(any(
+    feature = "etcd",
+    feature = "nats",
+    feature = "postgres",
+    feature = "redis"
+))]
 mod reconnect;
 pub mod registry;
 pub mod schema;

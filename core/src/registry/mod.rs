@@ -8,6 +8,8 @@ mod cache;
 mod etcd;
 mod mdns;
 mod memory;
+#[cfg(feature = "nats")]
+mod nats;
 mod nullable;
 
 pub use cache::Cache;
@@ -15,6 +17,8 @@ pub use cache::Cache;
 pub use etcd::Etcd;
 pub use mdns::{Mdns, MdnsOptions};
 pub use memory::Memory;
+#[cfg(feature = "nats")]
+pub use nats::Nats;
 
 use crate::errors::{Error, Kind, Result};
 use async_trait::async_trait;

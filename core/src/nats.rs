@@ -1,0 +1,237 @@
+//! The connection to NATS that the NATS registry, broker and store each hold: the address
+//! given as go-micro takes it, made on first use, and the errors saying NATS cannot be reached.
+//! Once connected, async-nats reconnects by itself and resubscribes every subscription, so a
+//! restarted server is picked up without a new connection; only a first connection that
+//! failed is tried again, after [`crate::reconnect`]'s pause.
+
+use crate::errors::{Error, Kind, Result};
+use crate::reconnect::Reconnecting;
+use async_nats::connection::State;
+use async_nats::{Client, ConnectOptions, ServerAddr};
+use std::time::Duration;
+
+/// NATS's address when none is given, as go-micro's.
+pub const DEFAULT_ADDRESS: &str = "nats://127.0.0.1:4222";
+/// How long connecting, and one request, may take.
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Which component's connection this is, for its errors.
+pub(crate) struct Role {
+    /// The errors' id, e.g. `micro.registry.nats`.
+    pub id: &'static str,
+    /// `registry`, `broker` or `store`, as the errors name it.
+    pub what: &'static str,
+    /// The variable that gives the address, e.g. `MICRO_REGISTRY_ADDRESS`.
+    pub variable: &'static str,
+}
+
+/// A connection to the NATS servers of one address, made on first use.
+pub(crate) struct Link {
+    role: Role,
+    servers: Vec<ServerAddr>,
+    /// Where the servers are, for messages: hosts and ports, no credentials.
+    place: String,
+    link: Reconnecting<Client>,
+}
+
+impl Link {
+    /// The servers of `address` (comma-separated `[nats://][user:password@]host[:port]`, or
+    /// `tls://` for TLS; default [`DEFAULT_ADDRESS`]), without its `?query`.
+    pub(crate) fn new(role: Role, address: Option<&str>) -> Result<Link> {
+        let address = address.map(|a| a.split_once('?').map_or(a, |(servers, _)| servers));
+        let mut servers = Vec::new();
+        for server in address.unwrap_or(DEFAULT_ADDRESS).split(',') {
+            let server = server.trim();
+            if server.is_empty() {
+                continue;
+            }
+            let url = if server.contains("://") {
+                server.to_string()
+            } else {
+                format!("nats://{server}")
+            };
+            let parsed: ServerAddr = url.parse().map_err(|_| {
+                Error::bad_request(
+                    role.id,
+                    format!(
+                        "NATS address {:?} is not [nats://][user:password@]host[:port]; set {}={DEFAULT_ADDRESS}",
+                        without_credentials(server),
+                        role.variable
+                    ),
+                )
+            })?;
+            servers.push(parsed);
+        }
+        if servers.is_empty() {
+            servers.push(DEFAULT_ADDRESS.parse().expect("the default address parses"));
+        }
+        let place = servers
+            .iter()
+            .map(|s| format!("{}:{}", s.host(), s.port()))
+            .collect::<Vec<_>>()
+            .join(",");
+        Ok(Link {
+            role,
+            servers,
+            place,
+            link: Reconnecting::new(),
+        })
+    }
+
+    /// The client, connected at least once; an "unavailable" error while it is cut off from
+    /// every server (async-nats is then reconnecting by itself).
+    pub(crate) async fn client(&self) -> Result<Client> {
+        let connect = || async {
+            ConnectOptions::new()
+                .name(format!("libmicro {}", self.role.what))
+                .connection_timeout(TIMEOUT)
+                .request_timeout(Some(TIMEOUT))
+                .connect(self.servers.as_slice())
+                .await
+                .map_err(|err| self.unavailable(err))
+        };
+        let client = self.link.get(|_| true, connect).await?;
+        if client.connection_state() == State::Disconnected {
+            return Err(self.unavailable("the connection is down and being made again"));
+        }
+        Ok(client)
+    }
+
+    /// The 503 for NATS that cannot be reached, or that broke off a request.
+    pub(crate) fn unavailable(&self, why: impl std::fmt::Display) -> Error {
+        let Role { id, what, variable } = self.role;
+        Error::of(
+            Kind::Unavailable,
+            id,
+            format!(
+                "{what} unavailable: cannot reach NATS at {} ({why}); start nats-server or fix {variable}, the {what} retries by itself",
+                self.place
+            ),
+        )
+    }
+
+    /// The error for a request NATS answered with a refusal.
+    pub(crate) fn refused(&self, what: &str, why: impl std::fmt::Display) -> Error {
+        Error::internal(
+            self.role.id,
+            format!("NATS at {} could not {what}: {why}", self.place),
+        )
+    }
+}
+
+/// `address` with any `user:password@` taken out, for messages.
+fn without_credentials(address: &str) -> String {
+    match address.rsplit_once('@') {
+        Some((before, host)) => match before.split_once("://") {
+            Some((scheme, _)) => format!("{scheme}://{host}"),
+            None => host.to_string(),
+        },
+        None => address.to_string(),
+    }
+}
+
+/// The value of `name` in the `?query` of `address`, if given.
+pub(crate) fn option<'a>(address: Option<&'a str>, name: &str) -> Option<&'a str> {
+    let (_, query) = address?.split_once('?')?;
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (key == name).then_some(value)
+    })
+}
+
+/// The duration `name` in the `?query` of `address` (`250ms`, `30s`, `2m`), or `default`.
+pub(crate) fn duration(
+    id: &'static str,
+    address: Option<&str>,
+    name: &str,
+    default: Duration,
+) -> Result<Duration> {
+    let Some(text) = option(address, name) else {
+        return Ok(default);
+    };
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let scale = match unit {
+        "ms" => Duration::from_millis(1),
+        "s" => Duration::from_secs(1),
+        "m" => Duration::from_secs(60),
+        _ => Duration::ZERO,
+    };
+    match number.parse::<u32>() {
+        Ok(n) if !scale.is_zero() && n > 0 => Ok(scale * n),
+        _ => Err(Error::bad_request(
+            id,
+            format!("NATS option {name}={text:?} is not a duration such as 250ms, 30s or 2m"),
+        )),
+    }
+}
+
+/// A JetStream name (stream, consumer, bucket) for `topic`: the topic itself when JetStream
+/// allows it, as go-micro's JetStream packages name them, else its allowed characters with
+/// `_` for the rest and a hash of the whole, so that two topics never share a name. The hash
+/// is FNV-1a: every process, in any version or language, must derive the same name.
+pub(crate) fn jetstream_name(topic: &str) -> String {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    if !topic.is_empty() && topic.chars().all(allowed) {
+        return topic.to_string();
+    }
+    let hash = topic.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let plain: String = topic
+        .chars()
+        .map(|c| if allowed(c) { c } else { '_' })
+        .collect();
+    format!("{plain}_{hash:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn role() -> Role {
+        Role {
+            id: "micro.test.nats",
+            what: "registry",
+            variable: "MICRO_REGISTRY_ADDRESS",
+        }
+    }
+
+    #[test]
+    fn addresses_take_go_micros_forms_and_messages_hide_passwords() {
+        let link = Link::new(
+            role(),
+            Some("10.0.0.1, nats://me:secret@10.0.0.2:4333 ,tls://10.0.0.3?jetstream=true"),
+        )
+        .unwrap();
+        assert_eq!(link.place, "10.0.0.1:4222,10.0.0.2:4333,10.0.0.3:4222");
+        assert!(!link.unavailable("down").to_string().contains("secret"));
+        assert_eq!(Link::new(role(), None).unwrap().place, "127.0.0.1:4222");
+        let bad = Link::new(role(), Some("nats://me:secret@[::1")).err().unwrap();
+        assert!(!bad.to_string().contains("secret"), "{bad}");
+    }
+
+    #[test]
+    fn options_come_from_the_query() {
+        let address = Some("nats://h:4222?jetstream=true&max_deliver=3");
+        assert_eq!(option(address, "jetstream"), Some("true"));
+        assert_eq!(option(address, "max_deliver"), Some("3"));
+        assert_eq!(option(address, "ack_wait"), None);
+        assert_eq!(option(Some("nats://h"), "jetstream"), None);
+        let at = Some("nats://h?wait=250ms&slow=2m&bad=5h");
+        let second = Duration::from_secs(1);
+        assert_eq!(duration("t", at, "wait", second).unwrap(), Duration::from_millis(250));
+        assert_eq!(duration("t", at, "slow", second).unwrap(), Duration::from_secs(120));
+        assert_eq!(duration("t", at, "none", second).unwrap(), second);
+        assert!(duration("t", at, "bad", second).is_err());
+    }
+
+    #[test]
+    fn jetstream_names_are_the_topic_or_a_distinct_stand_in() {
+        assert_eq!(jetstream_name("orders"), "orders");
+        let dotted = jetstream_name("go.micro.orders");
+        assert!(dotted.starts_with("go_micro_orders_"), "{dotted}");
+        assert_ne!(dotted, jetstream_name("go_micro_orders"));
+        assert_ne!(dotted, jetstream_name("go.micro_orders"));
+        assert_eq!(dotted, jetstream_name("go.micro.orders"));
+    }
+}
