@@ -11,7 +11,7 @@ use std::sync::Arc;
 /// The registries `MICRO_REGISTRY` may name.
 pub const REGISTRIES: &[&str] = &["mdns", "memory", "etcd", "nats"];
 /// The brokers `MICRO_BROKER` may name.
-pub const BROKERS: &[&str] = &["http", "memory"];
+pub const BROKERS: &[&str] = &["http", "memory", "nats"];
 /// The stores `MICRO_STORE` may name.
 pub const STORES: &[&str] = &["file", "memory", "postgres", "redis"];
 
@@ -82,7 +82,10 @@ impl Config {
         Ok(
             match choice("broker", "MICRO_BROKER", &self.broker, BROKERS)? {
                 "memory" => Arc::new(broker::Memory::new()),
-                _ => Arc::new(broker::Http::new(registry, self.broker_address.clone())),
+                #[cfg(feature = "nats")]
+                "nats" => Arc::new(broker::Nats::new(self.broker_address.as_deref())?),
+                "http" => Arc::new(broker::Http::new(registry, self.broker_address.clone())),
+                other => return Err(not_built("broker", other)),
             },
         )
     }

@@ -23,10 +23,7 @@ use async_trait::async_trait;
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::routing::any;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
-use futures::FutureExt;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, StatusCode, header};
@@ -34,10 +31,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rand::seq::SliceRandom;
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -273,7 +268,7 @@ impl Inner {
             if sub.topic != topic {
                 return Sent::Unreached(unknown_subscription(&node.id, topic));
             }
-            if let Err(err) = run(sub.handler, topic.to_string(), message.clone()).await {
+            if let Err(err) = super::run(sub.handler, topic.to_string(), message.clone()).await {
                 tracing::warn!(topic, %err, "subscriber failed");
             }
             return Sent::Delivered;
@@ -427,7 +422,7 @@ impl Broker for Http {
         message
             .header
             .insert(TOPIC_HEADER.to_string(), topic.to_string());
-        let json = encode(&message);
+        let json = super::json::encode(&message);
         let sends = groups
             .into_iter()
             .map(|nodes| self.inner.deliver_to_one(nodes, topic, &message, &json));
@@ -553,85 +548,21 @@ fn check_topic(topic: &str) -> Result<()> {
     Ok(())
 }
 
-/// The message on the wire: go-micro's `broker.Message` through Go's `encoding/json`, so keys
-/// are capitalised and the body is standard base64.
-#[derive(Serialize)]
-struct WireOut<'a> {
-    #[serde(rename = "Header")]
-    header: &'a HashMap<String, String>,
-    #[serde(rename = "Body")]
-    body: String,
-}
-
-/// The message as received. Go matches keys without regard to case; we take both spellings
-/// go-micro peers use. Absent or `null` fields are empty, as in Go.
-#[derive(Deserialize)]
-struct WireIn {
-    #[serde(rename = "Header", alias = "header", default)]
-    header: Option<HashMap<String, String>>,
-    #[serde(rename = "Body", alias = "body", default)]
-    body: Option<String>,
-}
-
-/// The JSON a publisher sends.
-fn encode(message: &Message) -> Bytes {
-    let wire = WireOut {
-        header: &message.header,
-        body: BASE64.encode(&message.body),
-    };
-    Bytes::from(serde_json::to_vec(&wire).expect("string maps always serialize"))
-}
-
 /// Reads a received body into its topic and message.
 fn decode(json: &[u8]) -> Result<(String, Message)> {
-    let wire: WireIn = serde_json::from_slice(json).map_err(|err| {
-        Error::bad_request(
-            ERROR_ID,
-            format!(
-                r#"the body is not a broker message {{"Header":{{..}},"Body":"<base64>"}}: {err}"#
-            ),
-        )
-    })?;
-    let body = match wire.body {
-        Some(text) => BASE64.decode(text).map_err(|err| {
-            Error::bad_request(
-                ERROR_ID,
-                format!("the message Body is not standard base64: {err}"),
-            )
-        })?,
-        None => Vec::new(),
-    };
-    let header = wire.header.unwrap_or_default();
-    let topic = header.get(TOPIC_HEADER).cloned().unwrap_or_default();
+    let message = super::json::decode(json).map_err(|why| Error::bad_request(ERROR_ID, why))?;
+    let topic = message
+        .header
+        .get(TOPIC_HEADER)
+        .cloned()
+        .unwrap_or_default();
     if topic.is_empty() {
         return Err(Error::bad_request(
             ERROR_ID,
             format!("the message has no {TOPIC_HEADER} header; say which topic it is for"),
         ));
     }
-    Ok((
-        topic,
-        Message {
-            header,
-            body: Bytes::from(body),
-        },
-    ))
-}
-
-/// Runs a handler, turning a panic into an error so one bad subscriber cannot take the
-/// connection (or a local publisher) down with it.
-async fn run(handler: Handler, topic: String, message: Message) -> Result<()> {
-    let name = topic.clone();
-    match AssertUnwindSafe(async move { handler(topic, message).await })
-        .catch_unwind()
-        .await
-    {
-        Ok(result) => result,
-        Err(_) => Err(Error::internal(
-            ERROR_ID,
-            format!("the subscriber of {name} panicked"),
-        )),
-    }
+    Ok((topic, message))
 }
 
 fn unknown_subscription(id: &str, topic: &str) -> Error {
@@ -674,7 +605,7 @@ async fn receive(
             );
         }
     };
-    match run(handler, topic.clone(), message).await {
+    match super::run(handler, topic.clone(), message).await {
         Ok(()) => axum::response::Response::default(),
         Err(err) => {
             tracing::warn!(topic, %err, "subscriber failed");
@@ -812,28 +743,6 @@ fn interface_ips() -> Vec<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn encodes_like_go_encoding_json() {
-        let message = Message {
-            header: HashMap::from([(TOPIC_HEADER.to_string(), "events".to_string())]),
-            body: Bytes::from_static(b"{\"name\":\"John\"}"),
-        };
-        assert_eq!(
-            encode(&message),
-            r#"{"Header":{"Micro-Topic":"events"},"Body":"eyJuYW1lIjoiSm9obiJ9"}"#
-        );
-    }
-
-    #[test]
-    fn decodes_either_key_case_and_null_body() {
-        let (topic, message) = decode(br#"{"header":{"Micro-Topic":"t"},"body":null}"#).unwrap();
-        assert_eq!(topic, "t");
-        assert!(message.body.is_empty());
-        let (_, message) =
-            decode(br#"{"Header":{"Micro-Topic":"t"},"Body":"aGk=","Extra":1}"#).unwrap();
-        assert_eq!(message.body, "hi");
-    }
 
     #[test]
     fn rejects_messages_without_topic() {

@@ -3,15 +3,22 @@
 //! through the registry).
 
 mod http;
+mod json;
 mod memory;
+#[cfg(feature = "nats")]
+mod nats;
 
 pub use http::{Http, HttpOptions};
 pub use memory::Memory;
+#[cfg(feature = "nats")]
+pub use nats::Nats;
 
-use crate::errors::Result;
+use crate::errors::{Error, Result};
 use async_trait::async_trait;
 use bytes::Bytes;
+use futures::FutureExt;
 use futures::future::BoxFuture;
+use std::panic::AssertUnwindSafe;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -120,5 +127,21 @@ impl Drop for Subscription {
         {
             runtime.spawn(end);
         }
+    }
+}
+
+/// Runs a handler, turning a panic into an error so one bad subscriber cannot take the
+/// broker's connection (or a local publisher) down with it.
+pub(crate) async fn run(handler: Handler, topic: String, message: Message) -> Result<()> {
+    let name = topic.clone();
+    match AssertUnwindSafe(async move { handler(topic, message).await })
+        .catch_unwind()
+        .await
+    {
+        Ok(result) => result,
+        Err(_) => Err(Error::internal(
+            "go.micro.broker",
+            format!("the subscriber of {name} panicked"),
+        )),
     }
 }
