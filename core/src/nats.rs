@@ -97,6 +97,25 @@ impl Link {
         Ok(client)
     }
 
+    /// Waits until the server has seen everything sent on `client` so far, subscriptions
+    /// included, by a message through the server to ourselves: a subscription made just before
+    /// gets what other connections publish from now on.
+    pub(crate) async fn settle(&self, client: &Client) -> Result<()> {
+        let inbox = client.new_inbox();
+        let mut echo = client
+            .subscribe(inbox.clone())
+            .await
+            .map_err(|e| self.unavailable(e))?;
+        client
+            .publish(inbox, bytes::Bytes::new())
+            .await
+            .map_err(|e| self.unavailable(e))?;
+        match tokio::time::timeout(TIMEOUT, futures::StreamExt::next(&mut echo)).await {
+            Ok(Some(_)) => Ok(()),
+            _ => Err(self.unavailable("no answer within 5s")),
+        }
+    }
+
     /// The 503 for NATS that cannot be reached, or that broke off a request.
     pub(crate) fn unavailable(&self, why: impl std::fmt::Display) -> Error {
         let Role { id, what, variable } = self.role;

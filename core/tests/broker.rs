@@ -4,6 +4,9 @@
 //! arrives within a short grace period. Each test takes topics and queues of its own, so
 //! tests on one shared server never see each other's messages.
 
+#[cfg(feature = "nats")]
+mod support;
+
 use micro::broker::{self, Broker, Handler, Message, SubscribeOptions, handler};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -52,6 +55,20 @@ fn memory() -> Fixture {
 fn http() -> Fixture {
     let registry = Arc::new(micro::registry::Memory::new());
     Fixture::new(move || Arc::new(broker::Http::new(registry.clone(), None)))
+}
+
+/// NATS brokers on the test server (`scripts/servers.sh`), as go-micro's NATS broker works.
+#[cfg(feature = "nats")]
+fn nats() -> Fixture {
+    let address = support::server("nats");
+    Fixture::new(move || Arc::new(broker::Nats::new(Some(&address)).unwrap()))
+}
+
+/// NATS brokers storing messages in JetStream.
+#[cfg(feature = "nats")]
+fn nats_jetstream() -> Fixture {
+    let address = format!("{}?jetstream=true", support::server("nats"));
+    Fixture::new(move || Arc::new(broker::Nats::new(Some(&address)).unwrap()))
 }
 
 /// One message as a handler got it, and which handler.
@@ -290,3 +307,15 @@ macro_rules! contract {
 
 contract!(memory_broker, memory());
 contract!(http_broker, http());
+#[cfg(feature = "nats")]
+contract!(nats_broker, nats());
+/// On JetStream a failing handler gets its message again (tests/broker_nats.rs); the rest holds.
+#[cfg(feature = "nats")]
+mod nats_jetstream_broker {
+    use super::*;
+    contract!(@tests nats_jetstream();
+        topic_header_and_body_arrive_intact,
+        broadcast_reaches_every_subscriber_and_a_queue_one_member,
+        unsubscribed_or_dropped_subscriptions_get_nothing,
+        publishing_to_a_topic_nobody_subscribes_to_is_ok);
+}

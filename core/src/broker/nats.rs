@@ -106,10 +106,13 @@ impl Inner {
         check_topic(topic, true)?;
         let client = self.link.client().await?;
         if self.jetstream.is_none() {
-            return client
+            // Flushed, so that a message published is on its way even if the process ends
+            // right after; concurrent publishers share the flushes.
+            client
                 .publish(topic.to_string(), json::encode(message))
                 .await
-                .map_err(|e| self.link.unavailable(e));
+                .map_err(|e| self.link.unavailable(e))?;
+            return client.flush().await.map_err(|e| self.link.unavailable(e));
         }
         let context = jetstream::new(client);
         if !self.streams.lock().await.contains(topic) {
@@ -290,6 +293,7 @@ impl Broker for Nats {
                 None => client.subscribe(topic.to_string()).await,
             };
             let mut messages = subscribed.map_err(|e| inner.link.unavailable(e))?;
+            inner.link.settle(&client).await?;
             tokio::spawn(async move {
                 while let Some(delivered) = messages.next().await {
                     let subject = delivered.subject.to_string();

@@ -90,6 +90,7 @@ impl Nats {
             .subscribe(QUERY_SUBJECT)
             .await
             .map_err(|e| self.link.unavailable(e))?;
+        self.link.settle(client).await?;
         let local = self.local.clone();
         let client = client.clone();
         *answering = Some(tokio::spawn(async move {
@@ -127,7 +128,9 @@ impl Nats {
         client
             .publish(WATCH_SUBJECT, body.into())
             .await
-            .map_err(|e| self.link.unavailable(e))
+            .map_err(|e| self.link.unavailable(e))?;
+        // Sent before we return: a deregistration is often the last thing a process does.
+        client.flush().await.map_err(|e| self.link.unavailable(e))
     }
 
     /// The services every process answers `asked` with, their nodes joined per version.
@@ -251,6 +254,7 @@ impl Registry for Nats {
             .subscribe(WATCH_SUBJECT)
             .await
             .map_err(|e| self.link.unavailable(e))?;
+        self.link.settle(&client).await?;
         let (events, receiver) = broadcast::channel(super::WATCH_BUFFER);
         tokio::spawn(async move {
             while let Some(change) = changes.next().await {

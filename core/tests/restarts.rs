@@ -1,9 +1,11 @@
-//! A service is back in the registry within one register interval after the registry's server
-//! (etcd, NATS) is killed and restarted, and a client finds and calls it again, with no restart
-//! of either. Its own test binary: it takes down the servers other tests use.
+//! The backends on servers live through a restart of their server with no restart of their
+//! own: a service is back in the registry (etcd, NATS) within one register interval and a
+//! client finds and calls it again; NATS subscriptions, core and JetStream, get messages again.
+//! Its own test binary: it takes down the servers other tests use.
 
 mod support;
 
+use micro::broker::{self, Broker, Message, SubscribeOptions, handler};
 use micro::errors::Kind;
 use micro::registry::{Etcd, Nats, Registry};
 use schemars::JsonSchema;
@@ -23,9 +25,47 @@ async fn a_service_comes_back_after_etcd_restarts() {
 }
 
 #[tokio::test]
-async fn a_service_comes_back_after_nats_restarts() {
-    let registry = Nats::new(Some(&support::server("nats"))).unwrap();
+async fn registry_and_broker_come_back_after_nats_restarts() {
+    let address = support::server("nats");
+    let stored_at = format!("{address}?jetstream=true");
+    let brokers: [Arc<dyn Broker>; 2] = [
+        Arc::new(broker::Nats::new(Some(&address)).unwrap()),
+        Arc::new(broker::Nats::new(Some(&stored_at)).unwrap()),
+    ];
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut subscriptions = Vec::new();
+    for (i, broker) in brokers.iter().enumerate() {
+        let tx = tx.clone();
+        let topic = format!("restarted-{i}-{}", std::process::id());
+        let options = SubscribeOptions {
+            queue: Some("through".into()),
+        };
+        let record = handler(move |topic, _| {
+            let _ = tx.send(topic);
+            async { Ok(()) }
+        });
+        subscriptions.push(broker.subscribe(&topic, record, options).await.unwrap());
+    }
+
+    let registry = Nats::new(Some(&address)).unwrap();
     comes_back_after_restart("nats", Arc::new(registry)).await;
+
+    for (broker, subscription) in brokers.iter().zip(&subscriptions) {
+        let delivered = async {
+            loop {
+                if broker.publish(subscription.topic(), Message::new("again")).await.is_ok()
+                    && let Ok(Some(topic)) =
+                        tokio::time::timeout(Duration::from_millis(500), rx.recv()).await
+                    && topic == subscription.topic()
+                {
+                    break;
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), delivered)
+            .await
+            .expect("the subscription never got a message after NATS restarted");
+    }
 }
 
 async fn comes_back_after_restart(server: &str, registry: Arc<dyn Registry>) {
