@@ -102,19 +102,43 @@ start_etcd() {
     return 1
 }
 
+# nats-server from the Go module proxy: Debian's (2.9) answers JetStream's account info in a
+# form async-nats (for 2.10 and later) cannot read, so it cannot make key-value buckets.
+nats_version=v2.14.10
+nats_bin="${MICRO_TOOLS_DIR:-$HOME/.cache/libmicro/bin}/nats-server-$nats_version"
+
 # NATS with JetStream, its streams and buckets on disk under $dir/nats (kept by kill).
 start_nats() {
-    command -v nats-server >/dev/null || install nats-server
+    if [ ! -x "$nats_bin" ]; then
+        local gobin
+        gobin="$(mktemp -d)"
+        GOBIN="$gobin" GOFLAGS=-mod=mod go install "github.com/nats-io/nats-server/v2@$nats_version" >&2
+        mkdir -p "$(dirname "$nats_bin")"
+        mv "$gobin/nats-server" "$nats_bin"
+        rmdir "$gobin"
+    fi
     local monitor="http://$host:$((nats_port + 4000))"
-    if curl -sf -m 2 "$monitor/healthz" >/dev/null 2>&1; then
+    if curl -sf -m 2 "$monitor/healthz?js-enabled-only=true" >/dev/null 2>&1; then
         return 0
     fi
     mkdir -p "$dir/nats"
-    nohup nats-server --addr "$host" --port "$nats_port" --http_port "$((nats_port + 4000))" \
-        --jetstream --store_dir "$dir/nats/jetstream" --pid "$dir/nats/pid" \
-        </dev/null >"$dir/nats/nats.log" 2>&1 9>&- &
+    # Clients without credentials land in the account "micro"; 64 more accounts, user and
+    # password "store<n>", each see JetStream buckets of their own: each store contract test
+    # takes one, as with Redis's numbered databases.
+    {
+        echo "accounts {"
+        echo "  micro { jetstream: enabled, users: [{user: micro, password: micro}] }"
+        for n in $(seq 0 63); do
+            echo "  store$n { jetstream: enabled, users: [{user: store$n, password: store$n}] }"
+        done
+        echo "}"
+        echo "no_auth_user: micro"
+    } >"$dir/nats/nats.conf"
+    nohup "$nats_bin" --config "$dir/nats/nats.conf" --addr "$host" --port "$nats_port" \
+        --http_port "$((nats_port + 4000))" --jetstream --store_dir "$dir/nats/jetstream" \
+        --pid "$dir/nats/pid" </dev/null >"$dir/nats/nats.log" 2>&1 9>&- &
     for _ in $(seq 100); do
-        curl -sf -m 2 "$monitor/healthz" >/dev/null 2>&1 && return 0
+        curl -sf -m 2 "$monitor/healthz?js-enabled-only=true" >/dev/null 2>&1 && return 0
         sleep 0.1
     done
     echo "nats-server did not answer on port $nats_port; see $dir/nats/nats.log" >&2

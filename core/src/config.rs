@@ -13,7 +13,7 @@ pub const REGISTRIES: &[&str] = &["mdns", "memory", "etcd", "nats"];
 /// The brokers `MICRO_BROKER` may name.
 pub const BROKERS: &[&str] = &["http", "memory", "nats"];
 /// The stores `MICRO_STORE` may name.
-pub const STORES: &[&str] = &["file", "memory", "postgres", "redis"];
+pub const STORES: &[&str] = &["file", "memory", "postgres", "redis", "nats"];
 
 /// Component choices; `None` means the default.
 ///
@@ -25,20 +25,22 @@ pub const STORES: &[&str] = &["file", "memory", "postgres", "redis"];
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Config {
-    /// `MICRO_REGISTRY`: `mdns` (default), `memory` or `etcd`.
+    /// `MICRO_REGISTRY`: `mdns` (default), `memory`, `etcd` or `nats`.
     pub registry: Option<String>,
     /// `MICRO_REGISTRY_ADDRESS`: where the registry is, for registries that need one (etcd:
-    /// comma-separated `host[:port]`, default `127.0.0.1:2379`).
+    /// comma-separated `host[:port]`, default `127.0.0.1:2379`; nats: comma-separated
+    /// `nats://[user:password@]host[:port]`, default `nats://127.0.0.1:4222`).
     pub registry_address: Option<String>,
-    /// `MICRO_BROKER`: `http` (default) or `memory`.
+    /// `MICRO_BROKER`: `http` (default), `memory` or `nats`.
     pub broker: Option<String>,
-    /// `MICRO_BROKER_ADDRESS`: the HTTP broker's listen address.
+    /// `MICRO_BROKER_ADDRESS`: the HTTP broker's listen address; NATS's servers for `nats`
+    /// (`nats://host:4222`, `?jetstream=true` to store messages and deliver them at least once).
     pub broker_address: Option<String>,
-    /// `MICRO_STORE`: `file` (default), `memory`, `postgres` or `redis`.
+    /// `MICRO_STORE`: `file` (default), `memory`, `postgres`, `redis` or `nats`.
     pub store: Option<String>,
     /// `MICRO_STORE_ADDRESS`: the file store's root directory (default `~/micro/store`), or the
-    /// server's URL for `postgres` (`postgres://user:password@host:5432/db`) and `redis`
-    /// (`redis://host:6379/0`).
+    /// server's URL for `postgres` (`postgres://user:password@host:5432/db`), `redis`
+    /// (`redis://host:6379/0`) and `nats` (`nats://host:4222`).
     pub store_address: Option<String>,
     /// `MICRO_STORE_DATABASE`: the default database (default `micro`).
     pub store_database: Option<String>,
@@ -105,6 +107,8 @@ impl Config {
             "postgres" => Arc::new(store::Postgres::new(options)?),
             #[cfg(feature = "redis")]
             "redis" => Arc::new(store::Redis::new(options)?),
+            #[cfg(feature = "nats")]
+            "nats" => Arc::new(store::Nats::new(options)?),
             "file" => Arc::new(store::File::new(options)?),
             other => return Err(not_built("store", other)),
         })

@@ -7,7 +7,7 @@
 use crate::errors::{Error, Kind, Result};
 use crate::reconnect::Reconnecting;
 use async_nats::connection::State;
-use async_nats::{Client, ConnectOptions, ServerAddr};
+use async_nats::{Client, ConnectErrorKind, ConnectOptions, ServerAddr};
 use std::time::Duration;
 
 /// NATS's address when none is given, as go-micro's.
@@ -29,6 +29,8 @@ pub(crate) struct Role {
 pub(crate) struct Link {
     role: Role,
     servers: Vec<ServerAddr>,
+    /// The user and password (or, alone, the token) the address gives.
+    credentials: Option<(String, Option<String>)>,
     /// Where the servers are, for messages: hosts and ports, no credentials.
     place: String,
     link: Reconnecting<Client>,
@@ -65,6 +67,11 @@ impl Link {
         if servers.is_empty() {
             servers.push(DEFAULT_ADDRESS.parse().expect("the default address parses"));
         }
+        // async-nats reads no credentials from the URLs: we hand them over ourselves.
+        let credentials = servers.iter().find_map(|s| {
+            let user = s.username()?.to_string();
+            Some((user, s.password().map(str::to_string)))
+        });
         let place = servers
             .iter()
             .map(|s| format!("{}:{}", s.host(), s.port()))
@@ -73,6 +80,7 @@ impl Link {
         Ok(Link {
             role,
             servers,
+            credentials,
             place,
             link: Reconnecting::new(),
         })
@@ -82,13 +90,33 @@ impl Link {
     /// every server (async-nats is then reconnecting by itself).
     pub(crate) async fn client(&self) -> Result<Client> {
         let connect = || async {
-            ConnectOptions::new()
+            let options = match self.credentials.clone() {
+                Some((user, Some(password))) => {
+                    ConnectOptions::with_user_and_password(user, password)
+                }
+                Some((token, None)) => ConnectOptions::with_token(token),
+                None => ConnectOptions::new(),
+            };
+            options
                 .name(format!("libmicro {}", self.role.what))
                 .connection_timeout(TIMEOUT)
                 .request_timeout(Some(TIMEOUT))
                 .connect(self.servers.as_slice())
                 .await
-                .map_err(|err| self.unavailable(err))
+                .map_err(|err| match err.kind() {
+                    ConnectErrorKind::Authentication | ConnectErrorKind::AuthorizationViolation => {
+                        let Role { id, what, variable } = self.role;
+                        Error::of(
+                            Kind::Unavailable,
+                            id,
+                            format!(
+                                "{what} unavailable: NATS at {} refused the credentials given in {variable} ({err}); fix the user and password there",
+                                self.place
+                            ),
+                        )
+                    }
+                    _ => self.unavailable(err),
+                })
         };
         let client = self.link.get(|_| true, connect).await?;
         if client.connection_state() == State::Disconnected {
@@ -168,7 +196,10 @@ pub(crate) fn duration(
     let Some(text) = option(address, name) else {
         return Ok(default);
     };
-    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
     let scale = match unit {
         "ms" => Duration::from_millis(1),
         "s" => Duration::from_secs(1),
@@ -225,7 +256,9 @@ mod tests {
         assert_eq!(link.place, "10.0.0.1:4222,10.0.0.2:4333,10.0.0.3:4222");
         assert!(!link.unavailable("down").to_string().contains("secret"));
         assert_eq!(Link::new(role(), None).unwrap().place, "127.0.0.1:4222");
-        let bad = Link::new(role(), Some("nats://me:secret@[::1")).err().unwrap();
+        let bad = Link::new(role(), Some("nats://me:secret@[::1"))
+            .err()
+            .unwrap();
         assert!(!bad.to_string().contains("secret"), "{bad}");
     }
 
@@ -238,8 +271,14 @@ mod tests {
         assert_eq!(option(Some("nats://h"), "jetstream"), None);
         let at = Some("nats://h?wait=250ms&slow=2m&bad=5h");
         let second = Duration::from_secs(1);
-        assert_eq!(duration("t", at, "wait", second).unwrap(), Duration::from_millis(250));
-        assert_eq!(duration("t", at, "slow", second).unwrap(), Duration::from_secs(120));
+        assert_eq!(
+            duration("t", at, "wait", second).unwrap(),
+            Duration::from_millis(250)
+        );
+        assert_eq!(
+            duration("t", at, "slow", second).unwrap(),
+            Duration::from_secs(120)
+        );
         assert_eq!(duration("t", at, "none", second).unwrap(), second);
         assert!(duration("t", at, "bad", second).is_err());
     }

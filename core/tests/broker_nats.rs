@@ -165,7 +165,11 @@ async fn a_durable_queue_keeps_messages_while_its_members_are_away() {
     let topic = topic("kept");
     let (tx, mut rx) = mpsc::unbounded_channel();
     let first = nats
-        .subscribe(&topic, handler_failing(tx.clone(), Arc::default()), queue("billing"))
+        .subscribe(
+            &topic,
+            handler_failing(tx.clone(), Arc::default()),
+            queue("billing"),
+        )
         .await
         .unwrap();
     first.unsubscribe().await.unwrap();
@@ -179,7 +183,11 @@ async fn a_durable_queue_keeps_messages_while_its_members_are_away() {
     }
     nothing_more(&mut rx, Duration::from_millis(300)).await;
     let _back = nats
-        .subscribe(&topic, handler_failing(tx, Arc::default()), queue("billing"))
+        .subscribe(
+            &topic,
+            handler_failing(tx, Arc::default()),
+            queue("billing"),
+        )
         .await
         .unwrap();
     let mut got: Vec<String> = Vec::new();

@@ -137,13 +137,19 @@ async fn watchers_hear_nodes_come_and_go(registry: &dyn Registry) {
     let mut other = registry.watch(Some("someone-else")).await.unwrap();
     registry.register(&s, None).await.unwrap();
     let created = watcher.next().await.unwrap();
-    assert_eq!((created.action, created.service.name.as_str()), (Action::Create, s.name.as_str()));
+    assert_eq!(
+        (created.action, created.service.name.as_str()),
+        (Action::Create, s.name.as_str())
+    );
     registry.deregister(&s).await.unwrap();
     let gone = watcher.next().await.unwrap();
     assert_eq!(gone.action, Action::Delete);
     assert_eq!(gone.service.nodes[0].id, s.nodes[0].id);
     let heard = tokio::time::timeout(Duration::from_millis(300), other.next()).await;
-    assert!(heard.is_err(), "a watcher of another service heard {heard:?}");
+    assert!(
+        heard.is_err(),
+        "a watcher of another service heard {heard:?}"
+    );
 }
 
 async fn registry_unavailable_is_not_service_not_found(up: &dyn Registry, down: &dyn Registry) {
@@ -223,7 +229,10 @@ async fn nats_subjects_and_payloads_are_go_micros() {
         }
     };
     assert_eq!(announcement["Action"], "create");
-    assert_eq!(announcement["Service"]["nodes"][0]["metadata"]["protocol"], "mucp");
+    assert_eq!(
+        announcement["Service"]["nodes"][0]["metadata"]["protocol"],
+        "mucp"
+    );
 
     // As go-micro asks: its Result with a nil service for a list.
     let inbox = raw.new_inbox();

@@ -8,6 +8,7 @@ mod support;
 use micro::broker::{self, Broker, Message, SubscribeOptions, handler};
 use micro::errors::Kind;
 use micro::registry::{Etcd, Nats, Registry};
+use micro::store::Store;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -47,13 +48,38 @@ async fn registry_and_broker_come_back_after_nats_restarts() {
         subscriptions.push(broker.subscribe(&topic, record, options).await.unwrap());
     }
 
+    let store = micro::store::Nats::new(micro::store::Options {
+        address: Some(address.clone()),
+        ..Default::default()
+    })
+    .unwrap();
+    let kept = micro::store::Record::new(format!("kept-{}", std::process::id()), "through");
+    store
+        .write(kept.clone(), &Default::default())
+        .await
+        .unwrap();
+
     let registry = Nats::new(Some(&address)).unwrap();
     comes_back_after_restart("nats", Arc::new(registry)).await;
+
+    // JetStream keeps buckets on disk: the record is still there, and the store writes again.
+    let read = store.read(&kept.key, &Default::default()).await.unwrap();
+    assert_eq!(read[0].value, "through");
+    store
+        .write(
+            micro::store::Record::new("after", "restart"),
+            &Default::default(),
+        )
+        .await
+        .unwrap();
 
     for (broker, subscription) in brokers.iter().zip(&subscriptions) {
         let delivered = async {
             loop {
-                if broker.publish(subscription.topic(), Message::new("again")).await.is_ok()
+                if broker
+                    .publish(subscription.topic(), Message::new("again"))
+                    .await
+                    .is_ok()
                     && let Ok(Some(topic)) =
                         tokio::time::timeout(Duration::from_millis(500), rx.recv()).await
                     && topic == subscription.topic()

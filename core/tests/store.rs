@@ -1,7 +1,7 @@
 //! The store contract, run against every store implementation: what go-micro users expect of
 //! read, write, delete and list with all their options.
 
-#[cfg(any(feature = "postgres", feature = "redis"))]
+#[cfg(any(feature = "postgres", feature = "redis", feature = "nats"))]
 mod support;
 
 use micro::store::{self, DeleteOptions, ListOptions, ReadOptions, Record, Store, WriteOptions};
@@ -27,7 +27,7 @@ fn file() -> Fixture {
 }
 
 /// How many stores on servers this test binary has made: each gets a database of its own.
-#[cfg(any(feature = "postgres", feature = "redis"))]
+#[cfg(any(feature = "postgres", feature = "redis", feature = "nats"))]
 static MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// A store on the test PostgreSQL server, in a database of its own made fresh.
@@ -70,6 +70,24 @@ async fn redis() -> Fixture {
         ..Default::default()
     };
     (Box::new(store::Redis::new(options).unwrap()), None)
+}
+
+/// A store on the test NATS server, in an account of its own (`scripts/servers.sh` makes 64)
+/// whose buckets are emptied first.
+#[cfg(feature = "nats")]
+async fn nats() -> Fixture {
+    let url = support::server("nats");
+    let n = MADE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let url = url.replace("nats://", &format!("nats://store{n}:store{n}@"));
+    let jetstream = async_nats::jetstream::new(async_nats::connect(&url).await.unwrap());
+    for bucket in ["micro", "shop", "other"] {
+        let _ = jetstream.delete_key_value(bucket).await;
+    }
+    let options = store::Options {
+        address: Some(url),
+        ..Default::default()
+    };
+    (Box::new(store::Nats::new(options).unwrap()), None)
 }
 
 async fn seed(store: &dyn Store, keys: &[&str]) {
@@ -358,6 +376,8 @@ contract!(file_store, file());
 contract!(postgres_store, postgres().await);
 #[cfg(feature = "redis")]
 contract!(redis_store, redis().await);
+#[cfg(feature = "nats")]
+contract!(nats_store, nats().await);
 
 /// A store whose server is down answers 503 saying so, and works again once the server is
 /// back, without being made anew: at start, and after the server went away under it.
@@ -448,4 +468,24 @@ async fn server_stores_name_the_server_but_never_the_password() {
     assert!(wrong.detail.contains("postgres://"), "{}", wrong.detail);
     let wrong = store::Redis::new(at("postgres://x")).err().unwrap();
     assert!(wrong.detail.contains("redis://"), "{}", wrong.detail);
+}
+
+/// A NATS store given the wrong password says NATS refused it, without the password.
+#[cfg(feature = "nats")]
+#[tokio::test]
+async fn a_nats_store_with_a_wrong_password_says_so_without_it() {
+    let url = support::server("nats").replace("nats://", "nats://store0:n0t-it@");
+    let store = store::Nats::new(store::Options {
+        address: Some(url),
+        ..Default::default()
+    })
+    .unwrap();
+    let err = store.read("k", &ReadOptions::default()).await.unwrap_err();
+    assert_eq!(err.kind, micro::errors::Kind::Unavailable, "{err}");
+    assert!(
+        err.detail.contains("refused the credentials"),
+        "{}",
+        err.detail
+    );
+    assert!(!err.to_string().contains("n0t-it"), "{err}");
 }

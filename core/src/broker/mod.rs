@@ -18,8 +18,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use std::panic::AssertUnwindSafe;
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 /// A message on a topic: headers (go-micro adds `Micro-Topic`, `Micro-Id`, `Content-Type`)

@@ -234,8 +234,12 @@ impl Inner {
         let ack = if hopeless || attempt >= options.max_deliver {
             let mut dead = message;
             dead.header.insert("Micro-Error".into(), why);
-            dead.header.insert("Micro-Attempts".into(), attempt.to_string());
-            match self.publish(&format!("{DEAD_LETTER}{subject}"), &dead).await {
+            dead.header
+                .insert("Micro-Attempts".into(), attempt.to_string());
+            match self
+                .publish(&format!("{DEAD_LETTER}{subject}"), &dead)
+                .await
+            {
                 Ok(()) => AckKind::Term,
                 Err(err) => {
                     tracing::warn!(topic, %err, "cannot send a dead letter; the message comes again");
@@ -243,7 +247,12 @@ impl Inner {
                 }
             }
         } else {
-            tracing::warn!(topic, attempt, error = why, "the handler failed; the message comes again");
+            tracing::warn!(
+                topic,
+                attempt,
+                error = why,
+                "the handler failed; the message comes again"
+            );
             let backoff = u32::try_from(attempt.clamp(1, 50)).unwrap_or(50);
             AckKind::Nak(Some(Duration::from_millis(100) * backoff))
         };
@@ -335,7 +344,9 @@ fn check_topic(topic: &str, publishing: bool) -> Result<()> {
     };
     Err(Error::bad_request(
         ID,
-        format!("topic {topic:?} is not {what}: use dot-separated words without spaces, such as orders.placed"),
+        format!(
+            "topic {topic:?} is not {what}: use dot-separated words without spaces, such as orders.placed"
+        ),
     ))
 }
 
@@ -356,7 +367,11 @@ mod tests {
     #[test]
     fn options_are_checked() {
         assert!(Nats::new(Some("nats://h?jetstream=true&max_deliver=3&ack_wait=2s")).is_ok());
-        for bad in ["jetstream=yes", "jetstream=true&max_deliver=0", "jetstream=true&ack_wait=soon"] {
+        for bad in [
+            "jetstream=yes",
+            "jetstream=true&max_deliver=0",
+            "jetstream=true&ack_wait=soon",
+        ] {
             let err = Nats::new(Some(&format!("nats://h?{bad}"))).err().unwrap();
             assert_eq!(err.code, 400, "{bad}: {err}");
         }

@@ -4,6 +4,8 @@
 
 mod file;
 mod memory;
+#[cfg(feature = "nats")]
+mod nats;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "redis")]
@@ -13,6 +15,8 @@ mod server;
 
 pub use file::File;
 pub use memory::Memory;
+#[cfg(feature = "nats")]
+pub use nats::Nats;
 #[cfg(feature = "postgres")]
 pub use postgres::Postgres;
 #[cfg(feature = "redis")]
