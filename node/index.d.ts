@@ -99,16 +99,16 @@ export interface EndpointOptions {
     metadata?: Record<string, string>;
 }
 /**
- * A service registry: `mdns` (default, across processes), `memory` (this process only) or
- * `etcd` (across hosts, shared with go-micro services).
+ * A service registry: `mdns` (default, across processes), `memory` (this process only), or
+ * `etcd` and `nats` (across hosts, shared with go-micro services).
  */
 export declare class Registry {
     /**
      * The registry named `kind`; `MICRO_REGISTRY` (default `mdns`) when omitted. `address` is
-     * where it is, for registries that need one (etcd: `host:port`; default
-     * `MICRO_REGISTRY_ADDRESS`).
+     * where it is, for registries that need one (etcd: `host:port`, nats: `nats://host:4222`;
+     * default `MICRO_REGISTRY_ADDRESS`).
      */
-    constructor(kind?: 'mdns' | 'memory' | 'etcd', address?: string);
+    constructor(kind?: 'mdns' | 'memory' | 'etcd' | 'nats', address?: string);
     /** The registry's kind. */
     get kind(): string;
     /** Every registered service. */
@@ -155,12 +155,12 @@ export interface StoreRecord {
     value: Buffer;
 }
 /**
- * A key-value store: `file` (default, embedded, durable), `memory`, or `postgres` and `redis`
- * on their servers (`options.address` is the server's URL).
+ * A key-value store: `file` (default, embedded, durable), `memory`, or `postgres`, `redis` and
+ * `nats` on their servers (`options.address` is the server's URL).
  */
 export declare class Store {
     /** The store named `kind`; `MICRO_STORE` (default `file`) when omitted. */
-    constructor(kind?: 'file' | 'memory' | 'postgres' | 'redis', options?: native.StoreOptions);
+    constructor(kind?: 'file' | 'memory' | 'postgres' | 'redis' | 'nats', options?: native.StoreOptions);
     /** The records at `key`, or with `prefix` every record whose key starts with it; a missing key rejects with a 404. */
     read(key: string, options?: {
         prefix?: boolean;
@@ -184,9 +184,15 @@ export declare class Subscription {
 }
 /** A message broker: `http` (default, go-micro compatible) or `memory` (this process only). */
 export declare class Broker {
-    /** The broker named `kind`; `MICRO_BROKER` (default `http`) when omitted. The `http` broker finds subscribers through `registry`. */
-    constructor(kind?: 'http' | 'memory', options?: {
+    /**
+     * The broker named `kind`; `MICRO_BROKER` (default `http`) when omitted. The `http` broker
+     * finds subscribers through `registry`. `address` is `MICRO_BROKER_ADDRESS`: the HTTP
+     * broker's listen address, or NATS's (`nats://host:4222`, `?jetstream=true` for
+     * at-least-once delivery).
+     */
+    constructor(kind?: 'http' | 'memory' | 'nats', options?: {
         registry?: Registry;
+        address?: string;
     });
     /** The broker's kind. */
     get kind(): string;

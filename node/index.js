@@ -207,16 +207,16 @@ function endpointDoc(options) {
     };
 }
 /**
- * A service registry: `mdns` (default, across processes), `memory` (this process only) or
- * `etcd` (across hosts, shared with go-micro services).
+ * A service registry: `mdns` (default, across processes), `memory` (this process only), or
+ * `etcd` and `nats` (across hosts, shared with go-micro services).
  */
 class Registry {
     /** @internal */
     native;
     /**
      * The registry named `kind`; `MICRO_REGISTRY` (default `mdns`) when omitted. `address` is
-     * where it is, for registries that need one (etcd: `host:port`; default
-     * `MICRO_REGISTRY_ADDRESS`).
+     * where it is, for registries that need one (etcd: `host:port`, nats: `nats://host:4222`;
+     * default `MICRO_REGISTRY_ADDRESS`).
      */
     constructor(kind, address) {
         this.native = now(() => new native.Registry(kind, address));
@@ -247,8 +247,8 @@ class Registry {
 }
 exports.Registry = Registry;
 /**
- * A key-value store: `file` (default, embedded, durable), `memory`, or `postgres` and `redis`
- * on their servers (`options.address` is the server's URL).
+ * A key-value store: `file` (default, embedded, durable), `memory`, or `postgres`, `redis` and
+ * `nats` on their servers (`options.address` is the server's URL).
  */
 class Store {
     /** @internal */
@@ -318,9 +318,14 @@ function subscriber(handler) {
 class Broker {
     /** @internal */
     native;
-    /** The broker named `kind`; `MICRO_BROKER` (default `http`) when omitted. The `http` broker finds subscribers through `registry`. */
+    /**
+     * The broker named `kind`; `MICRO_BROKER` (default `http`) when omitted. The `http` broker
+     * finds subscribers through `registry`. `address` is `MICRO_BROKER_ADDRESS`: the HTTP
+     * broker's listen address, or NATS's (`nats://host:4222`, `?jetstream=true` for
+     * at-least-once delivery).
+     */
     constructor(kind, options = {}) {
-        this.native = now(() => new native.Broker(kind, options.registry?.native));
+        this.native = now(() => new native.Broker(kind, options.registry?.native, options.address));
     }
     /** The broker's kind. */
     get kind() {

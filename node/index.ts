@@ -282,8 +282,8 @@ function endpointDoc(options: EndpointOptions | undefined): native.EndpointDoc |
 }
 
 /**
- * A service registry: `mdns` (default, across processes), `memory` (this process only) or
- * `etcd` (across hosts, shared with go-micro services).
+ * A service registry: `mdns` (default, across processes), `memory` (this process only), or
+ * `etcd` and `nats` (across hosts, shared with go-micro services).
  */
 export class Registry {
   /** @internal */
@@ -291,10 +291,10 @@ export class Registry {
 
   /**
    * The registry named `kind`; `MICRO_REGISTRY` (default `mdns`) when omitted. `address` is
-   * where it is, for registries that need one (etcd: `host:port`; default
-   * `MICRO_REGISTRY_ADDRESS`).
+   * where it is, for registries that need one (etcd: `host:port`, nats: `nats://host:4222`;
+   * default `MICRO_REGISTRY_ADDRESS`).
    */
-  constructor(kind?: 'mdns' | 'memory' | 'etcd', address?: string) {
+  constructor(kind?: 'mdns' | 'memory' | 'etcd' | 'nats', address?: string) {
     this.native = now(() => new native.Registry(kind, address))
   }
 
@@ -350,15 +350,15 @@ export interface StoreRecord {
 }
 
 /**
- * A key-value store: `file` (default, embedded, durable), `memory`, or `postgres` and `redis`
- * on their servers (`options.address` is the server's URL).
+ * A key-value store: `file` (default, embedded, durable), `memory`, or `postgres`, `redis` and
+ * `nats` on their servers (`options.address` is the server's URL).
  */
 export class Store {
   /** @internal */
   readonly native: native.Store
 
   /** The store named `kind`; `MICRO_STORE` (default `file`) when omitted. */
-  constructor(kind?: 'file' | 'memory' | 'postgres' | 'redis', options?: native.StoreOptions) {
+  constructor(kind?: 'file' | 'memory' | 'postgres' | 'redis' | 'nats', options?: native.StoreOptions) {
     this.native = now(() => new native.Store(kind, options))
   }
 
@@ -427,9 +427,14 @@ export class Broker {
   /** @internal */
   readonly native: native.Broker
 
-  /** The broker named `kind`; `MICRO_BROKER` (default `http`) when omitted. The `http` broker finds subscribers through `registry`. */
-  constructor(kind?: 'http' | 'memory', options: { registry?: Registry } = {}) {
-    this.native = now(() => new native.Broker(kind, options.registry?.native))
+  /**
+   * The broker named `kind`; `MICRO_BROKER` (default `http`) when omitted. The `http` broker
+   * finds subscribers through `registry`. `address` is `MICRO_BROKER_ADDRESS`: the HTTP
+   * broker's listen address, or NATS's (`nats://host:4222`, `?jetstream=true` for
+   * at-least-once delivery).
+   */
+  constructor(kind?: 'http' | 'memory' | 'nats', options: { registry?: Registry; address?: string } = {}) {
+    this.native = now(() => new native.Broker(kind, options.registry?.native, options.address))
   }
 
   /** The broker's kind. */

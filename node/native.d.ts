@@ -11,16 +11,17 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /**
  * A message broker: `http` (default, go-micro compatible, finds subscribers through a
- * registry) or `memory` (this process only).
+ * registry), `memory` (this process only) or `nats`.
  */
 export declare class Broker {
   /**
-   * The broker named `kind` (`http` or `memory`); `MICRO_BROKER` (default `http`) when
-   * omitted. The `http` broker finds subscribers through `registry` (by default the one
-   * `MICRO_REGISTRY` names).
+   * The broker named `kind` (`http`, `memory` or `nats`); `MICRO_BROKER` (default `http`)
+   * when omitted. The `http` broker finds subscribers through `registry` (by default the one
+   * `MICRO_REGISTRY` names). `address` is `MICRO_BROKER_ADDRESS`: the HTTP broker's listen
+   * address, or NATS's (`nats://host:4222`, `?jetstream=true` for at-least-once delivery).
    */
-  constructor(kind?: string | undefined | null, registry?: Registry | undefined | null)
-  /** The broker's kind: `http` or `memory`. */
+  constructor(kind?: string | undefined | null, registry?: Registry | undefined | null, address?: string | undefined | null)
+  /** The broker's kind: `http`, `memory` or `nats`. */
   get kind(): string
   /** Publishes `body` on `topic` with `header` as message headers. */
   publish(topic: string, body: Buffer, header?: Record<string, string> | undefined | null): Promise<void>
@@ -68,17 +69,17 @@ export declare class HttpServer {
 }
 
 /**
- * A service registry: `mdns` (default, go-micro compatible, across processes) or `memory`
- * (this process only).
+ * A service registry: `mdns` (default, go-micro compatible, across processes), `memory`
+ * (this process only), or `etcd` and `nats` (across hosts).
  */
 export declare class Registry {
   /**
-   * The registry named `kind` (`mdns`, `memory` or `etcd`); `MICRO_REGISTRY` (default
+   * The registry named `kind` (`mdns`, `memory`, `etcd` or `nats`); `MICRO_REGISTRY` (default
    * `mdns`) when omitted. `address` is where it is, for registries that need one (etcd:
-   * `host:port`; default `MICRO_REGISTRY_ADDRESS`).
+   * `host:port`, nats: `nats://host:4222`; default `MICRO_REGISTRY_ADDRESS`).
    */
   constructor(kind?: string | undefined | null, address?: string | undefined | null)
-  /** The registry's kind: `mdns`, `memory` or `etcd`. */
+  /** The registry's kind: `mdns`, `memory`, `etcd` or `nats`. */
   get kind(): string
   /** Every registered service, as JSON text (name, version, endpoints, nodes). */
   listServices(): Promise<string>
@@ -136,10 +137,13 @@ export declare class Service {
   stop(): Promise<void>
 }
 
-/** A key-value store: `file` (default, embedded, durable), `memory`, `postgres` or `redis`. */
+/**
+ * A key-value store: `file` (default, embedded, durable), `memory`, `postgres`, `redis` or
+ * `nats`.
+ */
 export declare class Store {
   /**
-   * The store named `kind` (`file`, `memory`, `postgres` or `redis`); `MICRO_STORE`
+   * The store named `kind` (`file`, `memory`, `postgres`, `redis` or `nats`); `MICRO_STORE`
    * (default `file`) when omitted.
    */
   constructor(kind?: string | undefined | null, options?: StoreOptions | undefined | null)
@@ -264,7 +268,7 @@ export interface StoreOptions {
   table?: string
   /**
    * For `file` the root directory (`MICRO_STORE_ADDRESS`, default `~/micro/store`), for
-   * `postgres` and `redis` the server's URL.
+   * `postgres`, `redis` and `nats` the server's URL.
    */
   address?: string
 }

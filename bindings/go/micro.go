@@ -14,8 +14,9 @@
 // libmicro.a under the prefix (the linker then takes it) and add its system libraries:
 // CGO_LDFLAGS="-lm -ldl -lpthread". In this repository `make go-test` does all this.
 //
-// Components are chosen as go-micro chooses them: MICRO_REGISTRY (mdns, memory, etcd), MICRO_BROKER
-// (http, memory), MICRO_STORE (file, memory, postgres, redis), ..., or once per process with [Init].
+// Components are chosen as go-micro chooses them: MICRO_REGISTRY (mdns, memory, etcd, nats),
+// MICRO_BROKER (http, memory, nats), MICRO_STORE (file, memory, postgres, redis, nats), ..., or
+// once per process with [Init].
 package micro
 
 /*

@@ -22,8 +22,8 @@ fn config(set: impl FnOnce(&mut Config)) -> Config {
     config
 }
 
-/// A service registry: `mdns` (default, go-micro compatible, across processes) or `memory`
-/// (this process only).
+/// A service registry: `mdns` (default, go-micro compatible, across processes), `memory`
+/// (this process only), or `etcd` and `nats` (across hosts).
 #[napi]
 pub struct Registry {
     pub(crate) inner: Arc<dyn micro::registry::Registry>,
@@ -31,9 +31,9 @@ pub struct Registry {
 
 #[napi]
 impl Registry {
-    /// The registry named `kind` (`mdns`, `memory` or `etcd`); `MICRO_REGISTRY` (default
+    /// The registry named `kind` (`mdns`, `memory`, `etcd` or `nats`); `MICRO_REGISTRY` (default
     /// `mdns`) when omitted. `address` is where it is, for registries that need one (etcd:
-    /// `host:port`; default `MICRO_REGISTRY_ADDRESS`).
+    /// `host:port`, nats: `nats://host:4222`; default `MICRO_REGISTRY_ADDRESS`).
     #[napi(constructor)]
     pub fn new(kind: Option<String>, address: Option<String>) -> napi::Result<Self> {
         let config = config(|c| {
@@ -44,7 +44,7 @@ impl Registry {
         Ok(Registry { inner })
     }
 
-    /// The registry's kind: `mdns`, `memory` or `etcd`.
+    /// The registry's kind: `mdns`, `memory`, `etcd` or `nats`.
     #[napi(getter)]
     pub fn kind(&self) -> String {
         self.inner.name().to_string()
@@ -115,7 +115,7 @@ pub struct StoreOptions {
     /// The default table (`MICRO_STORE_TABLE`, default `micro`).
     pub table: Option<String>,
     /// For `file` the root directory (`MICRO_STORE_ADDRESS`, default `~/micro/store`), for
-    /// `postgres` and `redis` the server's URL.
+    /// `postgres`, `redis` and `nats` the server's URL.
     pub address: Option<String>,
 }
 
@@ -128,7 +128,8 @@ pub struct StoreRecord {
     pub value: Buffer,
 }
 
-/// A key-value store: `file` (default, embedded, durable), `memory`, `postgres` or `redis`.
+/// A key-value store: `file` (default, embedded, durable), `memory`, `postgres`, `redis` or
+/// `nats`.
 #[napi]
 pub struct Store {
     pub(crate) inner: Arc<dyn micro::store::Store>,
@@ -136,7 +137,7 @@ pub struct Store {
 
 #[napi]
 impl Store {
-    /// The store named `kind` (`file`, `memory`, `postgres` or `redis`); `MICRO_STORE`
+    /// The store named `kind` (`file`, `memory`, `postgres`, `redis` or `nats`); `MICRO_STORE`
     /// (default `file`) when omitted.
     #[napi(constructor)]
     pub fn new(kind: Option<String>, options: Option<StoreOptions>) -> napi::Result<Self> {
@@ -205,7 +206,7 @@ impl Store {
 }
 
 /// A message broker: `http` (default, go-micro compatible, finds subscribers through a
-/// registry) or `memory` (this process only).
+/// registry), `memory` (this process only) or `nats`.
 #[napi]
 pub struct Broker {
     pub(crate) inner: Arc<dyn micro::broker::Broker>,
@@ -213,12 +214,20 @@ pub struct Broker {
 
 #[napi]
 impl Broker {
-    /// The broker named `kind` (`http` or `memory`); `MICRO_BROKER` (default `http`) when
-    /// omitted. The `http` broker finds subscribers through `registry` (by default the one
-    /// `MICRO_REGISTRY` names).
+    /// The broker named `kind` (`http`, `memory` or `nats`); `MICRO_BROKER` (default `http`)
+    /// when omitted. The `http` broker finds subscribers through `registry` (by default the one
+    /// `MICRO_REGISTRY` names). `address` is `MICRO_BROKER_ADDRESS`: the HTTP broker's listen
+    /// address, or NATS's (`nats://host:4222`, `?jetstream=true` for at-least-once delivery).
     #[napi(constructor)]
-    pub fn new(kind: Option<String>, registry: Option<&Registry>) -> napi::Result<Self> {
-        let config = config(|c| c.broker = kind.or(c.broker.take()));
+    pub fn new(
+        kind: Option<String>,
+        registry: Option<&Registry>,
+        address: Option<String>,
+    ) -> napi::Result<Self> {
+        let config = config(|c| {
+            c.broker = kind.or(c.broker.take());
+            c.broker_address = address.or(c.broker_address.take());
+        });
         let inner = within_runtime_if_available(|| {
             let registry = match registry {
                 Some(r) => r.inner.clone(),
@@ -230,7 +239,7 @@ impl Broker {
         Ok(Broker { inner })
     }
 
-    /// The broker's kind: `http` or `memory`.
+    /// The broker's kind: `http`, `memory` or `nats`.
     #[napi(getter)]
     pub fn kind(&self) -> String {
         self.inner.name().to_string()

@@ -103,8 +103,9 @@ impl Registry {
 
 #[pymethods]
 impl Registry {
-    /// `name` is `mdns`, `memory` or `etcd` (default: `MICRO_REGISTRY`, else mdns); `address`
-    /// is `MICRO_REGISTRY_ADDRESS` for registries that need one (etcd: `host:port`).
+    /// `name` is `mdns`, `memory`, `etcd` or `nats` (default: `MICRO_REGISTRY`, else mdns);
+    /// `address` is `MICRO_REGISTRY_ADDRESS` for registries that need one (etcd: `host:port`,
+    /// nats: `nats://host:4222`).
     #[new]
     #[pyo3(signature = (name=None, address=None))]
     fn new(py: Python<'_>, name: Option<String>, address: Option<String>) -> PyResult<Self> {
@@ -251,7 +252,8 @@ impl Store {
 
 #[pymethods]
 impl Store {
-    /// `name` is `file`, `memory`, `postgres` or `redis` (default: `MICRO_STORE`, else file);
+    /// `name` is `file`, `memory`, `postgres`, `redis` or `nats` (default: `MICRO_STORE`, else
+    /// file);
     /// `address` is the file store's directory or the server's URL; `database` and `table`
     /// the defaults for calls naming none.
     #[new]
@@ -446,8 +448,10 @@ impl Broker {
 
 #[pymethods]
 impl Broker {
-    /// `name` is `http` or `memory` (default: `MICRO_BROKER`, else http); the http broker
-    /// finds subscribers through `registry` (default: the shared one).
+    /// `name` is `http`, `memory` or `nats` (default: `MICRO_BROKER`, else http); the http
+    /// broker finds subscribers through `registry` (default: the shared one). `address` is
+    /// `MICRO_BROKER_ADDRESS`: the HTTP broker's listen address, or NATS's (`nats://host:4222`,
+    /// `?jetstream=true` for at-least-once delivery).
     #[new]
     #[pyo3(signature = (name=None, registry=None, address=None))]
     fn new(

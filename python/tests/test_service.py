@@ -456,7 +456,11 @@ def test_store_and_broker_objects(tmp_path: object) -> None:
     with pytest.raises(go_micro.BadRequestError, match="bytes or str"):
         store.write("user/3", 42)  # type: ignore[arg-type]
 
-    broker = go_micro.Broker("memory")
+    publish_subscribe(go_micro.Broker("memory"))
+
+
+def publish_subscribe(broker: go_micro.Broker) -> None:
+    """A message published reaches the subscriber with its topic, body and header."""
     got: list[tuple[str, bytes, dict[str, str]]] = []
     done = threading.Event()
 
@@ -464,20 +468,44 @@ def test_store_and_broker_objects(tmp_path: object) -> None:
         got.append((topic, body, header))
         done.set()
 
-    subscription = broker.subscribe("news", handler)
-    broker.publish("news", b"hello", {"k": "v"})
+    topic = f"news-{os.getpid()}"
+    subscription = broker.subscribe(topic, handler)
+    broker.publish(topic, b"hello", {"k": "v"})
     assert done.wait(10)
     subscription.unsubscribe()
-    assert got == [("news", b"hello", {"k": "v"})]
+    assert got == [(topic, b"hello", {"k": "v"})]
 
 
-@pytest.mark.parametrize("name", ["postgres", "redis"])
+@pytest.mark.parametrize("name", ["postgres", "redis", "nats"])
 def test_stores_on_servers(name: str, server: Callable[[str], str]) -> None:
     write_read_list_delete(go_micro.Store(name, address=server(name), database=f"py_{os.getpid()}"))
     # Nothing listens on port 1: the store says it cannot reach the server, as a 503.
     down = go_micro.Store(name, address=f"{name}://127.0.0.1:1/0")
     with pytest.raises(go_micro.UnavailableError, match="store unavailable"):
         down.read("k")
+
+
+@pytest.mark.parametrize("options", ["", "?jetstream=true"])
+def test_nats_broker_core_and_jetstream(options: str, server: Callable[[str], str]) -> None:
+    publish_subscribe(go_micro.Broker("nats", address=server("nats") + options))
+
+
+def test_a_service_on_the_nats_registry_is_found_and_called(server: Callable[[str], str]) -> None:
+    registry = go_micro.Registry("nats", address=server("nats"))
+    assert registry.name == "nats"
+
+    async def scenario() -> None:
+        svc = greeter(registry)
+        await svc.start()
+        try:
+            client = go_micro.Client(registry=registry)
+            assert await client.acall("greeter", "Greeter.Hello", {"name": "Nat"}) == {"msg": "Hello Nat"}
+        finally:
+            await svc.stop()
+
+    run(scenario())
+    with pytest.raises(go_micro.UnavailableError, match="registry unavailable"):
+        go_micro.Registry("nats", address="nats://127.0.0.1:1").get_service("greeter")
 
 
 def test_gateway_and_mcp_serve_python_endpoints(registry: go_micro.Registry) -> None:
