@@ -240,79 +240,77 @@ fn broker_messages_flow_both_ways_between_go_micro_and_us() {
     in_netns(
         "broker_messages_flow_both_ways_between_go_micro_and_us",
         async move {
-            let registry = registry();
-            let broker: Arc<dyn Broker> = Arc::new(broker::Http::new(registry.clone(), None));
-
-            // go-micro publishes, we receive.
-            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-            let _sub = broker
-                .subscribe(
-                    "to.rust",
-                    broker::handler(move |_topic, message| {
-                        let tx = tx.clone();
-                        async move {
-                            tx.send(message).unwrap();
-                            Ok(())
-                        }
-                    }),
-                    Default::default(),
-                )
-                .await
-                .unwrap();
-            let publisher = client.clone();
-            let published = tokio::task::spawn_blocking(move || {
-                run(&publisher, &["publish", "to.rust", r#"{"from":"go"}"#])
-            })
-            .await
-            .unwrap();
-            stdout_of(&published);
-            let message = tokio::time::timeout(Duration::from_secs(10), rx.recv())
-                .await
-                .unwrap()
-                .unwrap();
-            let body: serde_json::Value = serde_json::from_slice(&message.body).unwrap();
-            assert_eq!(body["from"], "go");
-            assert_eq!(
-                message.header.get("Micro-Topic").map(String::as_str),
-                Some("to.rust")
-            );
-
-            // We publish, go-micro receives.
-            let subscriber = client.clone();
-            let (child, mut out) = tokio::task::spawn_blocking(move || {
-                start(&subscriber, &["-n", "1", "subscribe", "to.go"])
-            })
-            .await
-            .unwrap();
-            let mut message = broker::Message::new(r#"{"from":"rust"}"#);
-            message
-                .header
-                .insert("Content-Type".into(), "application/json".into());
-            message.header.insert("Micro-Topic".into(), "to.go".into());
-            // go-micro's subscriber is ready once registered; under load our mDNS lookup can
-            // miss its first answer, so publish until it is found.
-            let mut published = broker.publish("to.go", message.clone()).await;
-            for _ in 0..50 {
-                if published.is_ok() {
-                    break;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                published = broker.publish("to.go", message.clone()).await;
-            }
-            published.unwrap();
-            let line = tokio::task::spawn_blocking(move || {
-                let mut line = String::new();
-                out.read_line(&mut line).unwrap();
-                stop(child);
-                line
-            })
-            .await
-            .unwrap();
-            let got: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
-            assert_eq!(got["topic"], "to.go");
-            assert_eq!(got["body"]["from"], "rust");
+            let broker = Arc::new(broker::Http::new(registry(), None));
+            exchange_broker_messages(broker, client).await;
         },
     );
+}
+
+/// go-micro's client program publishes and we receive, then we publish and it receives, on the
+/// broker the environment names for both (go-micro's HTTP broker unless MICRO_BROKER says).
+async fn exchange_broker_messages(broker: Arc<dyn Broker>, client: std::path::PathBuf) {
+    // go-micro publishes, we receive.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let _sub = broker
+        .subscribe(
+            "to.rust",
+            broker::handler(move |_topic, message| {
+                let tx = tx.clone();
+                async move {
+                    tx.send(message).unwrap();
+                    Ok(())
+                }
+            }),
+            Default::default(),
+        )
+        .await
+        .unwrap();
+    let publisher = client.clone();
+    let published = tokio::task::spawn_blocking(move || {
+        run(&publisher, &["publish", "to.rust", r#"{"from":"go"}"#])
+    })
+    .await
+    .unwrap();
+    stdout_of(&published);
+    let message = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&message.body).unwrap();
+    assert_eq!(body["from"], "go");
+    assert_eq!(
+        message.header.get("Micro-Topic").map(String::as_str),
+        Some("to.rust")
+    );
+
+    // We publish, go-micro receives.
+    let (child, mut out) =
+        tokio::task::spawn_blocking(move || start(&client, &["-n", "1", "subscribe", "to.go"]))
+            .await
+            .unwrap();
+    let mut message = broker::Message::new(r#"{"from":"rust"}"#);
+    message
+        .header
+        .insert("Content-Type".into(), "application/json".into());
+    message.header.insert("Micro-Topic".into(), "to.go".into());
+    let mut line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        stop(child);
+        line
+    });
+    // go-micro's subscriber says it is ready once it asked for the messages, which its
+    // registry or server may take a moment to act on: publish until it has one.
+    let line = loop {
+        let _ = broker.publish("to.go", message.clone()).await;
+        tokio::select! {
+            line = &mut line => break line.unwrap(),
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+        }
+    };
+    let got: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    assert_eq!(got["topic"], "to.go");
+    assert_eq!(got["body"]["from"], "rust");
 }
 
 #[test]
@@ -396,87 +394,122 @@ fn our_client_calls_streams_and_gets_errors_from_a_go_micro_service() {
 
 /// Stops the servers a namespaced test started (`MICRO_SERVERS_DIR` is its own), even when the
 /// test fails.
-#[cfg(feature = "etcd")]
+#[cfg(all(feature = "etcd", feature = "nats"))]
 struct Servers;
 
-#[cfg(feature = "etcd")]
+#[cfg(all(feature = "etcd", feature = "nats"))]
 impl Drop for Servers {
     fn drop(&mut self) {
         let _ = Command::new(support::SERVERS_SH).arg("stop").status();
     }
 }
 
-#[cfg(feature = "etcd")]
+/// go-micro's services and ours on one etcd: each finds and calls the other, and broker
+/// messages flow both ways through go-micro's HTTP broker, its subscribers found in etcd.
+#[cfg(all(feature = "etcd", feature = "nats"))]
 #[test]
-fn go_micro_and_we_find_and_call_each_other_through_etcd() {
+fn go_micro_and_we_meet_on_etcd() {
+    meet_on(
+        "go_micro_and_we_meet_on_etcd",
+        "etcd",
+        &[
+            ("MICRO_REGISTRY", "etcd"),
+            ("MICRO_REGISTRY_ADDRESS", "127.0.0.1:52379"),
+        ],
+    );
+}
+
+/// go-micro's services and ours on one NATS: each finds and calls the other through go-micro's
+/// NATS registry, and broker messages flow both ways through its NATS broker.
+#[cfg(all(feature = "etcd", feature = "nats"))]
+#[test]
+fn go_micro_and_we_meet_on_nats() {
+    meet_on(
+        "go_micro_and_we_meet_on_nats",
+        "nats",
+        &[
+            ("MICRO_REGISTRY", "nats"),
+            ("MICRO_REGISTRY_ADDRESS", "nats://127.0.0.1:54222"),
+            ("MICRO_BROKER", "nats"),
+            ("MICRO_BROKER_ADDRESS", "nats://127.0.0.1:54222"),
+        ],
+    );
+}
+
+/// Runs `test` in a network namespace with `server` started in it and `env` choosing it for
+/// go-micro's programs and for us alike.
+#[cfg(all(feature = "etcd", feature = "nats"))]
+fn meet_on(test: &str, server: &str, env: &[(&str, &str)]) {
     let (Some(go_helloworld), Some(go_client)) = (go_program("helloworld"), go_program("client"))
     else {
         return;
     };
-    let dir = format!("/tmp/libmicro-servers-interop-{}", std::process::id());
-    let start_etcd = format!("{} start etcd", support::SERVERS_SH);
-    support::in_netns_with(
-        "go_micro_and_we_find_and_call_each_other_through_etcd",
-        &[&start_etcd],
-        &[
-            ("MICRO_SERVERS_DIR", &dir),
-            ("MICRO_REGISTRY", "etcd"),
-            ("MICRO_REGISTRY_ADDRESS", "127.0.0.1:52379"),
-        ],
-        async move {
-            let _servers = Servers;
-            let etcd: Arc<dyn Registry> =
-                Arc::new(micro::registry::Etcd::new(Some("127.0.0.1:52379")).unwrap());
-            let ours = helloworld(etcd.clone())
-                .address("127.0.0.1:0")
-                .start()
-                .await
-                .unwrap();
-            let (child, _out) = tokio::task::spawn_blocking(move || {
-                start(&go_helloworld, &["-name", "gohello", "-topic", ""])
-            })
-            .await
-            .unwrap();
+    let dir = format!("/tmp/libmicro-servers-{test}-{}", std::process::id());
+    let start_server = format!("{} start {server}", support::SERVERS_SH);
+    let mut env = env.to_vec();
+    env.push(("MICRO_SERVERS_DIR", &dir));
+    support::in_netns_with(test, &[&start_server], &env, async move {
+        let _servers = Servers;
+        let config = micro::config::Config::from_env();
+        let registry = config.registry().unwrap();
+        let broker = config.broker(registry.clone()).unwrap();
+        find_and_call_each_other(registry, go_helloworld).await;
+        exchange_broker_messages(broker, go_client).await;
+    });
+}
 
-            // Both registered in go-micro's layout, so each is listed under its own name.
-            let mut names: Vec<String> = etcd
-                .list_services()
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|s| s.name)
-                .collect();
-            names.sort();
-            assert_eq!(names, ["gohello", "helloworld"]);
+/// Our helloworld and go-micro's, on `registry`, list each other, call each other, and leave it
+/// when stopped.
+#[cfg(all(feature = "etcd", feature = "nats"))]
+async fn find_and_call_each_other(registry: Arc<dyn Registry>, go_helloworld: std::path::PathBuf) {
+    let ours = helloworld(registry.clone())
+        .address("127.0.0.1:0")
+        .start()
+        .await
+        .unwrap();
+    let (child, _out) = tokio::task::spawn_blocking(move || {
+        start(&go_helloworld, &["-name", "gohello", "-topic", ""])
+    })
+    .await
+    .unwrap();
 
-            let rsp: serde_json::Value = micro::Client::new(etcd.clone())
-                .call(
-                    "gohello",
-                    "Helloworld.Call",
-                    &serde_json::json!({ "name": "Rust" }),
-                )
-                .await
-                .unwrap();
-            assert_eq!(rsp["msg"], "Hello Rust");
+    // Both registered in go-micro's layout, so each is listed under its own name.
+    let mut names: Vec<String> = registry
+        .list_services()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["gohello", "helloworld"]);
 
-            let answer = tokio::task::spawn_blocking(move || {
-                run(
-                    &go_client,
-                    &["call", "helloworld", "Helloworld.Call", r#"{"name":"Go"}"#],
-                )
-            })
-            .await
-            .unwrap();
-            let answer: serde_json::Value =
-                serde_json::from_str(stdout_of(&answer).trim()).unwrap();
-            assert_eq!(answer["msg"], "Hello Go");
+    let rsp: serde_json::Value = micro::Client::new(registry.clone())
+        .call(
+            "gohello",
+            "Helloworld.Call",
+            &serde_json::json!({ "name": "Rust" }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(rsp["msg"], "Hello Rust");
 
-            tokio::task::spawn_blocking(move || stop(child))
-                .await
-                .unwrap();
-            ours.stop().await.unwrap();
-            // Both deregistered on a clean stop.
-            assert!(etcd.list_services().await.unwrap().is_empty());
-        },
-    );
+    let go_client = go_program("client").unwrap();
+    let answer = tokio::task::spawn_blocking(move || {
+        run(
+            &go_client,
+            &["call", "helloworld", "Helloworld.Call", r#"{"name":"Go"}"#],
+        )
+    })
+    .await
+    .unwrap();
+    let answer: serde_json::Value = serde_json::from_str(stdout_of(&answer).trim()).unwrap();
+    assert_eq!(answer["msg"], "Hello Go");
+
+    tokio::task::spawn_blocking(move || stop(child))
+        .await
+        .unwrap();
+    ours.stop().await.unwrap();
+    // Both deregistered on a clean stop.
+    assert!(registry.list_services().await.unwrap().is_empty());
 }

@@ -101,12 +101,14 @@ func main() {
 	}
 }
 
-// newClient is go-micro's client on the registry MICRO_REGISTRY names (default mDNS).
+// newClient is go-micro's client on the registry MICRO_REGISTRY names (default mDNS) and the
+// broker MICRO_BROKER names (default HTTP).
 func newClient() client.Client {
+	opts := []client.Option{client.Broker(registryenv.Broker())}
 	if r := registryenv.FromEnv(); r != nil {
-		return client.NewClient(client.Registry(r))
+		opts = append(opts, client.Registry(r))
 	}
-	return client.NewClient()
+	return client.NewClient(opts...)
 }
 
 func usage() {
@@ -229,10 +231,11 @@ type received struct {
 	Body   json.RawMessage   `json:"body"`
 }
 
-// subscribe listens through go-micro's default broker (HTTP, registered in mDNS) the way a
-// go-micro server's subscriber does, but prints each message's raw headers and body.
+// subscribe listens through the broker MICRO_BROKER names (default go-micro's HTTP broker,
+// registered in the registry) the way a go-micro server's subscriber does, but prints each
+// message's raw headers and body.
 func subscribe(opts options, topic string) error {
-	b := broker.DefaultBroker
+	b := registryenv.Broker()
 	if err := b.Connect(); err != nil {
 		return err
 	}

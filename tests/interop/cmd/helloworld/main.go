@@ -1,7 +1,9 @@
 // Command helloworld is a go-micro v5 service written the way a go-micro user writes one, so
 // libmicro's client, registry and broker can be tested against the real thing. It registers in
-// go-micro's default mDNS registry (etcd with MICRO_REGISTRY=etcd and MICRO_REGISTRY_ADDRESS),
-// serves on the HTTP transport and subscribes through the HTTP broker. Run it only inside a network namespace holding just loopback (see ../../README.md).
+// go-micro's default mDNS registry (etcd or NATS with MICRO_REGISTRY and MICRO_REGISTRY_ADDRESS),
+// serves on the HTTP transport and subscribes through the HTTP broker (NATS with MICRO_BROKER=nats
+// and MICRO_BROKER_ADDRESS). Run it only inside a network namespace holding just loopback (see
+// ../../README.md).
 //
 //	helloworld [-name gohello] [-address 127.0.0.1:0] [-topic gohello.events] [-version latest]
 //
@@ -198,6 +200,7 @@ func run(name, address, topic, version string) error {
 	if r := registryenv.FromEnv(); r != nil {
 		opts = append(opts, micro.Registry(r))
 	}
+	opts = append(opts, micro.Broker(registryenv.Broker()))
 	svc = micro.New(name, opts...)
 	if err := micro.RegisterHandler(svc.Server(), &Helloworld{service: name}); err != nil {
 		return fmt.Errorf("registering the handler: %w", err)
