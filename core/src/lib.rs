@@ -30,6 +30,7 @@ mod nats;
 ))]
 mod reconnect;
 pub mod registry;
+mod retry;
 pub mod schema;
 pub mod server;
 pub mod service;

@@ -1,18 +1,13 @@
 //! A connection to a server that is made on first use and made again when it breaks, for the
 //! backends on servers (Postgres, Redis, ...): while the server cannot be reached, callers get
-//! the last failure at once, and the next try waits a pause that doubles from
-//! [`FIRST_PAUSE`] up to [`MAX_PAUSE`], so a service started before its server comes up, or
-//! outliving a restart of it, recovers by itself.
+//! the last failure at once, and the next try waits a pause ([`crate::retry`]), so a service
+//! started before its server comes up, or outliving a restart of it, recovers by itself.
 
 use crate::errors::{Error, Result};
+use crate::retry::{FIRST_PAUSE, next_pause};
 use std::future::Future;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
-
-/// The pause after the first failed try.
-pub const FIRST_PAUSE: Duration = Duration::from_millis(100);
-/// The longest pause between two tries.
-pub const MAX_PAUSE: Duration = Duration::from_secs(5);
 
 /// A connection `C` (cheap to clone: a handle), or why there is none.
 pub(crate) struct Reconnecting<C> {
@@ -48,7 +43,7 @@ impl<C: Clone> Reconnecting<C> {
         }
         let pause = match &state.failed {
             Some((at, pause, err)) if at.elapsed() < *pause => return Err(err.clone()),
-            Some((_, pause, _)) => (*pause * 2).min(MAX_PAUSE),
+            Some((_, pause, _)) => next_pause(*pause),
             None => FIRST_PAUSE,
         };
         state.connection = None;

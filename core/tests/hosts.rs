@@ -1,15 +1,23 @@
 //! Across hosts: several network namespaces joined by veth pairs to one bridge, each a "host"
-//! with its own address (10.77.0.1, .2, ...), etcd on the first. Three nodes of a service run
-//! on three hosts; one is killed with `kill -9` while a stream of calls runs from the first
-//! host: no call fails, and the dead node leaves the registry within its TTL. Then a gateway
-//! on the first host calls the nodes left on the other two.
+//! with its own address (10.77.0.1, .2, ...), the servers on the first.
 //!
-//! The test re-runs its own binary inside the namespaces (`ip netns exec`) in a role named by
-//! `MICRO_TEST_ROLE`: `node` serves, `caller` calls and checks. Needs root and `ip`.
+//! - Three nodes of a service run on three hosts; one is killed with `kill -9` while a stream of
+//!   calls runs from the first host: no call fails, and the dead node leaves the registry
+//!   within its TTL. Then a gateway on the first host calls the nodes left on the other two.
+//! - etcd, and NATS, are killed and restarted while calls run: the nodes on the other hosts are
+//!   back in the registry within one register interval and calls go on.
+//! - A JetStream subscriber is killed with `kill -9` mid-stream: another, on another host,
+//!   handles every message the killed one had not acknowledged, and a handler that failed gets
+//!   its message again.
+//!
+//! The tests re-run their own binary inside the namespaces (`ip netns exec`) in a role named by
+//! `MICRO_TEST_ROLE`: `node` serves, `caller` calls and checks, `subscriber` and `publisher` use
+//! the broker. Needs root and `ip`.
 
 mod support;
 
-use micro::registry::{Etcd, Registry};
+use micro::broker::{Broker, Message, SubscribeOptions};
+use micro::registry::Registry;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader};
@@ -36,8 +44,11 @@ struct Hosts {
 
 impl Hosts {
     fn up(count: usize) -> Hosts {
+        // Tests run side by side: each set of hosts has names of its own.
+        static MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = MADE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let hosts = Hosts {
-            prefix: format!("lm{}", std::process::id()),
+            prefix: format!("lm{}x{n}", std::process::id()),
             count,
         };
         let sw = format!("{}sw", hosts.prefix);
@@ -113,6 +124,84 @@ fn role(hosts: &Hosts, i: usize, role: &str, env: &[(&str, String)]) -> Command 
     command
 }
 
+/// A server from scripts/servers.sh on host 0, stopped (its data removed) when dropped.
+struct Server<'a> {
+    hosts: &'a Hosts,
+    env: [(&'static str, String); 2],
+}
+
+impl<'a> Server<'a> {
+    fn start(hosts: &'a Hosts, name: &str) -> Server<'a> {
+        let server = Server {
+            hosts,
+            env: [
+                (
+                    "MICRO_SERVERS_DIR",
+                    format!("/tmp/libmicro-servers-{}-{name}", hosts.prefix),
+                ),
+                ("MICRO_SERVERS_HOST", hosts.address(0)),
+            ],
+        };
+        server.run(&["start", name]);
+        server
+    }
+
+    /// Runs scripts/servers.sh with `args` on host 0.
+    fn run(&self, args: &[&str]) {
+        let status = self
+            .hosts
+            .command(0, support::SERVERS_SH)
+            .args(args)
+            .envs(self.env.iter().map(|(k, v)| (*k, v.as_str())))
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "servers.sh {args:?} failed on the first host"
+        );
+    }
+}
+
+impl Drop for Server<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .hosts
+            .command(0, support::SERVERS_SH)
+            .arg("stop")
+            .envs(self.env.iter().map(|(k, v)| (*k, v.as_str())))
+            .status();
+    }
+}
+
+/// Starts `role` on host `i` and waits until it prints `ready`.
+fn start_role(
+    hosts: &Hosts,
+    i: usize,
+    name: &str,
+    env: &[(&str, String)],
+) -> (Child, BufReader<std::process::ChildStdout>) {
+    let mut child = role(hosts, i, name, env)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    // The test harness writes "test <name>_role ... " first, on the same line.
+    while !line.trim_end().ends_with("ready") {
+        line.clear();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "{name} on host {i} ended before it was ready"
+        );
+    }
+    (child, out)
+}
+
+/// The registry the roles' environment names (`MICRO_REGISTRY`, `MICRO_REGISTRY_ADDRESS`).
+fn registry_from_env() -> Arc<dyn Registry> {
+    micro::config::Config::from_env().registry().unwrap()
+}
+
 /// Kills a child and reaps it.
 fn kill(mut child: Child) {
     let _ = child.kill();
@@ -122,62 +211,32 @@ fn kill(mut child: Child) {
 #[test]
 fn three_nodes_on_three_hosts_lose_one_to_kill_9_and_no_call_fails() {
     let hosts = Hosts::up(4);
-    let servers = support::SERVERS_SH;
-    let servers_env = [
+    let _etcd = Server::start(&hosts, "etcd");
+    let registry = [
+        ("MICRO_REGISTRY", "etcd".to_string()),
         (
-            "MICRO_SERVERS_DIR",
-            format!("/tmp/libmicro-servers-{}", hosts.prefix),
+            "MICRO_REGISTRY_ADDRESS",
+            format!("{}:52379", hosts.address(0)),
         ),
-        ("MICRO_SERVERS_HOST", hosts.address(0)),
     ];
-    let status = hosts
-        .command(0, servers)
-        .args(["start", "etcd"])
-        .envs(servers_env.iter().map(|(k, v)| (*k, v.as_str())))
-        .status()
-        .unwrap();
-    assert!(status.success(), "etcd did not start on the first host");
-    let etcd = format!("{}:52379", hosts.address(0));
-
     let mut nodes = Vec::new();
     for i in 1..=3 {
-        let env = [
-            ("ETCD", etcd.clone()),
-            ("ADDRESS", format!("{}:9090", hosts.address(i))),
-        ];
-        let mut child = role(&hosts, i, "node", &env)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        // The test harness writes "test node_role ... " first, on the same line.
-        while !line.trim_end().ends_with("ready") {
-            line.clear();
-            assert!(
-                out.read_line(&mut line).unwrap() > 0,
-                "node {i} ended before it was ready"
-            );
-        }
-        nodes.push(child);
+        let mut env = registry.to_vec();
+        env.push(("ADDRESS", format!("{}:9090", hosts.address(i))));
+        nodes.push(start_role(&hosts, i, "node", &env).0);
     }
     let victim = nodes.remove(1);
-    let env = [
-        ("ETCD", etcd),
+    let mut env = registry.to_vec();
+    env.extend([
         ("VICTIM_PID", victim.id().to_string()),
         ("VICTIM_ADDRESS", format!("{}:9090", hosts.address(2))),
-    ];
+    ]);
     let caller = role(&hosts, 0, "caller", &env).output().unwrap();
     let stdout = String::from_utf8_lossy(&caller.stdout);
     println!("{stdout}{}", String::from_utf8_lossy(&caller.stderr));
 
     kill(victim);
     nodes.into_iter().for_each(kill);
-    let _ = hosts
-        .command(0, servers)
-        .arg("stop")
-        .envs(servers_env.iter().map(|(k, v)| (*k, v.as_str())))
-        .status();
     assert!(
         caller.status.success(),
         "the caller failed on the first host"
@@ -185,7 +244,127 @@ fn three_nodes_on_three_hosts_lose_one_to_kill_9_and_no_call_fails() {
     assert!(stdout.contains("1 passed"), "the caller did not run");
 }
 
-/// A node of the service: registers in etcd with a short TTL, answers with its address, and
+/// etcd, then NATS, on the first host is killed and started again while the second host calls
+/// the nodes on the other two: no call fails (the client's cache knows the nodes), and they are
+/// back in the registry within one register interval of the restart.
+#[test]
+fn registries_restarted_under_load_come_back_across_hosts() {
+    let hosts = Hosts::up(4);
+    for (server, address) in [
+        ("etcd", format!("{}:52379", hosts.address(0))),
+        ("nats", format!("nats://{}:54222", hosts.address(0))),
+    ] {
+        let running = Server::start(&hosts, server);
+        let registry = [
+            ("MICRO_REGISTRY", server.to_string()),
+            ("MICRO_REGISTRY_ADDRESS", address),
+        ];
+        let nodes: Vec<Child> = (2..=3)
+            .map(|i| {
+                let mut env = registry.to_vec();
+                env.push(("ADDRESS", format!("{}:9090", hosts.address(i))));
+                start_role(&hosts, i, "node", &env).0
+            })
+            .collect();
+        let (mut caller, mut out) = start_role(&hosts, 1, "restart_caller", &registry);
+        running.run(&["kill", server]);
+        std::thread::sleep(Duration::from_secs(2));
+        running.run(&["start", server]);
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        let status = caller.wait().unwrap();
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+        println!("{server}: {line}{rest}");
+        nodes.into_iter().for_each(kill);
+        assert!(
+            status.success(),
+            "the caller failed with {server} restarted"
+        );
+        assert!(line.starts_with("back"), "{server}: {line}{rest}");
+    }
+}
+
+/// Calls the service while its registry's server is killed and restarted (by the test): the
+/// nodes must be listed again within one register interval (plus the time to notice) of the
+/// registry answering again, and calls from then on must all succeed. Prints `back ...`.
+#[tokio::test]
+async fn restart_caller_role() {
+    if std::env::var(ROLE).as_deref() != Ok("restart_caller") {
+        return;
+    }
+    let registry = registry_from_env();
+    let listed = async || -> Result<usize, micro::Error> {
+        let found = registry.get_service(SERVICE).await?;
+        Ok(found.iter().map(|s| s.nodes.len()).sum())
+    };
+    let started = Instant::now();
+    while listed().await.unwrap_or(0) < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "two nodes never registered"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!("ready");
+    let client = micro::Client::new(registry.clone());
+    let ask = Where {
+        address: String::new(),
+    };
+    let (mut calls, mut failed_while_down) = (0, 0);
+    let (mut down, mut reachable, mut back) = (false, None, None);
+    let mut looked = Instant::now();
+    let started = Instant::now();
+    loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(40),
+            "the registry never came back: down {down}, reachable again {reachable:?}"
+        );
+        if looked.elapsed() > Duration::from_millis(100) && back.is_none() {
+            looked = Instant::now();
+            match listed().await {
+                Err(err) if err.kind == micro::errors::Kind::Unavailable => down = true,
+                Ok(n) if down => {
+                    let since = *reachable.get_or_insert_with(Instant::now);
+                    if n == 2 {
+                        back = Some((since.elapsed(), Instant::now()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        calls += 1;
+        let result = client
+            .call::<_, Where>(SERVICE, "Multihost.Where", &ask)
+            .await;
+        match (&back, result) {
+            (_, Ok(_)) => {}
+            (None, Err(_)) => failed_while_down += 1,
+            (Some(_), Err(err)) => panic!("a call failed after the registry was back: {err}"),
+        }
+        if let Some((_, at)) = back
+            && at.elapsed() > Duration::from_secs(2)
+        {
+            break;
+        }
+    }
+    let (took, _) = back.unwrap();
+    println!(
+        "back: both nodes listed {took:?} after the registry answered again; {calls} calls, {failed_while_down} failed while it was down, none after"
+    );
+    // One register interval (1 s), and the time for the nodes' clients to reconnect.
+    assert!(
+        took < Duration::from_secs(6),
+        "the nodes came back only after {took:?}"
+    );
+    // The client's cache serves the nodes it knew while the registry is away.
+    assert_eq!(
+        failed_while_down, 0,
+        "calls failed while the registry was down"
+    );
+}
+
+/// A node of the service: registers with a short TTL, answers with its address, and
 /// serves until killed.
 #[tokio::test]
 async fn node_role() {
@@ -193,10 +372,9 @@ async fn node_role() {
         return;
     }
     let address = std::env::var("ADDRESS").unwrap();
-    let registry = Arc::new(Etcd::new(Some(&std::env::var("ETCD").unwrap())).unwrap());
     let here = address.clone();
     let _running = micro::Service::new(SERVICE)
-        .registry(registry)
+        .registry(registry_from_env())
         .address(address)
         .register_ttl(TTL, Duration::from_secs(1))
         .handle("Multihost.Where", move |_ctx, _req: Where| {
@@ -217,8 +395,7 @@ async fn caller_role() {
     if std::env::var(ROLE).as_deref() != Ok("caller") {
         return;
     }
-    let registry: Arc<dyn Registry> =
-        Arc::new(Etcd::new(Some(&std::env::var("ETCD").unwrap())).unwrap());
+    let registry = registry_from_env();
     let victim = std::env::var("VICTIM_ADDRESS").unwrap();
     let nodes = async || -> Vec<String> {
         match registry.get_service(SERVICE).await {

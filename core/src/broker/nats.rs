@@ -21,7 +21,7 @@
 use super::{Broker, Handler, Message, SubscribeOptions, Subscription, json, run};
 use crate::errors::{Error, Result};
 use crate::nats::{Link, Role, jetstream_name};
-use crate::reconnect::{FIRST_PAUSE, MAX_PAUSE};
+use crate::retry::{FIRST_PAUSE, next_pause};
 use async_nats::jetstream::consumer::pull::MessagesErrorKind;
 use async_nats::jetstream::{self, AckKind, consumer, stream};
 use async_trait::async_trait;
@@ -208,7 +208,7 @@ impl Inner {
                 }
             }
             tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(MAX_PAUSE);
+            pause = next_pause(pause);
             consumer = self.consumer(options, &topic, queue.as_deref()).await.ok();
         }
     }

@@ -1,9 +1,13 @@
-//! A read-through cache over any registry, for the client's hot path. Entries are dropped when
-//! a watch event names their service, and after a TTL in case the registry cannot watch. A
-//! watcher that lagged clears the whole cache, so no event is ever silently lost.
+//! A read-through cache over any registry, for the client's hot path. Entries go stale when a
+//! watch event names their service, and after a TTL in case the registry cannot watch. A
+//! watcher that lagged or broke makes every entry stale, so no event is ever silently lost, and
+//! is opened again after a pause until the registry lets it. A stale entry is read again from
+//! the registry; while the registry is unavailable, the last one read is served, as go-micro's
+//! cache does, so calls to services already known go on through a registry outage.
 
 use super::{Action, Registry, Service, Watcher};
-use crate::errors::Result;
+use crate::errors::{Kind, Result};
+use crate::retry::{FIRST_PAUSE, next_pause};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,8 +34,8 @@ pub struct Cache {
     inner: Arc<Inner>,
 }
 
-/// A service's versions and when they were read from the registry.
-type Entry = (Arc<Vec<Service>>, Instant);
+/// A service's versions and when they were read from the registry; `None` once stale.
+type Entry = (Arc<Vec<Service>>, Option<Instant>);
 /// The registered service names and when they were listed.
 type Names = (Arc<Vec<String>>, Instant);
 
@@ -73,17 +77,31 @@ impl Cache {
 
     /// Every version of the named service, shared rather than copied: the client's fast path.
     pub async fn lookup(&self, name: &str) -> Result<Arc<Vec<Service>>> {
-        if let Some((services, at)) = self.inner.entries.read().unwrap().get(name)
-            && at.elapsed() < self.inner.ttl
-        {
-            return Ok(services.clone());
-        }
+        let stale = match self.inner.entries.read().unwrap().get(name) {
+            Some((services, Some(at))) if at.elapsed() < self.inner.ttl => {
+                return Ok(services.clone());
+            }
+            Some((services, _)) => Some(services.clone()),
+            None => None,
+        };
         self.watch_in_background().await;
         let generation = self.inner.generation.load(Ordering::Acquire);
-        let services = Arc::new(self.inner.registry.get_service(name).await?);
+        let services = match self.inner.registry.get_service(name).await {
+            Ok(services) => Arc::new(services),
+            Err(err) if err.kind == Kind::Unavailable && stale.is_some() => {
+                tracing::debug!(%err, service = name, "registry unavailable; using what it said last");
+                return Ok(stale.unwrap_or_default());
+            }
+            Err(err) => {
+                if err.kind == Kind::NotFound {
+                    self.inner.entries.write().unwrap().remove(name);
+                }
+                return Err(err);
+            }
+        };
         let mut entries = self.inner.entries.write().unwrap();
         if self.inner.generation.load(Ordering::Acquire) == generation {
-            entries.insert(name.to_string(), (services.clone(), Instant::now()));
+            entries.insert(name.to_string(), (services.clone(), Some(Instant::now())));
         }
         Ok(services)
     }
@@ -147,7 +165,9 @@ impl Cache {
 }
 
 /// Turns watch events into invalidations until the cache is dropped; when the watcher fails
-/// (it lagged, or the registry closed it) the whole cache is cleared and a new watcher opened.
+/// (it lagged, or the registry closed it) every entry goes stale and a new watcher is opened,
+/// tried again after a growing pause while the registry refuses, each failure making every
+/// entry stale again (entries read meanwhile were not watched).
 async fn invalidate(
     weak: Weak<Inner>,
     registry: Arc<dyn Registry>,
@@ -158,19 +178,30 @@ async fn invalidate(
         if !invalidate_until_error(&weak, &mut watcher, &mut stopped).await {
             return;
         }
+        let mut pause = FIRST_PAUSE;
+        watcher = loop {
+            let Some(inner) = weak.upgrade() else { return };
+            inner.invalidate(None, true);
+            drop(inner);
+            let opened = tokio::select! {
+                _ = stopped.changed() => return,
+                w = registry.watch(None) => w,
+            };
+            match opened {
+                Ok(w) => break w,
+                Err(err) => {
+                    tracing::warn!(%err, ?pause, "registry cache cannot watch; trying again");
+                    tokio::select! {
+                        _ = stopped.changed() => return,
+                        _ = tokio::time::sleep(pause) => {}
+                    }
+                    pause = next_pause(pause);
+                }
+            }
+        };
+        // Whatever changed while the watcher was away is read afresh.
         let Some(inner) = weak.upgrade() else { return };
         inner.invalidate(None, true);
-        drop(inner);
-        watcher = tokio::select! {
-            _ = stopped.changed() => return,
-            w = registry.watch(None) => match w {
-                Ok(w) => w,
-                Err(err) => {
-                    tracing::warn!(%err, "registry cache lost its watcher; entries expire by TTL only");
-                    return;
-                }
-            },
-        };
     }
 }
 
@@ -202,17 +233,19 @@ async fn invalidate_until_error(
 }
 
 impl Inner {
-    /// Drops what is cached of service `name` (of every service when `None`), and the name
-    /// list too when the service may have left it (`removal`) or is not on it yet.
+    /// Makes what is cached of service `name` (of every service when `None`) stale, and drops
+    /// the name list when the service may have left it (`removal`) or is not on it yet.
     fn invalidate(&self, name: Option<&str>, removal: bool) {
         let mut entries = self.entries.write().unwrap();
         let mut names = self.names.write().unwrap();
         self.generation.fetch_add(1, Ordering::AcqRel);
         match name {
             Some(name) => {
-                entries.remove(name);
+                if let Some((_, fresh)) = entries.get_mut(name) {
+                    *fresh = None;
+                }
             }
-            None => entries.clear(),
+            None => entries.values_mut().for_each(|(_, fresh)| *fresh = None),
         }
         let listed = |(list, _): &Names| {
             name.is_some_and(|n| list.binary_search_by(|l| l.as_str().cmp(n)).is_ok())
