@@ -16,10 +16,11 @@
 
 mod support;
 
-use micro::broker::{Broker, Message, SubscribeOptions};
+use micro::broker::{Message, SubscribeOptions};
 use micro::registry::Registry;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -283,6 +284,151 @@ fn registries_restarted_under_load_come_back_across_hosts() {
         );
         assert!(line.starts_with("back"), "{server}: {line}{rest}");
     }
+}
+
+/// NATS with JetStream on the first host; a subscriber of the durable queue `workers` on the
+/// second is killed with `kill -9` while a publisher on the third sends 300 messages; a second
+/// subscriber on the fourth takes over. Every message the publisher had stored is handled
+/// (those the killed one had taken but not acknowledged come again after `ack_wait`), and the
+/// messages whose handler failed on the first try came again.
+#[test]
+fn a_jetstream_subscriber_killed_mid_stream_loses_no_message() {
+    const COUNT: usize = 300;
+    let hosts = Hosts::up(4);
+    let _nats = Server::start(&hosts, "nats");
+    let broker = [
+        ("MICRO_BROKER", "nats".to_string()),
+        (
+            "MICRO_BROKER_ADDRESS",
+            format!(
+                "nats://{}:54222?jetstream=true&ack_wait=2s",
+                hosts.address(0)
+            ),
+        ),
+        ("TOPIC", format!("orders-{}", hosts.prefix)),
+    ];
+    let (victim, mut victim_out) = start_role(&hosts, 1, "subscriber", &broker);
+    let mut env = broker.to_vec();
+    env.push(("COUNT", COUNT.to_string()));
+    let publisher = role(&hosts, 2, "publisher", &env)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    let (mut handled, mut failed) = (BTreeSet::new(), BTreeSet::new());
+    // A subscriber's line `got <n>` or `failed <n>`, into its set.
+    let mut record = |line: &str, handled: &mut BTreeSet<usize>| match line.trim().split_once(' ') {
+        Some(("got", n)) => {
+            handled.insert(n.parse().unwrap());
+        }
+        Some(("failed", n)) => {
+            failed.insert(n.parse::<usize>().unwrap());
+        }
+        _ => {}
+    };
+    let mut line = String::new();
+    let mut by_victim = 0;
+    while by_victim < 50 {
+        line.clear();
+        assert!(
+            victim_out.read_line(&mut line).unwrap() > 0,
+            "the subscriber ended early"
+        );
+        if line.starts_with("got") {
+            by_victim += 1;
+        }
+        record(&line, &mut handled);
+    }
+    kill(victim);
+    let (survivor, survivor_out) = start_role(&hosts, 3, "subscriber", &broker);
+    let published = publisher.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&published.stdout);
+    assert!(published.status.success(), "the publisher failed: {stdout}");
+    assert!(stdout.contains(&format!("published {COUNT}")), "{stdout}");
+
+    let (lines, reader) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in survivor_out.lines() {
+            if lines.send(line.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while handled.len() < COUNT && Instant::now() < deadline {
+        if let Ok(line) = reader.recv_timeout(Duration::from_millis(200)) {
+            record(&line, &mut handled);
+        }
+    }
+    kill(survivor);
+    let missing: Vec<usize> = (0..COUNT).filter(|n| !handled.contains(n)).collect();
+    assert!(missing.is_empty(), "never handled: {missing:?}");
+    let every_tenth: BTreeSet<usize> = (0..COUNT).step_by(10).collect();
+    assert!(
+        failed.is_superset(&every_tenth),
+        "a handler failed on the first try of each tenth message, which came again: {failed:?}"
+    );
+    println!(
+        "{COUNT} messages, {by_victim} handled before the kill, all handled; {} failed once and came again",
+        failed.len()
+    );
+}
+
+/// A JetStream subscriber of the queue `workers` on `TOPIC`: prints `got <n>` for each message
+/// handled, and fails (printing `failed <n>`) the first try of every tenth.
+#[tokio::test]
+async fn subscriber_role() {
+    if std::env::var(ROLE).as_deref() != Ok("subscriber") {
+        return;
+    }
+    let config = micro::config::Config::from_env();
+    let broker = config.broker(registry_from_env()).unwrap();
+    let tried = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
+    let handler = micro::broker::handler(move |_, message: Message| {
+        let n: usize = String::from_utf8_lossy(&message.body).parse().unwrap();
+        let first = tried.lock().unwrap().insert(n);
+        async move {
+            if first && n % 10 == 0 {
+                println!("failed {n}");
+                return Err(micro::Error::internal(
+                    "subscriber",
+                    "first tries of tenths fail",
+                ));
+            }
+            // Slow enough that the kill lands mid-stream.
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            println!("got {n}");
+            Ok(())
+        }
+    });
+    let options = SubscribeOptions {
+        queue: Some("workers".into()),
+    };
+    let topic = std::env::var("TOPIC").unwrap();
+    let _subscription = broker.subscribe(&topic, handler, options).await.unwrap();
+    println!("ready");
+    std::future::pending::<()>().await;
+}
+
+/// Publishes `COUNT` numbered messages on `TOPIC`, each stored by JetStream before the next.
+#[tokio::test]
+async fn publisher_role() {
+    if std::env::var(ROLE).as_deref() != Ok("publisher") {
+        return;
+    }
+    let broker = micro::config::Config::from_env()
+        .broker(registry_from_env())
+        .unwrap();
+    let topic = std::env::var("TOPIC").unwrap();
+    let count: usize = std::env::var("COUNT").unwrap().parse().unwrap();
+    for n in 0..count {
+        broker
+            .publish(&topic, Message::new(n.to_string()))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    println!("published {count}");
 }
 
 /// Calls the service while its registry's server is killed and restarted (by the test): the
