@@ -388,7 +388,7 @@ async fn subscriber_role() {
         let n: usize = String::from_utf8_lossy(&message.body).parse().unwrap();
         let first = tried.lock().unwrap().insert(n);
         async move {
-            if first && n % 10 == 0 {
+            if first && n.is_multiple_of(10) {
                 println!("failed {n}");
                 return Err(micro::Error::internal(
                     "subscriber",
