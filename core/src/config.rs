@@ -13,7 +13,7 @@ pub const REGISTRIES: &[&str] = &["mdns", "memory", "etcd"];
 /// The brokers `MICRO_BROKER` may name.
 pub const BROKERS: &[&str] = &["http", "memory"];
 /// The stores `MICRO_STORE` may name.
-pub const STORES: &[&str] = &["file", "memory", "postgres", "redis"];
+pub const STORES: &[&str] = &["file", "memory", "mysql", "postgres", "redis"];
 
 /// Component choices; `None` means the default.
 ///
@@ -34,11 +34,11 @@ pub struct Config {
     pub broker: Option<String>,
     /// `MICRO_BROKER_ADDRESS`: the HTTP broker's listen address.
     pub broker_address: Option<String>,
-    /// `MICRO_STORE`: `file` (default), `memory`, `postgres` or `redis`.
+    /// `MICRO_STORE`: `file` (default), `memory`, `mysql`, `postgres` or `redis`.
     pub store: Option<String>,
     /// `MICRO_STORE_ADDRESS`: the file store's root directory (default `~/micro/store`), or the
-    /// server's URL for `postgres` (`postgres://user:password@host:5432/db`) and `redis`
-    /// (`redis://host:6379/0`).
+    /// server's URL for `mysql` (`mysql://user:password@host:3306/db`), `postgres`
+    /// (`postgres://user:password@host:5432/db`) and `redis` (`redis://host:6379/0`).
     pub store_address: Option<String>,
     /// `MICRO_STORE_DATABASE`: the default database (default `micro`).
     pub store_database: Option<String>,
@@ -96,6 +96,8 @@ impl Config {
         };
         Ok(match choice("store", "MICRO_STORE", &self.store, STORES)? {
             "memory" => Arc::new(store::Memory::new(options)),
+            #[cfg(feature = "mysql")]
+            "mysql" => Arc::new(store::Mysql::new(options)?),
             #[cfg(feature = "postgres")]
             "postgres" => Arc::new(store::Postgres::new(options)?),
             #[cfg(feature = "redis")]

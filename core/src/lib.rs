@@ -20,7 +20,12 @@ mod listen;
 pub mod log;
 #[cfg(feature = "mcp")]
 pub mod mcp;
-#[cfg(any(feature = "etcd", feature = "postgres", feature = "redis"))]
+#[cfg(any(
+    feature = "etcd",
+    feature = "mysql",
+    feature = "postgres",
+    feature = "redis"
+))]
 mod reconnect;
 pub mod registry;
 pub mod schema;
