@@ -247,7 +247,7 @@ class Registry {
 }
 exports.Registry = Registry;
 /**
- * A key-value store: `file` (default, embedded, durable), `memory`, or `postgres` and `redis`
+ * A key-value store: `file` (default, embedded, durable), `memory`, or `mysql`, `postgres` and `redis`
  * on their servers (`options.address` is the server's URL).
  */
 class Store {

@@ -350,7 +350,7 @@ export interface StoreRecord {
 }
 
 /**
- * A key-value store: `file` (default, embedded, durable), `memory`, or `postgres` and `redis`
+ * A key-value store: `file` (default, embedded, durable), `memory`, or `mysql`, `postgres` and `redis`
  * on their servers (`options.address` is the server's URL).
  */
 export class Store {
@@ -358,7 +358,7 @@ export class Store {
   readonly native: native.Store
 
   /** The store named `kind`; `MICRO_STORE` (default `file`) when omitted. */
-  constructor(kind?: 'file' | 'memory' | 'postgres' | 'redis', options?: native.StoreOptions) {
+  constructor(kind?: 'file' | 'memory' | 'mysql' | 'postgres' | 'redis', options?: native.StoreOptions) {
     this.native = now(() => new native.Store(kind, options))
   }
 

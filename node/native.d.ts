@@ -136,10 +136,10 @@ export declare class Service {
   stop(): Promise<void>
 }
 
-/** A key-value store: `file` (default, embedded, durable), `memory`, `postgres` or `redis`. */
+/** A key-value store: `file` (default, embedded, durable), `memory`, `mysql`, `postgres` or `redis`. */
 export declare class Store {
   /**
-   * The store named `kind` (`file`, `memory`, `postgres` or `redis`); `MICRO_STORE`
+   * The store named `kind` (`file`, `memory`, `mysql`, `postgres` or `redis`); `MICRO_STORE`
    * (default `file`) when omitted.
    */
   constructor(kind?: string | undefined | null, options?: StoreOptions | undefined | null)
@@ -264,7 +264,7 @@ export interface StoreOptions {
   table?: string
   /**
    * For `file` the root directory (`MICRO_STORE_ADDRESS`, default `~/micro/store`), for
-   * `postgres` and `redis` the server's URL.
+   * `mysql`, `postgres` and `redis` the server's URL.
    */
   address?: string
 }

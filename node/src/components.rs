@@ -115,7 +115,7 @@ pub struct StoreOptions {
     /// The default table (`MICRO_STORE_TABLE`, default `micro`).
     pub table: Option<String>,
     /// For `file` the root directory (`MICRO_STORE_ADDRESS`, default `~/micro/store`), for
-    /// `postgres` and `redis` the server's URL.
+    /// `mysql`, `postgres` and `redis` the server's URL.
     pub address: Option<String>,
 }
 
@@ -128,7 +128,7 @@ pub struct StoreRecord {
     pub value: Buffer,
 }
 
-/// A key-value store: `file` (default, embedded, durable), `memory`, `postgres` or `redis`.
+/// A key-value store: `file` (default, embedded, durable), `memory`, `mysql`, `postgres` or `redis`.
 #[napi]
 pub struct Store {
     pub(crate) inner: Arc<dyn micro::store::Store>,
@@ -136,7 +136,7 @@ pub struct Store {
 
 #[napi]
 impl Store {
-    /// The store named `kind` (`file`, `memory`, `postgres` or `redis`); `MICRO_STORE`
+    /// The store named `kind` (`file`, `memory`, `mysql`, `postgres` or `redis`); `MICRO_STORE`
     /// (default `file`) when omitted.
     #[napi(constructor)]
     pub fn new(kind: Option<String>, options: Option<StoreOptions>) -> napi::Result<Self> {

@@ -471,7 +471,7 @@ def test_store_and_broker_objects(tmp_path: object) -> None:
     assert got == [("news", b"hello", {"k": "v"})]
 
 
-@pytest.mark.parametrize("name", ["postgres", "redis"])
+@pytest.mark.parametrize("name", ["mysql", "postgres", "redis"])
 def test_stores_on_servers(name: str, server: Callable[[str], str]) -> None:
     write_read_list_delete(go_micro.Store(name, address=server(name), database=f"py_{os.getpid()}"))
     # Nothing listens on port 1: the store says it cannot reach the server, as a 503.
