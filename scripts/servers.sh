@@ -7,8 +7,8 @@
 #   scripts/servers.sh kill NAME       kill it with SIGKILL, keeping its data (start brings it back)
 #   scripts/servers.sh stop            stop every one started here and remove its data
 #
-# NAME: mysql (MariaDB), postgres, redis, etcd. MICRO_SERVERS_DIR sets where their data goes (default
-# /tmp/libmicro-servers: PostgreSQL runs as the postgres user, who must reach it);
+# NAME: mysql (MariaDB), postgres, redis, etcd. MICRO_SERVERS_DIR sets where their data goes
+# (default /tmp/libmicro-servers: PostgreSQL runs as the postgres user, who must reach it);
 # MICRO_SERVERS_HOST the address etcd listens on (default 127.0.0.1; a test host's address
 # inside a network namespace); MICRO_MYSQL_PORT MariaDB's port (default 53306), for a second one.
 set -euo pipefail

@@ -391,6 +391,35 @@ contract!(postgres_store, postgres().await);
 #[cfg(feature = "redis")]
 contract!(redis_store, redis().await);
 
+/// Where go-micro's MySQL columns would fail (keys cut at 255 characters and compared ignoring
+/// case and trailing spaces, values of at most 64 KiB), the MySQL store keeps records apart and
+/// whole.
+#[cfg(feature = "mysql")]
+#[tokio::test]
+async fn mysql_keeps_keys_and_values_byte_for_byte() {
+    let (store, _turn) = mysql().await;
+    let long = "k".repeat(store::MAX_KEY_SIZE);
+    let binary: Vec<u8> = (0..=255u8).cycle().take(1 << 20).collect();
+    let records = [
+        Record::new("a", "lower"),
+        Record::new("A", "upper"),
+        Record::new("a ", "trailing space"),
+        Record::new(long.clone(), "longest key"),
+        Record::new(format!("{}j", &long[1..]), "differs in the last byte"),
+        Record::new("binary", binary),
+    ];
+    for record in &records {
+        store
+            .write(record.clone(), &WriteOptions::default())
+            .await
+            .unwrap();
+    }
+    for record in &records {
+        let found = store.read(&record.key, &ReadOptions::default()).await;
+        assert_eq!(found.unwrap(), [record.clone()], "{:.20}", record.key);
+    }
+}
+
 /// A store whose server is down answers 503 saying so, and works again once the server is
 /// back, without being made anew: at start, and after the server went away under it. `start`
 /// and `kill` start the server the store's address names and kill it (SIGKILL).

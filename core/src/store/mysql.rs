@@ -2,8 +2,8 @@
 //! table, named as given, with go-micro's columns `key`, `value` and `expiry`. Expired rows are
 //! never returned and are swept out by writes now and then.
 //!
-//! Where go-micro's column types would break the store's contract ours differ, and a table
-//! go-micro made first keeps its own:
+//! Where go-micro's columns would break the store's contract ours differ (so a table go-micro
+//! made is not one this store can use: the server says it has no `metadata` column):
 //! - `key varbinary(1024)`, not `varchar(255)`: keys are up to 1024 bytes and compared byte for
 //!   byte (a varchar's usual collation ignores case and trailing spaces), in key order.
 //! - `value longblob`, not `blob`: values are up to 4 MiB; a blob holds 64 KiB.
