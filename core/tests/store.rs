@@ -416,7 +416,12 @@ async fn mysql_keeps_keys_and_values_byte_for_byte() {
     }
     for record in &records {
         let found = store.read(&record.key, &ReadOptions::default()).await;
-        assert_eq!(found.unwrap(), [record.clone()], "{:.20}", record.key);
+        assert_eq!(
+            found.unwrap(),
+            std::slice::from_ref(record),
+            "{:.20}",
+            record.key
+        );
     }
 }
 
