@@ -145,7 +145,7 @@ toolkit-test:
 # The gateway and MCP gateway under wrk against go-micro's, at the default thread count and
 # pinned (set MICRO_BENCH_BEFORE="$$(bench/before.sh <commit>)" to add an earlier build's rows);
 # figures in bench/results/gateway.md and mcp.md.
-# etcd registry and Postgres/Redis stores against go-micro on the same servers (scripts/servers.sh).
+# etcd registry and MySQL/Postgres/Redis stores against go-micro on the same servers (scripts/servers.sh).
 bench-distributed:
 	./bench/distributed/run.sh
 

@@ -155,12 +155,12 @@ export interface StoreRecord {
     value: Buffer;
 }
 /**
- * A key-value store: `file` (default, embedded, durable), `memory`, or `postgres`, `redis` and
- * `nats` on their servers (`options.address` is the server's URL).
+ * A key-value store: `file` (default, embedded, durable), `memory`, or `mysql`, `postgres`,
+ * `redis` and `nats` on their servers (`options.address` is the server's URL).
  */
 export declare class Store {
     /** The store named `kind`; `MICRO_STORE` (default `file`) when omitted. */
-    constructor(kind?: 'file' | 'memory' | 'postgres' | 'redis' | 'nats', options?: native.StoreOptions);
+    constructor(kind?: 'file' | 'memory' | 'mysql' | 'postgres' | 'redis' | 'nats', options?: native.StoreOptions);
     /** The records at `key`, or with `prefix` every record whose key starts with it; a missing key rejects with a 404. */
     read(key: string, options?: {
         prefix?: boolean;

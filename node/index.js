@@ -247,8 +247,8 @@ class Registry {
 }
 exports.Registry = Registry;
 /**
- * A key-value store: `file` (default, embedded, durable), `memory`, or `postgres`, `redis` and
- * `nats` on their servers (`options.address` is the server's URL).
+ * A key-value store: `file` (default, embedded, durable), `memory`, or `mysql`, `postgres`,
+ * `redis` and `nats` on their servers (`options.address` is the server's URL).
  */
 class Store {
     /** @internal */

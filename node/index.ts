@@ -350,15 +350,15 @@ export interface StoreRecord {
 }
 
 /**
- * A key-value store: `file` (default, embedded, durable), `memory`, or `postgres`, `redis` and
- * `nats` on their servers (`options.address` is the server's URL).
+ * A key-value store: `file` (default, embedded, durable), `memory`, or `mysql`, `postgres`,
+ * `redis` and `nats` on their servers (`options.address` is the server's URL).
  */
 export class Store {
   /** @internal */
   readonly native: native.Store
 
   /** The store named `kind`; `MICRO_STORE` (default `file`) when omitted. */
-  constructor(kind?: 'file' | 'memory' | 'postgres' | 'redis' | 'nats', options?: native.StoreOptions) {
+  constructor(kind?: 'file' | 'memory' | 'mysql' | 'postgres' | 'redis' | 'nats', options?: native.StoreOptions) {
     this.native = now(() => new native.Store(kind, options))
   }
 

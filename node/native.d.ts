@@ -138,13 +138,13 @@ export declare class Service {
 }
 
 /**
- * A key-value store: `file` (default, embedded, durable), `memory`, `postgres`, `redis` or
- * `nats`.
+ * A key-value store: `file` (default, embedded, durable), `memory`, `mysql`, `postgres`,
+ * `redis` or `nats`.
  */
 export declare class Store {
   /**
-   * The store named `kind` (`file`, `memory`, `postgres`, `redis` or `nats`); `MICRO_STORE`
-   * (default `file`) when omitted.
+   * The store named `kind` (`file`, `memory`, `mysql`, `postgres`, `redis` or `nats`);
+   * `MICRO_STORE` (default `file`) when omitted.
    */
   constructor(kind?: string | undefined | null, options?: StoreOptions | undefined | null)
   /**
@@ -268,7 +268,7 @@ export interface StoreOptions {
   table?: string
   /**
    * For `file` the root directory (`MICRO_STORE_ADDRESS`, default `~/micro/store`), for
-   * `postgres`, `redis` and `nats` the server's URL.
+   * `mysql`, `postgres`, `redis` and `nats` the server's URL.
    */
   address?: string
 }

@@ -7,13 +7,15 @@
 #   scripts/servers.sh kill NAME       kill it with SIGKILL, keeping its data (start brings it back)
 #   scripts/servers.sh stop            stop every one started here and remove its data
 #
-# NAME: postgres, redis, etcd, nats. MICRO_SERVERS_DIR sets where their data goes (default
-# /tmp/libmicro-servers: PostgreSQL runs as the postgres user, who must reach it);
-# MICRO_SERVERS_HOST the address etcd and nats listen on (default 127.0.0.1; a test host's address
-# inside a network namespace).
+# NAME: mysql (MariaDB), postgres, redis, etcd, nats. MICRO_SERVERS_DIR sets where their data
+# goes (default /tmp/libmicro-servers: PostgreSQL runs as the postgres user, who must reach it);
+# MICRO_SERVERS_HOST the address etcd and nats listen on (default 127.0.0.1; a test host's
+# address inside a network namespace); MICRO_MYSQL_PORT MariaDB's port (default 53306), for a
+# second one.
 set -euo pipefail
 
 dir="${MICRO_SERVERS_DIR:-/tmp/libmicro-servers}"
+mysql_port="${MICRO_MYSQL_PORT:-53306}"
 postgres_port=55432
 redis_port=56379
 etcd_port=52379
@@ -61,6 +63,47 @@ start_postgres() {
     as_postgres "$bin/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 \
         -o "-p $postgres_port -c listen_addresses=127.0.0.1 -k $data -c fsync=off -c max_connections=200" \
         start </dev/null >/dev/null 2>&1 9>&-
+}
+
+# The user the MySQL tests connect as (with every privilege), and its password.
+mysql_user=micro
+mysql_password=micro-test
+
+# MariaDB's client as root (no password) on the socket in the data directory, our options only.
+mysql_client() { mariadb --no-defaults --socket="$dir/mysql/mysqld.sock" -u root "$@"; }
+
+start_mysql() {
+    [ -x /usr/sbin/mariadbd ] || install mariadb-server
+    local data="$dir/mysql" as=()
+    if mysql_client -e 'SELECT 1' >/dev/null 2>&1; then
+        return 0
+    fi
+    # As root it must be told to run as root; as anyone else it runs as them.
+    [ "$(id -u)" != 0 ] || as=(--user=root)
+    # Debian's character set; a small redo log and no flush at each commit: test data, like
+    # PostgreSQL's fsync=off.
+    local options=("${as[@]}" --datadir="$data" --character-set-server=utf8mb4
+        --collation-server=utf8mb4_general_ci --innodb-log-file-size=16M
+        --innodb-flush-log-at-trx-commit=0)
+    if [ ! -d "$data/mysql" ]; then
+        mkdir -p "$data"
+        mariadb-install-db --no-defaults "${options[@]}" --auth-root-authentication-method=normal \
+            --skip-test-db >"$dir/mysql-init.log" 2>&1
+    fi
+    nohup /usr/sbin/mariadbd --no-defaults "${options[@]}" --port="$mysql_port" \
+        --bind-address=127.0.0.1 --skip-name-resolve --socket="$data/mysqld.sock" \
+        --pid-file="$data/mysqld.pid" --log-error="$dir/mysql.log" --max-connections=200 \
+        </dev/null >/dev/null 2>&1 9>&- &
+    for _ in $(seq 300); do
+        if mysql_client -e 'SELECT 1' >/dev/null 2>&1; then
+            mysql_client -e "CREATE USER IF NOT EXISTS '$mysql_user'@'%' IDENTIFIED BY '$mysql_password';
+                GRANT ALL ON *.* TO '$mysql_user'@'%'"
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "mariadbd did not answer on port $mysql_port; see $dir/mysql.log" >&2
+    return 1
 }
 
 start_redis() {
@@ -147,11 +190,12 @@ start_nats() {
 
 url() {
     case "$1" in
+        mysql) echo "mysql://$mysql_user:$mysql_password@127.0.0.1:$mysql_port" ;;
         postgres) echo "postgres://postgres@127.0.0.1:$postgres_port/postgres" ;;
         redis) echo "redis://127.0.0.1:$redis_port/0" ;;
         etcd) echo "$host:$etcd_port" ;;
         nats) echo "nats://$host:$nats_port" ;;
-        *) echo "unknown server $1: postgres, redis, etcd or nats" >&2; return 2 ;;
+        *) echo "unknown server $1: mysql, postgres, redis, etcd or nats" >&2; return 2 ;;
     esac
 }
 
@@ -159,17 +203,22 @@ stop() {
     if [ -f "$dir/postgres/postmaster.pid" ]; then
         as_postgres "$(pg_bin)/pg_ctl" -D "$dir/postgres" -m immediate stop >/dev/null 2>&1 || true
     fi
+    if [ -f "$dir/mysql/mysqld.pid" ]; then
+        kill -TERM "$(cat "$dir/mysql/mysqld.pid")" 2>/dev/null || true
+        for _ in $(seq 100); do [ -f "$dir/mysql/mysqld.pid" ] || break; sleep 0.1; done
+    fi
     if [ -d "$dir/redis" ]; then
         redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
     fi
     # Whatever did not stop when asked.
-    for name in postgres redis etcd nats; do kill_server "$name"; done
+    for name in mysql postgres redis etcd nats; do kill_server "$name"; done
     rm -rf "$dir"
 }
 
 # Kills server $1 at once (SIGKILL), as a crash would; its data stays for the next start.
 kill_server() {
     case "$1" in
+        mysql) [ ! -f "$dir/mysql/mysqld.pid" ] || kill -KILL "$(cat "$dir/mysql/mysqld.pid")" 2>/dev/null || true ;;
         postgres) [ ! -f "$dir/postgres/postmaster.pid" ] || kill -KILL "$(head -1 "$dir/postgres/postmaster.pid")" 2>/dev/null || true ;;
         redis) [ ! -f "$dir/redis/redis.pid" ] || kill -KILL "$(cat "$dir/redis/redis.pid")" 2>/dev/null || true ;;
         etcd) [ ! -f "$dir/etcd/pid" ] || kill -KILL "$(cat "$dir/etcd/pid")" 2>/dev/null || true ;;
@@ -195,7 +244,7 @@ case "${1:-}" in
     kill) kill_server "$2" ;;
     stop) stop ;;
     *)
-        echo "usage: $0 start NAME... | url NAME | kill NAME | stop   (NAME: postgres, redis, etcd)" >&2
+        echo "usage: $0 start NAME... | url NAME | kill NAME | stop   (NAME: mysql, postgres, redis, etcd)" >&2
         exit 2
         ;;
 esac

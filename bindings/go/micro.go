@@ -15,7 +15,7 @@
 // CGO_LDFLAGS="-lm -ldl -lpthread". In this repository `make go-test` does all this.
 //
 // Components are chosen as go-micro chooses them: MICRO_REGISTRY (mdns, memory, etcd, nats),
-// MICRO_BROKER (http, memory, nats), MICRO_STORE (file, memory, postgres, redis, nats), ..., or
+// MICRO_BROKER (http, memory, nats), MICRO_STORE (file, memory, mysql, postgres, redis, nats), ..., or
 // once per process with [Init].
 package micro
 

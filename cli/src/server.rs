@@ -45,11 +45,12 @@ pub struct Components {
     /// The broker: http or memory.
     #[arg(long, global = true, env = "MICRO_BROKER")]
     broker: Option<String>,
-    /// The store: file, memory, postgres or redis.
+    /// The store: file, memory, mysql, postgres or redis.
     #[arg(long, global = true, env = "MICRO_STORE")]
     store: Option<String>,
-    /// The file store's root directory (default ~/micro/store), or the server's URL for
-    /// postgres (postgres://user:password@host:5432/db) and redis (redis://host:6379/0).
+    /// The file store's root directory (default ~/micro/store), or the server's URL for mysql
+    /// (mysql://user:password@host:3306/db), postgres (postgres://user:password@host:5432/db)
+    /// and redis (redis://host:6379/0).
     #[arg(long, global = true, env = "MICRO_STORE_ADDRESS")]
     store_address: Option<String>,
 }

@@ -13,7 +13,7 @@ pub const REGISTRIES: &[&str] = &["mdns", "memory", "etcd", "nats"];
 /// The brokers `MICRO_BROKER` may name.
 pub const BROKERS: &[&str] = &["http", "memory", "nats"];
 /// The stores `MICRO_STORE` may name.
-pub const STORES: &[&str] = &["file", "memory", "postgres", "redis", "nats"];
+pub const STORES: &[&str] = &["file", "memory", "mysql", "postgres", "redis", "nats"];
 
 /// Component choices; `None` means the default.
 ///
@@ -36,11 +36,12 @@ pub struct Config {
     /// `MICRO_BROKER_ADDRESS`: the HTTP broker's listen address; NATS's servers for `nats`
     /// (`nats://host:4222`, `?jetstream=true` to store messages and deliver them at least once).
     pub broker_address: Option<String>,
-    /// `MICRO_STORE`: `file` (default), `memory`, `postgres`, `redis` or `nats`.
+    /// `MICRO_STORE`: `file` (default), `memory`, `mysql`, `postgres`, `redis` or `nats`.
     pub store: Option<String>,
     /// `MICRO_STORE_ADDRESS`: the file store's root directory (default `~/micro/store`), or the
-    /// server's URL for `postgres` (`postgres://user:password@host:5432/db`), `redis`
-    /// (`redis://host:6379/0`) and `nats` (`nats://host:4222`).
+    /// server's URL for `mysql` (`mysql://user:password@host:3306/db`), `postgres`
+    /// (`postgres://user:password@host:5432/db`), `redis` (`redis://host:6379/0`) and `nats`
+    /// (`nats://host:4222`).
     pub store_address: Option<String>,
     /// `MICRO_STORE_DATABASE`: the default database (default `micro`).
     pub store_database: Option<String>,
@@ -103,6 +104,8 @@ impl Config {
         };
         Ok(match choice("store", "MICRO_STORE", &self.store, STORES)? {
             "memory" => Arc::new(store::Memory::new(options)),
+            #[cfg(feature = "mysql")]
+            "mysql" => Arc::new(store::Mysql::new(options)?),
             #[cfg(feature = "postgres")]
             "postgres" => Arc::new(store::Postgres::new(options)?),
             #[cfg(feature = "redis")]

@@ -24,6 +24,7 @@ pub mod mcp;
 mod nats;
 #[cfg(any(
     feature = "etcd",
+    feature = "mysql",
     feature = "nats",
     feature = "postgres",
     feature = "redis"

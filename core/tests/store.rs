@@ -1,14 +1,15 @@
 //! The store contract, run against every store implementation: what go-micro users expect of
 //! read, write, delete and list with all their options.
 
-#[cfg(any(feature = "postgres", feature = "redis", feature = "nats"))]
+#[cfg(any(feature = "mysql", feature = "postgres", feature = "redis", feature = "nats"))]
 mod support;
 
 use micro::store::{self, DeleteOptions, ListOptions, ReadOptions, Record, Store, WriteOptions};
 use std::time::Duration;
 
-/// A store to test, and the directory it keeps its files in, if any, removed when dropped.
-type Fixture = (Box<dyn Store>, Option<tempfile::TempDir>);
+/// A store to test, and what the test holds until it ends, if anything: the directory the store
+/// keeps its files in (removed when dropped), or its turn at a shared server.
+type Fixture = (Box<dyn Store>, Option<Box<dyn std::any::Any>>);
 
 fn memory() -> Fixture {
     (
@@ -23,11 +24,14 @@ fn file() -> Fixture {
         address: Some(dir.path().to_str().unwrap().into()),
         ..Default::default()
     };
-    (Box::new(store::File::new(options).unwrap()), Some(dir))
+    (
+        Box::new(store::File::new(options).unwrap()),
+        Some(Box::new(dir)),
+    )
 }
 
 /// How many stores on servers this test binary has made: each gets a database of its own.
-#[cfg(any(feature = "postgres", feature = "redis", feature = "nats"))]
+#[cfg(any(feature = "mysql", feature = "postgres", feature = "redis", feature = "nats"))]
 static MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// A store on the test PostgreSQL server, in a database of its own made fresh.
@@ -51,6 +55,32 @@ async fn postgres() -> Fixture {
         ..Default::default()
     };
     (Box::new(store::Postgres::new(options).unwrap()), None)
+}
+
+/// A store on the test MySQL server. Its databases are the server's own (`micro`, `shop`, ...),
+/// so the tests take turns, each dropping those the contract uses first.
+#[cfg(feature = "mysql")]
+async fn mysql() -> Fixture {
+    use mysql_async::prelude::Queryable;
+    static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let turn = TURN.lock().await;
+    let url = support::server("mysql");
+    let mut admin = mysql_async::Conn::from_url(&url).await.unwrap();
+    for database in ["micro", "shop", "other"] {
+        admin
+            .query_drop(format!("DROP DATABASE IF EXISTS {database}"))
+            .await
+            .unwrap();
+    }
+    admin.disconnect().await.unwrap();
+    let options = store::Options {
+        address: Some(url),
+        ..Default::default()
+    };
+    (
+        Box::new(store::Mysql::new(options).unwrap()),
+        Some(Box::new(turn)),
+    )
 }
 
 /// A store on the test Redis server, in a numbered database of its own, emptied first.
@@ -372,6 +402,8 @@ macro_rules! contract {
 
 contract!(memory_store, memory());
 contract!(file_store, file());
+#[cfg(feature = "mysql")]
+contract!(mysql_store, mysql().await);
 #[cfg(feature = "postgres")]
 contract!(postgres_store, postgres().await);
 #[cfg(feature = "redis")]
@@ -379,19 +411,97 @@ contract!(redis_store, redis().await);
 #[cfg(feature = "nats")]
 contract!(nats_store, nats().await);
 
+/// Where go-micro's MySQL columns would fail (keys cut at 255 characters and compared ignoring
+/// case and trailing spaces, values of at most 64 KiB), the MySQL store keeps records apart and
+/// whole.
+#[cfg(feature = "mysql")]
+#[tokio::test]
+async fn mysql_keeps_keys_and_values_byte_for_byte() {
+    let (store, _turn) = mysql().await;
+    let long = "k".repeat(store::MAX_KEY_SIZE);
+    let binary: Vec<u8> = (0..=255u8).cycle().take(1 << 20).collect();
+    let records = [
+        Record::new("a", "lower"),
+        Record::new("A", "upper"),
+        Record::new("a ", "trailing space"),
+        Record::new(long.clone(), "longest key"),
+        Record::new(format!("{}j", &long[1..]), "differs in the last byte"),
+        Record::new("binary", binary),
+    ];
+    for record in &records {
+        store
+            .write(record.clone(), &WriteOptions::default())
+            .await
+            .unwrap();
+    }
+    for record in &records {
+        let found = store.read(&record.key, &ReadOptions::default()).await;
+        assert_eq!(
+            found.unwrap(),
+            std::slice::from_ref(record),
+            "{:.20}",
+            record.key
+        );
+    }
+}
+
 /// A store whose server is down answers 503 saying so, and works again once the server is
-/// back, without being made anew: at start, and after the server went away under it.
+/// back, without being made anew: at start, and after the server went away under it. `start`
+/// and `kill` start the server the store's address names and kill it (SIGKILL).
+async fn recovers(store: &dyn Store, start: impl Fn(), kill: impl Fn()) {
+    let plain = WriteOptions::default();
+    let write = || store.write(Record::new("k", "v"), &plain);
+    let err = write().await.unwrap_err();
+    assert_eq!(err.kind, micro::errors::Kind::Unavailable, "{err}");
+    assert!(err.detail.contains("store unavailable"), "{}", err.detail);
+
+    start();
+    let until_written = async {
+        while write().await.is_err() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), until_written)
+        .await
+        .expect("the store never reached the server once it was up");
+
+    kill();
+    assert!(write().await.is_err(), "the server is gone");
+    start();
+    let until_read = async {
+        loop {
+            match store.read("k", &ReadOptions::default()).await {
+                // The record if the server kept its data, a 404 if it starts empty.
+                Ok(_) => break,
+                Err(err) if err.code == 404 => break,
+                _ => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), until_read)
+        .await
+        .expect("the store never came back after its server restarted");
+    kill();
+}
+
+/// A port nothing listens on now.
+#[cfg(any(feature = "mysql", feature = "redis"))]
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 #[cfg(feature = "redis")]
 #[tokio::test]
 async fn a_store_recovers_when_its_server_comes_back() {
     support::server("redis"); // installs redis-server if missing
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
+    let server = std::cell::RefCell::new(None);
     let start = || {
-        std::process::Command::new("redis-server")
+        let child = std::process::Command::new("redis-server")
             .args([
                 "--port",
                 &port.to_string(),
@@ -402,59 +512,58 @@ async fn a_store_recovers_when_its_server_comes_back() {
             ])
             .stdout(std::process::Stdio::null())
             .spawn()
-            .unwrap()
+            .unwrap();
+        *server.borrow_mut() = Some(child);
+    };
+    let kill = || {
+        let mut child: std::process::Child = server.borrow_mut().take().unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
     };
     let store = store::Redis::new(store::Options {
         address: Some(format!("redis://127.0.0.1:{port}/0")),
         ..Default::default()
     })
     .unwrap();
-    let plain = WriteOptions::default();
-    let write = || store.write(Record::new("k", "v"), &plain);
-    let err = write().await.unwrap_err();
-    assert_eq!(err.kind, micro::errors::Kind::Unavailable, "{err}");
-    assert!(err.detail.contains("store unavailable"), "{}", err.detail);
+    recovers(&store, start, kill).await;
+}
 
-    let mut server = start();
-    let until_written = async {
-        while write().await.is_err() {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(20), until_written)
-        .await
-        .expect("the store never reached the server once it was up");
-
-    server.kill().unwrap();
-    server.wait().unwrap();
-    assert!(write().await.is_err(), "the server is gone");
-    let mut server = start();
-    let until_read = async {
-        loop {
-            match store.read("k", &ReadOptions::default()).await {
-                // The new server starts empty.
-                Err(err) if err.code == 404 => break,
-                _ => tokio::time::sleep(Duration::from_millis(50)).await,
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(20), until_read)
-        .await
-        .expect("the store never came back after its server restarted");
-    server.kill().unwrap();
-    server.wait().unwrap();
+/// The same for MySQL, on a MariaDB of its own (scripts/servers.sh on another port and
+/// directory), which keeps its data across the crash.
+#[cfg(feature = "mysql")]
+#[tokio::test]
+async fn a_mysql_store_recovers_when_its_server_comes_back() {
+    support::server("mysql"); // installs mariadb-server if missing
+    let port = free_port().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("MICRO_SERVERS_DIR", dir.path().to_str().unwrap()),
+        ("MICRO_MYSQL_PORT", port.as_str()),
+    ];
+    let servers = |args: &[&str]| support::servers_with(&env, args);
+    let url = servers(&["url", "mysql"]);
+    let store = store::Mysql::new(store::Options {
+        address: Some(url),
+        ..Default::default()
+    })
+    .unwrap();
+    let start = || drop(servers(&["start", "mysql"]));
+    let kill = || drop(servers(&["kill", "mysql"]));
+    recovers(&store, start, kill).await;
+    servers(&["stop"]);
 }
 
 /// A store on a server that cannot be reached says where it tried, never with the password,
 /// and an address of the wrong kind says what to give.
-#[cfg(all(feature = "postgres", feature = "redis"))]
+#[cfg(all(feature = "mysql", feature = "postgres", feature = "redis"))]
 #[tokio::test]
 async fn server_stores_name_the_server_but_never_the_password() {
     let at = |address: &str| store::Options {
         address: Some(address.into()),
         ..Default::default()
     };
-    let stores: [Box<dyn Store>; 2] = [
+    let stores: [Box<dyn Store>; 3] = [
+        Box::new(store::Mysql::new(at("mysql://app:s3cret@127.0.0.1:1/shop")).unwrap()),
         Box::new(store::Postgres::new(at("postgres://app:s3cret@127.0.0.1:1/shop")).unwrap()),
         Box::new(store::Redis::new(at("redis://:s3cret@127.0.0.1:1/2")).unwrap()),
     ];
@@ -464,6 +573,8 @@ async fn server_stores_name_the_server_but_never_the_password() {
         assert!(err.detail.contains("127.0.0.1:1"), "{}", err.detail);
         assert!(!err.to_string().contains("s3cret"), "{err}");
     }
+    let wrong = store::Mysql::new(at("postgres://x")).err().unwrap();
+    assert!(wrong.detail.contains("mysql://"), "{}", wrong.detail);
     let wrong = store::Postgres::new(at("mysql://x")).err().unwrap();
     assert!(wrong.detail.contains("postgres://"), "{}", wrong.detail);
     let wrong = store::Redis::new(at("postgres://x")).err().unwrap();

@@ -115,7 +115,7 @@ pub struct StoreOptions {
     /// The default table (`MICRO_STORE_TABLE`, default `micro`).
     pub table: Option<String>,
     /// For `file` the root directory (`MICRO_STORE_ADDRESS`, default `~/micro/store`), for
-    /// `postgres`, `redis` and `nats` the server's URL.
+    /// `mysql`, `postgres`, `redis` and `nats` the server's URL.
     pub address: Option<String>,
 }
 
@@ -128,8 +128,8 @@ pub struct StoreRecord {
     pub value: Buffer,
 }
 
-/// A key-value store: `file` (default, embedded, durable), `memory`, `postgres`, `redis` or
-/// `nats`.
+/// A key-value store: `file` (default, embedded, durable), `memory`, `mysql`, `postgres`,
+/// `redis` or `nats`.
 #[napi]
 pub struct Store {
     pub(crate) inner: Arc<dyn micro::store::Store>,
@@ -137,8 +137,8 @@ pub struct Store {
 
 #[napi]
 impl Store {
-    /// The store named `kind` (`file`, `memory`, `postgres`, `redis` or `nats`); `MICRO_STORE`
-    /// (default `file`) when omitted.
+    /// The store named `kind` (`file`, `memory`, `mysql`, `postgres`, `redis` or `nats`);
+    /// `MICRO_STORE` (default `file`) when omitted.
     #[napi(constructor)]
     pub fn new(kind: Option<String>, options: Option<StoreOptions>) -> napi::Result<Self> {
         let options = options.unwrap_or(StoreOptions {

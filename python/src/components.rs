@@ -252,8 +252,8 @@ impl Store {
 
 #[pymethods]
 impl Store {
-    /// `name` is `file`, `memory`, `postgres`, `redis` or `nats` (default: `MICRO_STORE`, else
-    /// file);
+    /// `name` is `file`, `memory`, `mysql`, `postgres`, `redis` or `nats` (default:
+    /// `MICRO_STORE`, else file);
     /// `address` is the file store's directory or the server's URL; `database` and `table`
     /// the defaults for calls naming none.
     #[new]

@@ -109,10 +109,10 @@ def eventually(check: Callable[[], Any], what: str, seconds: float = 20.0) -> An
 
 @pytest.fixture(scope="session")
 def server() -> Iterator[Callable[[str], str]]:
-    """Starts a test server (``postgres``, ``redis``, ...) with scripts/servers.sh and gives its
-    URL. The servers are this session's own, with their data in a directory of their own
-    (inside python/test.sh's network namespace the host's are out of reach; PostgreSQL, run as
-    the postgres user, must reach it, so not under pytest's private temporary directory), and
+    """Starts a test server (``mysql``, ``postgres``, ``redis``, ...) with scripts/servers.sh and
+    gives its URL. The servers are this session's own, with their data in a directory of their
+    own (inside python/test.sh's network namespace the host's are out of reach; PostgreSQL, run
+    as the postgres user, must reach it, so not under pytest's private temporary directory), and
     are stopped when the session ends."""
     script = str(REPO / "scripts" / "servers.sh")
     env = {**os.environ, "MICRO_SERVERS_DIR": tempfile.mkdtemp(prefix="libmicro-servers-py-")}

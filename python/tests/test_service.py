@@ -476,7 +476,7 @@ def publish_subscribe(broker: go_micro.Broker) -> None:
     assert got == [(topic, b"hello", {"k": "v"})]
 
 
-@pytest.mark.parametrize("name", ["postgres", "redis", "nats"])
+@pytest.mark.parametrize("name", ["mysql", "postgres", "redis", "nats"])
 def test_stores_on_servers(name: str, server: Callable[[str], str]) -> None:
     write_read_list_delete(go_micro.Store(name, address=server(name), database=f"py_{os.getpid()}"))
     # Nothing listens on port 1: the store says it cannot reach the server, as a 503.

@@ -3,12 +3,14 @@ module libmicro/tests/interop
 go 1.24
 
 require (
+	github.com/go-sql-driver/mysql v1.9.2
 	github.com/miekg/dns v1.1.50
 	go-micro.dev/v5 v5.30.0
 )
 
 require (
 	dario.cat/mergo v1.0.2 // indirect
+	filippo.io/edwards25519 v1.1.0 // indirect
 	github.com/armon/go-metrics v0.4.1 // indirect
 	github.com/bitly/go-simplejson v0.5.0 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect

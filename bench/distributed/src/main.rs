@@ -1,6 +1,6 @@
 //! libmicro's side of `bench/distributed/run.sh`, the same steps as go-micro's side
 //! (tests/interop/cmd/distbench), each printed as `name value unit`:
-//! `distributed-bench <etcd host:port> <postgres URL> <redis URL>`.
+//! `distributed-bench <etcd host:port> <postgres URL> <redis URL> <mysql URL>`.
 
 use micro::registry::{Cache, Etcd, Node, Registry, Service};
 use micro::store::{self, ReadOptions, Record, Store, WriteOptions};
@@ -30,8 +30,10 @@ fn service(name: &str) -> Service {
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let [_, etcd, postgres, redis] = &args[..] else {
-        eprintln!("usage: distributed-bench <etcd host:port> <postgres URL> <redis URL>");
+    let [_, etcd, postgres, redis, mysql] = &args[..] else {
+        eprintln!(
+            "usage: distributed-bench <etcd host:port> <postgres URL> <redis URL> <mysql URL>"
+        );
         std::process::exit(2);
     };
     let registry: Arc<dyn Registry> = Arc::new(Etcd::new(Some(etcd)).unwrap());
@@ -69,6 +71,7 @@ async fn main() {
     for (name, store) in [
         ("postgres", open(store::Postgres::new(options(postgres)))),
         ("redis", open(store::Redis::new(options(redis)))),
+        ("mysql", open(store::Mysql::new(options(mysql)))),
     ] {
         let (writes, reads) = store_rates(&*store).await;
         println!("{name}_write {writes:.0} ops/s");

@@ -4,17 +4,23 @@
 
 mod file;
 mod memory;
+#[cfg(feature = "mysql")]
+mod mysql;
 #[cfg(feature = "nats")]
 mod nats;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
-#[cfg(any(feature = "postgres", feature = "redis"))]
+#[cfg(any(feature = "mysql", feature = "postgres", feature = "redis"))]
 mod server;
+#[cfg(any(feature = "mysql", feature = "postgres"))]
+mod sql;
 
 pub use file::File;
 pub use memory::Memory;
+#[cfg(feature = "mysql")]
+pub use mysql::Mysql;
 #[cfg(feature = "nats")]
 pub use nats::Nats;
 #[cfg(feature = "postgres")]

@@ -8,6 +8,7 @@
 //! ([`crate::reconnect`]); while the server cannot be reached, operations fail with a 503.
 
 use super::server::Server;
+use super::sql::{Tables, like_escape, name_fits};
 use super::{
     DeleteOptions, ListOptions, Options, ReadOptions, Record, Store, WriteOptions, check_key,
     check_write, not_found, scope, time_left,
@@ -17,8 +18,7 @@ use crate::reconnect::Reconnecting;
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
-use tokio::sync::Mutex;
+use std::time::SystemTime;
 use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::{Client, NoTls, Row};
 
@@ -27,8 +27,6 @@ const POSTGRES: Server = Server {
     name: "postgres",
     example: "postgres://user:password@host:5432/dbname",
 };
-/// How often writes sweep a table's expired rows.
-const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// PostgreSQL's longest identifier, in bytes; longer ones would be cut and could collide.
 const MAX_IDENTIFIER: usize = 63;
 
@@ -40,8 +38,7 @@ pub struct Postgres {
     /// Where the server is, for messages: hosts, ports and database, no credentials.
     place: String,
     link: Reconnecting<Arc<Client>>,
-    /// Tables known to exist on the current connection, and when each was last swept.
-    tables: Mutex<HashMap<(String, String), Instant>>,
+    tables: Tables,
 }
 
 impl Postgres {
@@ -55,14 +52,14 @@ impl Postgres {
             config,
             place,
             link: Reconnecting::new(),
-            tables: Mutex::new(HashMap::new()),
+            tables: Tables::new(),
         })
     }
 
     /// The connection, made when there is none or it broke.
     async fn client(&self) -> Result<Arc<Client>> {
         let connect = || async {
-            self.tables.lock().await.clear();
+            self.tables.forget().await;
             let (client, connection) = self
                 .config
                 .connect(NoTls)
@@ -84,8 +81,7 @@ impl Postgres {
     async fn table(&self, database: &str, table: &str) -> Result<(Arc<Client>, Table)> {
         let client = self.client().await?;
         let table = Table::new(database, table)?;
-        let mut known = self.tables.lock().await;
-        if !known.contains_key(&table.key) {
+        let create = async {
             let (schema, bare, name) = (&table.key.0, &table.key.1, &table.name);
             let create = format!(
                 "CREATE SCHEMA IF NOT EXISTS \"{schema}\";
@@ -102,19 +98,16 @@ impl Postgres {
                     .await
                     .map_err(|e| self.failed("create the table", e))?;
             }
-            known.insert(table.key.clone(), Instant::now());
-        }
+            Ok(())
+        };
+        self.tables.make(&table.key, create).await?;
         Ok((client, table))
     }
 
     /// Deletes a table's expired rows when it was last swept long enough ago.
     async fn sweep_if_due(&self, client: &Client, table: &Table) {
-        {
-            let mut known = self.tables.lock().await;
-            match known.get_mut(&table.key) {
-                Some(swept) if swept.elapsed() >= SWEEP_EVERY => *swept = Instant::now(),
-                _ => return,
-            }
+        if !self.tables.sweep_due(&table.key).await {
+            return;
         }
         let sweep = format!("DELETE FROM {} WHERE expiry < now()", table.name);
         if let Err(err) = client.execute(&sweep, &[]).await {
@@ -207,28 +200,8 @@ fn identifier(name: &str) -> Result<String> {
             out.push('_');
         }
     }
-    if out.len() > MAX_IDENTIFIER {
-        return Err(Error::bad_request(
-            POSTGRES.id,
-            format!(
-                "{name:?} is too long for a postgres schema or table name ({} bytes, at most {MAX_IDENTIFIER})",
-                out.len()
-            ),
-        ));
-    }
+    name_fits(&POSTGRES, name, out.len(), MAX_IDENTIFIER)?;
     Ok(out)
-}
-
-/// `text` matched literally by `LIKE`, whose `%`, `_` and `\` are otherwise patterns.
-fn like_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The hosts, ports and database of a configuration: where it points, without credentials.
@@ -363,10 +336,5 @@ mod tests {
         assert_eq!(identifier("Shop.Orders-2024").unwrap(), "shop_orders_2024");
         assert_eq!(identifier("a--b").unwrap(), "a_b");
         assert!(identifier(&"x".repeat(64)).is_err());
-    }
-
-    #[test]
-    fn like_patterns_match_literally() {
-        assert_eq!(like_escape("50%_off\\"), "50\\%\\_off\\\\");
     }
 }

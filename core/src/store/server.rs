@@ -1,6 +1,6 @@
-//! What the stores on servers (PostgreSQL, Redis) say the same way: how their address is
-//! given, that the server cannot be reached, and that a request to it failed. Where the server
-//! is appears as host, port and database only, never with a password.
+//! What the stores on servers (MySQL, PostgreSQL, Redis) say the same way: how their address
+//! is given, that the server cannot be reached, and that a request to it failed. Where the
+//! server is appears as host, port and database only, never with a password.
 
 use crate::errors::{Error, Kind, Result};
 use std::fmt::Display;
@@ -9,7 +9,7 @@ use std::fmt::Display;
 pub(crate) struct Server {
     /// The errors' id, e.g. `micro.store.postgres`.
     pub id: &'static str,
-    /// `postgres`, `redis`: the store's name and its URL scheme.
+    /// `mysql`, `postgres`, `redis`: the store's name and its URL scheme.
     pub name: &'static str,
     /// An address to copy, e.g. `postgres://user:password@host:5432/dbname`.
     pub example: &'static str,

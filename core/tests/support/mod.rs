@@ -89,8 +89,14 @@ pub const SERVERS_SH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/se
 
 /// Runs `scripts/servers.sh` with `args`, failing the test when it fails; its output.
 pub fn servers(args: &[&str]) -> String {
+    servers_with(&[], args)
+}
+
+/// [`servers`] with the environment variables `env` set, e.g. `MICRO_SERVERS_DIR`.
+pub fn servers_with(env: &[(&str, &str)], args: &[&str]) -> String {
     let out = Command::new(SERVERS_SH)
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .unwrap_or_else(|e| panic!("cannot run {SERVERS_SH}: {e}"));
     assert!(
@@ -101,7 +107,7 @@ pub fn servers(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
-/// The URL of the test server `name` (`postgres`, `redis`, `etcd`), started by
+/// The URL of the test server `name` (`mysql`, `postgres`, `redis`, `etcd`), started by
 /// `scripts/servers.sh` (which installs it when missing) the first time a test of this binary
 /// asks for it; `make test` stops them all at the end.
 pub fn server(name: &str) -> String {
