@@ -1,7 +1,12 @@
 //! The store contract, run against every store implementation: what go-micro users expect of
 //! read, write, delete and list with all their options.
 
-#[cfg(any(feature = "mysql", feature = "postgres", feature = "redis", feature = "nats"))]
+#[cfg(any(
+    feature = "mysql",
+    feature = "postgres",
+    feature = "redis",
+    feature = "nats"
+))]
 mod support;
 
 use micro::store::{self, DeleteOptions, ListOptions, ReadOptions, Record, Store, WriteOptions};
@@ -31,7 +36,12 @@ fn file() -> Fixture {
 }
 
 /// How many stores on servers this test binary has made: each gets a database of its own.
-#[cfg(any(feature = "mysql", feature = "postgres", feature = "redis", feature = "nats"))]
+#[cfg(any(
+    feature = "mysql",
+    feature = "postgres",
+    feature = "redis",
+    feature = "nats"
+))]
 static MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// A store on the test PostgreSQL server, in a database of its own made fresh.
