@@ -1,138 +1,292 @@
-//! The in-process broker: broadcast, queues, unsubscribe and failing handlers.
+//! The broker contract, run against every broker implementation: what go-micro users expect of
+//! publish and subscribe. Delivery on a networked broker is asynchronous, so a test waits
+//! (bounded) until the messages it expects have arrived and then checks that nothing more
+//! arrives within a short grace period. Each test takes topics and queues of its own, so
+//! tests on one shared server never see each other's messages.
 
-use micro::broker::{Broker, Memory, Message, SubscribeOptions, handler};
+use micro::broker::{self, Broker, Handler, Message, SubscribeOptions, handler};
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::sync::mpsc;
 
-fn counter(count: &Arc<AtomicUsize>) -> micro::broker::Handler {
-    let count = count.clone();
-    handler(move |_, _| {
-        let count = count.clone();
-        async move {
-            count.fetch_add(1, Ordering::SeqCst);
-            Ok(())
-        }
-    })
+/// How long a test waits for the messages it expects.
+const WAIT: Duration = Duration::from_secs(10);
+/// How long a test waits for messages it does not expect.
+const GRACE: Duration = Duration::from_millis(300);
+/// How long a subscription dropped (ended in the background) may take to end.
+const SETTLE: Duration = Duration::from_millis(500);
+
+/// Makes the brokers of one test: `broker()` is a new broker instance, as another process
+/// would have, wherever the broker is networked (the in-process broker has only one).
+struct Fixture {
+    make: Box<dyn Fn() -> Arc<dyn Broker> + Send + Sync>,
+    /// Makes this test's topic and queue names its own.
+    prefix: String,
 }
 
-fn queue(name: &str) -> SubscribeOptions {
-    SubscribeOptions {
-        queue: Some(name.into()),
+impl Fixture {
+    fn new(make: impl Fn() -> Arc<dyn Broker> + Send + Sync + 'static) -> Self {
+        Fixture {
+            make: Box::new(make),
+            prefix: uuid::Uuid::new_v4().simple().to_string(),
+        }
+    }
+
+    fn broker(&self) -> Arc<dyn Broker> {
+        (self.make)()
+    }
+
+    /// A topic or queue name of this test's own.
+    fn name(&self, name: &str) -> String {
+        format!("{}-{name}", self.prefix)
     }
 }
 
-#[tokio::test]
-async fn subscriber_gets_topic_header_and_body() {
-    let broker = Memory::new();
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let _sub = broker
-        .subscribe(
-            "orders",
-            handler(move |topic, msg| {
-                let tx = tx.clone();
-                async move {
-                    tx.send((topic, msg)).unwrap();
-                    Ok(())
-                }
-            }),
-            SubscribeOptions::default(),
-        )
-        .await
-        .unwrap();
-    let mut message = Message::new("{\"id\":1}");
-    message
-        .header
-        .insert("Content-Type".into(), "application/json".into());
-    broker.publish("orders", message.clone()).await.unwrap();
-    broker
-        .publish("other", Message::new("not for us"))
-        .await
-        .unwrap();
-    assert_eq!(rx.recv().await.unwrap(), ("orders".to_string(), message));
-    assert!(rx.try_recv().is_err());
+fn memory() -> Fixture {
+    let broker: Arc<dyn Broker> = Arc::new(broker::Memory::new());
+    Fixture::new(move || broker.clone())
 }
 
-#[tokio::test]
-async fn broadcast_reaches_all_and_a_queue_reaches_one_member() {
-    let broker = Memory::new();
-    let [all_a, all_b, q1, q2]: [Arc<AtomicUsize>; 4] = Default::default();
+/// HTTP brokers finding each other's subscribers through one in-process registry.
+fn http() -> Fixture {
+    let registry = Arc::new(micro::registry::Memory::new());
+    Fixture::new(move || Arc::new(broker::Http::new(registry.clone(), None)))
+}
+
+/// One message as a handler got it, and which handler.
+type Got = (usize, String, Message);
+
+/// Collects what the handlers made by [`Inbox::handler`] get.
+struct Inbox {
+    tx: mpsc::UnboundedSender<Got>,
+    rx: mpsc::UnboundedReceiver<Got>,
+}
+
+impl Inbox {
+    fn new() -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        Inbox { tx, rx }
+    }
+
+    /// A handler that hands each message to this inbox as handler `id`'s.
+    fn handler(&self, id: usize) -> Handler {
+        self.recording(id, Ok(()))
+    }
+
+    /// A handler that hands each message to this inbox as handler `id`'s, then fails.
+    fn failing(&self, id: usize) -> Handler {
+        self.recording(id, Err(micro::Error::internal("test", "handler failed")))
+    }
+
+    fn recording(&self, id: usize, result: micro::Result<()>) -> Handler {
+        let tx = self.tx.clone();
+        handler(move |topic, message| {
+            let _ = tx.send((id, topic, message));
+            let result = result.clone();
+            async move { result }
+        })
+    }
+
+    /// Exactly `n` messages: waits for them, then checks that no more arrive.
+    async fn expect(&mut self, n: usize) -> Vec<Got> {
+        let mut got = Vec::with_capacity(n);
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while got.len() < n {
+            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Ok(Some(one)) => got.push(one),
+                _ => panic!("{} of {n} messages arrived within {WAIT:?}", got.len()),
+            }
+        }
+        tokio::time::sleep(GRACE).await;
+        if let Ok((id, topic, message)) = self.rx.try_recv() {
+            panic!("an unexpected message arrived at handler {id} on {topic}: {message:?}");
+        }
+        got
+    }
+}
+
+/// How many of `got` each handler had.
+fn per_handler(got: &[Got]) -> HashMap<usize, usize> {
+    let mut counts = HashMap::new();
+    for (id, _, _) in got {
+        *counts.entry(*id).or_default() += 1;
+    }
+    counts
+}
+
+fn queue(name: String) -> SubscribeOptions {
+    SubscribeOptions { queue: Some(name) }
+}
+
+fn body(message: &Message) -> String {
+    String::from_utf8(message.body.to_vec()).unwrap()
+}
+
+async fn topic_header_and_body_arrive_intact(f: &Fixture) {
+    let (subscriber, publisher) = (f.broker(), f.broker());
+    let (topic, other) = (f.name("orders"), f.name("other"));
+    let mut inbox = Inbox::new();
+    let _sub = subscriber
+        .subscribe(&topic, inbox.handler(0), SubscribeOptions::default())
+        .await
+        .unwrap();
+    let mut message = Message::new(vec![b'{', 0, 0xff, b'}', b'\n']);
+    for (key, value) in [
+        ("Content-Type", "application/json"),
+        ("X-Trace", "a b\tc=d;é"),
+        ("x-lower", ""),
+    ] {
+        message.header.insert(key.into(), value.into());
+    }
+    publisher
+        .publish(&other, Message::new("not ours"))
+        .await
+        .unwrap();
+    publisher.publish(&topic, message.clone()).await.unwrap();
+    let (_, got_topic, got) = inbox.expect(1).await.remove(0);
+    assert_eq!(got_topic, topic);
+    assert_eq!(got.body, message.body);
+    for (key, value) in &message.header {
+        assert_eq!(got.header.get(key), Some(value), "header {key}: {got:?}");
+    }
+}
+
+async fn broadcast_reaches_every_subscriber_and_a_queue_one_member(f: &Fixture) {
+    let (one, two, publisher) = (f.broker(), f.broker(), f.broker());
+    let topic = f.name("jobs");
+    let workers = f.name("workers");
+    let mut inbox = Inbox::new();
+    let plain = SubscribeOptions::default;
     let _subs = [
-        broker
-            .subscribe("t", counter(&all_a), SubscribeOptions::default())
+        one.subscribe(&topic, inbox.handler(0), plain())
             .await
             .unwrap(),
-        broker
-            .subscribe("t", counter(&all_b), SubscribeOptions::default())
+        two.subscribe(&topic, inbox.handler(1), plain())
             .await
             .unwrap(),
-        broker
-            .subscribe("t", counter(&q1), queue("workers"))
+        one.subscribe(&topic, inbox.handler(2), queue(workers.clone()))
             .await
             .unwrap(),
-        broker
-            .subscribe("t", counter(&q2), queue("workers"))
+        two.subscribe(&topic, inbox.handler(3), queue(workers.clone()))
             .await
             .unwrap(),
     ];
-    for _ in 0..100 {
-        broker.publish("t", Message::new("x")).await.unwrap();
-    }
-    assert_eq!(all_a.load(Ordering::SeqCst), 100);
-    assert_eq!(all_b.load(Ordering::SeqCst), 100);
-    let (q1, q2) = (q1.load(Ordering::SeqCst), q2.load(Ordering::SeqCst));
-    assert_eq!(
-        q1 + q2,
-        100,
-        "each message goes to exactly one queue member"
-    );
-    assert!(q1 > 0 && q2 > 0, "the queue spreads messages ({q1}/{q2})");
-}
-
-#[tokio::test]
-async fn unsubscribed_or_dropped_subscriptions_get_nothing() {
-    let broker = Memory::new();
-    let [kept, ended, dropped]: [Arc<AtomicUsize>; 3] = Default::default();
-    let _kept = broker
-        .subscribe("t", counter(&kept), SubscribeOptions::default())
-        .await
-        .unwrap();
-    let sub = broker
-        .subscribe("t", counter(&ended), SubscribeOptions::default())
-        .await
-        .unwrap();
-    assert_eq!(sub.topic(), "t");
-    sub.unsubscribe().await.unwrap();
-    drop(
-        broker
-            .subscribe("t", counter(&dropped), queue("q"))
+    const N: usize = 40;
+    for i in 0..N {
+        publisher
+            .publish(&topic, Message::new(i.to_string()))
             .await
-            .unwrap(),
-    );
-    tokio::task::yield_now().await;
-    broker.publish("t", Message::new("x")).await.unwrap();
+            .unwrap();
+    }
+    let got = inbox.expect(3 * N).await;
+    let counts = per_handler(&got);
+    assert_eq!((counts[&0], counts[&1]), (N, N), "broadcast: {counts:?}");
+    let mut queued: Vec<usize> = got
+        .iter()
+        .filter(|(id, _, _)| *id >= 2)
+        .map(|(_, _, m)| body(m).parse().unwrap())
+        .collect();
+    queued.sort();
     assert_eq!(
-        (
-            kept.load(Ordering::SeqCst),
-            ended.load(Ordering::SeqCst),
-            dropped.load(Ordering::SeqCst)
-        ),
-        (1, 0, 0)
+        queued,
+        (0..N).collect::<Vec<_>>(),
+        "each message to exactly one queue member"
+    );
+    assert!(
+        counts.contains_key(&2) && counts.contains_key(&3),
+        "the queue's members share the messages: {counts:?}"
     );
 }
 
-#[tokio::test]
-async fn a_failing_handler_does_not_stop_the_others() {
-    let broker = Memory::new();
-    let count = Arc::new(AtomicUsize::new(0));
-    let failing = handler(|_, _| async { Err(micro::Error::internal("test", "handler failed")) });
-    let _a = broker
-        .subscribe("t", failing, SubscribeOptions::default())
+async fn unsubscribed_or_dropped_subscriptions_get_nothing(f: &Fixture) {
+    let (subscriber, publisher) = (f.broker(), f.broker());
+    let topic = f.name("t");
+    let mut inbox = Inbox::new();
+    let plain = SubscribeOptions::default;
+    let _kept = subscriber
+        .subscribe(&topic, inbox.handler(0), plain())
         .await
         .unwrap();
-    let _b = broker
-        .subscribe("t", counter(&count), SubscribeOptions::default())
+    let ended = subscriber
+        .subscribe(&topic, inbox.handler(1), plain())
         .await
         .unwrap();
-    broker.publish("t", Message::new("x")).await.unwrap();
-    assert_eq!(count.load(Ordering::SeqCst), 1);
+    assert_eq!(ended.topic(), topic);
+    ended.unsubscribe().await.unwrap();
+    let dropped = subscriber
+        .subscribe(&topic, inbox.handler(2), plain())
+        .await
+        .unwrap();
+    let dropped_queue = subscriber
+        .subscribe(&topic, inbox.handler(3), queue(f.name("q")))
+        .await
+        .unwrap();
+    assert_eq!(dropped_queue.queue(), Some(f.name("q").as_str()));
+    drop((dropped, dropped_queue));
+    tokio::time::sleep(SETTLE).await;
+    publisher.publish(&topic, Message::new("x")).await.unwrap();
+    let got = inbox.expect(1).await;
+    assert_eq!(got[0].0, 0, "only the kept subscription gets it");
 }
+
+async fn a_failing_handler_does_not_stop_the_others(f: &Fixture) {
+    let (subscriber, publisher) = (f.broker(), f.broker());
+    let topic = f.name("t");
+    let mut inbox = Inbox::new();
+    let plain = SubscribeOptions::default;
+    let _failing = subscriber
+        .subscribe(&topic, inbox.failing(0), plain())
+        .await
+        .unwrap();
+    let _fine = subscriber
+        .subscribe(&topic, inbox.handler(1), plain())
+        .await
+        .unwrap();
+    for i in 0..3 {
+        publisher
+            .publish(&topic, Message::new(i.to_string()))
+            .await
+            .unwrap();
+    }
+    let counts = per_handler(&inbox.expect(6).await);
+    assert_eq!(
+        (counts[&0], counts[&1]),
+        (3, 3),
+        "the failing subscription lives on, and no message comes twice"
+    );
+}
+
+async fn publishing_to_a_topic_nobody_subscribes_to_is_ok(f: &Fixture) {
+    f.broker()
+        .publish(&f.name("nobody"), Message::new("x"))
+        .await
+        .unwrap();
+}
+
+/// Runs every contract test against brokers from a fresh `$make` fixture.
+macro_rules! contract {
+    ($module:ident, $make:expr) => {
+        mod $module {
+            use super::*;
+            contract!(@tests $make;
+                topic_header_and_body_arrive_intact,
+                broadcast_reaches_every_subscriber_and_a_queue_one_member,
+                unsubscribed_or_dropped_subscriptions_get_nothing,
+                a_failing_handler_does_not_stop_the_others,
+                publishing_to_a_topic_nobody_subscribes_to_is_ok);
+        }
+    };
+    (@tests $make:expr; $($test:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                let fixture = $make;
+                super::$test(&fixture).await;
+            }
+        )*
+    };
+}
+
+contract!(memory_broker, memory());
+contract!(http_broker, http());
