@@ -1,29 +1,42 @@
-//! What the stores on servers (PostgreSQL, Redis) say the same way: how their address is
-//! given, that the server cannot be reached, and that a request to it failed. Where the server
-//! is appears as host, port and database only, never with a password.
+//! What the backends on servers (the stores on PostgreSQL and Redis, the broker on RabbitMQ)
+//! say the same way: how their address is given, that the server cannot be reached, and that a
+//! request to it failed. Where the server is appears as host, port and database (or virtual
+//! host) only, never with a password.
 
-use crate::errors::{Error, Kind, Result};
+use crate::errors::{Error, Kind};
 use std::fmt::Display;
 
-/// A kind of server a store runs on, as its errors name it.
+/// A kind of server a backend runs on, as its errors name it.
 pub(crate) struct Server {
     /// The errors' id, e.g. `micro.store.postgres`.
     pub id: &'static str,
-    /// `postgres`, `redis`: the store's name and its URL scheme.
+    /// What the backend is: `store` or `broker`, as in `MICRO_STORE_ADDRESS`.
+    pub component: &'static str,
+    /// `postgres`, `redis`, `rabbitmq`: the backend's name.
     pub name: &'static str,
     /// An address to copy, e.g. `postgres://user:password@host:5432/dbname`.
     pub example: &'static str,
 }
 
 impl Server {
-    /// The server's URL from the store's address, or the error saying how to give it.
-    pub fn url<'a>(&self, address: Option<&'a str>) -> Result<&'a str> {
+    /// The environment variable giving the backend's address, e.g. `MICRO_STORE_ADDRESS`.
+    fn variable(&self) -> String {
+        format!("MICRO_{}_ADDRESS", self.component.to_uppercase())
+    }
+
+    /// The server's URL from the backend's address, or the error saying how to give it (for
+    /// the backends that have no default address).
+    #[cfg(any(feature = "postgres", feature = "redis"))]
+    pub fn url<'a>(&self, address: Option<&'a str>) -> crate::errors::Result<&'a str> {
         address.ok_or_else(|| {
             Error::bad_request(
                 self.id,
                 format!(
-                    "the {} store needs the server's URL: set MICRO_STORE_ADDRESS={}",
-                    self.name, self.example
+                    "the {} {} needs the server's URL: set {}={}",
+                    self.name,
+                    self.component,
+                    self.variable(),
+                    self.example
                 ),
             )
         })
@@ -34,8 +47,8 @@ impl Server {
         Error::bad_request(
             self.id,
             format!(
-                "the {0} store address is not a valid {0}:// URL ({why}); use {1}",
-                self.name, self.example
+                "the {0} {1} address is not a valid URL ({why}); use {2}",
+                self.name, self.component, self.example
             ),
         )
     }
@@ -46,8 +59,10 @@ impl Server {
             Kind::Unavailable,
             self.id,
             format!(
-                "store unavailable: cannot reach {} at {place} ({why}); start the server or fix MICRO_STORE_ADDRESS, the store retries by itself",
-                self.name
+                "{0} unavailable: cannot reach {1} at {place} ({why}); start the server or fix {2}, the {0} retries by itself",
+                self.component,
+                self.name,
+                self.variable()
             ),
         )
     }

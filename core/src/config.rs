@@ -11,7 +11,7 @@ use std::sync::Arc;
 /// The registries `MICRO_REGISTRY` may name.
 pub const REGISTRIES: &[&str] = &["mdns", "memory", "etcd"];
 /// The brokers `MICRO_BROKER` may name.
-pub const BROKERS: &[&str] = &["http", "memory"];
+pub const BROKERS: &[&str] = &["http", "memory", "rabbitmq"];
 /// The stores `MICRO_STORE` may name.
 pub const STORES: &[&str] = &["file", "memory", "postgres", "redis"];
 
@@ -30,9 +30,10 @@ pub struct Config {
     /// `MICRO_REGISTRY_ADDRESS`: where the registry is, for registries that need one (etcd:
     /// comma-separated `host[:port]`, default `127.0.0.1:2379`).
     pub registry_address: Option<String>,
-    /// `MICRO_BROKER`: `http` (default) or `memory`.
+    /// `MICRO_BROKER`: `http` (default), `memory` or `rabbitmq`.
     pub broker: Option<String>,
-    /// `MICRO_BROKER_ADDRESS`: the HTTP broker's listen address.
+    /// `MICRO_BROKER_ADDRESS`: the HTTP broker's listen address, or the RabbitMQ server's URL
+    /// (`amqp://user:password@host:5672/vhost`, default `amqp://guest:guest@127.0.0.1:5672`).
     pub broker_address: Option<String>,
     /// `MICRO_STORE`: `file` (default), `memory`, `postgres` or `redis`.
     pub store: Option<String>,
@@ -80,7 +81,13 @@ impl Config {
         Ok(
             match choice("broker", "MICRO_BROKER", &self.broker, BROKERS)? {
                 "memory" => Arc::new(broker::Memory::new()),
-                _ => Arc::new(broker::Http::new(registry, self.broker_address.clone())),
+                "http" => Arc::new(broker::Http::new(registry, self.broker_address.clone())),
+                #[cfg(feature = "rabbitmq")]
+                "rabbitmq" => Arc::new(broker::Rabbitmq::new(broker::RabbitmqOptions {
+                    address: self.broker_address.clone(),
+                    ..Default::default()
+                })?),
+                other => return Err(not_built("broker", other)),
             },
         )
     }

@@ -8,6 +8,8 @@
 
 #[cfg(feature = "auth")]
 pub mod auth;
+#[cfg(any(feature = "postgres", feature = "redis", feature = "rabbitmq"))]
+mod backend;
 pub mod broker;
 pub mod client;
 pub mod codec;
@@ -20,7 +22,12 @@ mod listen;
 pub mod log;
 #[cfg(feature = "mcp")]
 pub mod mcp;
-#[cfg(any(feature = "etcd", feature = "postgres", feature = "redis"))]
+#[cfg(any(
+    feature = "etcd",
+    feature = "postgres",
+    feature = "redis",
+    feature = "rabbitmq"
+))]
 mod reconnect;
 pub mod registry;
 pub mod schema;

@@ -1,5 +1,5 @@
 //! A connection to a server that is made on first use and made again when it breaks, for the
-//! backends on servers (Postgres, Redis, ...): while the server cannot be reached, callers get
+//! backends on servers (Postgres, Redis, RabbitMQ, ...): while the server cannot be reached, callers get
 //! the last failure at once, and the next try waits a pause that doubles from
 //! [`FIRST_PAUSE`] up to [`MAX_PAUSE`], so a service started before its server comes up, or
 //! outliving a restart of it, recovers by itself.
@@ -13,6 +13,13 @@ use tokio::sync::Mutex;
 pub const FIRST_PAUSE: Duration = Duration::from_millis(100);
 /// The longest pause between two tries.
 pub const MAX_PAUSE: Duration = Duration::from_secs(5);
+
+/// The pause after a failed try: [`FIRST_PAUSE`] after the first, then double the one
+/// before, up to [`MAX_PAUSE`]. For work that retries by itself in the background (a broker's
+/// subscription) as [`Reconnecting`] does for a connection.
+pub(crate) fn next_pause(previous: Option<Duration>) -> Duration {
+    previous.map_or(FIRST_PAUSE, |pause| (pause * 2).min(MAX_PAUSE))
+}
 
 /// A connection `C` (cheap to clone: a handle), or why there is none.
 pub(crate) struct Reconnecting<C> {
@@ -48,8 +55,7 @@ impl<C: Clone> Reconnecting<C> {
         }
         let pause = match &state.failed {
             Some((at, pause, err)) if at.elapsed() < *pause => return Err(err.clone()),
-            Some((_, pause, _)) => (*pause * 2).min(MAX_PAUSE),
-            None => FIRST_PAUSE,
+            failed => next_pause(failed.as_ref().map(|(_, pause, _)| *pause)),
         };
         state.connection = None;
         match connect().await {

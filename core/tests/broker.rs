@@ -4,6 +4,9 @@
 //! arrives within a short grace period. Each test takes topics and queues of its own, so
 //! tests on one shared server never see each other's messages.
 
+#[cfg(feature = "rabbitmq")]
+mod support;
+
 use micro::broker::{self, Broker, Handler, Message, SubscribeOptions, handler};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -52,6 +55,19 @@ fn memory() -> Fixture {
 fn http() -> Fixture {
     let registry = Arc::new(micro::registry::Memory::new());
     Fixture::new(move || Arc::new(broker::Http::new(registry.clone(), None)))
+}
+
+/// Brokers on the test RabbitMQ server, each with a connection of its own.
+#[cfg(feature = "rabbitmq")]
+fn rabbitmq() -> Fixture {
+    let url = support::server("rabbitmq");
+    Fixture::new(move || {
+        let options = broker::RabbitmqOptions {
+            address: Some(url.clone()),
+            ..Default::default()
+        };
+        Arc::new(broker::Rabbitmq::new(options).unwrap())
+    })
 }
 
 /// One message as a handler got it, and which handler.
@@ -290,3 +306,5 @@ macro_rules! contract {
 
 contract!(memory_broker, memory());
 contract!(http_broker, http());
+#[cfg(feature = "rabbitmq")]
+contract!(rabbitmq_broker, rabbitmq());

@@ -16,7 +16,7 @@
 //! bad requests are answered 400/404/405/413 rather than 500 or a silent 200; and our own
 //! subscriptions are handed their messages directly instead of over the loopback.
 
-use super::{Broker, Handler, Message, SubscribeOptions, Subscription};
+use super::{Broker, Handler, Message, SubscribeOptions, Subscription, run};
 use crate::errors::{Error, Kind, Result};
 use crate::registry::{Cache, Node, Registry, Service};
 use async_trait::async_trait;
@@ -26,7 +26,6 @@ use axum::routing::any;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
-use futures::FutureExt;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, StatusCode, header};
@@ -37,7 +36,6 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -273,7 +271,7 @@ impl Inner {
             if sub.topic != topic {
                 return Sent::Unreached(unknown_subscription(&node.id, topic));
             }
-            if let Err(err) = run(sub.handler, topic.to_string(), message.clone()).await {
+            if let Err(err) = run(sub.handler, topic.to_string(), message.clone(), ERROR_ID).await {
                 tracing::warn!(topic, %err, "subscriber failed");
             }
             return Sent::Delivered;
@@ -618,22 +616,6 @@ fn decode(json: &[u8]) -> Result<(String, Message)> {
     ))
 }
 
-/// Runs a handler, turning a panic into an error so one bad subscriber cannot take the
-/// connection (or a local publisher) down with it.
-async fn run(handler: Handler, topic: String, message: Message) -> Result<()> {
-    let name = topic.clone();
-    match AssertUnwindSafe(async move { handler(topic, message).await })
-        .catch_unwind()
-        .await
-    {
-        Ok(result) => result,
-        Err(_) => Err(Error::internal(
-            ERROR_ID,
-            format!("the subscriber of {name} panicked"),
-        )),
-    }
-}
-
 fn unknown_subscription(id: &str, topic: &str) -> Error {
     Error::not_found(
         ERROR_ID,
@@ -674,7 +656,7 @@ async fn receive(
             );
         }
     };
-    match run(handler, topic.clone(), message).await {
+    match run(handler, topic.clone(), message, ERROR_ID).await {
         Ok(()) => axum::response::Response::default(),
         Err(err) => {
             tracing::warn!(topic, %err, "subscriber failed");

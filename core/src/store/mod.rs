@@ -8,8 +8,6 @@ mod memory;
 mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
-#[cfg(any(feature = "postgres", feature = "redis"))]
-mod server;
 
 pub use file::File;
 pub use memory::Memory;
