@@ -4,19 +4,13 @@
 //! arrives within a short grace period. Each test takes topics and queues of its own, so
 //! tests on one shared server never see each other's messages.
 
-#[cfg(feature = "rabbitmq")]
 mod support;
 
-use micro::broker::{self, Broker, Handler, Message, SubscribeOptions, handler};
-use std::collections::HashMap;
+use micro::broker::{self, Broker, Message, SubscribeOptions};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use support::inbox::{Inbox, per_handler};
 
-/// How long a test waits for the messages it expects.
-const WAIT: Duration = Duration::from_secs(10);
-/// How long a test waits for messages it does not expect.
-const GRACE: Duration = Duration::from_millis(300);
 /// How long a subscription dropped (ended in the background) may take to end.
 const SETTLE: Duration = Duration::from_millis(500);
 
@@ -68,67 +62,6 @@ fn rabbitmq() -> Fixture {
         };
         Arc::new(broker::Rabbitmq::new(options).unwrap())
     })
-}
-
-/// One message as a handler got it, and which handler.
-type Got = (usize, String, Message);
-
-/// Collects what the handlers made by [`Inbox::handler`] get.
-struct Inbox {
-    tx: mpsc::UnboundedSender<Got>,
-    rx: mpsc::UnboundedReceiver<Got>,
-}
-
-impl Inbox {
-    fn new() -> Self {
-        let (tx, rx) = mpsc::unbounded_channel();
-        Inbox { tx, rx }
-    }
-
-    /// A handler that hands each message to this inbox as handler `id`'s.
-    fn handler(&self, id: usize) -> Handler {
-        self.recording(id, Ok(()))
-    }
-
-    /// A handler that hands each message to this inbox as handler `id`'s, then fails.
-    fn failing(&self, id: usize) -> Handler {
-        self.recording(id, Err(micro::Error::internal("test", "handler failed")))
-    }
-
-    fn recording(&self, id: usize, result: micro::Result<()>) -> Handler {
-        let tx = self.tx.clone();
-        handler(move |topic, message| {
-            let _ = tx.send((id, topic, message));
-            let result = result.clone();
-            async move { result }
-        })
-    }
-
-    /// Exactly `n` messages: waits for them, then checks that no more arrive.
-    async fn expect(&mut self, n: usize) -> Vec<Got> {
-        let mut got = Vec::with_capacity(n);
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while got.len() < n {
-            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                Ok(Some(one)) => got.push(one),
-                _ => panic!("{} of {n} messages arrived within {WAIT:?}", got.len()),
-            }
-        }
-        tokio::time::sleep(GRACE).await;
-        if let Ok((id, topic, message)) = self.rx.try_recv() {
-            panic!("an unexpected message arrived at handler {id} on {topic}: {message:?}");
-        }
-        got
-    }
-}
-
-/// How many of `got` each handler had.
-fn per_handler(got: &[Got]) -> HashMap<usize, usize> {
-    let mut counts = HashMap::new();
-    for (id, _, _) in got {
-        *counts.entry(*id).or_default() += 1;
-    }
-    counts
 }
 
 fn queue(name: String) -> SubscribeOptions {

@@ -130,7 +130,10 @@ impl Rabbitmq {
     /// A broker on the server at `options.address`; connects on first use.
     pub fn new(options: RabbitmqOptions) -> Result<Rabbitmq> {
         let address = options.address.as_deref().unwrap_or(DEFAULT_ADDRESS);
-        let mut uri: AMQPUri = address.parse().map_err(|e| RABBITMQ.bad_url(e))?;
+        // The parser's error may quote the whole address, password and all.
+        let mut uri: AMQPUri = address
+            .parse()
+            .map_err(|e: String| RABBITMQ.bad_url(e.replace(address, "the address")))?;
         if uri.scheme == AMQPScheme::AMQPS {
             return Err(
                 RABBITMQ.bad_url("amqps:// (TLS) is not supported by this build, only amqp://")
