@@ -182,11 +182,16 @@ export declare class Subscription {
     /** Stops delivery; unsubscribing twice does nothing. */
     unsubscribe(): Promise<void>;
 }
-/** A message broker: `http` (default, go-micro compatible) or `memory` (this process only). */
+/** A message broker: `http` (default, go-micro compatible), `rabbitmq` (go-micro's RabbitMQ broker) or `memory` (this process only). */
 export declare class Broker {
-    /** The broker named `kind`; `MICRO_BROKER` (default `http`) when omitted. The `http` broker finds subscribers through `registry`. */
-    constructor(kind?: 'http' | 'memory', options?: {
+    /**
+     * The broker named `kind`; `MICRO_BROKER` (default `http`) when omitted. The `http` broker
+     * finds subscribers through `registry`. `address` is the `http` broker's listen address or
+     * RabbitMQ's URL, `amqp://user:password@host:5672/vhost` (default `MICRO_BROKER_ADDRESS`).
+     */
+    constructor(kind?: 'http' | 'memory' | 'rabbitmq', options?: {
         registry?: Registry;
+        address?: string;
     });
     /** The broker's kind. */
     get kind(): string;

@@ -314,13 +314,17 @@ function subscriber(handler) {
         }
     };
 }
-/** A message broker: `http` (default, go-micro compatible) or `memory` (this process only). */
+/** A message broker: `http` (default, go-micro compatible), `rabbitmq` (go-micro's RabbitMQ broker) or `memory` (this process only). */
 class Broker {
     /** @internal */
     native;
-    /** The broker named `kind`; `MICRO_BROKER` (default `http`) when omitted. The `http` broker finds subscribers through `registry`. */
+    /**
+     * The broker named `kind`; `MICRO_BROKER` (default `http`) when omitted. The `http` broker
+     * finds subscribers through `registry`. `address` is the `http` broker's listen address or
+     * RabbitMQ's URL, `amqp://user:password@host:5672/vhost` (default `MICRO_BROKER_ADDRESS`).
+     */
     constructor(kind, options = {}) {
-        this.native = now(() => new native.Broker(kind, options.registry?.native));
+        this.native = now(() => new native.Broker(kind, options.registry?.native, options.address));
     }
     /** The broker's kind. */
     get kind() {

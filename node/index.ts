@@ -422,14 +422,18 @@ function subscriber(handler: MessageHandler): (event: native.Event) => Promise<n
   }
 }
 
-/** A message broker: `http` (default, go-micro compatible) or `memory` (this process only). */
+/** A message broker: `http` (default, go-micro compatible), `rabbitmq` (go-micro's RabbitMQ broker) or `memory` (this process only). */
 export class Broker {
   /** @internal */
   readonly native: native.Broker
 
-  /** The broker named `kind`; `MICRO_BROKER` (default `http`) when omitted. The `http` broker finds subscribers through `registry`. */
-  constructor(kind?: 'http' | 'memory', options: { registry?: Registry } = {}) {
-    this.native = now(() => new native.Broker(kind, options.registry?.native))
+  /**
+   * The broker named `kind`; `MICRO_BROKER` (default `http`) when omitted. The `http` broker
+   * finds subscribers through `registry`. `address` is the `http` broker's listen address or
+   * RabbitMQ's URL, `amqp://user:password@host:5672/vhost` (default `MICRO_BROKER_ADDRESS`).
+   */
+  constructor(kind?: 'http' | 'memory' | 'rabbitmq', options: { registry?: Registry; address?: string } = {}) {
+    this.native = now(() => new native.Broker(kind, options.registry?.native, options.address))
   }
 
   /** The broker's kind. */

@@ -11,16 +11,17 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /**
  * A message broker: `http` (default, go-micro compatible, finds subscribers through a
- * registry) or `memory` (this process only).
+ * registry), `rabbitmq` (go-micro's RabbitMQ broker) or `memory` (this process only).
  */
 export declare class Broker {
   /**
-   * The broker named `kind` (`http` or `memory`); `MICRO_BROKER` (default `http`) when
-   * omitted. The `http` broker finds subscribers through `registry` (by default the one
-   * `MICRO_REGISTRY` names).
+   * The broker named `kind` (`http`, `memory` or `rabbitmq`); `MICRO_BROKER` (default
+   * `http`) when omitted. The `http` broker finds subscribers through `registry` (by default
+   * the one `MICRO_REGISTRY` names). `address` is the `http` broker's listen address or
+   * RabbitMQ's URL, `amqp://user:password@host:5672/vhost` (default `MICRO_BROKER_ADDRESS`).
    */
-  constructor(kind?: string | undefined | null, registry?: Registry | undefined | null)
-  /** The broker's kind: `http` or `memory`. */
+  constructor(kind?: string | undefined | null, registry?: Registry | undefined | null, address?: string | undefined | null)
+  /** The broker's kind: `http`, `memory` or `rabbitmq`. */
   get kind(): string
   /** Publishes `body` on `topic` with `header` as message headers. */
   publish(topic: string, body: Buffer, header?: Record<string, string> | undefined | null): Promise<void>

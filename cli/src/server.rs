@@ -42,9 +42,13 @@ pub struct Components {
     /// Where the registry is, for registries that need one (etcd: host:port, comma-separated).
     #[arg(long, global = true, env = "MICRO_REGISTRY_ADDRESS")]
     registry_address: Option<String>,
-    /// The broker: http or memory.
+    /// The broker: http, memory or rabbitmq.
     #[arg(long, global = true, env = "MICRO_BROKER")]
     broker: Option<String>,
+    /// The broker's address: RabbitMQ's URL (amqp://user:password@host:5672/vhost, default
+    /// amqp://guest:guest@127.0.0.1:5672), or the http broker's listen address.
+    #[arg(long, global = true, env = "MICRO_BROKER_ADDRESS")]
+    broker_address: Option<String>,
     /// The store: file, memory, postgres or redis.
     #[arg(long, global = true, env = "MICRO_STORE")]
     store: Option<String>,
@@ -66,6 +70,11 @@ pub fn flag_env(config: &Config) -> Vec<(&'static str, String)> {
             env.registry_address,
         ),
         ("MICRO_BROKER", &config.broker, env.broker),
+        (
+            "MICRO_BROKER_ADDRESS",
+            &config.broker_address,
+            env.broker_address,
+        ),
         ("MICRO_STORE", &config.store, env.store),
         (
             "MICRO_STORE_ADDRESS",
@@ -90,6 +99,7 @@ impl Components {
             registry: pick(&self.registry, env.registry),
             registry_address: pick(&self.registry_address, env.registry_address),
             broker: pick(&self.broker, env.broker),
+            broker_address: pick(&self.broker_address, env.broker_address),
             store: pick(&self.store, env.store),
             store_address: pick(&self.store_address, env.store_address),
             ..env

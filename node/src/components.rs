@@ -205,7 +205,7 @@ impl Store {
 }
 
 /// A message broker: `http` (default, go-micro compatible, finds subscribers through a
-/// registry) or `memory` (this process only).
+/// registry), `rabbitmq` (go-micro's RabbitMQ broker) or `memory` (this process only).
 #[napi]
 pub struct Broker {
     pub(crate) inner: Arc<dyn micro::broker::Broker>,
@@ -213,12 +213,20 @@ pub struct Broker {
 
 #[napi]
 impl Broker {
-    /// The broker named `kind` (`http` or `memory`); `MICRO_BROKER` (default `http`) when
-    /// omitted. The `http` broker finds subscribers through `registry` (by default the one
-    /// `MICRO_REGISTRY` names).
+    /// The broker named `kind` (`http`, `memory` or `rabbitmq`); `MICRO_BROKER` (default
+    /// `http`) when omitted. The `http` broker finds subscribers through `registry` (by default
+    /// the one `MICRO_REGISTRY` names). `address` is the `http` broker's listen address or
+    /// RabbitMQ's URL, `amqp://user:password@host:5672/vhost` (default `MICRO_BROKER_ADDRESS`).
     #[napi(constructor)]
-    pub fn new(kind: Option<String>, registry: Option<&Registry>) -> napi::Result<Self> {
-        let config = config(|c| c.broker = kind.or(c.broker.take()));
+    pub fn new(
+        kind: Option<String>,
+        registry: Option<&Registry>,
+        address: Option<String>,
+    ) -> napi::Result<Self> {
+        let config = config(|c| {
+            c.broker = kind.or(c.broker.take());
+            c.broker_address = address.or(c.broker_address.take());
+        });
         let inner = within_runtime_if_available(|| {
             let registry = match registry {
                 Some(r) => r.inner.clone(),
@@ -230,7 +238,7 @@ impl Broker {
         Ok(Broker { inner })
     }
 
-    /// The broker's kind: `http` or `memory`.
+    /// The broker's kind: `http`, `memory` or `rabbitmq`.
     #[napi(getter)]
     pub fn kind(&self) -> String {
         self.inner.name().to_string()

@@ -446,8 +446,10 @@ impl Broker {
 
 #[pymethods]
 impl Broker {
-    /// `name` is `http` or `memory` (default: `MICRO_BROKER`, else http); the http broker
-    /// finds subscribers through `registry` (default: the shared one).
+    /// `name` is `http`, `memory` or `rabbitmq` (default: `MICRO_BROKER`, else http); the
+    /// http broker finds subscribers through `registry` (default: the shared one). `address`
+    /// is the http broker's listen address or RabbitMQ's URL,
+    /// `amqp://user:password@host:5672/vhost` (default: `MICRO_BROKER_ADDRESS`).
     #[new]
     #[pyo3(signature = (name=None, registry=None, address=None))]
     fn new(

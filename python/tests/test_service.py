@@ -480,6 +480,30 @@ def test_stores_on_servers(name: str, server: Callable[[str], str]) -> None:
         down.read("k")
 
 
+def test_broker_on_rabbitmq(server: Callable[[str], str]) -> None:
+    broker = go_micro.Broker("rabbitmq", address=server("rabbitmq"))
+    assert broker.name == "rabbitmq"
+    got: list[tuple[str, bytes, dict[str, str]]] = []
+    done = threading.Event()
+
+    def handler(topic: str, body: bytes, header: dict[str, str]) -> None:
+        got.append((topic, body, header))
+        done.set()
+
+    subscription = broker.subscribe(f"py-news-{os.getpid()}", handler)
+    broker.publish(f"py-news-{os.getpid()}", b"hello", {"k": "v"})
+    assert done.wait(10)
+    subscription.unsubscribe()
+    [(topic, body, header)] = got
+    assert (topic, body, header["k"]) == (f"py-news-{os.getpid()}", b"hello", "v")
+    # Nothing listens on port 1: the broker says it cannot reach the server, as a 503, and
+    # never prints the password.
+    down = go_micro.Broker("rabbitmq", address="amqp://app:s3cret@127.0.0.1:1/shop")
+    with pytest.raises(go_micro.UnavailableError, match="broker unavailable") as raised:
+        down.publish("news", b"lost")
+    assert "s3cret" not in str(raised.value)
+
+
 def test_gateway_and_mcp_serve_python_endpoints(registry: go_micro.Registry) -> None:
     import urllib.request
 
