@@ -6,7 +6,7 @@
 
 mod support;
 
-use micro::broker::{self, Broker, Message, SubscribeOptions};
+use micro::broker::{self, Broker, Handler, Message, SubscribeOptions, Subscription};
 use std::sync::Arc;
 use std::time::Duration;
 use support::inbox::{Inbox, per_handler};
@@ -64,6 +64,16 @@ fn rabbitmq() -> Fixture {
     })
 }
 
+/// Subscribes, failing the test when the broker refuses.
+async fn subscribe(
+    broker: &dyn Broker,
+    topic: &str,
+    handler: Handler,
+    options: SubscribeOptions,
+) -> Subscription {
+    broker.subscribe(topic, handler, options).await.unwrap()
+}
+
 fn queue(name: String) -> SubscribeOptions {
     SubscribeOptions { queue: Some(name) }
 }
@@ -76,10 +86,13 @@ async fn topic_header_and_body_arrive_intact(f: &Fixture) {
     let (subscriber, publisher) = (f.broker(), f.broker());
     let (topic, other) = (f.name("orders"), f.name("other"));
     let mut inbox = Inbox::new();
-    let _sub = subscriber
-        .subscribe(&topic, inbox.handler(0), SubscribeOptions::default())
-        .await
-        .unwrap();
+    let _sub = subscribe(
+        &*subscriber,
+        &topic,
+        inbox.handler(0),
+        SubscribeOptions::default(),
+    )
+    .await;
     let mut message = Message::new(vec![b'{', 0, 0xff, b'}', b'\n']);
     for (key, value) in [
         ("Content-Type", "application/json"),
@@ -108,18 +121,10 @@ async fn broadcast_reaches_every_subscriber_and_a_queue_one_member(f: &Fixture) 
     let mut inbox = Inbox::new();
     let plain = SubscribeOptions::default;
     let _subs = [
-        one.subscribe(&topic, inbox.handler(0), plain())
-            .await
-            .unwrap(),
-        two.subscribe(&topic, inbox.handler(1), plain())
-            .await
-            .unwrap(),
-        one.subscribe(&topic, inbox.handler(2), queue(workers.clone()))
-            .await
-            .unwrap(),
-        two.subscribe(&topic, inbox.handler(3), queue(workers.clone()))
-            .await
-            .unwrap(),
+        subscribe(&*one, &topic, inbox.handler(0), plain()).await,
+        subscribe(&*two, &topic, inbox.handler(1), plain()).await,
+        subscribe(&*one, &topic, inbox.handler(2), queue(workers.clone())).await,
+        subscribe(&*two, &topic, inbox.handler(3), queue(workers.clone())).await,
     ];
     const N: usize = 40;
     for i in 0..N {
@@ -153,24 +158,12 @@ async fn unsubscribed_or_dropped_subscriptions_get_nothing(f: &Fixture) {
     let topic = f.name("t");
     let mut inbox = Inbox::new();
     let plain = SubscribeOptions::default;
-    let _kept = subscriber
-        .subscribe(&topic, inbox.handler(0), plain())
-        .await
-        .unwrap();
-    let ended = subscriber
-        .subscribe(&topic, inbox.handler(1), plain())
-        .await
-        .unwrap();
+    let _kept = subscribe(&*subscriber, &topic, inbox.handler(0), plain()).await;
+    let ended = subscribe(&*subscriber, &topic, inbox.handler(1), plain()).await;
     assert_eq!(ended.topic(), topic);
     ended.unsubscribe().await.unwrap();
-    let dropped = subscriber
-        .subscribe(&topic, inbox.handler(2), plain())
-        .await
-        .unwrap();
-    let dropped_queue = subscriber
-        .subscribe(&topic, inbox.handler(3), queue(f.name("q")))
-        .await
-        .unwrap();
+    let dropped = subscribe(&*subscriber, &topic, inbox.handler(2), plain()).await;
+    let dropped_queue = subscribe(&*subscriber, &topic, inbox.handler(3), queue(f.name("q"))).await;
     assert_eq!(dropped_queue.queue(), Some(f.name("q").as_str()));
     drop((dropped, dropped_queue));
     tokio::time::sleep(SETTLE).await;
@@ -184,14 +177,8 @@ async fn a_failing_handler_does_not_stop_the_others(f: &Fixture) {
     let topic = f.name("t");
     let mut inbox = Inbox::new();
     let plain = SubscribeOptions::default;
-    let _failing = subscriber
-        .subscribe(&topic, inbox.failing(0), plain())
-        .await
-        .unwrap();
-    let _fine = subscriber
-        .subscribe(&topic, inbox.handler(1), plain())
-        .await
-        .unwrap();
+    let _failing = subscribe(&*subscriber, &topic, inbox.failing(0), plain()).await;
+    let _fine = subscribe(&*subscriber, &topic, inbox.handler(1), plain()).await;
     for i in 0..3 {
         publisher
             .publish(&topic, Message::new(i.to_string()))

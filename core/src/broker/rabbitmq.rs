@@ -181,7 +181,10 @@ impl Inner {
             Connection::connect_uri(self.uri.clone(), properties),
         )
         .await
-        .map_err(|_| RABBITMQ.unreachable(&self.place, "no answer within 10 s"))?
+        .map_err(|_| {
+            let why = format!("no answer within {} s", CONNECT_TIMEOUT.as_secs());
+            RABBITMQ.unreachable(&self.place, why)
+        })?
         .map_err(|err| RABBITMQ.unreachable(&self.place, err))?;
         let publisher = connection
             .create_channel()
