@@ -182,15 +182,15 @@ export declare class Subscription {
     /** Stops delivery; unsubscribing twice does nothing. */
     unsubscribe(): Promise<void>;
 }
-/** A message broker: `http` (default, go-micro compatible) or `memory` (this process only). */
+/** A message broker: `http` (default, go-micro compatible), `rabbitmq` (go-micro's RabbitMQ broker) or `memory` (this process only). */
 export declare class Broker {
     /**
      * The broker named `kind`; `MICRO_BROKER` (default `http`) when omitted. The `http` broker
      * finds subscribers through `registry`. `address` is `MICRO_BROKER_ADDRESS`: the HTTP
-     * broker's listen address, or NATS's (`nats://host:4222`, `?jetstream=true` for
-     * at-least-once delivery).
+     * broker's listen address, NATS's (`nats://host:4222`, `?jetstream=true` for at-least-once
+     * delivery) or RabbitMQ's URL (`amqp://user:password@host:5672/vhost`).
      */
-    constructor(kind?: 'http' | 'memory' | 'nats', options?: {
+    constructor(kind?: 'http' | 'memory' | 'nats' | 'rabbitmq', options?: {
         registry?: Registry;
         address?: string;
     });

@@ -314,15 +314,15 @@ function subscriber(handler) {
         }
     };
 }
-/** A message broker: `http` (default, go-micro compatible) or `memory` (this process only). */
+/** A message broker: `http` (default, go-micro compatible), `rabbitmq` (go-micro's RabbitMQ broker) or `memory` (this process only). */
 class Broker {
     /** @internal */
     native;
     /**
      * The broker named `kind`; `MICRO_BROKER` (default `http`) when omitted. The `http` broker
      * finds subscribers through `registry`. `address` is `MICRO_BROKER_ADDRESS`: the HTTP
-     * broker's listen address, or NATS's (`nats://host:4222`, `?jetstream=true` for
-     * at-least-once delivery).
+     * broker's listen address, NATS's (`nats://host:4222`, `?jetstream=true` for at-least-once
+     * delivery) or RabbitMQ's URL (`amqp://user:password@host:5672/vhost`).
      */
     constructor(kind, options = {}) {
         this.native = now(() => new native.Broker(kind, options.registry?.native, options.address));

@@ -422,7 +422,7 @@ function subscriber(handler: MessageHandler): (event: native.Event) => Promise<n
   }
 }
 
-/** A message broker: `http` (default, go-micro compatible) or `memory` (this process only). */
+/** A message broker: `http` (default, go-micro compatible), `rabbitmq` (go-micro's RabbitMQ broker) or `memory` (this process only). */
 export class Broker {
   /** @internal */
   readonly native: native.Broker
@@ -430,10 +430,13 @@ export class Broker {
   /**
    * The broker named `kind`; `MICRO_BROKER` (default `http`) when omitted. The `http` broker
    * finds subscribers through `registry`. `address` is `MICRO_BROKER_ADDRESS`: the HTTP
-   * broker's listen address, or NATS's (`nats://host:4222`, `?jetstream=true` for
-   * at-least-once delivery).
+   * broker's listen address, NATS's (`nats://host:4222`, `?jetstream=true` for at-least-once
+   * delivery) or RabbitMQ's URL (`amqp://user:password@host:5672/vhost`).
    */
-  constructor(kind?: 'http' | 'memory' | 'nats', options: { registry?: Registry; address?: string } = {}) {
+  constructor(
+    kind?: 'http' | 'memory' | 'nats' | 'rabbitmq',
+    options: { registry?: Registry; address?: string } = {},
+  ) {
     this.native = now(() => new native.Broker(kind, options.registry?.native, options.address))
   }
 

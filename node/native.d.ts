@@ -11,17 +11,19 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /**
  * A message broker: `http` (default, go-micro compatible, finds subscribers through a
- * registry), `memory` (this process only) or `nats`.
+ * registry), `memory` (this process only), `nats` or `rabbitmq` (go-micro's brokers on those
+ * servers).
  */
 export declare class Broker {
   /**
-   * The broker named `kind` (`http`, `memory` or `nats`); `MICRO_BROKER` (default `http`)
-   * when omitted. The `http` broker finds subscribers through `registry` (by default the one
-   * `MICRO_REGISTRY` names). `address` is `MICRO_BROKER_ADDRESS`: the HTTP broker's listen
-   * address, or NATS's (`nats://host:4222`, `?jetstream=true` for at-least-once delivery).
+   * The broker named `kind` (`http`, `memory`, `nats` or `rabbitmq`); `MICRO_BROKER`
+   * (default `http`) when omitted. The `http` broker finds subscribers through `registry` (by
+   * default the one `MICRO_REGISTRY` names). `address` is `MICRO_BROKER_ADDRESS`: the HTTP
+   * broker's listen address, NATS's (`nats://host:4222`, `?jetstream=true` for at-least-once
+   * delivery) or RabbitMQ's URL (`amqp://user:password@host:5672/vhost`).
    */
   constructor(kind?: string | undefined | null, registry?: Registry | undefined | null, address?: string | undefined | null)
-  /** The broker's kind: `http`, `memory` or `nats`. */
+  /** The broker's kind: `http`, `memory`, `nats` or `rabbitmq`. */
   get kind(): string
   /** Publishes `body` on `topic` with `header` as message headers. */
   publish(topic: string, body: Buffer, header?: Record<string, string> | undefined | null): Promise<void>

@@ -7,11 +7,11 @@
 #   scripts/servers.sh kill NAME       kill it with SIGKILL, keeping its data (start brings it back)
 #   scripts/servers.sh stop            stop every one started here and remove its data
 #
-# NAME: mysql (MariaDB), postgres, redis, etcd, nats. MICRO_SERVERS_DIR sets where their data
-# goes (default /tmp/libmicro-servers: PostgreSQL runs as the postgres user, who must reach it);
-# MICRO_SERVERS_HOST the address etcd and nats listen on (default 127.0.0.1; a test host's
-# address inside a network namespace); MICRO_MYSQL_PORT MariaDB's port (default 53306), for a
-# second one.
+# NAME: mysql (MariaDB), postgres, redis, etcd, nats, rabbitmq. MICRO_SERVERS_DIR sets where
+# their data goes (default /tmp/libmicro-servers: PostgreSQL runs as the postgres user, who must
+# reach it); MICRO_SERVERS_HOST the address etcd and nats listen on (default 127.0.0.1; a test
+# host's address inside a network namespace); MICRO_MYSQL_PORT MariaDB's port (default 53306),
+# for a second one.
 set -euo pipefail
 
 dir="${MICRO_SERVERS_DIR:-/tmp/libmicro-servers}"
@@ -20,6 +20,10 @@ postgres_port=55432
 redis_port=56379
 etcd_port=52379
 nats_port=54222
+rabbitmq_port=55672
+# RabbitMQ's Erlang node and its port mapper (epmd), apart from any system RabbitMQ's.
+rabbitmq_dist_port=55673
+rabbitmq_epmd_port=54369
 host="${MICRO_SERVERS_HOST:-127.0.0.1}"
 
 # Installs Debian's packages "$@" without starting their system services.
@@ -188,6 +192,44 @@ start_nats() {
     return 1
 }
 
+# RabbitMQ's environment: its data, logs, node name and Erlang cookie under "$dir/rabbitmq"
+# (HOME holds the cookie), never the system service's.
+rabbitmq_env=(HOME="$dir/rabbitmq" ERL_EPMD_PORT="$rabbitmq_epmd_port" ERL_EPMD_ADDRESS=127.0.0.1
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+    RABBITMQ_NODENAME=rabbit@localhost RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+    RABBITMQ_NODE_PORT="$rabbitmq_port" RABBITMQ_DIST_PORT="$rabbitmq_dist_port"
+    RABBITMQ_MNESIA_BASE="$dir/rabbitmq/mnesia" RABBITMQ_LOG_BASE="$dir/rabbitmq/log"
+    RABBITMQ_PID_FILE="$dir/rabbitmq/pid" RABBITMQ_CONFIG_FILE="$dir/rabbitmq/rabbitmq"
+    RABBITMQ_ADVANCED_CONFIG_FILE="$dir/rabbitmq/advanced.config"
+    RABBITMQ_CONF_ENV_FILE="$dir/rabbitmq/rabbitmq-env.conf"
+    RABBITMQ_ENABLED_PLUGINS_FILE="$dir/rabbitmq/enabled_plugins")
+
+# Whether RabbitMQ answers an AMQP 0-9-1 protocol header on its port with a frame.
+rabbitmq_up() {
+    timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$rabbitmq_port && printf 'AMQP\\0\\0\\011\\001' >&3 &&
+        [ \"\$(head -c1 <&3 | od -An -tu1 | tr -d ' ')\" = 1 ]" 2>/dev/null
+}
+
+start_rabbitmq() {
+    local server=/usr/lib/rabbitmq/bin/rabbitmq-server data="$dir/rabbitmq"
+    [ -x "$server" ] || install rabbitmq-server
+    if rabbitmq_up; then
+        return 0
+    fi
+    mkdir -p "$data/log"
+    [ -f "$data/.erlang.cookie" ] || { head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$data/.erlang.cookie"; }
+    chmod 400 "$data/.erlang.cookie"
+    printf '[].\n' >"$data/enabled_plugins"
+    # Debian's /usr/sbin wrapper would switch to the rabbitmq user; the server itself runs as us.
+    env "${rabbitmq_env[@]}" nohup "$server" </dev/null >"$data/log/stdout.log" 2>&1 9>&- &
+    for _ in $(seq 300); do
+        rabbitmq_up && return 0
+        sleep 0.1
+    done
+    echo "rabbitmq-server did not answer on port $rabbitmq_port; see $data/log" >&2
+    return 1
+}
+
 url() {
     case "$1" in
         mysql) echo "mysql://$mysql_user:$mysql_password@127.0.0.1:$mysql_port" ;;
@@ -195,7 +237,8 @@ url() {
         redis) echo "redis://127.0.0.1:$redis_port/0" ;;
         etcd) echo "$host:$etcd_port" ;;
         nats) echo "nats://$host:$nats_port" ;;
-        *) echo "unknown server $1: mysql, postgres, redis, etcd or nats" >&2; return 2 ;;
+        rabbitmq) echo "amqp://guest:guest@127.0.0.1:$rabbitmq_port/" ;;
+        *) echo "unknown server $1: mysql, postgres, redis, etcd, nats or rabbitmq" >&2; return 2 ;;
     esac
 }
 
@@ -211,7 +254,14 @@ stop() {
         redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
     fi
     # Whatever did not stop when asked.
-    for name in mysql postgres redis etcd nats; do kill_server "$name"; done
+    for name in mysql postgres redis etcd nats rabbitmq; do kill_server "$name"; done
+    # RabbitMQ's port mapper, once its node is gone.
+    if [ -d "$dir/rabbitmq" ]; then
+        for _ in $(seq 50); do
+            env "${rabbitmq_env[@]}" epmd -kill >/dev/null 2>&1 && break
+            sleep 0.1
+        done
+    fi
     rm -rf "$dir"
 }
 
@@ -223,6 +273,7 @@ kill_server() {
         redis) [ ! -f "$dir/redis/redis.pid" ] || kill -KILL "$(cat "$dir/redis/redis.pid")" 2>/dev/null || true ;;
         etcd) [ ! -f "$dir/etcd/pid" ] || kill -KILL "$(cat "$dir/etcd/pid")" 2>/dev/null || true ;;
         nats) [ ! -f "$dir/nats/pid" ] || kill -KILL "$(cat "$dir/nats/pid")" 2>/dev/null || true ;;
+        rabbitmq) [ ! -f "$dir/rabbitmq/pid" ] || kill -KILL "$(cat "$dir/rabbitmq/pid")" 2>/dev/null || true ;;
         *) url "$1" >/dev/null ;;
     esac
 }
@@ -244,7 +295,7 @@ case "${1:-}" in
     kill) kill_server "$2" ;;
     stop) stop ;;
     *)
-        echo "usage: $0 start NAME... | url NAME | kill NAME | stop   (NAME: mysql, postgres, redis, etcd)" >&2
+        echo "usage: $0 start NAME... | url NAME | kill NAME | stop   (NAME: mysql, postgres, redis, etcd, nats, rabbitmq)" >&2
         exit 2
         ;;
 esac

@@ -15,7 +15,7 @@
 // CGO_LDFLAGS="-lm -ldl -lpthread". In this repository `make go-test` does all this.
 //
 // Components are chosen as go-micro chooses them: MICRO_REGISTRY (mdns, memory, etcd, nats),
-// MICRO_BROKER (http, memory, nats), MICRO_STORE (file, memory, mysql, postgres, redis, nats), ..., or
+// MICRO_BROKER (http, memory, nats, rabbitmq), MICRO_STORE (file, memory, mysql, postgres, redis, nats), ..., or
 // once per process with [Init].
 package micro
 
@@ -38,9 +38,10 @@ type Config struct {
 	Registry string `json:"registry,omitempty"`
 	// RegistryAddress is the registry's address, for registries that have one.
 	RegistryAddress string `json:"registry_address,omitempty"`
-	// Broker is http (default) or memory.
+	// Broker is http (default), memory or rabbitmq.
 	Broker string `json:"broker,omitempty"`
-	// BrokerAddress is the broker's address, for brokers that have one.
+	// BrokerAddress is the broker's address: the http broker's listen address, or RabbitMQ's
+	// URL (amqp://user:password@host:5672/vhost).
 	BrokerAddress string `json:"broker_address,omitempty"`
 	// Store is file (default) or memory.
 	Store string `json:"store,omitempty"`

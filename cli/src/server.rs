@@ -36,21 +36,27 @@ pub struct Args {
 /// The registry, broker and store, by flag (on every command) or `MICRO_*` variable.
 #[derive(clap::Args)]
 pub struct Components {
-    /// The registry: mdns, memory or etcd.
+    /// The registry: mdns, memory, etcd or nats.
     #[arg(long, global = true, env = "MICRO_REGISTRY")]
     registry: Option<String>,
-    /// Where the registry is, for registries that need one (etcd: host:port, comma-separated).
+    /// Where the registry is, for registries that need one (etcd: host:port, nats:
+    /// nats://host:4222; comma-separated).
     #[arg(long, global = true, env = "MICRO_REGISTRY_ADDRESS")]
     registry_address: Option<String>,
-    /// The broker: http or memory.
+    /// The broker: http, memory, nats or rabbitmq.
     #[arg(long, global = true, env = "MICRO_BROKER")]
     broker: Option<String>,
-    /// The store: file, memory, mysql, postgres or redis.
+    /// The broker's address: NATS's (nats://host:4222, ?jetstream=true for at-least-once
+    /// delivery), RabbitMQ's URL (amqp://user:password@host:5672/vhost, default
+    /// amqp://guest:guest@127.0.0.1:5672), or the http broker's listen address.
+    #[arg(long, global = true, env = "MICRO_BROKER_ADDRESS")]
+    broker_address: Option<String>,
+    /// The store: file, memory, mysql, postgres, redis or nats.
     #[arg(long, global = true, env = "MICRO_STORE")]
     store: Option<String>,
     /// The file store's root directory (default ~/micro/store), or the server's URL for mysql
-    /// (mysql://user:password@host:3306/db), postgres (postgres://user:password@host:5432/db)
-    /// and redis (redis://host:6379/0).
+    /// (mysql://user:password@host:3306/db), postgres (postgres://user:password@host:5432/db),
+    /// redis (redis://host:6379/0) and nats (nats://host:4222).
     #[arg(long, global = true, env = "MICRO_STORE_ADDRESS")]
     store_address: Option<String>,
 }
@@ -67,6 +73,11 @@ pub fn flag_env(config: &Config) -> Vec<(&'static str, String)> {
             env.registry_address,
         ),
         ("MICRO_BROKER", &config.broker, env.broker),
+        (
+            "MICRO_BROKER_ADDRESS",
+            &config.broker_address,
+            env.broker_address,
+        ),
         ("MICRO_STORE", &config.store, env.store),
         (
             "MICRO_STORE_ADDRESS",
@@ -91,6 +102,7 @@ impl Components {
             registry: pick(&self.registry, env.registry),
             registry_address: pick(&self.registry_address, env.registry_address),
             broker: pick(&self.broker, env.broker),
+            broker_address: pick(&self.broker_address, env.broker_address),
             store: pick(&self.store, env.store),
             store_address: pick(&self.store_address, env.store_address),
             ..env

@@ -120,6 +120,24 @@ fn component_flags_work_on_every_command_before_or_after_it() {
 }
 
 #[test]
+fn the_rabbitmq_broker_is_chosen_by_flag_and_never_prints_its_password() {
+    let output = Command::new(env!("CARGO_BIN_EXE_micro"))
+        .args(["broker", "publish", "events", "{}"])
+        .args(["--broker", "rabbitmq", "--registry", "memory"])
+        .args(["--broker-address", "amqp://app:s3cret@127.0.0.1:1/shop"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot reach rabbitmq at 127.0.0.1:1/shop"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("s3cret"));
+}
+
+#[test]
 fn empty_registry_lists_nothing() {
     let root = tempfile::tempdir().unwrap();
     assert_eq!(stdout(&micro(root.path(), &["registry", "list"])), "[]\n");
@@ -164,6 +182,10 @@ fn config_dump_shows_the_micro_settings_in_effect() {
         .args(["config", "dump"])
         .env("MICRO_STORE_ADDRESS", root.path())
         .env("MICRO_BROKER", "memory")
+        .env(
+            "MICRO_BROKER_ADDRESS",
+            "amqp://app:do-not-print@rabbit:5672/shop",
+        )
         .env("MICRO_AUTH_SECRET", "do-not-print")
         .env_remove("MICRO_REGISTRY")
         .output()
@@ -175,6 +197,11 @@ fn config_dump_shows_the_micro_settings_in_effect() {
     assert_eq!(dump["MICRO_STORE_TABLE"], "micro");
     assert_eq!(dump["MICRO_STORE_ADDRESS"], root.path().to_str().unwrap());
     assert_eq!(dump["MICRO_AUTH_SECRET"], "<hidden>");
+    assert_eq!(
+        dump["MICRO_BROKER_ADDRESS"],
+        "amqp://app:<hidden>@rabbit:5672/shop"
+    );
+    assert!(!stdout(&output).contains("do-not-print"));
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::sync::Arc;
 /// The registries `MICRO_REGISTRY` may name.
 pub const REGISTRIES: &[&str] = &["mdns", "memory", "etcd", "nats"];
 /// The brokers `MICRO_BROKER` may name.
-pub const BROKERS: &[&str] = &["http", "memory", "nats"];
+pub const BROKERS: &[&str] = &["http", "memory", "nats", "rabbitmq"];
 /// The stores `MICRO_STORE` may name.
 pub const STORES: &[&str] = &["file", "memory", "mysql", "postgres", "redis", "nats"];
 
@@ -31,10 +31,12 @@ pub struct Config {
     /// comma-separated `host[:port]`, default `127.0.0.1:2379`; nats: comma-separated
     /// `nats://[user:password@]host[:port]`, default `nats://127.0.0.1:4222`).
     pub registry_address: Option<String>,
-    /// `MICRO_BROKER`: `http` (default), `memory` or `nats`.
+    /// `MICRO_BROKER`: `http` (default), `memory`, `nats` or `rabbitmq`.
     pub broker: Option<String>,
     /// `MICRO_BROKER_ADDRESS`: the HTTP broker's listen address; NATS's servers for `nats`
-    /// (`nats://host:4222`, `?jetstream=true` to store messages and deliver them at least once).
+    /// (`nats://host:4222`, `?jetstream=true` to store messages and deliver them at least once);
+    /// the RabbitMQ server's URL for `rabbitmq` (`amqp://user:password@host:5672/vhost`,
+    /// default `amqp://guest:guest@127.0.0.1:5672`).
     pub broker_address: Option<String>,
     /// `MICRO_STORE`: `file` (default), `memory`, `mysql`, `postgres`, `redis` or `nats`.
     pub store: Option<String>,
@@ -88,6 +90,11 @@ impl Config {
                 #[cfg(feature = "nats")]
                 "nats" => Arc::new(broker::Nats::new(self.broker_address.as_deref())?),
                 "http" => Arc::new(broker::Http::new(registry, self.broker_address.clone())),
+                #[cfg(feature = "rabbitmq")]
+                "rabbitmq" => Arc::new(broker::Rabbitmq::new(broker::RabbitmqOptions {
+                    address: self.broker_address.clone(),
+                    ..Default::default()
+                })?),
                 other => return Err(not_built("broker", other)),
             },
         )

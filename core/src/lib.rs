@@ -8,6 +8,14 @@
 
 #[cfg(feature = "auth")]
 pub mod auth;
+#[cfg(any(
+    feature = "mysql",
+    feature = "nats",
+    feature = "postgres",
+    feature = "rabbitmq",
+    feature = "redis"
+))]
+mod backend;
 pub mod broker;
 pub mod client;
 pub mod codec;
@@ -27,6 +35,7 @@ mod nats;
     feature = "mysql",
     feature = "nats",
     feature = "postgres",
+    feature = "rabbitmq",
     feature = "redis"
 ))]
 mod reconnect;

@@ -1,7 +1,7 @@
 //! A connection to a server that is made on first use and made again when it breaks, for the
-//! backends on servers (Postgres, Redis, ...): while the server cannot be reached, callers get
-//! the last failure at once, and the next try waits a pause ([`crate::retry`]), so a service
-//! started before its server comes up, or outliving a restart of it, recovers by itself.
+//! backends on servers (Postgres, Redis, RabbitMQ, ...): while the server cannot be reached,
+//! callers get the last failure at once, and the next try waits a pause ([`crate::retry`]), so a
+//! service started before its server comes up, or outliving a restart of it, recovers by itself.
 
 use crate::errors::{Error, Result};
 use crate::retry::{FIRST_PAUSE, next_pause};

@@ -4,19 +4,13 @@
 //! arrives within a short grace period. Each test takes topics and queues of its own, so
 //! tests on one shared server never see each other's messages.
 
-#[cfg(feature = "nats")]
 mod support;
 
-use micro::broker::{self, Broker, Handler, Message, SubscribeOptions, handler};
-use std::collections::HashMap;
+use micro::broker::{self, Broker, Handler, Message, SubscribeOptions, Subscription};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use support::inbox::{Inbox, per_handler};
 
-/// How long a test waits for the messages it expects.
-const WAIT: Duration = Duration::from_secs(10);
-/// How long a test waits for messages it does not expect.
-const GRACE: Duration = Duration::from_millis(300);
 /// How long a subscription dropped (ended in the background) may take to end.
 const SETTLE: Duration = Duration::from_millis(500);
 
@@ -71,65 +65,27 @@ fn nats_jetstream() -> Fixture {
     Fixture::new(move || Arc::new(broker::Nats::new(Some(&address)).unwrap()))
 }
 
-/// One message as a handler got it, and which handler.
-type Got = (usize, String, Message);
-
-/// Collects what the handlers made by [`Inbox::handler`] get.
-struct Inbox {
-    tx: mpsc::UnboundedSender<Got>,
-    rx: mpsc::UnboundedReceiver<Got>,
+/// Brokers on the test RabbitMQ server, each with a connection of its own.
+#[cfg(feature = "rabbitmq")]
+fn rabbitmq() -> Fixture {
+    let url = support::server("rabbitmq");
+    Fixture::new(move || {
+        let options = broker::RabbitmqOptions {
+            address: Some(url.clone()),
+            ..Default::default()
+        };
+        Arc::new(broker::Rabbitmq::new(options).unwrap())
+    })
 }
 
-impl Inbox {
-    fn new() -> Self {
-        let (tx, rx) = mpsc::unbounded_channel();
-        Inbox { tx, rx }
-    }
-
-    /// A handler that hands each message to this inbox as handler `id`'s.
-    fn handler(&self, id: usize) -> Handler {
-        self.recording(id, Ok(()))
-    }
-
-    /// A handler that hands each message to this inbox as handler `id`'s, then fails.
-    fn failing(&self, id: usize) -> Handler {
-        self.recording(id, Err(micro::Error::internal("test", "handler failed")))
-    }
-
-    fn recording(&self, id: usize, result: micro::Result<()>) -> Handler {
-        let tx = self.tx.clone();
-        handler(move |topic, message| {
-            let _ = tx.send((id, topic, message));
-            let result = result.clone();
-            async move { result }
-        })
-    }
-
-    /// Exactly `n` messages: waits for them, then checks that no more arrive.
-    async fn expect(&mut self, n: usize) -> Vec<Got> {
-        let mut got = Vec::with_capacity(n);
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while got.len() < n {
-            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                Ok(Some(one)) => got.push(one),
-                _ => panic!("{} of {n} messages arrived within {WAIT:?}", got.len()),
-            }
-        }
-        tokio::time::sleep(GRACE).await;
-        if let Ok((id, topic, message)) = self.rx.try_recv() {
-            panic!("an unexpected message arrived at handler {id} on {topic}: {message:?}");
-        }
-        got
-    }
-}
-
-/// How many of `got` each handler had.
-fn per_handler(got: &[Got]) -> HashMap<usize, usize> {
-    let mut counts = HashMap::new();
-    for (id, _, _) in got {
-        *counts.entry(*id).or_default() += 1;
-    }
-    counts
+/// Subscribes, failing the test when the broker refuses.
+async fn subscribe(
+    broker: &dyn Broker,
+    topic: &str,
+    handler: Handler,
+    options: SubscribeOptions,
+) -> Subscription {
+    broker.subscribe(topic, handler, options).await.unwrap()
 }
 
 fn queue(name: String) -> SubscribeOptions {
@@ -144,10 +100,13 @@ async fn topic_header_and_body_arrive_intact(f: &Fixture) {
     let (subscriber, publisher) = (f.broker(), f.broker());
     let (topic, other) = (f.name("orders"), f.name("other"));
     let mut inbox = Inbox::new();
-    let _sub = subscriber
-        .subscribe(&topic, inbox.handler(0), SubscribeOptions::default())
-        .await
-        .unwrap();
+    let _sub = subscribe(
+        &*subscriber,
+        &topic,
+        inbox.handler(0),
+        SubscribeOptions::default(),
+    )
+    .await;
     let mut message = Message::new(vec![b'{', 0, 0xff, b'}', b'\n']);
     for (key, value) in [
         ("Content-Type", "application/json"),
@@ -176,18 +135,10 @@ async fn broadcast_reaches_every_subscriber_and_a_queue_one_member(f: &Fixture) 
     let mut inbox = Inbox::new();
     let plain = SubscribeOptions::default;
     let _subs = [
-        one.subscribe(&topic, inbox.handler(0), plain())
-            .await
-            .unwrap(),
-        two.subscribe(&topic, inbox.handler(1), plain())
-            .await
-            .unwrap(),
-        one.subscribe(&topic, inbox.handler(2), queue(workers.clone()))
-            .await
-            .unwrap(),
-        two.subscribe(&topic, inbox.handler(3), queue(workers.clone()))
-            .await
-            .unwrap(),
+        subscribe(&*one, &topic, inbox.handler(0), plain()).await,
+        subscribe(&*two, &topic, inbox.handler(1), plain()).await,
+        subscribe(&*one, &topic, inbox.handler(2), queue(workers.clone())).await,
+        subscribe(&*two, &topic, inbox.handler(3), queue(workers.clone())).await,
     ];
     const N: usize = 40;
     for i in 0..N {
@@ -221,24 +172,12 @@ async fn unsubscribed_or_dropped_subscriptions_get_nothing(f: &Fixture) {
     let topic = f.name("t");
     let mut inbox = Inbox::new();
     let plain = SubscribeOptions::default;
-    let _kept = subscriber
-        .subscribe(&topic, inbox.handler(0), plain())
-        .await
-        .unwrap();
-    let ended = subscriber
-        .subscribe(&topic, inbox.handler(1), plain())
-        .await
-        .unwrap();
+    let _kept = subscribe(&*subscriber, &topic, inbox.handler(0), plain()).await;
+    let ended = subscribe(&*subscriber, &topic, inbox.handler(1), plain()).await;
     assert_eq!(ended.topic(), topic);
     ended.unsubscribe().await.unwrap();
-    let dropped = subscriber
-        .subscribe(&topic, inbox.handler(2), plain())
-        .await
-        .unwrap();
-    let dropped_queue = subscriber
-        .subscribe(&topic, inbox.handler(3), queue(f.name("q")))
-        .await
-        .unwrap();
+    let dropped = subscribe(&*subscriber, &topic, inbox.handler(2), plain()).await;
+    let dropped_queue = subscribe(&*subscriber, &topic, inbox.handler(3), queue(f.name("q"))).await;
     assert_eq!(dropped_queue.queue(), Some(f.name("q").as_str()));
     drop((dropped, dropped_queue));
     tokio::time::sleep(SETTLE).await;
@@ -252,14 +191,8 @@ async fn a_failing_handler_does_not_stop_the_others(f: &Fixture) {
     let topic = f.name("t");
     let mut inbox = Inbox::new();
     let plain = SubscribeOptions::default;
-    let _failing = subscriber
-        .subscribe(&topic, inbox.failing(0), plain())
-        .await
-        .unwrap();
-    let _fine = subscriber
-        .subscribe(&topic, inbox.handler(1), plain())
-        .await
-        .unwrap();
+    let _failing = subscribe(&*subscriber, &topic, inbox.failing(0), plain()).await;
+    let _fine = subscribe(&*subscriber, &topic, inbox.handler(1), plain()).await;
     for i in 0..3 {
         publisher
             .publish(&topic, Message::new(i.to_string()))
@@ -307,6 +240,8 @@ macro_rules! contract {
 
 contract!(memory_broker, memory());
 contract!(http_broker, http());
+#[cfg(feature = "rabbitmq")]
+contract!(rabbitmq_broker, rabbitmq());
 #[cfg(feature = "nats")]
 contract!(nats_broker, nats());
 /// On JetStream a failing handler gets its message again (tests/broker_nats.rs); the rest holds.

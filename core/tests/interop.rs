@@ -1,7 +1,8 @@
 //! libmicro and go-micro v5.30.0 as peers, each test inside its own network namespace with
-//! the mDNS registry (and one on an etcd started in its namespace): go-micro's client and its
-//! `micro` CLI call our service, we call go-micro's service, and broker messages flow both ways
-//! over the HTTP broker. The Go programs come from tests/interop (`make go-tools`).
+//! the mDNS registry (and one on an etcd, one on a RabbitMQ started in its namespace):
+//! go-micro's client and its `micro` CLI call our service, we call go-micro's service, and
+//! broker messages flow both ways over the HTTP broker and over RabbitMQ. The Go programs come
+//! from tests/interop (`make go-tools`).
 
 mod support;
 
@@ -247,22 +248,13 @@ fn broker_messages_flow_both_ways_between_go_micro_and_us() {
 }
 
 /// go-micro's client program publishes and we receive, then we publish and it receives, on the
-/// broker the environment names for both (go-micro's HTTP broker unless MICRO_BROKER says).
+/// broker the environment names for both (go-micro's HTTP broker unless MICRO_BROKER says),
+/// headers intact both ways.
 async fn exchange_broker_messages(broker: Arc<dyn Broker>, client: std::path::PathBuf) {
     // go-micro publishes, we receive.
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut inbox = support::inbox::Inbox::new();
     let _sub = broker
-        .subscribe(
-            "to.rust",
-            broker::handler(move |_topic, message| {
-                let tx = tx.clone();
-                async move {
-                    tx.send(message).unwrap();
-                    Ok(())
-                }
-            }),
-            Default::default(),
-        )
+        .subscribe("to.rust", inbox.handler(0), Default::default())
         .await
         .unwrap();
     let publisher = client.clone();
@@ -272,45 +264,35 @@ async fn exchange_broker_messages(broker: Arc<dyn Broker>, client: std::path::Pa
     .await
     .unwrap();
     stdout_of(&published);
-    let message = tokio::time::timeout(Duration::from_secs(10), rx.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    let (_, topic, message) = inbox.next().await;
+    assert_eq!(topic, "to.rust");
     let body: serde_json::Value = serde_json::from_slice(&message.body).unwrap();
     assert_eq!(body["from"], "go");
-    assert_eq!(
-        message.header.get("Micro-Topic").map(String::as_str),
-        Some("to.rust")
-    );
+    let header = |key: &str| message.header.get(key).map(String::as_str);
+    assert_eq!(header("Content-Type"), Some("application/json"));
+    assert_eq!(header("Micro-Topic"), Some("to.rust"));
 
     // We publish, go-micro receives.
-    let (child, mut out) =
+    let (child, out) =
         tokio::task::spawn_blocking(move || start(&client, &["-n", "1", "subscribe", "to.go"]))
             .await
             .unwrap();
     let mut message = broker::Message::new(r#"{"from":"rust"}"#);
-    message
-        .header
-        .insert("Content-Type".into(), "application/json".into());
-    message.header.insert("Micro-Topic".into(), "to.go".into());
-    let mut line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        out.read_line(&mut line).unwrap();
-        stop(child);
-        line
-    });
-    // go-micro's subscriber says it is ready once it asked for the messages, which its
-    // registry or server may take a moment to act on: publish until it has one.
-    let line = loop {
-        let _ = broker.publish("to.go", message.clone()).await;
-        tokio::select! {
-            line = &mut line => break line.unwrap(),
-            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
-        }
-    };
-    let got: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    for (key, value) in [
+        ("Content-Type", "application/json"),
+        ("Micro-Topic", "to.go"),
+        ("X-Trace", "a b=c"),
+    ] {
+        message.header.insert(key.into(), value.into());
+    }
+    let got = publish_until_printed(&*broker, "to.go", &message, &mut lines(out)).await;
+    tokio::task::spawn_blocking(move || stop(child))
+        .await
+        .unwrap();
     assert_eq!(got["topic"], "to.go");
     assert_eq!(got["body"]["from"], "rust");
+    assert_eq!(got["header"]["X-Trace"], "a b=c");
+    assert_eq!(got["header"]["Content-Type"], "application/json");
 }
 
 #[test]
@@ -394,10 +376,10 @@ fn our_client_calls_streams_and_gets_errors_from_a_go_micro_service() {
 
 /// Stops the servers a namespaced test started (`MICRO_SERVERS_DIR` is its own), even when the
 /// test fails.
-#[cfg(all(feature = "etcd", feature = "nats"))]
+#[cfg(all(feature = "etcd", feature = "nats", feature = "rabbitmq"))]
 struct Servers;
 
-#[cfg(all(feature = "etcd", feature = "nats"))]
+#[cfg(all(feature = "etcd", feature = "nats", feature = "rabbitmq"))]
 impl Drop for Servers {
     fn drop(&mut self) {
         let _ = Command::new(support::SERVERS_SH).arg("stop").status();
@@ -406,7 +388,7 @@ impl Drop for Servers {
 
 /// go-micro's services and ours on one etcd: each finds and calls the other, and broker
 /// messages flow both ways through go-micro's HTTP broker, its subscribers found in etcd.
-#[cfg(all(feature = "etcd", feature = "nats"))]
+#[cfg(all(feature = "etcd", feature = "nats", feature = "rabbitmq"))]
 #[test]
 fn go_micro_and_we_meet_on_etcd() {
     meet_on(
@@ -421,7 +403,7 @@ fn go_micro_and_we_meet_on_etcd() {
 
 /// go-micro's services and ours on one NATS: each finds and calls the other through go-micro's
 /// NATS registry, and broker messages flow both ways through its NATS broker.
-#[cfg(all(feature = "etcd", feature = "nats"))]
+#[cfg(all(feature = "etcd", feature = "nats", feature = "rabbitmq"))]
 #[test]
 fn go_micro_and_we_meet_on_nats() {
     meet_on(
@@ -438,7 +420,7 @@ fn go_micro_and_we_meet_on_nats() {
 
 /// Runs `test` in a network namespace with `server` started in it and `env` choosing it for
 /// go-micro's programs and for us alike.
-#[cfg(all(feature = "etcd", feature = "nats"))]
+#[cfg(all(feature = "etcd", feature = "nats", feature = "rabbitmq"))]
 fn meet_on(test: &str, server: &str, env: &[(&str, &str)]) {
     let (Some(go_helloworld), Some(go_client)) = (go_program("helloworld"), go_program("client"))
     else {
@@ -460,7 +442,7 @@ fn meet_on(test: &str, server: &str, env: &[(&str, &str)]) {
 
 /// Our helloworld and go-micro's, on `registry`, list each other, call each other, and leave it
 /// when stopped.
-#[cfg(all(feature = "etcd", feature = "nats"))]
+#[cfg(all(feature = "etcd", feature = "nats", feature = "rabbitmq"))]
 async fn find_and_call_each_other(registry: Arc<dyn Registry>, go_helloworld: std::path::PathBuf) {
     let ours = helloworld(registry.clone())
         .address("127.0.0.1:0")
@@ -512,4 +494,140 @@ async fn find_and_call_each_other(registry: Arc<dyn Registry>, go_helloworld: st
     ours.stop().await.unwrap();
     // Both deregistered on a clean stop.
     assert!(registry.list_services().await.unwrap().is_empty());
+}
+
+/// The lines a Go program prints after its `ready` line, as they come.
+fn lines(
+    mut out: BufReader<std::process::ChildStdout>,
+) -> tokio::sync::mpsc::UnboundedReceiver<String> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        while out.read_line(&mut line).is_ok_and(|n| n > 0) {
+            if tx.send(std::mem::take(&mut line)).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Publishes `message` on `topic` every 200 ms until the Go subscriber prints a line, which it
+/// gives: go-micro's subscribers say `ready` before their registry, server or queue acts on it.
+async fn publish_until_printed(
+    broker: &dyn Broker,
+    topic: &str,
+    message: &broker::Message,
+    printed: &mut tokio::sync::mpsc::UnboundedReceiver<String>,
+) -> serde_json::Value {
+    for _ in 0..50 {
+        broker.publish(topic, message.clone()).await.unwrap();
+        if let Ok(Some(line)) =
+            tokio::time::timeout(Duration::from_millis(200), printed.recv()).await
+        {
+            return serde_json::from_str(line.trim()).unwrap();
+        }
+    }
+    panic!("go-micro's subscriber printed nothing for {topic}");
+}
+
+/// go-micro's RabbitMQ broker and ours on one RabbitMQ: a message go-micro publishes reaches
+/// our subscriber and ours reaches go-micro's, headers intact, and a queue shared by a go-micro
+/// and a libmicro subscriber hands each message to exactly one of them. Both pick the broker
+/// from `MICRO_BROKER` and `MICRO_BROKER_ADDRESS`.
+#[cfg(all(feature = "etcd", feature = "nats", feature = "rabbitmq"))]
+#[test]
+fn broker_messages_flow_both_ways_between_go_micro_and_us_over_rabbitmq() {
+    let Some(go_client) = go_program("client") else {
+        return;
+    };
+    let dir = format!(
+        "/tmp/libmicro-servers-interop-rabbitmq-{}",
+        std::process::id()
+    );
+    let start_rabbitmq = format!("{} start rabbitmq", support::SERVERS_SH);
+    support::in_netns_with(
+        "broker_messages_flow_both_ways_between_go_micro_and_us_over_rabbitmq",
+        &[&start_rabbitmq],
+        &[
+            ("MICRO_SERVERS_DIR", &dir),
+            ("MICRO_BROKER", "rabbitmq"),
+            (
+                "MICRO_BROKER_ADDRESS",
+                "amqp://guest:guest@127.0.0.1:55672/",
+            ),
+        ],
+        async move {
+            let _servers = Servers;
+            let broker = micro::config::Config::from_env()
+                .broker(Arc::new(micro::registry::Memory::new()))
+                .unwrap();
+            assert_eq!(broker.name(), "rabbitmq");
+
+            exchange_broker_messages(broker.clone(), go_client.clone()).await;
+
+            // A queue shared by go-micro and us: ours declares it, go-micro's joins it.
+            let mut ours = support::inbox::Inbox::new();
+            let workers = broker::SubscribeOptions {
+                queue: Some("workers".into()),
+            };
+            let _member = broker
+                .subscribe("jobs", ours.handler(0), workers)
+                .await
+                .unwrap();
+            let member = go_client.clone();
+            let (child, out) = tokio::task::spawn_blocking(move || {
+                start(&member, &["-queue", "workers", "subscribe", "jobs"])
+            })
+            .await
+            .unwrap();
+            let mut theirs = lines(out);
+            let probe = broker::Message::new(r#""probe""#);
+            publish_until_printed(&*broker, "jobs", &probe, &mut theirs).await;
+            const N: usize = 20;
+            for i in 0..N {
+                broker
+                    .publish("jobs", broker::Message::new(i.to_string()))
+                    .await
+                    .unwrap();
+            }
+            let (mut ours_got, mut theirs_got) = (Vec::new(), Vec::new());
+            let deadline = tokio::time::Instant::now() + support::inbox::WAIT;
+            while ours_got.len() + theirs_got.len() < N {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "{ours_got:?} {theirs_got:?}"
+                );
+                tokio::select! {
+                    (_, _, m) = ours.next() => ours_got.push(String::from_utf8(m.body.to_vec()).unwrap()),
+                    Some(line) = theirs.recv() => {
+                        let got: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+                        theirs_got.push(got["body"].to_string());
+                    }
+                }
+                ours_got.retain(|b| b != r#""probe""#);
+                theirs_got.retain(|b| b != r#""probe""#);
+            }
+            tokio::time::sleep(support::inbox::GRACE).await;
+            assert!(theirs.try_recv().is_err(), "go-micro got a message twice");
+            tokio::task::spawn_blocking(move || stop(child))
+                .await
+                .unwrap();
+            assert!(
+                !ours_got.is_empty() && !theirs_got.is_empty(),
+                "{ours_got:?} {theirs_got:?}"
+            );
+            let mut every: Vec<usize> = ours_got
+                .iter()
+                .chain(&theirs_got)
+                .map(|b| b.parse().unwrap())
+                .collect();
+            every.sort();
+            assert_eq!(
+                every,
+                (0..N).collect::<Vec<_>>(),
+                "each message to exactly one member"
+            );
+        },
+    );
 }

@@ -206,7 +206,8 @@ impl Store {
 }
 
 /// A message broker: `http` (default, go-micro compatible, finds subscribers through a
-/// registry), `memory` (this process only) or `nats`.
+/// registry), `memory` (this process only), `nats` or `rabbitmq` (go-micro's brokers on those
+/// servers).
 #[napi]
 pub struct Broker {
     pub(crate) inner: Arc<dyn micro::broker::Broker>,
@@ -214,10 +215,11 @@ pub struct Broker {
 
 #[napi]
 impl Broker {
-    /// The broker named `kind` (`http`, `memory` or `nats`); `MICRO_BROKER` (default `http`)
-    /// when omitted. The `http` broker finds subscribers through `registry` (by default the one
-    /// `MICRO_REGISTRY` names). `address` is `MICRO_BROKER_ADDRESS`: the HTTP broker's listen
-    /// address, or NATS's (`nats://host:4222`, `?jetstream=true` for at-least-once delivery).
+    /// The broker named `kind` (`http`, `memory`, `nats` or `rabbitmq`); `MICRO_BROKER`
+    /// (default `http`) when omitted. The `http` broker finds subscribers through `registry` (by
+    /// default the one `MICRO_REGISTRY` names). `address` is `MICRO_BROKER_ADDRESS`: the HTTP
+    /// broker's listen address, NATS's (`nats://host:4222`, `?jetstream=true` for at-least-once
+    /// delivery) or RabbitMQ's URL (`amqp://user:password@host:5672/vhost`).
     #[napi(constructor)]
     pub fn new(
         kind: Option<String>,
@@ -239,7 +241,7 @@ impl Broker {
         Ok(Broker { inner })
     }
 
-    /// The broker's kind: `http`, `memory` or `nats`.
+    /// The broker's kind: `http`, `memory`, `nats` or `rabbitmq`.
     #[napi(getter)]
     pub fn kind(&self) -> String {
         self.inner.name().to_string()

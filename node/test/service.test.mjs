@@ -134,6 +134,20 @@ test('a broker subscription hears JSON messages until unsubscribed', async () =>
   await subscription.unsubscribe()
 })
 
+test('a RabbitMQ broker that cannot reach its server rejects with a 503 naming it, never the password', async () => {
+  const down = new Broker('rabbitmq', { address: 'amqp://app:s3cret@127.0.0.1:1/shop' })
+  assert.equal(down.kind, 'rabbitmq')
+  await assert.rejects(
+    down.publish('news', { headline: 'lost' }),
+    (err) =>
+      err instanceof MicroError &&
+      err.kind === 'unavailable' &&
+      err.detail.includes('cannot reach rabbitmq at 127.0.0.1:1/shop') &&
+      !JSON.stringify(err).includes('s3cret') &&
+      !err.message.includes('s3cret'),
+  )
+})
+
 test('the registry registers and deregisters a service running elsewhere', async () => {
   const [greeterRecord] = await registry.getService('greeter')
   const elsewhere = {

@@ -448,10 +448,11 @@ impl Broker {
 
 #[pymethods]
 impl Broker {
-    /// `name` is `http`, `memory` or `nats` (default: `MICRO_BROKER`, else http); the http
-    /// broker finds subscribers through `registry` (default: the shared one). `address` is
-    /// `MICRO_BROKER_ADDRESS`: the HTTP broker's listen address, or NATS's (`nats://host:4222`,
-    /// `?jetstream=true` for at-least-once delivery).
+    /// `name` is `http`, `memory`, `nats` or `rabbitmq` (default: `MICRO_BROKER`, else http);
+    /// the http broker finds subscribers through `registry` (default: the shared one).
+    /// `address` is `MICRO_BROKER_ADDRESS`: the HTTP broker's listen address, NATS's
+    /// (`nats://host:4222`, `?jetstream=true` for at-least-once delivery) or RabbitMQ's URL
+    /// (`amqp://user:password@host:5672/vhost`).
     #[new]
     #[pyo3(signature = (name=None, registry=None, address=None))]
     fn new(

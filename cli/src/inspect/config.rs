@@ -57,7 +57,7 @@ fn typed(value: &str) -> serde_json::Value {
 }
 
 /// Every `MICRO_*` variable set, plus the component choices with their defaults filled in.
-/// Values of variables that look like secrets are hidden.
+/// Values of variables that look like secrets are hidden, and so are passwords in URLs.
 fn in_effect(config: &Config) -> BTreeMap<String, String> {
     let store_root = std::env::var("HOME")
         .map(|home| format!("{home}/micro/store"))
@@ -103,7 +103,26 @@ fn in_effect(config: &Config) -> BTreeMap<String, String> {
     for (name, value, default) in chosen {
         all.insert(name.into(), value.clone().unwrap_or(default));
     }
+    for value in all.values_mut() {
+        *value = without_password(value);
+    }
     all
+}
+
+/// `value` with the password of a URL in it (`amqp://user:password@host`) hidden.
+fn without_password(value: &str) -> String {
+    let Some((scheme, rest)) = value.split_once("://") else {
+        return value.to_string();
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            let path = &rest[authority.len()..];
+            format!("{scheme}://{user}:<hidden>@{host}{path}")
+        }
+        _ => value.to_string(),
+    }
 }
 
 /// Whether a variable's name says it holds a secret.
@@ -121,6 +140,26 @@ mod tests {
     fn dotted_keys_name_upper_case_variables() {
         assert_eq!(variable_of("database.host"), "DATABASE_HOST");
         assert_eq!(variable_of("port"), "PORT");
+    }
+
+    #[test]
+    fn passwords_in_urls_are_hidden() {
+        assert_eq!(
+            without_password("amqp://app:s3cret@rabbit:5672/shop"),
+            "amqp://app:<hidden>@rabbit:5672/shop"
+        );
+        assert_eq!(
+            without_password("redis://:s3cret@host:6379/0"),
+            "redis://:<hidden>@host:6379/0"
+        );
+        for kept in [
+            "amqp://app@rabbit",
+            "127.0.0.1:0",
+            "/home/me/micro",
+            "a://b/c@d:e",
+        ] {
+            assert_eq!(without_password(kept), kept);
+        }
     }
 
     #[test]

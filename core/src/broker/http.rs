@@ -16,7 +16,7 @@
 //! bad requests are answered 400/404/405/413 rather than 500 or a silent 200; and our own
 //! subscriptions are handed their messages directly instead of over the loopback.
 
-use super::{Broker, Handler, Message, SubscribeOptions, Subscription};
+use super::{Broker, Handler, Message, SubscribeOptions, Subscription, run};
 use crate::errors::{Error, Kind, Result};
 use crate::registry::{Cache, Node, Registry, Service};
 use async_trait::async_trait;
@@ -268,7 +268,7 @@ impl Inner {
             if sub.topic != topic {
                 return Sent::Unreached(unknown_subscription(&node.id, topic));
             }
-            if let Err(err) = super::run(sub.handler, topic.to_string(), message.clone()).await {
+            if let Err(err) = run(sub.handler, topic.to_string(), message.clone(), ERROR_ID).await {
                 tracing::warn!(topic, %err, "subscriber failed");
             }
             return Sent::Delivered;
@@ -605,7 +605,7 @@ async fn receive(
             );
         }
     };
-    match super::run(handler, topic.clone(), message).await {
+    match run(handler, topic.clone(), message, ERROR_ID).await {
         Ok(()) => axum::response::Response::default(),
         Err(err) => {
             tracing::warn!(topic, %err, "subscriber failed");

@@ -1,17 +1,22 @@
 //! Publish and subscribe: the [`Broker`] trait, go-micro's [`Message`] (headers and a body),
-//! and the implementations [`Memory`] (in-process) and `Http` (go-micro's HTTP broker, found
-//! through the registry).
+//! and the implementations [`Memory`] (in-process), `Http` (go-micro's HTTP broker, found
+//! through the registry) and, with the `rabbitmq` feature, `Rabbitmq` (go-micro's RabbitMQ
+//! broker).
 
 mod http;
 mod json;
 mod memory;
 #[cfg(feature = "nats")]
 mod nats;
+#[cfg(feature = "rabbitmq")]
+mod rabbitmq;
 
 pub use http::{Http, HttpOptions};
 pub use memory::Memory;
 #[cfg(feature = "nats")]
 pub use nats::Nats;
+#[cfg(feature = "rabbitmq")]
+pub use rabbitmq::{Rabbitmq, RabbitmqOptions};
 
 use crate::errors::{Error, Result};
 use async_trait::async_trait;
@@ -53,6 +58,22 @@ where
     Fut: std::future::Future<Output = Result<()>> + Send + 'static,
 {
     Arc::new(move |topic, message| Box::pin(f(topic, message)))
+}
+
+/// Runs a handler, turning a panic into an error (with id `id`) so one bad subscriber cannot
+/// take its connection, subscription or a local publisher down with it.
+async fn run(handler: Handler, topic: String, message: Message, id: &str) -> Result<()> {
+    let name = topic.clone();
+    match AssertUnwindSafe(async move { handler(topic, message).await })
+        .catch_unwind()
+        .await
+    {
+        Ok(result) => result,
+        Err(_) => Err(Error::internal(
+            id,
+            format!("the subscriber of {name} panicked"),
+        )),
+    }
 }
 
 /// Options of [`Broker::subscribe`].
@@ -127,21 +148,5 @@ impl Drop for Subscription {
         {
             runtime.spawn(end);
         }
-    }
-}
-
-/// Runs a handler, turning a panic into an error so one bad subscriber cannot take the
-/// broker's connection (or a local publisher) down with it.
-pub(crate) async fn run(handler: Handler, topic: String, message: Message) -> Result<()> {
-    let name = topic.clone();
-    match AssertUnwindSafe(async move { handler(topic, message).await })
-        .catch_unwind()
-        .await
-    {
-        Ok(result) => result,
-        Err(_) => Err(Error::internal(
-            "go.micro.broker",
-            format!("the subscriber of {name} panicked"),
-        )),
     }
 }

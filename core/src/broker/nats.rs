@@ -224,7 +224,7 @@ impl Inner {
         let attempt = delivered.info().map_or(1, |info| info.delivered);
         let subject = delivered.subject.to_string();
         let (why, message, hopeless) = match json::decode(&delivered.payload) {
-            Ok(message) => match run(handler.clone(), subject.clone(), message.clone()).await {
+            Ok(message) => match run(handler.clone(), subject.clone(), message.clone(), ID).await {
                 Ok(()) => return self.acknowledge(topic, &delivered, AckKind::Ack).await,
                 Err(err) => (err.to_string(), message, false),
             },
@@ -307,7 +307,7 @@ impl Broker for Nats {
                 while let Some(delivered) = messages.next().await {
                     let subject = delivered.subject.to_string();
                     let result = match json::decode(&delivered.payload) {
-                        Ok(message) => run(handler.clone(), subject.clone(), message).await,
+                        Ok(message) => run(handler.clone(), subject.clone(), message, ID).await,
                         Err(why) => Err(Error::bad_request(ID, why)),
                     };
                     if let Err(err) = result {

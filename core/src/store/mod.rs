@@ -12,8 +12,6 @@ mod nats;
 mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
-#[cfg(any(feature = "mysql", feature = "postgres", feature = "redis"))]
-mod server;
 #[cfg(any(feature = "mysql", feature = "postgres"))]
 mod sql;
 

@@ -15,12 +15,12 @@
 //! A pool of connections, made on first use and made again when a connection breaks
 //! ([`crate::reconnect`]); while the server cannot be reached, operations fail with a 503.
 
-use super::server::Server;
 use super::sql::{Tables, like_escape, name_fits};
 use super::{
     DeleteOptions, ListOptions, Options, ReadOptions, Record, Store, WriteOptions, check_key,
     check_write, not_found, scope, time_left,
 };
+use crate::backend::Server;
 use crate::errors::{Error, Result};
 use crate::reconnect::Reconnecting;
 use async_trait::async_trait;
@@ -33,6 +33,7 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 
 const MYSQL: Server = Server {
     id: "micro.store.mysql",
+    component: "store",
     name: "mysql",
     example: "mysql://user:password@host:3306/dbname",
 };

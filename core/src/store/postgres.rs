@@ -7,12 +7,12 @@
 //! One connection, pipelined, made on first use and made again when it breaks
 //! ([`crate::reconnect`]); while the server cannot be reached, operations fail with a 503.
 
-use super::server::Server;
 use super::sql::{Tables, like_escape, name_fits};
 use super::{
     DeleteOptions, ListOptions, Options, ReadOptions, Record, Store, WriteOptions, check_key,
     check_write, not_found, scope, time_left,
 };
+use crate::backend::Server;
 use crate::errors::{Error, Result};
 use crate::reconnect::Reconnecting;
 use async_trait::async_trait;
@@ -24,6 +24,7 @@ use tokio_postgres::{Client, NoTls, Row};
 
 const POSTGRES: Server = Server {
     id: "micro.store.postgres",
+    component: "store",
     name: "postgres",
     example: "postgres://user:password@host:5432/dbname",
 };

@@ -7,11 +7,11 @@
 //! One multiplexed connection that reconnects by itself (redis-rs's `ConnectionManager`), made
 //! on first use ([`crate::reconnect`]).
 
-use super::server::Server;
 use super::{
     DeleteOptions, ListOptions, Options, ReadOptions, Record, Store, WriteOptions, check_key,
     check_write, not_found, scope,
 };
+use crate::backend::Server;
 use crate::errors::{Error, Result};
 use crate::reconnect::Reconnecting;
 use async_trait::async_trait;
@@ -21,6 +21,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 const REDIS: Server = Server {
     id: "micro.store.redis",
+    component: "store",
     name: "redis",
     example: "redis://[:password@]host:6379/0",
 };

@@ -2,7 +2,7 @@
 //! expired rows now and then, names checked against the server's longest identifier, and
 //! `LIKE` patterns that match literally.
 
-use super::server::Server;
+use crate::backend::Server;
 use crate::errors::{Error, Result};
 use std::collections::HashMap;
 use std::future::Future;

@@ -1,5 +1,6 @@
-//! What the networked tests share: running a test inside a network namespace of its own, and
-//! finding the Go programs built on go-micro (`make go-tools`).
+//! What the networked tests share: running a test inside a network namespace of its own,
+//! finding the Go programs built on go-micro (`make go-tools`), the test servers, and the
+//! broker tests' [`inbox`].
 //!
 //! A networked test re-runs its own test binary, filtered to itself, under `unshare -n`: a
 //! fresh network namespace holding only a loopback interface with multicast on and a
@@ -7,6 +8,8 @@
 //! variable and runs the body; the parent asserts that it passed. This needs root (or
 //! CAP_SYS_ADMIN), `unshare` and `ip`.
 #![allow(dead_code)]
+
+pub mod inbox;
 
 use std::future::Future;
 use std::path::PathBuf;

@@ -1,7 +1,9 @@
 // Command client is a go-micro v5 client on the command line, so libmicro's server and broker
 // can be tested against go-micro's real client. It finds services in go-micro's default mDNS
 // registry (etcd with MICRO_REGISTRY=etcd and MICRO_REGISTRY_ADDRESS) and calls them over the HTTP transport with the JSON codec; run it only inside a
-// network namespace holding just loopback (see ../../README.md).
+// network namespace holding just loopback (see ../../README.md). It publishes and subscribes
+// through go-micro's HTTP broker, or its RabbitMQ broker with MICRO_BROKER=rabbitmq and
+// MICRO_BROKER_ADDRESS.
 //
 //	client [flags] call <service> <endpoint> <json>      print the response JSON
 //	client [flags] stream <service> <endpoint> <json>... send each JSON, print each reply, one a line
@@ -36,6 +38,7 @@ import (
 	"go-micro.dev/v5/errors"
 	"go-micro.dev/v5/metadata"
 
+	"libmicro/tests/interop/brokerenv"
 	"libmicro/tests/interop/netns"
 	"libmicro/tests/interop/registryenv"
 )
@@ -104,7 +107,7 @@ func main() {
 // newClient is go-micro's client on the registry MICRO_REGISTRY names (default mDNS) and the
 // broker MICRO_BROKER names (default HTTP).
 func newClient() client.Client {
-	opts := []client.Option{client.Broker(registryenv.Broker())}
+	opts := []client.Option{client.Broker(brokerenv.FromEnv())}
 	if r := registryenv.FromEnv(); r != nil {
 		opts = append(opts, client.Registry(r))
 	}
@@ -235,7 +238,7 @@ type received struct {
 // registered in the registry) the way a go-micro server's subscriber does, but prints each
 // message's raw headers and body.
 func subscribe(opts options, topic string) error {
-	b := registryenv.Broker()
+	b := brokerenv.FromEnv()
 	if err := b.Connect(); err != nil {
 		return err
 	}

@@ -28,6 +28,7 @@ import (
 	"go-micro.dev/v5/metadata"
 	"go-micro.dev/v5/server"
 
+	"libmicro/tests/interop/brokerenv"
 	"libmicro/tests/interop/netns"
 	"libmicro/tests/interop/registryenv"
 )
@@ -200,7 +201,7 @@ func run(name, address, topic, version string) error {
 	if r := registryenv.FromEnv(); r != nil {
 		opts = append(opts, micro.Registry(r))
 	}
-	opts = append(opts, micro.Broker(registryenv.Broker()))
+	opts = append(opts, micro.Broker(brokerenv.FromEnv()))
 	svc = micro.New(name, opts...)
 	if err := micro.RegisterHandler(svc.Server(), &Helloworld{service: name}); err != nil {
 		return fmt.Errorf("registering the handler: %w", err)
