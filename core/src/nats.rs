@@ -4,7 +4,8 @@
 //! restarted server is picked up without a new connection; only a first connection that
 //! failed is tried again, after [`crate::reconnect`]'s pause.
 
-use crate::errors::{Error, Kind, Result};
+use crate::backend::Server;
+use crate::errors::{Error, Result};
 use crate::reconnect::Reconnecting;
 use async_nats::connection::State;
 use async_nats::{Client, ConnectErrorKind, ConnectOptions, ServerAddr};
@@ -15,19 +16,10 @@ pub const DEFAULT_ADDRESS: &str = "nats://127.0.0.1:4222";
 /// How long connecting, and one request, may take.
 pub(crate) const TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Which component's connection this is, for its errors.
-pub(crate) struct Role {
-    /// The errors' id, e.g. `micro.registry.nats`.
-    pub id: &'static str,
-    /// `registry`, `broker` or `store`, as the errors name it.
-    pub what: &'static str,
-    /// The variable that gives the address, e.g. `MICRO_REGISTRY_ADDRESS`.
-    pub variable: &'static str,
-}
-
 /// A connection to the NATS servers of one address, made on first use.
 pub(crate) struct Link {
-    role: Role,
+    /// Which component's connection this is (`name` "NATS"), for its errors.
+    server: Server,
     servers: Vec<ServerAddr>,
     /// The user and password (or, alone, the token) the address gives.
     credentials: Option<(String, Option<String>)>,
@@ -39,29 +31,22 @@ pub(crate) struct Link {
 impl Link {
     /// The servers of `address` (comma-separated `[nats://][user:password@]host[:port]`, or
     /// `tls://` for TLS; default [`DEFAULT_ADDRESS`]), without its `?query`.
-    pub(crate) fn new(role: Role, address: Option<&str>) -> Result<Link> {
+    pub(crate) fn new(server: Server, address: Option<&str>) -> Result<Link> {
         let address = address.map(|a| a.split_once('?').map_or(a, |(servers, _)| servers));
         let mut servers = Vec::new();
-        for server in address.unwrap_or(DEFAULT_ADDRESS).split(',') {
-            let server = server.trim();
-            if server.is_empty() {
+        for address in address.unwrap_or(DEFAULT_ADDRESS).split(',') {
+            let address = address.trim();
+            if address.is_empty() {
                 continue;
             }
-            let url = if server.contains("://") {
-                server.to_string()
+            let url = if address.contains("://") {
+                address.to_string()
             } else {
-                format!("nats://{server}")
+                format!("nats://{address}")
             };
-            let parsed: ServerAddr = url.parse().map_err(|_| {
-                Error::bad_request(
-                    role.id,
-                    format!(
-                        "NATS address {:?} is not [nats://][user:password@]host[:port]; set {}={DEFAULT_ADDRESS}",
-                        without_credentials(server),
-                        role.variable
-                    ),
-                )
-            })?;
+            let parsed: ServerAddr = url
+                .parse()
+                .map_err(|_| server.bad_url(format!("{:?}", without_credentials(address))))?;
             servers.push(parsed);
         }
         if servers.is_empty() {
@@ -78,7 +63,7 @@ impl Link {
             .collect::<Vec<_>>()
             .join(",");
         Ok(Link {
-            role,
+            server,
             servers,
             credentials,
             place,
@@ -98,21 +83,16 @@ impl Link {
                 None => ConnectOptions::new(),
             };
             options
-                .name(format!("libmicro {}", self.role.what))
+                .name(format!("libmicro {}", self.server.component))
                 .connection_timeout(TIMEOUT)
                 .request_timeout(Some(TIMEOUT))
                 .connect(self.servers.as_slice())
                 .await
                 .map_err(|err| match err.kind() {
                     ConnectErrorKind::Authentication | ConnectErrorKind::AuthorizationViolation => {
-                        let Role { id, what, variable } = self.role;
-                        Error::of(
-                            Kind::Unavailable,
-                            id,
-                            format!(
-                                "{what} unavailable: NATS at {} refused the credentials given in {variable} ({err}); fix the user and password there",
-                                self.place
-                            ),
+                        self.server.unreachable(
+                            &self.place,
+                            format!("{err}: it refused the user and password given"),
                         )
                     }
                     _ => self.unavailable(err),
@@ -146,23 +126,12 @@ impl Link {
 
     /// The 503 for NATS that cannot be reached, or that broke off a request.
     pub(crate) fn unavailable(&self, why: impl std::fmt::Display) -> Error {
-        let Role { id, what, variable } = self.role;
-        Error::of(
-            Kind::Unavailable,
-            id,
-            format!(
-                "{what} unavailable: cannot reach NATS at {} ({why}); start nats-server or fix {variable}, the {what} retries by itself",
-                self.place
-            ),
-        )
+        self.server.unreachable(&self.place, why)
     }
 
     /// The error for a request NATS answered with a refusal.
     pub(crate) fn refused(&self, what: &str, why: impl std::fmt::Display) -> Error {
-        Error::internal(
-            self.role.id,
-            format!("NATS at {} could not {what}: {why}", self.place),
-        )
+        self.server.failed(&self.place, what, false, why)
     }
 }
 
@@ -238,11 +207,12 @@ pub(crate) fn jetstream_name(topic: &str) -> String {
 mod tests {
     use super::*;
 
-    fn role() -> Role {
-        Role {
+    fn role() -> Server {
+        Server {
             id: "micro.test.nats",
-            what: "registry",
-            variable: "MICRO_REGISTRY_ADDRESS",
+            component: "registry",
+            name: "NATS",
+            example: DEFAULT_ADDRESS,
         }
     }
 

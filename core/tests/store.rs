@@ -604,7 +604,7 @@ async fn a_nats_store_with_a_wrong_password_says_so_without_it() {
     let err = store.read("k", &ReadOptions::default()).await.unwrap_err();
     assert_eq!(err.kind, micro::errors::Kind::Unavailable, "{err}");
     assert!(
-        err.detail.contains("refused the credentials"),
+        err.detail.contains("refused the user and password"),
         "{}",
         err.detail
     );

@@ -19,8 +19,9 @@
 //! publishing with its NATS broker feeds our durable subscribers.
 
 use super::{Broker, Handler, Message, SubscribeOptions, Subscription, json, run};
+use crate::backend::Server;
 use crate::errors::{Error, Result};
-use crate::nats::{Link, Role, jetstream_name};
+use crate::nats::{Link, jetstream_name};
 use crate::retry::{FIRST_PAUSE, next_pause};
 use async_nats::jetstream::consumer::pull::MessagesErrorKind;
 use async_nats::jetstream::{self, AckKind, consumer, stream};
@@ -65,10 +66,11 @@ impl Nats {
     /// options `jetstream=true`, `max_deliver=5` and `ack_wait=30s` after a `?`; connects on
     /// first use.
     pub fn new(address: Option<&str>) -> Result<Nats> {
-        let role = Role {
+        let role = Server {
             id: ID,
-            what: "broker",
-            variable: "MICRO_BROKER_ADDRESS",
+            component: "broker",
+            name: "NATS",
+            example: crate::nats::DEFAULT_ADDRESS,
         };
         let jetstream = match crate::nats::option(address, "jetstream") {
             None | Some("false") => None,

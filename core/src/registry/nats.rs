@@ -8,8 +8,9 @@
 //! back, async-nats resubscribes and the process answers again.
 
 use super::{Action, Event, Registry, Service, Watcher};
+use crate::backend::Server;
 use crate::errors::{Error, Result};
-use crate::nats::{Link, Role};
+use crate::nats::Link;
 use async_nats::Client;
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -66,10 +67,11 @@ impl Nats {
     /// `[nats://][user:password@]host[:port]`, default `nats://127.0.0.1:4222`; `?timeout=250ms`
     /// sets how long lookups wait for answers); connects on first use.
     pub fn new(address: Option<&str>) -> Result<Nats> {
-        let role = Role {
+        let role = Server {
             id: ID,
-            what: "registry",
-            variable: "MICRO_REGISTRY_ADDRESS",
+            component: "registry",
+            name: "NATS",
+            example: crate::nats::DEFAULT_ADDRESS,
         };
         let timeout = crate::nats::duration(ID, address, "timeout", DEFAULT_TIMEOUT)?;
         Ok(Nats {

@@ -14,8 +14,9 @@ use super::{
     DeleteOptions, ListOptions, Options, ReadOptions, Record, Store, WriteOptions, check_key,
     check_write, not_found, scope, time_left,
 };
+use crate::backend::Server;
 use crate::errors::{Error, Result};
-use crate::nats::{Link, Role, jetstream_name};
+use crate::nats::{Link, jetstream_name};
 use async_nats::jetstream::{self, kv};
 use async_trait::async_trait;
 use base64::Engine;
@@ -55,10 +56,11 @@ impl Nats {
     /// `[nats://][user:password@]host[:port]`, default `nats://127.0.0.1:4222`); connects on
     /// first use.
     pub fn new(options: Options) -> Result<Nats> {
-        let role = Role {
+        let role = Server {
             id: ID,
-            what: "store",
-            variable: "MICRO_STORE_ADDRESS",
+            component: "store",
+            name: "NATS",
+            example: crate::nats::DEFAULT_ADDRESS,
         };
         Ok(Nats {
             link: Link::new(role, options.address.as_deref())?,
