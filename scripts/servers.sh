@@ -39,6 +39,19 @@ install() {
     [ -z "$added" ] || rm -f "$policy"
 }
 
+# Waits up to $4 seconds until "${@:5}" succeeds, else says that server $1 did not answer on
+# port $2 and where its log $3 is.
+wait_for() {
+    local name=$1 port=$2 log=$3 seconds=$4
+    shift 4
+    for _ in $(seq $((seconds * 10))); do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    echo "$name did not answer on port $port; see $log" >&2
+    return 1
+}
+
 # Runs "$@" as the postgres user when we are root (PostgreSQL refuses to run as root).
 as_postgres() {
     if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -98,16 +111,9 @@ start_mysql() {
         --bind-address=127.0.0.1 --skip-name-resolve --socket="$data/mysqld.sock" \
         --pid-file="$data/mysqld.pid" --log-error="$dir/mysql.log" --max-connections=200 \
         </dev/null >/dev/null 2>&1 9>&- &
-    for _ in $(seq 300); do
-        if mysql_client -e 'SELECT 1' >/dev/null 2>&1; then
-            mysql_client -e "CREATE USER IF NOT EXISTS '$mysql_user'@'%' IDENTIFIED BY '$mysql_password';
-                GRANT ALL ON *.* TO '$mysql_user'@'%'"
-            return 0
-        fi
-        sleep 0.1
-    done
-    echo "mariadbd did not answer on port $mysql_port; see $dir/mysql.log" >&2
-    return 1
+    wait_for mariadbd "$mysql_port" "$dir/mysql.log" 30 mysql_client -e 'SELECT 1'
+    mysql_client -e "CREATE USER IF NOT EXISTS '$mysql_user'@'%' IDENTIFIED BY '$mysql_password';
+        GRANT ALL ON *.* TO '$mysql_user'@'%'"
 }
 
 start_redis() {
@@ -120,12 +126,7 @@ start_redis() {
     redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
         --databases 64 --daemonize yes --dir "$dir/redis" \
         --pidfile "$dir/redis/redis.pid" --logfile "$dir/redis/redis.log" </dev/null >/dev/null 2>&1 9>&-
-    for _ in $(seq 100); do
-        redis-cli -p "$redis_port" ping >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    echo "redis-server did not answer on port $redis_port; see $dir/redis/redis.log" >&2
-    return 1
+    wait_for redis-server "$redis_port" "$dir/redis/redis.log" 10 redis-cli -p "$redis_port" ping
 }
 
 start_etcd() {
@@ -141,12 +142,7 @@ start_etcd() {
         --listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" \
         --initial-cluster "test=$peer" </dev/null >"$dir/etcd/etcd.log" 2>&1 9>&- &
     echo $! >"$dir/etcd/pid"
-    for _ in $(seq 100); do
-        curl -sf -m 2 "http://$host:$etcd_port/health" >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    echo "etcd did not answer on port $etcd_port; see $dir/etcd/etcd.log" >&2
-    return 1
+    wait_for etcd "$etcd_port" "$dir/etcd/etcd.log" 10 curl -sf -m 2 "http://$host:$etcd_port/health"
 }
 
 # nats-server from the Go module proxy: Debian's (2.9) answers JetStream's account info in a
@@ -184,12 +180,7 @@ start_nats() {
     nohup "$nats_bin" --config "$dir/nats/nats.conf" --addr "$host" --port "$nats_port" \
         --http_port "$((nats_port + 4000))" --jetstream --store_dir "$dir/nats/jetstream" \
         --pid "$dir/nats/pid" </dev/null >"$dir/nats/nats.log" 2>&1 9>&- &
-    for _ in $(seq 100); do
-        curl -sf -m 2 "$monitor/healthz?js-enabled-only=true" >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    echo "nats-server did not answer on port $nats_port; see $dir/nats/nats.log" >&2
-    return 1
+    wait_for nats-server "$nats_port" "$dir/nats/nats.log" 10 curl -sf -m 2 "$monitor/healthz?js-enabled-only=true"
 }
 
 # RabbitMQ's environment: its data, logs, node name and Erlang cookie under "$dir/rabbitmq"
@@ -222,12 +213,7 @@ start_rabbitmq() {
     printf '[].\n' >"$data/enabled_plugins"
     # Debian's /usr/sbin wrapper would switch to the rabbitmq user; the server itself runs as us.
     env "${rabbitmq_env[@]}" nohup "$server" </dev/null >"$data/log/stdout.log" 2>&1 9>&- &
-    for _ in $(seq 300); do
-        rabbitmq_up && return 0
-        sleep 0.1
-    done
-    echo "rabbitmq-server did not answer on port $rabbitmq_port; see $data/log" >&2
-    return 1
+    wait_for rabbitmq-server "$rabbitmq_port" "$data/log" 30 rabbitmq_up
 }
 
 url() {
