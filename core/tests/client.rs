@@ -519,6 +519,71 @@ async fn a_failing_handler_runs_once_per_call_by_default() {
     }
 }
 
+/// An answer that is an HTTP error (as a proxy, or go-micro's transport failing, gives), on a
+/// pooled connection, is the call's answer: the call is not sent again on a new connection,
+/// which would run the handler twice.
+#[tokio::test]
+async fn an_http_error_answered_on_a_pooled_connection_is_not_sent_again() {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let requests = Arc::new(AtomicUsize::new(0));
+    let seen = requests.clone();
+    // Answers the first request of each connection 200 and every later one 503, keeping the
+    // connection open.
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut stream = BufReader::new(stream);
+                for n in 0.. {
+                    let (mut line, mut length) = (String::new(), 0);
+                    loop {
+                        line.clear();
+                        if stream.read_line(&mut line).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            length = v.trim().parse().unwrap();
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                    }
+                    stream.read_exact(&mut vec![0; length]).await.unwrap();
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    let answer: &[u8] = if n == 0 {
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+                    } else {
+                        b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy"
+                    };
+                    stream.get_mut().write_all(answer).await.unwrap();
+                }
+            });
+        }
+    });
+    let client = Client::new(Arc::new(Memory::new()));
+    let options = CallOptions {
+        retries: 0,
+        ..at(&address)
+    };
+    let ok: serde_json::Value = client
+        .call_with("any", "Any.Call", &alice(), &options)
+        .await
+        .unwrap();
+    assert_eq!(ok, serde_json::json!({}));
+    let err = client
+        .call_with::<_, serde_json::Value>("any", "Any.Call", &alice(), &options)
+        .await
+        .unwrap_err();
+    assert!(err.detail.contains("503"), "{err}");
+    assert_eq!(
+        requests.load(Ordering::SeqCst),
+        2,
+        "the second call was sent once"
+    );
+}
+
 #[tokio::test]
 async fn a_timeout_answered_by_a_service_is_retried_on_another_node() {
     let registry = Memory::new();

@@ -390,21 +390,35 @@ impl Core {
         options: &CallOptions,
     ) -> std::result::Result<Message, Failure> {
         if let Some(mut conn) = self.pool.take(address) {
-            match send_recv(&mut conn, header, body).await {
-                Ok(reply) => {
-                    self.pool.put(conn);
-                    return Ok(reply);
-                }
-                Err(failure) => {
-                    let err = failure.err;
+            let result = send_recv(&mut conn, header, body).await;
+            match &result {
+                Err(failure) if failure.reached != Reached::Answered => {
+                    let err = &failure.err;
                     tracing::debug!(%err, address, "pooled connection failed; dialing a new one")
                 }
+                // An answer, error or not, is the handler's: the call is never sent again.
+                _ => return self.keep(conn, result),
             }
         }
         let mut conn = self.dial(address, options).await.map_err(Failure::unsent)?;
-        let reply = send_recv(&mut conn, header, body).await?;
-        self.pool.put(conn);
-        Ok(reply)
+        let result = send_recv(&mut conn, header, body).await;
+        self.keep(conn, result)
+    }
+
+    /// Puts `conn` back in the pool when the exchange ended with an answer (an error answer
+    /// too: it was read whole), and gives `result` on.
+    fn keep(
+        &self,
+        conn: Conn,
+        result: std::result::Result<Message, Failure>,
+    ) -> std::result::Result<Message, Failure> {
+        if result
+            .as_ref()
+            .map_or_else(|failure| failure.reached == Reached::Answered, |_| true)
+        {
+            self.pool.put(conn);
+        }
+        result
     }
 
     async fn dial(&self, address: &str, options: &CallOptions) -> Result<Conn> {
