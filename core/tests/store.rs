@@ -458,6 +458,7 @@ async fn mysql_keeps_keys_and_values_byte_for_byte() {
 /// A store whose server is down answers 503 saying so, and works again once the server is
 /// back, without being made anew: at start, and after the server went away under it. `start`
 /// and `kill` start the server the store's address names and kill it (SIGKILL).
+#[cfg(any(feature = "mysql", feature = "redis"))]
 async fn recovers(store: &dyn Store, start: impl Fn(), kill: impl Fn()) {
     let plain = WriteOptions::default();
     let write = || store.write(Record::new("k", "v"), &plain);
