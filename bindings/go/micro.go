@@ -34,18 +34,20 @@ import "unsafe"
 type Config struct {
 	// WorkerThreads is the engine's thread count (0: one per core).
 	WorkerThreads int `json:"worker_threads,omitempty"`
-	// Registry is mdns (default) or memory.
+	// Registry is mdns (default), memory, etcd or nats.
 	Registry string `json:"registry,omitempty"`
-	// RegistryAddress is the registry's address, for registries that have one.
+	// RegistryAddress is the registry's address, for registries that have one (etcd:
+	// host:port, nats: nats://host:4222).
 	RegistryAddress string `json:"registry_address,omitempty"`
-	// Broker is http (default), memory or rabbitmq.
+	// Broker is http (default), memory, nats or rabbitmq.
 	Broker string `json:"broker,omitempty"`
-	// BrokerAddress is the broker's address: the http broker's listen address, or RabbitMQ's
-	// URL (amqp://user:password@host:5672/vhost).
+	// BrokerAddress is the broker's address: the http broker's listen address, NATS's
+	// (nats://host:4222, ?jetstream=true for at-least-once delivery) or RabbitMQ's URL
+	// (amqp://user:password@host:5672/vhost).
 	BrokerAddress string `json:"broker_address,omitempty"`
-	// Store is file (default) or memory.
+	// Store is file (default), memory, mysql, postgres, redis or nats.
 	Store string `json:"store,omitempty"`
-	// StoreAddress is the store's address, for stores that have one.
+	// StoreAddress is the store's address: the file store's directory, or the server's URL.
 	StoreAddress string `json:"store_address,omitempty"`
 	// StoreDatabase is the store's database name.
 	StoreDatabase string `json:"store_database,omitempty"`
