@@ -4,7 +4,7 @@
 //! restarted server is picked up without a new connection; only a first connection that
 //! failed is tried again, after [`crate::reconnect`]'s pause.
 
-use crate::backend::Server;
+use crate::backend::{Server, option};
 use crate::errors::{Error, Result};
 use crate::reconnect::Reconnecting;
 use async_nats::connection::State;
@@ -144,15 +144,6 @@ fn without_credentials(address: &str) -> String {
         },
         None => address.to_string(),
     }
-}
-
-/// The value of `name` in the `?query` of `address`, if given.
-pub(crate) fn option<'a>(address: Option<&'a str>, name: &str) -> Option<&'a str> {
-    let (_, query) = address?.split_once('?')?;
-    query.split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (key == name).then_some(value)
-    })
 }
 
 /// The duration `name` in the `?query` of `address` (`250ms`, `30s`, `2m`), or `default`.

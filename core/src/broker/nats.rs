@@ -72,10 +72,10 @@ impl Nats {
             name: "NATS",
             example: crate::nats::DEFAULT_ADDRESS,
         };
-        let jetstream = match crate::nats::option(address, "jetstream") {
+        let jetstream = match crate::backend::option(address, "jetstream") {
             None | Some("false") => None,
             Some("true") => Some(JetStreamOptions {
-                max_deliver: match crate::nats::option(address, "max_deliver") {
+                max_deliver: match crate::backend::option(address, "max_deliver") {
                     None => DEFAULT_MAX_DELIVER,
                     Some(text) => text.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
                         Error::bad_request(

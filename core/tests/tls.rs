@@ -1,0 +1,76 @@
+//! TLS to the backends' servers, against the test servers' TLS faces (`scripts/servers.sh`,
+//! whose CA signed their certificates): with the CA given, TLS works; with the system's roots
+//! alone, or plain to a port that takes TLS only, it fails with a 503 saying why, never with
+//! the password.
+
+mod support;
+
+use micro::errors::{Error, Kind};
+use micro::store::{self, ReadOptions, Record, Store, WriteOptions};
+
+/// The store options for `address`.
+fn at(address: &str) -> store::Options {
+    store::Options {
+        address: Some(address.into()),
+        ..Default::default()
+    }
+}
+
+/// `url` with the query option `name` taken out.
+fn without(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').unwrap();
+    let rest: Vec<&str> = query
+        .split('&')
+        .filter(|pair| !pair.starts_with(&format!("{name}=")))
+        .collect();
+    if rest.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", rest.join("&"))
+    }
+}
+
+/// Writes a record to `store` and reads it back.
+async fn round_trip(store: &dyn Store) {
+    store
+        .write(Record::new("tls", "over TLS"), &WriteOptions::default())
+        .await
+        .unwrap();
+    let read = store.read("tls", &ReadOptions::default()).await.unwrap();
+    assert_eq!(&read[0].value[..], b"over TLS");
+}
+
+/// Asserts that `err` is a 503 whose detail holds each of `words`, and no `secret`.
+fn unavailable(err: &Error, words: &[&str], secret: &str) {
+    eprintln!("{err}");
+    assert_eq!(err.kind, Kind::Unavailable, "{err}");
+    for word in words {
+        assert!(err.detail.contains(word), "no {word:?} in: {}", err.detail);
+    }
+    assert!(!err.to_string().contains(secret), "{err}");
+}
+
+#[tokio::test]
+async fn postgres_over_tls() {
+    let url = support::server("postgres-tls").replace("postgres@", "postgres:pg-s3cret@");
+    assert!(url.contains("sslmode=require&sslrootcert="), "{url}");
+    let trusted = store::Postgres::new(at(&url)).unwrap();
+    round_trip(&trusted).await;
+
+    let system_roots = store::Postgres::new(at(&without(&url, "sslrootcert"))).unwrap();
+    let err = system_roots
+        .read("tls", &ReadOptions::default())
+        .await
+        .unwrap_err();
+    unavailable(&err, &["TLS failed", "sslrootcert="], "pg-s3cret");
+
+    // prefer (also the default): TLS the system does not trust gives way to plain.
+    let prefer = without(&url, "sslrootcert").replace("sslmode=require", "sslmode=prefer");
+    round_trip(&store::Postgres::new(at(&prefer)).unwrap()).await;
+
+    let missing = url.replace("sslrootcert=/", "sslrootcert=/no/such/");
+    let err = store::Postgres::new(at(&missing)).err().unwrap();
+    assert_eq!(err.kind, Kind::BadRequest, "{err}");
+    assert!(err.detail.contains("sslrootcert=/no/such/"), "{err}");
+    assert!(!err.to_string().contains("pg-s3cret"), "{err}");
+}
