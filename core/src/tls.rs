@@ -99,12 +99,17 @@ fn rustls_error<'a>(err: &'a (dyn StdError + 'static)) -> Option<&'a rustls::Err
         if let Some(tls) = err.downcast_ref::<rustls::Error>() {
             return Some(tls);
         }
-        // An I/O error's `source` skips the error it wraps; `get_ref` is that error.
-        if let Some(inner) = err
-            .downcast_ref::<std::io::Error>()
-            .and_then(|e| e.get_ref())
-            && let Some(tls) = rustls_error(inner)
-        {
+        // The `source` of an I/O error, and of an error in an `Arc` (as redis-rs holds them),
+        // skips the error it wraps: that error is looked into here.
+        let wrapped: Option<&(dyn StdError + 'static)> =
+            match err.downcast_ref::<Arc<dyn StdError + Send + Sync>>() {
+                Some(shared) => Some(&**shared),
+                None => err
+                    .downcast_ref::<std::io::Error>()
+                    .and_then(|e| e.get_ref())
+                    .map(|e| e as &(dyn StdError + 'static)),
+            };
+        if let Some(tls) = wrapped.and_then(rustls_error) {
             return Some(tls);
         }
         next = err.source();

@@ -74,3 +74,27 @@ async fn postgres_over_tls() {
     assert!(err.detail.contains("sslrootcert=/no/such/"), "{err}");
     assert!(!err.to_string().contains("pg-s3cret"), "{err}");
 }
+
+#[tokio::test]
+async fn redis_over_tls() {
+    let url = support::server("redis-tls").replace("rediss://", "rediss://:rd-s3cret@");
+    assert!(url.contains("?ca="), "{url}");
+    // The test server wants no password: the password is only there to be kept out of errors.
+    let trusted = store::Redis::new(at(&url.replace(":rd-s3cret@", ""))).unwrap();
+    round_trip(&trusted).await;
+
+    let system_roots = store::Redis::new(at(&without(&url, "ca"))).unwrap();
+    let err = system_roots
+        .read("tls", &ReadOptions::default())
+        .await
+        .unwrap_err();
+    unavailable(&err, &["TLS failed", "ca="], "rd-s3cret");
+
+    let plain =
+        store::Redis::new(at(&without(&url, "ca").replace("rediss://", "redis://"))).unwrap();
+    let err = plain
+        .read("tls", &ReadOptions::default())
+        .await
+        .unwrap_err();
+    unavailable(&err, &["redis"], "rd-s3cret");
+}
