@@ -5,8 +5,10 @@
 
 mod support;
 
+use micro::broker::{self, Broker};
 use micro::errors::{Error, Kind};
 use micro::store::{self, ReadOptions, Record, Store, WriteOptions};
+use support::inbox::Inbox;
 
 /// The store options for `address`.
 fn at(address: &str) -> store::Options {
@@ -97,4 +99,42 @@ async fn redis_over_tls() {
         .await
         .unwrap_err();
     unavailable(&err, &["redis"], "rd-s3cret");
+}
+
+#[tokio::test]
+async fn nats_over_tls() {
+    let url = support::server("nats-tls").replace("tls://", "tls://micro:nt-s3cret@");
+    assert!(url.contains("?ca="), "{url}");
+    // The server's accounts take user micro's password "micro": this one is only there to be
+    // kept out of errors, and is put right where the server must accept it.
+    let right = url.replace(":nt-s3cret@", ":micro@");
+    let store = store::Nats::new(at(&right)).unwrap();
+    round_trip(&store).await;
+    // A nats:// server given the CA: TLS all the same.
+    let broker = broker::Nats::new(Some(&right.replace("tls://", "nats://"))).unwrap();
+    let mut inbox = Inbox::new();
+    let _subscribed = broker
+        .subscribe("tls.topic", inbox.handler(0), Default::default())
+        .await
+        .unwrap();
+    broker
+        .publish("tls.topic", broker::Message::new("over TLS"))
+        .await
+        .unwrap();
+    assert_eq!(&inbox.next().await.2.body[..], b"over TLS");
+
+    let system_roots = store::Nats::new(at(&without(&url, "ca"))).unwrap();
+    let err = system_roots
+        .read("tls", &ReadOptions::default())
+        .await
+        .unwrap_err();
+    unavailable(&err, &["TLS failed", "ca="], "nt-s3cret");
+
+    let plain = without(&url, "ca").replace("tls://", "nats://");
+    let err = store::Nats::new(at(&plain))
+        .unwrap()
+        .read("tls", &ReadOptions::default())
+        .await
+        .unwrap_err();
+    unavailable(&err, &["TLS"], "nt-s3cret");
 }
