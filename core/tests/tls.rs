@@ -6,7 +6,7 @@
 mod support;
 
 use micro::broker::{self, Broker};
-use micro::errors::{Error, Kind};
+use micro::errors::Kind;
 use micro::store::{self, ReadOptions, Record, Store, WriteOptions};
 use support::inbox::Inbox;
 
@@ -32,6 +32,21 @@ fn without(url: &str, name: &str) -> String {
     }
 }
 
+/// The store `make` gives for `trusted`, an address with the CA file as option `ca`, writes and
+/// reads over TLS; for `url` (the same with a wrong password `secret`) without the CA, so with
+/// the system's roots alone, it fails saying TLS failed and to give `ca`.
+async fn trusts_the_ca<S: Store>(
+    make: impl Fn(store::Options) -> micro::Result<S>,
+    (trusted, url): (&str, &str),
+    ca: &str,
+    secret: &str,
+) {
+    assert!(trusted.contains(&format!("{ca}=/")), "{trusted}");
+    round_trip(&make(at(trusted)).unwrap()).await;
+    let system_roots = make(at(&without(url, ca))).unwrap();
+    unavailable(system_roots, &["TLS failed", &format!("{ca}=")], secret).await;
+}
+
 /// Writes a record to `store` and reads it back.
 async fn round_trip(store: &dyn Store) {
     store
@@ -42,8 +57,13 @@ async fn round_trip(store: &dyn Store) {
     assert_eq!(&read[0].value[..], b"over TLS");
 }
 
-/// Asserts that `err` is a 503 whose detail holds each of `words`, and no `secret`.
-fn unavailable(err: &Error, words: &[&str], secret: &str) {
+/// Asserts that a read from `store` fails with a 503 whose detail holds each of `words`, and
+/// no `secret`.
+async fn unavailable(store: impl Store, words: &[&str], secret: &str) {
+    let err = store
+        .read("tls", &ReadOptions::default())
+        .await
+        .unwrap_err();
     eprintln!("{err}");
     assert_eq!(err.kind, Kind::Unavailable, "{err}");
     for word in words {
@@ -55,16 +75,15 @@ fn unavailable(err: &Error, words: &[&str], secret: &str) {
 #[tokio::test]
 async fn postgres_over_tls() {
     let url = support::server("postgres-tls").replace("postgres@", "postgres:pg-s3cret@");
-    assert!(url.contains("sslmode=require&sslrootcert="), "{url}");
-    let trusted = store::Postgres::new(at(&url)).unwrap();
-    round_trip(&trusted).await;
-
-    let system_roots = store::Postgres::new(at(&without(&url, "sslrootcert"))).unwrap();
-    let err = system_roots
-        .read("tls", &ReadOptions::default())
-        .await
-        .unwrap_err();
-    unavailable(&err, &["TLS failed", "sslrootcert="], "pg-s3cret");
+    assert!(url.contains("sslmode=require"), "{url}");
+    // The test server trusts every local user, whatever the password.
+    trusts_the_ca(
+        store::Postgres::new,
+        (&url, &url),
+        "sslrootcert",
+        "pg-s3cret",
+    )
+    .await;
 
     // prefer (also the default): TLS the system does not trust gives way to plain.
     let prefer = without(&url, "sslrootcert").replace("sslmode=require", "sslmode=prefer");
@@ -79,39 +98,27 @@ async fn postgres_over_tls() {
 
 #[tokio::test]
 async fn redis_over_tls() {
-    let url = support::server("redis-tls").replace("rediss://", "rediss://:rd-s3cret@");
-    assert!(url.contains("?ca="), "{url}");
-    // The test server wants no password: the password is only there to be kept out of errors.
-    let trusted = store::Redis::new(at(&url.replace(":rd-s3cret@", ""))).unwrap();
-    round_trip(&trusted).await;
+    let trusted = support::server("redis-tls");
+    // The test server wants no password: this one is only there to be kept out of errors.
+    let url = trusted.replace("rediss://", "rediss://:rd-s3cret@");
+    trusts_the_ca(store::Redis::new, (&trusted, &url), "ca", "rd-s3cret").await;
 
-    let system_roots = store::Redis::new(at(&without(&url, "ca"))).unwrap();
-    let err = system_roots
-        .read("tls", &ReadOptions::default())
-        .await
-        .unwrap_err();
-    unavailable(&err, &["TLS failed", "ca="], "rd-s3cret");
-
-    let plain =
-        store::Redis::new(at(&without(&url, "ca").replace("rediss://", "redis://"))).unwrap();
-    let err = plain
-        .read("tls", &ReadOptions::default())
-        .await
-        .unwrap_err();
-    unavailable(&err, &["redis"], "rd-s3cret");
+    // Plain to the TLS port: the server hangs up.
+    let plain = without(&url, "ca").replace("rediss://", "redis://");
+    let store = store::Redis::new(at(&plain)).unwrap();
+    unavailable(store, &["redis at 127.0.0.1:56380"], "rd-s3cret").await;
 }
 
 #[tokio::test]
 async fn nats_over_tls() {
-    let url = support::server("nats-tls").replace("tls://", "tls://micro:nt-s3cret@");
-    assert!(url.contains("?ca="), "{url}");
-    // The server's accounts take user micro's password "micro": this one is only there to be
-    // kept out of errors, and is put right where the server must accept it.
-    let right = url.replace(":nt-s3cret@", ":micro@");
-    let store = store::Nats::new(at(&right)).unwrap();
-    round_trip(&store).await;
+    let trusted = support::server("nats-tls");
+    // The server's accounts take no password for user micro: this one is only there to be
+    // kept out of errors.
+    let url = trusted.replace("tls://", "tls://micro:nt-s3cret@");
+    trusts_the_ca(store::Nats::new, (&trusted, &url), "ca", "nt-s3cret").await;
+
     // A nats:// server given the CA: TLS all the same.
-    let broker = broker::Nats::new(Some(&right.replace("tls://", "nats://"))).unwrap();
+    let broker = broker::Nats::new(Some(&trusted.replace("tls://", "nats://"))).unwrap();
     let mut inbox = Inbox::new();
     let _subscribed = broker
         .subscribe("tls.topic", inbox.handler(0), Default::default())
@@ -123,18 +130,8 @@ async fn nats_over_tls() {
         .unwrap();
     assert_eq!(&inbox.next().await.2.body[..], b"over TLS");
 
-    let system_roots = store::Nats::new(at(&without(&url, "ca"))).unwrap();
-    let err = system_roots
-        .read("tls", &ReadOptions::default())
-        .await
-        .unwrap_err();
-    unavailable(&err, &["TLS failed", "ca="], "nt-s3cret");
-
+    // Plain to the TLS-only server: the server asks for TLS, which fails without the CA.
     let plain = without(&url, "ca").replace("tls://", "nats://");
-    let err = store::Nats::new(at(&plain))
-        .unwrap()
-        .read("tls", &ReadOptions::default())
-        .await
-        .unwrap_err();
-    unavailable(&err, &["TLS"], "nt-s3cret");
+    let store = store::Nats::new(at(&plain)).unwrap();
+    unavailable(store, &["TLS failed"], "nt-s3cret").await;
 }
