@@ -4,14 +4,18 @@
 #
 #   scripts/servers.sh start NAME...   start them (one already running is left as it is)
 #   scripts/servers.sh url NAME        the URL a test connects to
+#   scripts/servers.sh ca              the test CA's certificate, which signed the servers' own
 #   scripts/servers.sh kill NAME       kill it with SIGKILL, keeping its data (start brings it back)
 #   scripts/servers.sh stop            stop every one started here and remove its data
 #
-# NAME: mysql (MariaDB), postgres, redis, etcd, nats, rabbitmq. MICRO_SERVERS_DIR sets where
-# their data goes (default /tmp/libmicro-servers: PostgreSQL runs as the postgres user, who must
-# reach it); MICRO_SERVERS_HOST the address etcd and nats listen on (default 127.0.0.1; a test
-# host's address inside a network namespace); MICRO_MYSQL_PORT MariaDB's port (default 53306),
-# for a second one.
+# NAME: mysql (MariaDB), postgres, redis, etcd, nats, rabbitmq; and their TLS faces, whose URLs
+# trust the test CA: postgres-tls (the same server: PostgreSQL takes plain and TLS clients on its
+# one port), redis-tls (the same server, on a TLS port beside the plain one) and nats-tls (a
+# second NATS, for TLS only). MICRO_SERVERS_DIR sets where their data goes (default
+# /tmp/libmicro-servers: PostgreSQL runs as the postgres user, who must reach it);
+# MICRO_SERVERS_HOST the address etcd and nats listen on (default 127.0.0.1; a test host's
+# address inside a network namespace); MICRO_MYSQL_PORT MariaDB's port (default 53306), for a
+# second one.
 set -euo pipefail
 
 dir="${MICRO_SERVERS_DIR:-/tmp/libmicro-servers}"
@@ -21,10 +25,13 @@ redis_port=56379
 etcd_port=52379
 nats_port=54222
 rabbitmq_port=55672
+redis_tls_port=56380
+nats_tls_port=54223
 # RabbitMQ's Erlang node and its port mapper (epmd), apart from any system RabbitMQ's.
 rabbitmq_dist_port=55673
 rabbitmq_epmd_port=54369
 host="${MICRO_SERVERS_HOST:-127.0.0.1}"
+names="mysql, postgres, redis, etcd, nats, rabbitmq, postgres-tls, redis-tls or nats-tls"
 
 # Installs Debian's packages "$@" without starting their system services.
 install() {
@@ -57,6 +64,33 @@ as_postgres() {
     if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# A test CA and a certificate it signed for the servers (127.0.0.1, localhost and $host), made
+# once with openssl. They are kept apart from MICRO_SERVERS_DIR, in one place for the machine:
+# the ports are the machine's, so a server another directory's run started must be trusted by
+# this run's clients too.
+tls_dir="$HOME/.cache/libmicro/tls"
+
+make_tls() {
+    [ -f "$tls_dir/server.pem" ] && return 0
+    local tmp
+    tmp="$(mktemp -d)"
+    (
+        cd "$tmp"
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+            -subj "/CN=libmicro test CA" -keyout ca.key -out ca.pem \
+            -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+            -keyout server.key -out server.csr
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost%s\nextendedKeyUsage=serverAuth\n' \
+            "$([ "$host" = 127.0.0.1 ] || echo ",IP:$host")" >server.ext
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+            -extfile server.ext -out server.pem
+    ) >/dev/null 2>&1
+    mkdir -p "$(dirname "$tls_dir")"
+    # Another run may have made them meanwhile: its stay.
+    mv -T "$tmp" "$tls_dir" 2>/dev/null || rm -rf "$tmp"
+}
+
 pg_bin() {
     local bin
     bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
@@ -67,20 +101,30 @@ pg_bin() {
     echo "$bin"
 }
 
+# Plain and TLS clients on one port; the client's sslmode chooses.
 start_postgres() {
     local bin data="$dir/postgres"
     bin="$(pg_bin)"
-    if [ -f "$data/postmaster.pid" ] && as_postgres "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    if pg_isready -q -h 127.0.0.1 -p "$postgres_port"; then
         return 0
     fi
     rm -rf "$data"
     mkdir -p "$data"
     [ "$(id -u)" != 0 ] || chown postgres "$dir" "$data"
     as_postgres "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 >"$dir/postgres-init.log"
+    # Its key must be the server user's own, readable by it alone.
+    make_tls
+    cp "$tls_dir/server.key" "$tls_dir/server.pem" "$data/"
+    chmod 0600 "$data/server.key"
+    [ "$(id -u)" != 0 ] || chown postgres "$data/server.key" "$data/server.pem"
     as_postgres "$bin/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 \
-        -o "-p $postgres_port -c listen_addresses=127.0.0.1 -k $data -c fsync=off -c max_connections=200" \
+        -o "-p $postgres_port -c listen_addresses=127.0.0.1 -k $data -c fsync=off -c max_connections=200 -c ssl=on -c ssl_cert_file=server.pem -c ssl_key_file=server.key" \
         start </dev/null >/dev/null 2>&1 9>&-
 }
+
+# TLS clients reach the same servers.
+start_postgres_tls() { start_postgres; }
+start_redis_tls() { start_redis; }
 
 # The user the MySQL tests connect as (with every privilege), and its password.
 mysql_user=micro
@@ -122,8 +166,12 @@ start_redis() {
         return 0
     fi
     mkdir -p "$dir/redis"
-    # 64 numbered databases: each store contract test takes one of its own.
+    make_tls
+    # 64 numbered databases: each store contract test takes one of its own. TLS on a port of
+    # its own.
     redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+        --tls-port "$redis_tls_port" --tls-cert-file "$tls_dir/server.pem" \
+        --tls-key-file "$tls_dir/server.key" --tls-ca-cert-file "$tls_dir/ca.pem" --tls-auth-clients no \
         --databases 64 --daemonize yes --dir "$dir/redis" \
         --pidfile "$dir/redis/redis.pid" --logfile "$dir/redis/redis.log" </dev/null >/dev/null 2>&1 9>&-
     wait_for redis-server "$redis_port" "$dir/redis/redis.log" 10 redis-cli -p "$redis_port" ping
@@ -151,7 +199,16 @@ nats_version=v2.14.10
 nats_bin="${MICRO_TOOLS_DIR:-$HOME/.cache/libmicro/bin}/nats-server-$nats_version"
 
 # NATS with JetStream, its streams and buckets on disk under $dir/nats (kept by kill).
-start_nats() {
+start_nats() { run_nats nats "$nats_port"; }
+
+# A second NATS, for TLS clients only (nats-server takes TLS on all its port or none), under
+# $dir/nats-tls.
+start_nats_tls() { run_nats nats-tls "$nats_tls_port" tls; }
+
+# Runs nats-server as $1 (its directory under $dir) on port $2 (its monitor on $2 + 4000), with
+# TLS only when $3 is "tls".
+run_nats() {
+    local name=$1 port=$2 tls=${3:-}
     if [ ! -x "$nats_bin" ]; then
         local gobin
         gobin="$(mktemp -d)"
@@ -160,11 +217,11 @@ start_nats() {
         mv "$gobin/nats-server" "$nats_bin"
         rmdir "$gobin"
     fi
-    local monitor="http://$host:$((nats_port + 4000))"
+    local monitor="http://$host:$((port + 4000))" data="$dir/$name"
     if curl -sf -m 2 "$monitor/healthz?js-enabled-only=true" >/dev/null 2>&1; then
         return 0
     fi
-    mkdir -p "$dir/nats"
+    mkdir -p "$data"
     # Clients without credentials land in the account "micro"; 64 more accounts, user and
     # password "store<n>", each see JetStream buckets of their own: each store contract test
     # takes one, as with Redis's numbered databases.
@@ -176,11 +233,15 @@ start_nats() {
         done
         echo "}"
         echo "no_auth_user: micro"
-    } >"$dir/nats/nats.conf"
-    nohup "$nats_bin" --config "$dir/nats/nats.conf" --addr "$host" --port "$nats_port" \
-        --http_port "$((nats_port + 4000))" --jetstream --store_dir "$dir/nats/jetstream" \
-        --pid "$dir/nats/pid" </dev/null >"$dir/nats/nats.log" 2>&1 9>&- &
-    wait_for nats-server "$nats_port" "$dir/nats/nats.log" 10 curl -sf -m 2 "$monitor/healthz?js-enabled-only=true"
+        if [ "$tls" = tls ]; then
+            make_tls
+            echo "tls { cert_file: \"$tls_dir/server.pem\", key_file: \"$tls_dir/server.key\" }"
+        fi
+    } >"$data/nats.conf"
+    nohup "$nats_bin" --config "$data/nats.conf" --addr "$host" --port "$port" \
+        --http_port "$((port + 4000))" --jetstream --store_dir "$data/jetstream" \
+        --pid "$data/pid" </dev/null >"$data/nats.log" 2>&1 9>&- &
+    wait_for nats-server "$port" "$data/nats.log" 10 curl -sf -m 2 "$monitor/healthz?js-enabled-only=true"
 }
 
 # RabbitMQ's environment: its data, logs, node name and Erlang cookie under "$dir/rabbitmq"
@@ -224,7 +285,10 @@ url() {
         etcd) echo "$host:$etcd_port" ;;
         nats) echo "nats://$host:$nats_port" ;;
         rabbitmq) echo "amqp://guest:guest@127.0.0.1:$rabbitmq_port/" ;;
-        *) echo "unknown server $1: mysql, postgres, redis, etcd, nats or rabbitmq" >&2; return 2 ;;
+        postgres-tls) echo "postgres://postgres@127.0.0.1:$postgres_port/postgres?sslmode=require&sslrootcert=$tls_dir/ca.pem" ;;
+        redis-tls) echo "rediss://127.0.0.1:$redis_tls_port/0?ca=$tls_dir/ca.pem" ;;
+        nats-tls) echo "tls://$host:$nats_tls_port?ca=$tls_dir/ca.pem" ;;
+        *) echo "unknown server $1: $names" >&2; return 2 ;;
     esac
 }
 
@@ -240,7 +304,7 @@ stop() {
         redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
     fi
     # Whatever did not stop when asked.
-    for name in mysql postgres redis etcd nats rabbitmq; do kill_server "$name"; done
+    for name in mysql postgres redis etcd nats nats-tls rabbitmq; do kill_server "$name"; done
     # RabbitMQ's port mapper, once its node is gone.
     if [ -d "$dir/rabbitmq" ]; then
         for _ in $(seq 50); do
@@ -258,7 +322,7 @@ kill_server() {
         postgres) [ ! -f "$dir/postgres/postmaster.pid" ] || kill -KILL "$(head -1 "$dir/postgres/postmaster.pid")" 2>/dev/null || true ;;
         redis) [ ! -f "$dir/redis/redis.pid" ] || kill -KILL "$(cat "$dir/redis/redis.pid")" 2>/dev/null || true ;;
         etcd) [ ! -f "$dir/etcd/pid" ] || kill -KILL "$(cat "$dir/etcd/pid")" 2>/dev/null || true ;;
-        nats) [ ! -f "$dir/nats/pid" ] || kill -KILL "$(cat "$dir/nats/pid")" 2>/dev/null || true ;;
+        nats | nats-tls) [ ! -f "$dir/$1/pid" ] || kill -KILL "$(cat "$dir/$1/pid")" 2>/dev/null || true ;;
         rabbitmq) [ ! -f "$dir/rabbitmq/pid" ] || kill -KILL "$(cat "$dir/rabbitmq/pid")" 2>/dev/null || true ;;
         *) url "$1" >/dev/null ;;
     esac
@@ -274,14 +338,15 @@ case "${1:-}" in
         flock 9
         for name in "$@"; do
             url "$name" >/dev/null
-            "start_$name"
+            "start_${name//-/_}"
         done
         ;;
     url) url "$2" ;;
+    ca) make_tls && echo "$tls_dir/ca.pem" ;;
     kill) kill_server "$2" ;;
     stop) stop ;;
     *)
-        echo "usage: $0 start NAME... | url NAME | kill NAME | stop   (NAME: mysql, postgres, redis, etcd, nats, rabbitmq)" >&2
+        echo "usage: $0 start NAME... | url NAME | ca | kill NAME | stop   (NAME: $names)" >&2
         exit 2
         ;;
 esac

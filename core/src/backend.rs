@@ -83,3 +83,55 @@ impl Server {
         )
     }
 }
+
+/// The value of `name` in the `?query` of `address`, if given.
+pub(crate) fn option<'a>(address: Option<&'a str>, name: &str) -> Option<&'a str> {
+    let (_, query) = address?.split_once('?')?;
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (key == name).then_some(value)
+    })
+}
+
+/// `address` without the option `name` in its `?query`, and that option's value if given.
+#[cfg(feature = "postgres")]
+pub(crate) fn take_option<'a>(address: &'a str, name: &str) -> (String, Option<&'a str>) {
+    let value = option(Some(address), name);
+    let Some((base, query)) = address.split_once('?') else {
+        return (address.to_string(), value);
+    };
+    let rest: Vec<&str> = query
+        .split('&')
+        .filter(|pair| pair.split_once('=').map_or(*pair, |(key, _)| key) != name)
+        .collect();
+    if rest.is_empty() {
+        (base.to_string(), value)
+    } else {
+        (format!("{base}?{}", rest.join("&")), value)
+    }
+}
+
+#[cfg(all(test, feature = "postgres"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_option_is_taken_out_of_the_query() {
+        let url = "postgres://h/db?sslmode=require&sslrootcert=/ca.pem&x=1";
+        assert_eq!(
+            take_option(url, "sslrootcert"),
+            (
+                "postgres://h/db?sslmode=require&x=1".into(),
+                Some("/ca.pem")
+            )
+        );
+        assert_eq!(
+            take_option("postgres://h/db?sslrootcert=/ca.pem", "sslrootcert"),
+            ("postgres://h/db".into(), Some("/ca.pem"))
+        );
+        assert_eq!(
+            take_option("postgres://h/db", "x"),
+            ("postgres://h/db".into(), None)
+        );
+    }
+}

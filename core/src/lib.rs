@@ -45,6 +45,8 @@ pub mod schema;
 pub mod server;
 pub mod service;
 pub mod store;
+#[cfg(any(feature = "nats", feature = "postgres", feature = "redis"))]
+mod tls;
 pub mod transport;
 
 pub use client::Client;

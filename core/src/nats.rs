@@ -3,10 +3,15 @@
 //! Once connected, async-nats reconnects by itself and resubscribes every subscription, so a
 //! restarted server is picked up without a new connection; only a first connection that
 //! failed is tried again, after [`crate::reconnect`]'s pause.
+//!
+//! TLS as go-micro's NATS options give it: a `tls://` server, `?tls=true` (TLS to every
+//! server, checked against the system's roots), or `?ca=/path/ca.pem` (TLS to every server,
+//! checked against the CA certificates of that file instead).
 
-use crate::backend::Server;
+use crate::backend::{Server, option};
 use crate::errors::{Error, Result};
 use crate::reconnect::Reconnecting;
+use crate::tls;
 use async_nats::connection::State;
 use async_nats::{Client, ConnectErrorKind, ConnectOptions, ServerAddr};
 use std::time::Duration;
@@ -23,6 +28,10 @@ pub(crate) struct Link {
     servers: Vec<ServerAddr>,
     /// The user and password (or, alone, the token) the address gives.
     credentials: Option<(String, Option<String>)>,
+    /// Whether every server must take TLS (`?tls=true`, or a CA given).
+    require_tls: bool,
+    /// The CA certificates (PEM) of `?ca=`, trusted in place of the system's roots.
+    ca: Option<Vec<u8>>,
     /// Where the servers are, for messages: hosts and ports, no credentials.
     place: String,
     link: Reconnecting<Client>,
@@ -30,8 +39,12 @@ pub(crate) struct Link {
 
 impl Link {
     /// The servers of `address` (comma-separated `[nats://][user:password@]host[:port]`, or
-    /// `tls://` for TLS; default [`DEFAULT_ADDRESS`]), without its `?query`.
+    /// `tls://` for TLS; default [`DEFAULT_ADDRESS`]), with the TLS options of its `?query`.
     pub(crate) fn new(server: Server, address: Option<&str>) -> Result<Link> {
+        let ca = option(address, "ca")
+            .map(|path| tls::read_ca(&server, "ca", path))
+            .transpose()?;
+        let require_tls = flag(server.id, address, "tls")? || ca.is_some();
         let address = address.map(|a| a.split_once('?').map_or(a, |(servers, _)| servers));
         let mut servers = Vec::new();
         for address in address.unwrap_or(DEFAULT_ADDRESS).split(',') {
@@ -66,6 +79,8 @@ impl Link {
             server,
             servers,
             credentials,
+            require_tls,
+            ca,
             place,
             link: Reconnecting::new(),
         })
@@ -82,7 +97,12 @@ impl Link {
                 Some((token, None)) => ConnectOptions::with_token(token),
                 None => ConnectOptions::new(),
             };
+            let options = match &self.ca {
+                Some(ca) => options.tls_client_config(tls::client_config(Some(ca))),
+                None => options,
+            };
             options
+                .require_tls(self.require_tls)
                 .name(format!("libmicro {}", self.server.component))
                 .connection_timeout(TIMEOUT)
                 .request_timeout(Some(TIMEOUT))
@@ -95,7 +115,8 @@ impl Link {
                             format!("{err}: it refused the user and password given"),
                         )
                     }
-                    _ => self.unavailable(err),
+                    _ => self
+                        .unavailable(tls::explain(&err, "ca").unwrap_or_else(|| err.to_string())),
                 })
         };
         let client = self.link.get(|_| true, connect).await?;
@@ -146,13 +167,16 @@ fn without_credentials(address: &str) -> String {
     }
 }
 
-/// The value of `name` in the `?query` of `address`, if given.
-pub(crate) fn option<'a>(address: Option<&'a str>, name: &str) -> Option<&'a str> {
-    let (_, query) = address?.split_once('?')?;
-    query.split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (key == name).then_some(value)
-    })
+/// The flag `name` in the `?query` of `address`: `true`, or `false` (the default).
+pub(crate) fn flag(id: &'static str, address: Option<&str>, name: &str) -> Result<bool> {
+    match option(address, name) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(Error::bad_request(
+            id,
+            format!("NATS option {name}={other:?} is neither true nor false"),
+        )),
+    }
 }
 
 /// The duration `name` in the `?query` of `address` (`250ms`, `30s`, `2m`), or `default`.
@@ -239,6 +263,10 @@ mod tests {
         assert_eq!(option(address, "max_deliver"), Some("3"));
         assert_eq!(option(address, "ack_wait"), None);
         assert_eq!(option(Some("nats://h"), "jetstream"), None);
+        assert!(flag("t", Some("nats://h?tls=true"), "tls").unwrap());
+        assert!(!flag("t", Some("nats://h?tls=false"), "tls").unwrap());
+        assert!(!flag("t", address, "tls").unwrap());
+        assert!(flag("t", Some("nats://h?tls=yes"), "tls").is_err());
         let at = Some("nats://h?wait=250ms&slow=2m&bad=5h");
         let second = Duration::from_secs(1);
         assert_eq!(

@@ -63,8 +63,8 @@ struct JetStreamOptions {
 impl Nats {
     /// A broker on the NATS servers at `address` (comma-separated
     /// `[nats://][user:password@]host[:port]`, default `nats://127.0.0.1:4222`), with the
-    /// options `jetstream=true`, `max_deliver=5` and `ack_wait=30s` after a `?`; connects on
-    /// first use.
+    /// options `jetstream=true`, `max_deliver=5` and `ack_wait=30s` after a `?` besides the TLS
+    /// ones every NATS address takes ([`crate::nats`]); connects on first use.
     pub fn new(address: Option<&str>) -> Result<Nats> {
         let role = Server {
             id: ID,
@@ -72,10 +72,9 @@ impl Nats {
             name: "NATS",
             example: crate::nats::DEFAULT_ADDRESS,
         };
-        let jetstream = match crate::nats::option(address, "jetstream") {
-            None | Some("false") => None,
-            Some("true") => Some(JetStreamOptions {
-                max_deliver: match crate::nats::option(address, "max_deliver") {
+        let jetstream = if crate::nats::flag(ID, address, "jetstream")? {
+            Some(JetStreamOptions {
+                max_deliver: match crate::backend::option(address, "max_deliver") {
                     None => DEFAULT_MAX_DELIVER,
                     Some(text) => text.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
                         Error::bad_request(
@@ -85,13 +84,9 @@ impl Nats {
                     })?,
                 },
                 ack_wait: crate::nats::duration(ID, address, "ack_wait", DEFAULT_ACK_WAIT)?,
-            }),
-            Some(other) => {
-                return Err(Error::bad_request(
-                    ID,
-                    format!("NATS option jetstream={other:?} is neither true nor false"),
-                ));
-            }
+            })
+        } else {
+            None
         };
         Ok(Nats {
             inner: Arc::new(Inner {

@@ -12,15 +12,18 @@ use super::{
     DeleteOptions, ListOptions, Options, ReadOptions, Record, Store, WriteOptions, check_key,
     check_write, not_found, scope, time_left,
 };
-use crate::backend::Server;
+use crate::backend::{Server, take_option};
 use crate::errors::{Error, Result};
 use crate::reconnect::Reconnecting;
+use crate::tls;
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::SystemTime;
+use tokio_postgres::config::SslMode;
 use tokio_postgres::types::{Json, ToSql};
-use tokio_postgres::{Client, NoTls, Row};
+use tokio_postgres::{Client, Row};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 const POSTGRES: Server = Server {
     id: "micro.store.postgres",
@@ -33,9 +36,15 @@ const MAX_IDENTIFIER: usize = 63;
 
 /// The PostgreSQL store. `Options::address` is the server's URL
 /// (`postgres://user:password@host:5432/dbname`); the password is never printed.
+///
+/// TLS as libpq's options in the URL choose it: `sslmode=disable` (plain), `prefer` (the
+/// default: TLS when the server offers it with a certificate trusted here, else plain) or
+/// `require` (TLS, the server's certificate checked); `sslrootcert=/path/ca.pem` trusts the CA
+/// certificates of that file in place of the system's roots.
 pub struct Postgres {
     options: Options,
     config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
     /// Where the server is, for messages: hosts, ports and database, no credentials.
     place: String,
     link: Reconnecting<Arc<Client>>,
@@ -46,11 +55,18 @@ impl Postgres {
     /// A store on the server at `options.address`; connects on first use.
     pub fn new(options: Options) -> Result<Postgres> {
         let url = POSTGRES.url(options.address.as_deref())?;
+        // tokio-postgres's parser refuses options it does not know, libpq's sslrootcert among
+        // them: it is taken out here and read by us.
+        let (url, root) = take_option(url, "sslrootcert");
+        let ca = root
+            .map(|path| tls::read_ca(&POSTGRES, "sslrootcert", path))
+            .transpose()?;
         let config: tokio_postgres::Config = url.parse().map_err(|e| POSTGRES.bad_url(e))?;
         let place = place(&config);
         Ok(Postgres {
             options,
             config,
+            tls: MakeRustlsConnect::new(tls::client_config(ca.as_deref())),
             place,
             link: Reconnecting::new(),
             tables: Tables::new(),
@@ -61,11 +77,20 @@ impl Postgres {
     async fn client(&self) -> Result<Arc<Client>> {
         let connect = || async {
             self.tables.forget().await;
-            let (client, connection) = self
-                .config
-                .connect(NoTls)
-                .await
-                .map_err(|err| POSTGRES.unreachable(&self.place, describe(&err)))?;
+            let mut connected = self.config.connect(self.tls.clone()).await;
+            // libpq's prefer: plain when TLS fails (here, when the server's certificate is not
+            // trusted: we never use TLS unchecked).
+            if let Err(err) = &connected
+                && self.config.get_ssl_mode() == SslMode::Prefer
+                && tls::explain(err, "sslrootcert").is_some()
+            {
+                tracing::debug!(server = %self.place, %err, "TLS failed; connecting without (sslmode=prefer)");
+                let mut plain = self.config.clone();
+                plain.ssl_mode(SslMode::Disable);
+                connected = plain.connect(self.tls.clone()).await;
+            }
+            let (client, connection) =
+                connected.map_err(|err| POSTGRES.unreachable(&self.place, describe(&err)))?;
             let place = self.place.clone();
             tokio::spawn(async move {
                 if let Err(err) = connection.await {
@@ -181,9 +206,12 @@ fn record(row: &Row, now: SystemTime) -> Record {
     }
 }
 
-/// What went wrong: the server's own message when it sent one (the client's says only "db
-/// error"), else the client's.
+/// What went wrong: why TLS failed and how to fix it, or the server's own message when it sent
+/// one (the client's says only "db error"), else the client's.
 fn describe(err: &tokio_postgres::Error) -> String {
+    if let Some(why) = tls::explain(err, "sslrootcert") {
+        return why;
+    }
     match err.as_db_error() {
         Some(db) => db.message().to_string(),
         None => err.to_string(),

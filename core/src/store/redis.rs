@@ -11,9 +11,10 @@ use super::{
     DeleteOptions, ListOptions, Options, ReadOptions, Record, Store, WriteOptions, check_key,
     check_write, not_found, scope,
 };
-use crate::backend::Server;
+use crate::backend::{Server, option};
 use crate::errors::{Error, Result};
 use crate::reconnect::Reconnecting;
+use crate::tls;
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::collections::HashMap;
@@ -29,7 +30,9 @@ const REDIS: Server = Server {
 const BATCH: usize = 128;
 
 /// The Redis store. `Options::address` is the server's URL (`redis://[:password@]host:6379/0`,
-/// or `rediss://` for TLS); the password is never printed.
+/// or `rediss://` for TLS, checking the server's certificate against the system's roots or,
+/// with `?ca=/path/ca.pem`, against the CA certificates of that file); the password is never
+/// printed.
 pub struct Redis {
     options: Options,
     client: redis::Client,
@@ -42,7 +45,18 @@ impl Redis {
     /// A store on the server at `options.address`; connects on first use.
     pub fn new(options: Options) -> Result<Redis> {
         let url = REDIS.url(options.address.as_deref())?;
-        let client = redis::Client::open(url).map_err(|e| REDIS.bad_url(e))?;
+        let client = match option(Some(url), "ca") {
+            Some(path) => {
+                let root_cert = Some(tls::read_ca(&REDIS, "ca", path)?);
+                let certificates = redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert,
+                };
+                redis::Client::build_with_tls(url, certificates)
+            }
+            None => redis::Client::open(url),
+        }
+        .map_err(|e| REDIS.bad_url(e))?;
         let info = client.get_connection_info();
         let place = format!("{}/{}", info.addr(), info.redis_settings().db());
         Ok(Redis {
@@ -61,9 +75,13 @@ impl Redis {
                 .set_number_of_retries(1)
                 .set_connection_timeout(Some(Duration::from_secs(5)))
                 .set_response_timeout(Some(Duration::from_secs(10)));
+            tls::default_provider();
             ConnectionManager::new_with_config(self.client.clone(), config)
                 .await
-                .map_err(|err| REDIS.unreachable(&self.place, err))
+                .map_err(|err| {
+                    let why = tls::explain(&err, "ca").unwrap_or_else(|| err.to_string());
+                    REDIS.unreachable(&self.place, why)
+                })
         };
         self.link.get(|_| true, connect).await
     }
