@@ -11,6 +11,7 @@
 #
 #   bench/distributed/run.sh
 #   MICRO_BENCH_ONLY="nats" bench/distributed/run.sh    # these servers' rows, printed only
+#                                                       # (to merge into the results by hand)
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -129,19 +130,25 @@ report() {
     echo
     echo "nats_publish_to_handler: 20000 go-micro JSON broker messages (100-byte body) published"
     echo "back to back on core NATS by one broker client, timed from the first publish until a"
-    echo "subscriber's handler on a second client in the same process has the last (libmicro's"
-    echo "publish returns once the message is written to the socket, go-micro's once it is in the"
-    echo "client's buffer); _p99: then 2000 messages published one at a time, each once the handler"
-    echo "had the previous one, the 99th percentile from publish to handler. nats_jetstream_*: the"
-    echo "same through libmicro's JetStream mode (\`?jetstream=true\`: each publish waits until the"
-    echo "stream stored the message, the handler's acknowledgement follows). nats_register_p50 and"
-    echo "nats_first_lookup_p50: as etcd's, 30 registrations without TTL; a lookup gathers the"
-    echo "answers for the registry's 100 ms on both sides (go-micro's scatter-gather, by design), so"
-    echo "it takes 100 ms whatever the client; nats_first_lookup_misses: how many of the 30 first"
-    echo "lookups found nothing (go-micro's registration subscribes to queries without waiting for"
-    echo "the server, so a lookup right after may come first). natskv_*: as the other stores, on"
-    echo "JetStream key-value buckets (file storage), each side in its own bucket and key layout"
-    echo "(go-micro \`<table>_<key>\`, libmicro \`<table>.<key>\`)."
+    echo "subscriber's handler on a second client in the same process has the last. libmicro's"
+    echo "publish returns once the message is written to the socket, so that a process ending right"
+    echo "after loses nothing; go-micro's returns once the message is in the client's buffer, which"
+    echo "it writes in batches. One write a message costs little while the machine's other core is"
+    echo "free for nats-server, and much when it is busy (each write may then hand our core to"
+    echo "nats-server): libmicro's single runs vary far more than go-micro's, the best is shown."
+    echo "_p99: then 2000 messages published one at a time, each once the handler had the previous"
+    echo "one, the 99th percentile from publish to handler. nats_jetstream_*: the same through"
+    echo "libmicro's JetStream mode (\`?jetstream=true\`: each publish waits until the stream stored"
+    echo "the message; the handler's acknowledgement follows). nats_register_p50 and"
+    echo "nats_first_lookup_p50: as etcd's, 30 registrations without TTL; a lookup gathers the answers"
+    echo "for the registry's 100 ms on both sides (go-micro's scatter-gather, by design), so it takes"
+    echo "100 ms whatever the client: libmicro's ends at its timeout (its timer set a millisecond"
+    echo "early, as tokio's fire on the millisecond tick after their deadline), go-micro's just after."
+    echo "nats_first_lookup_misses: how many of the 30 first lookups found nothing (go-micro's"
+    echo "registration subscribes to queries without waiting for the server, so a lookup right after"
+    echo "may come first). natskv_*: as the other stores, on JetStream key-value buckets (file"
+    echo "storage), each side in its own bucket and key layout (go-micro \`<table>_<key>\`, libmicro"
+    echo "\`<table>.<key>\`)."
 }
 
 if [ "$only" = "$all" ]; then
