@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Distributed backends, libmicro against go-micro v5.30.0 on the same servers in one run
 # (scripts/servers.sh starts etcd, PostgreSQL, Redis, MariaDB and NATS on loopback): the etcd
-# and NATS registries (a cached lookup, a registration and the first lookup of it from another
-# client), store writes then reads one after another (100-byte values) on PostgreSQL, Redis,
+# registry's cached lookup, a registration and the first lookup of it from another client on
+# etcd and NATS, store writes then reads one after another (100-byte values) on PostgreSQL, Redis,
 # MariaDB and NATS key-value buckets (go-micro ships no Redis store), and NATS broker messages
 # from publish to handler (go-micro's NATS broker has no JetStream). libmicro's side is
 # bench/distributed (distributed-bench), go-micro's tests/interop/cmd/distbench. The two take
@@ -21,8 +21,6 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/libmicro/target}"
 all="etcd postgres redis mysql nats"
 only="${MICRO_BENCH_ONLY:-$all}"
 servers="$root/scripts/servers.sh"
-# Each side's arguments (name=address), the rows of the table and the servers' versions.
-ours_args=() theirs_args=() rows=() versions=()
 for name in $only; do
     case "$name" in
         etcd | postgres | redis | mysql | nats) ;;
@@ -33,6 +31,8 @@ done
 (cd "$root/tests/interop" && GOFLAGS=-mod=mod go build -o bin/ ./cmd/distbench)
 # shellcheck disable=SC2086
 "$servers" start $only
+# Each side's arguments (name=address), the rows of the table and the servers' versions.
+ours_args=() theirs_args=() rows=() versions=()
 for name in $only; do
     url="$("$servers" url "$name")"
     ours_args+=("$name=$url")
