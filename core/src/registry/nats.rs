@@ -28,6 +28,8 @@ pub const QUERY_SUBJECT: &str = "micro.nats.query";
 pub const WATCH_SUBJECT: &str = "micro.nats.watch";
 /// How long a lookup waits for answers, as go-micro's.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(100);
+/// How late tokio's timers may fire: they round their deadline up to the next millisecond.
+const TIMER_TICK: Duration = Duration::from_millis(1);
 
 /// The NATS registry.
 pub struct Nats {
@@ -137,6 +139,11 @@ impl Nats {
 
     /// The services every process answers `asked` with, their nodes joined per version.
     async fn query(&self, asked: Message) -> Result<Vec<Service>> {
+        // The answers that come within the timeout from now; the timer is set a tick early so
+        // that the lookup ends at its timeout, not up to a tick after (as go-micro's, on Go's
+        // finer timers).
+        let deadline =
+            tokio::time::Instant::now() + self.timeout.saturating_sub(TIMER_TICK).max(TIMER_TICK);
         let client = self.link.client().await?;
         let inbox = client.new_inbox();
         let mut answers = client
@@ -149,7 +156,6 @@ impl Nats {
             .await
             .map_err(|e| self.link.unavailable(e))?;
         let mut services: BTreeMap<(String, String), Service> = BTreeMap::new();
-        let deadline = tokio::time::Instant::now() + self.timeout;
         while let Ok(Some(answer)) = tokio::time::timeout_at(deadline, answers.next()).await {
             let Ok(service) = serde_json::from_slice::<Service>(&answer.payload) else {
                 continue;
