@@ -145,6 +145,11 @@ impl Link {
         }
     }
 
+    /// The client, if one was made and is not being made right now.
+    pub(crate) fn connected(&self) -> Option<Client> {
+        self.link.current()
+    }
+
     /// The 503 for NATS that cannot be reached, or that broke off a request.
     pub(crate) fn unavailable(&self, why: impl std::fmt::Display) -> Error {
         self.server.unreachable(&self.place, why)

@@ -30,6 +30,12 @@ impl<C: Clone> Reconnecting<C> {
         }
     }
 
+    /// The connection made last, if any, unless one is being made at this moment.
+    #[cfg(feature = "nats")]
+    pub(crate) fn current(&self) -> Option<C> {
+        self.state.try_lock().ok()?.connection.clone()
+    }
+
     /// The connection while `healthy` says it is; otherwise a new one from `connect`, unless
     /// the last try failed less than a pause ago, which gives that failure again.
     pub(crate) async fn get<F, Fut>(&self, healthy: impl Fn(&C) -> bool, connect: F) -> Result<C>
