@@ -9,9 +9,9 @@
 #   scripts/servers.sh stop            stop every one started here and remove its data
 #
 # NAME: mysql (MariaDB), postgres, redis, etcd, nats, rabbitmq; and their TLS faces, whose URLs
-# trust the test CA: postgres-tls (the same server: PostgreSQL takes plain and TLS clients on its
-# one port), redis-tls (the same server, on a TLS port beside the plain one) and nats-tls (a
-# second NATS, for TLS only). MICRO_SERVERS_DIR sets where their data goes (default
+# trust the test CA: mysql-tls and postgres-tls (the same servers: MariaDB and PostgreSQL take
+# plain and TLS clients on their one port), redis-tls (the same server, on a TLS port beside the
+# plain one) and nats-tls (a second NATS, for TLS only). MICRO_SERVERS_DIR sets where their data goes (default
 # /tmp/libmicro-servers: PostgreSQL runs as the postgres user, who must reach it);
 # MICRO_SERVERS_HOST the address etcd and nats listen on (default 127.0.0.1; a test host's
 # address inside a network namespace); MICRO_MYSQL_PORT MariaDB's port (default 53306), for a
@@ -31,7 +31,7 @@ nats_tls_port=54223
 rabbitmq_dist_port=55673
 rabbitmq_epmd_port=54369
 host="${MICRO_SERVERS_HOST:-127.0.0.1}"
-names="mysql, postgres, redis, etcd, nats, rabbitmq, postgres-tls, redis-tls or nats-tls"
+names="mysql, postgres, redis, etcd, nats, rabbitmq, mysql-tls, postgres-tls, redis-tls or nats-tls"
 
 # Installs Debian's packages "$@" without starting their system services.
 install() {
@@ -123,6 +123,7 @@ start_postgres() {
 }
 
 # TLS clients reach the same servers.
+start_mysql_tls() { start_mysql; }
 start_postgres_tls() { start_postgres; }
 start_redis_tls() { start_redis; }
 
@@ -136,7 +137,9 @@ mysql_client() { mariadb --no-defaults --socket="$dir/mysql/mysqld.sock" -u root
 start_mysql() {
     [ -x /usr/sbin/mariadbd ] || install mariadb-server
     local data="$dir/mysql" as=()
-    if mysql_client -e 'SELECT 1' >/dev/null 2>&1; then
+    # One answering on the port, whichever run started it, has the tests' user.
+    if mariadb --no-defaults -h 127.0.0.1 -P "$mysql_port" -u "$mysql_user" -p"$mysql_password" \
+        -e 'SELECT 1' >/dev/null 2>&1; then
         return 0
     fi
     # As root it must be told to run as root; as anyone else it runs as them.
@@ -151,7 +154,10 @@ start_mysql() {
         mariadb-install-db --no-defaults "${options[@]}" --auth-root-authentication-method=normal \
             --skip-test-db >"$dir/mysql-init.log" 2>&1
     fi
+    # Plain and TLS clients on one port; the client chooses.
+    make_tls
     nohup /usr/sbin/mariadbd --no-defaults "${options[@]}" --port="$mysql_port" \
+        --ssl-cert="$tls_dir/server.pem" --ssl-key="$tls_dir/server.key" --ssl-ca="$tls_dir/ca.pem" \
         --bind-address=127.0.0.1 --skip-name-resolve --socket="$data/mysqld.sock" \
         --pid-file="$data/mysqld.pid" --log-error="$dir/mysql.log" --max-connections=200 \
         </dev/null >/dev/null 2>&1 9>&- &
@@ -285,6 +291,7 @@ url() {
         etcd) echo "$host:$etcd_port" ;;
         nats) echo "nats://$host:$nats_port" ;;
         rabbitmq) echo "amqp://guest:guest@127.0.0.1:$rabbitmq_port/" ;;
+        mysql-tls) echo "mysql://$mysql_user:$mysql_password@127.0.0.1:$mysql_port?require_ssl=true&ssl_ca=$tls_dir/ca.pem" ;;
         postgres-tls) echo "postgres://postgres@127.0.0.1:$postgres_port/postgres?sslmode=require&sslrootcert=$tls_dir/ca.pem" ;;
         redis-tls) echo "rediss://127.0.0.1:$redis_tls_port/0?ca=$tls_dir/ca.pem" ;;
         nats-tls) echo "tls://$host:$nats_tls_port?ca=$tls_dir/ca.pem" ;;

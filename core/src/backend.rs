@@ -94,7 +94,7 @@ pub(crate) fn option<'a>(address: Option<&'a str>, name: &str) -> Option<&'a str
 }
 
 /// `address` without the option `name` in its `?query`, and that option's value if given.
-#[cfg(feature = "postgres")]
+#[cfg(any(feature = "mysql", feature = "postgres"))]
 pub(crate) fn take_option<'a>(address: &'a str, name: &str) -> (String, Option<&'a str>) {
     let value = option(Some(address), name);
     let Some((base, query)) = address.split_once('?') else {
@@ -111,7 +111,7 @@ pub(crate) fn take_option<'a>(address: &'a str, name: &str) -> (String, Option<&
     }
 }
 
-#[cfg(all(test, feature = "postgres"))]
+#[cfg(all(test, any(feature = "mysql", feature = "postgres")))]
 mod tests {
     use super::*;
 

@@ -45,7 +45,12 @@ pub mod schema;
 pub mod server;
 pub mod service;
 pub mod store;
-#[cfg(any(feature = "nats", feature = "postgres", feature = "redis"))]
+#[cfg(any(
+    feature = "mysql",
+    feature = "nats",
+    feature = "postgres",
+    feature = "redis"
+))]
 mod tls;
 pub mod transport;
 

@@ -53,9 +53,9 @@ pub(crate) fn client_config(ca: Option<&[u8]>) -> rustls::ClientConfig {
 }
 
 /// Makes ring rustls's process-wide crypto provider unless one is set, for the clients that
-/// build their own configuration on rustls's defaults (redis-rs): rustls picks one by itself
-/// only when a single provider is compiled in.
-#[cfg(feature = "redis")]
+/// build their own configuration on rustls's defaults (redis-rs, mysql_async): rustls picks one
+/// by itself only when a single provider is compiled in.
+#[cfg(any(feature = "mysql", feature = "redis"))]
 pub(crate) fn default_provider() {
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         // Another thread may have set one meanwhile: that one stays.

@@ -73,6 +73,19 @@ async fn unavailable(store: impl Store, words: &[&str], secret: &str) {
 }
 
 #[tokio::test]
+async fn mysql_over_tls() {
+    let url = support::server("mysql-tls");
+    assert!(url.contains("require_ssl=true"), "{url}");
+    trusts_the_ca(store::Mysql::new, (&url, &url), "ssl_ca", "micro-test").await;
+
+    let missing = url.replace("ssl_ca=/", "ssl_ca=/no/such/");
+    let err = store::Mysql::new(at(&missing)).err().unwrap();
+    assert_eq!(err.kind, Kind::BadRequest, "{err}");
+    assert!(err.detail.contains("ssl_ca=/no/such/"), "{err}");
+    assert!(!err.to_string().contains("micro-test"), "{err}");
+}
+
+#[tokio::test]
 async fn postgres_over_tls() {
     let url = support::server("postgres-tls").replace("postgres@", "postgres:pg-s3cret@");
     assert!(url.contains("sslmode=require"), "{url}");
