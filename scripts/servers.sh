@@ -10,8 +10,8 @@
 #
 # NAME: mysql (MariaDB), postgres, redis, etcd, nats, rabbitmq; and their TLS faces, whose URLs
 # trust the test CA: mysql-tls and postgres-tls (the same servers: MariaDB and PostgreSQL take
-# plain and TLS clients on their one port), redis-tls (the same server, on a TLS port beside the
-# plain one) and nats-tls (a second NATS, for TLS only). MICRO_SERVERS_DIR sets where their data goes (default
+# plain and TLS clients on their one port), redis-tls and rabbitmq-tls (the same servers, on a TLS
+# port beside the plain one) and nats-tls (a second NATS, for TLS only). MICRO_SERVERS_DIR sets where their data goes (default
 # /tmp/libmicro-servers: PostgreSQL runs as the postgres user, who must reach it);
 # MICRO_SERVERS_HOST the address etcd and nats listen on (default 127.0.0.1; a test host's
 # address inside a network namespace); MICRO_MYSQL_PORT MariaDB's port (default 53306), for a
@@ -25,13 +25,14 @@ redis_port=56379
 etcd_port=52379
 nats_port=54222
 rabbitmq_port=55672
+rabbitmq_tls_port=55671
 redis_tls_port=56380
 nats_tls_port=54223
 # RabbitMQ's Erlang node and its port mapper (epmd), apart from any system RabbitMQ's.
 rabbitmq_dist_port=55673
 rabbitmq_epmd_port=54369
 host="${MICRO_SERVERS_HOST:-127.0.0.1}"
-names="mysql, postgres, redis, etcd, nats, rabbitmq, mysql-tls, postgres-tls, redis-tls or nats-tls"
+names="mysql, postgres, redis, etcd, nats, rabbitmq, mysql-tls, postgres-tls, redis-tls, rabbitmq-tls or nats-tls"
 
 # Installs Debian's packages "$@" without starting their system services.
 install() {
@@ -125,6 +126,7 @@ start_postgres() {
 # TLS clients reach the same servers.
 start_mysql_tls() { start_mysql; }
 start_postgres_tls() { start_postgres; }
+start_rabbitmq_tls() { start_rabbitmq; }
 start_redis_tls() { start_redis; }
 
 # The user the MySQL tests connect as (with every privilege), and its password.
@@ -278,6 +280,16 @@ start_rabbitmq() {
     [ -f "$data/.erlang.cookie" ] || { head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$data/.erlang.cookie"; }
     chmod 400 "$data/.erlang.cookie"
     printf '[].\n' >"$data/enabled_plugins"
+    # TLS on a port of its own, beside the plain one.
+    make_tls
+    cat >"$data/rabbitmq.conf" <<EOF
+listeners.ssl.default = 127.0.0.1:$rabbitmq_tls_port
+ssl_options.cacertfile = $tls_dir/ca.pem
+ssl_options.certfile = $tls_dir/server.pem
+ssl_options.keyfile = $tls_dir/server.key
+ssl_options.verify = verify_none
+ssl_options.fail_if_no_peer_cert = false
+EOF
     # Debian's /usr/sbin wrapper would switch to the rabbitmq user; the server itself runs as us.
     env "${rabbitmq_env[@]}" nohup "$server" </dev/null >"$data/log/stdout.log" 2>&1 9>&- &
     wait_for rabbitmq-server "$rabbitmq_port" "$data/log" 30 rabbitmq_up
@@ -293,6 +305,7 @@ url() {
         rabbitmq) echo "amqp://guest:guest@127.0.0.1:$rabbitmq_port/" ;;
         mysql-tls) echo "mysql://$mysql_user:$mysql_password@127.0.0.1:$mysql_port?require_ssl=true&ssl_ca=$tls_dir/ca.pem" ;;
         postgres-tls) echo "postgres://postgres@127.0.0.1:$postgres_port/postgres?sslmode=require&sslrootcert=$tls_dir/ca.pem" ;;
+        rabbitmq-tls) echo "amqps://guest:guest@127.0.0.1:$rabbitmq_tls_port/?cacertfile=$tls_dir/ca.pem" ;;
         redis-tls) echo "rediss://127.0.0.1:$redis_tls_port/0?ca=$tls_dir/ca.pem" ;;
         nats-tls) echo "tls://$host:$nats_tls_port?ca=$tls_dir/ca.pem" ;;
         *) echo "unknown server $1: $names" >&2; return 2 ;;

@@ -49,6 +49,7 @@ pub mod store;
     feature = "mysql",
     feature = "nats",
     feature = "postgres",
+    feature = "rabbitmq",
     feature = "redis"
 ))]
 mod tls;
