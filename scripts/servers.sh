@@ -11,7 +11,7 @@
 # NAME: mysql (MariaDB), postgres, redis, etcd, nats, rabbitmq; and their TLS faces, whose URLs
 # trust the test CA: mysql-tls and postgres-tls (the same servers: MariaDB and PostgreSQL take
 # plain and TLS clients on their one port), redis-tls and rabbitmq-tls (the same servers, on a TLS
-# port beside the plain one) and nats-tls (a second NATS, for TLS only). MICRO_SERVERS_DIR sets where their data goes (default
+# port beside the plain one), and etcd-tls and nats-tls (a second etcd and NATS, for TLS only). MICRO_SERVERS_DIR sets where their data goes (default
 # /tmp/libmicro-servers: PostgreSQL runs as the postgres user, who must reach it);
 # MICRO_SERVERS_HOST the address etcd and nats listen on (default 127.0.0.1; a test host's
 # address inside a network namespace); MICRO_MYSQL_PORT MariaDB's port (default 53306), for a
@@ -23,6 +23,7 @@ mysql_port="${MICRO_MYSQL_PORT:-53306}"
 postgres_port=55432
 redis_port=56379
 etcd_port=52379
+etcd_tls_port=52381
 nats_port=54222
 rabbitmq_port=55672
 rabbitmq_tls_port=55671
@@ -32,7 +33,7 @@ nats_tls_port=54223
 rabbitmq_dist_port=55673
 rabbitmq_epmd_port=54369
 host="${MICRO_SERVERS_HOST:-127.0.0.1}"
-names="mysql, postgres, redis, etcd, nats, rabbitmq, mysql-tls, postgres-tls, redis-tls, rabbitmq-tls or nats-tls"
+names="mysql, postgres, redis, etcd, nats, rabbitmq, mysql-tls, postgres-tls, redis-tls, rabbitmq-tls, etcd-tls or nats-tls"
 
 # Installs Debian's packages "$@" without starting their system services.
 install() {
@@ -185,20 +186,34 @@ start_redis() {
     wait_for redis-server "$redis_port" "$dir/redis/redis.log" 10 redis-cli -p "$redis_port" ping
 }
 
-start_etcd() {
+start_etcd() { run_etcd etcd "$etcd_port"; }
+
+# A second etcd, for TLS clients only, under $dir/etcd-tls.
+start_etcd_tls() { run_etcd etcd-tls "$etcd_tls_port" tls; }
+
+# Runs etcd as $1 (its directory under $dir) on port $2 (its peers on $2 + 1), taking clients
+# over TLS only when $3 is "tls".
+run_etcd() {
+    local name=$1 port=$2 tls=${3:-} scheme=http flags=() health=(curl -sf -m 2)
     command -v etcd >/dev/null || install etcd-server
-    if curl -sf -m 2 "http://$host:$etcd_port/health" >/dev/null 2>&1; then
+    if [ "$tls" = tls ]; then
+        make_tls
+        scheme=https
+        flags=(--cert-file "$tls_dir/server.pem" --key-file "$tls_dir/server.key")
+        health+=(--cacert "$tls_dir/ca.pem")
+    fi
+    local client="$scheme://$host:$port" peer="http://$host:$((port + 1))" data="$dir/$name"
+    health+=("$client/health")
+    if "${health[@]}" >/dev/null 2>&1; then
         return 0
     fi
-    mkdir -p "$dir/etcd"
-    local peer="http://$host:$((etcd_port + 1))"
-    ETCD_UNSUPPORTED_ARCH="" nohup etcd --name test --data-dir "$dir/etcd/data" \
-        --listen-client-urls "http://$host:$etcd_port" \
-        --advertise-client-urls "http://$host:$etcd_port" \
+    mkdir -p "$data"
+    ETCD_UNSUPPORTED_ARCH="" nohup etcd --name test --data-dir "$data/data" \
+        --listen-client-urls "$client" --advertise-client-urls "$client" "${flags[@]}" \
         --listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" \
-        --initial-cluster "test=$peer" </dev/null >"$dir/etcd/etcd.log" 2>&1 9>&- &
-    echo $! >"$dir/etcd/pid"
-    wait_for etcd "$etcd_port" "$dir/etcd/etcd.log" 10 curl -sf -m 2 "http://$host:$etcd_port/health"
+        --initial-cluster "test=$peer" </dev/null >"$data/etcd.log" 2>&1 9>&- &
+    echo $! >"$data/pid"
+    wait_for etcd "$port" "$data/etcd.log" 10 "${health[@]}"
 }
 
 # nats-server from the Go module proxy: Debian's (2.9) answers JetStream's account info in a
@@ -305,6 +320,7 @@ url() {
         rabbitmq) echo "amqp://guest:guest@127.0.0.1:$rabbitmq_port/" ;;
         mysql-tls) echo "mysql://$mysql_user:$mysql_password@127.0.0.1:$mysql_port?require_ssl=true&ssl_ca=$tls_dir/ca.pem" ;;
         postgres-tls) echo "postgres://postgres@127.0.0.1:$postgres_port/postgres?sslmode=require&sslrootcert=$tls_dir/ca.pem" ;;
+        etcd-tls) echo "https://$host:$etcd_tls_port?ca=$tls_dir/ca.pem" ;;
         rabbitmq-tls) echo "amqps://guest:guest@127.0.0.1:$rabbitmq_tls_port/?cacertfile=$tls_dir/ca.pem" ;;
         redis-tls) echo "rediss://127.0.0.1:$redis_tls_port/0?ca=$tls_dir/ca.pem" ;;
         nats-tls) echo "tls://$host:$nats_tls_port?ca=$tls_dir/ca.pem" ;;
@@ -324,7 +340,7 @@ stop() {
         redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
     fi
     # Whatever did not stop when asked.
-    for name in mysql postgres redis etcd nats nats-tls rabbitmq; do kill_server "$name"; done
+    for name in mysql postgres redis etcd etcd-tls nats nats-tls rabbitmq; do kill_server "$name"; done
     # RabbitMQ's port mapper, once its node is gone.
     if [ -d "$dir/rabbitmq" ]; then
         for _ in $(seq 50); do
@@ -341,8 +357,7 @@ kill_server() {
         mysql) [ ! -f "$dir/mysql/mysqld.pid" ] || kill -KILL "$(cat "$dir/mysql/mysqld.pid")" 2>/dev/null || true ;;
         postgres) [ ! -f "$dir/postgres/postmaster.pid" ] || kill -KILL "$(head -1 "$dir/postgres/postmaster.pid")" 2>/dev/null || true ;;
         redis) [ ! -f "$dir/redis/redis.pid" ] || kill -KILL "$(cat "$dir/redis/redis.pid")" 2>/dev/null || true ;;
-        etcd) [ ! -f "$dir/etcd/pid" ] || kill -KILL "$(cat "$dir/etcd/pid")" 2>/dev/null || true ;;
-        nats | nats-tls) [ ! -f "$dir/$1/pid" ] || kill -KILL "$(cat "$dir/$1/pid")" 2>/dev/null || true ;;
+        etcd | etcd-tls | nats | nats-tls) [ ! -f "$dir/$1/pid" ] || kill -KILL "$(cat "$dir/$1/pid")" 2>/dev/null || true ;;
         rabbitmq) [ ! -f "$dir/rabbitmq/pid" ] || kill -KILL "$(cat "$dir/rabbitmq/pid")" 2>/dev/null || true ;;
         *) url "$1" >/dev/null ;;
     esac

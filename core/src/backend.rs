@@ -1,5 +1,5 @@
 //! What the backends on servers (the stores on MySQL, PostgreSQL and Redis, the broker on
-//! RabbitMQ, the registry, broker and store on NATS)
+//! RabbitMQ, the registry on etcd, the registry, broker and store on NATS)
 //! say the same way: how their address is given, that the server cannot be reached, and that a
 //! request to it failed. Where the server is appears as host, port and database (or virtual
 //! host) only, never with a password.

@@ -46,6 +46,7 @@ pub mod server;
 pub mod service;
 pub mod store;
 #[cfg(any(
+    feature = "etcd",
     feature = "mysql",
     feature = "nats",
     feature = "postgres",

@@ -7,6 +7,7 @@ mod support;
 
 use micro::broker::{self, Broker, RabbitmqOptions};
 use micro::errors::Kind;
+use micro::registry::{self, Node, Registry, Service};
 use micro::store::{self, ReadOptions, Record, Store, WriteOptions};
 use support::inbox::Inbox;
 
@@ -69,6 +70,23 @@ async fn pub_sub<B: Broker>(broker: &B) -> micro::Result<()> {
         .publish("tls.topic", broker::Message::new("over TLS"))
         .await?;
     assert_eq!(&inbox.next().await.2.body[..], b"over TLS");
+    Ok(())
+}
+
+/// Registers a service with `registry` and looks it up.
+async fn register_lookup<R: Registry>(registry: &R) -> micro::Result<()> {
+    let service = Service {
+        name: "tls.service".into(),
+        nodes: vec![Node {
+            id: "tls.service-1".into(),
+            address: "127.0.0.1:9000".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    registry.register(&service, None).await?;
+    let found = registry.get_service("tls.service").await?;
+    assert_eq!(found[0].nodes[0].id, "tls.service-1");
     Ok(())
 }
 
@@ -164,4 +182,17 @@ async fn rabbitmq_over_tls() {
     };
     trusts_the_ca(rabbitmq, pub_sub, (&trusted, &url), "cacertfile", "rb-s3cret").await;
 
+}
+
+#[tokio::test]
+async fn etcd_over_tls() {
+    let trusted = support::server("etcd-tls");
+    // The test server has no users: this password is only there to be kept out of errors.
+    let url = trusted.replace("https://", "https://root:et-s3cret@");
+    let etcd = |address: &str| registry::Etcd::new(Some(address));
+    trusts_the_ca(etcd, register_lookup, (&trusted, &url), "ca", "et-s3cret").await;
+
+    // host:port with the CA: TLS all the same.
+    let bare = trusted.replace("https://", "");
+    register_lookup(&etcd(&bare).unwrap()).await.unwrap();
 }
