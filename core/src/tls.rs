@@ -65,6 +65,7 @@ pub(crate) fn default_provider() {
 
 /// rustls's provider on ring. rustls deprecates it for lacking post-quantum key exchange, but
 /// its other provider (aws-lc-rs) needs cmake and nasm to build.
+#[cfg(any(feature = "mysql", feature = "nats", feature = "postgres", feature = "redis"))]
 #[allow(deprecated)]
 fn ring() -> rustls::crypto::CryptoProvider {
     rustls::crypto::ring::default_provider()

@@ -120,7 +120,14 @@ async fn postgres_over_tls() {
     assert!(url.contains("sslmode=require"), "{url}");
     // The test server trusts every local user, whatever the password.
     let postgres = |address: &str| store::Postgres::new(at(address));
-    trusts_the_ca(postgres, round_trip, (&url, &url), "sslrootcert", "pg-s3cret").await;
+    trusts_the_ca(
+        postgres,
+        round_trip,
+        (&url, &url),
+        "sslrootcert",
+        "pg-s3cret",
+    )
+    .await;
 
     // prefer (also the default): TLS the system does not trust gives way to plain.
     let prefer = without(&url, "sslrootcert").replace("sslmode=require", "sslmode=prefer");
@@ -180,8 +187,14 @@ async fn rabbitmq_over_tls() {
             ..Default::default()
         })
     };
-    trusts_the_ca(rabbitmq, pub_sub, (&trusted, &url), "cacertfile", "rb-s3cret").await;
-
+    trusts_the_ca(
+        rabbitmq,
+        pub_sub,
+        (&trusted, &url),
+        "cacertfile",
+        "rb-s3cret",
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -201,10 +201,7 @@ impl Etcd {
         let at = self.endpoints.join(",");
         match err {
             etcd_client::Error::GRpcStatus(status) if refused.contains(&status.code()) => {
-                Error::internal(
-                    ID,
-                    format!("etcd at {at} refused the request: {}", status.message()),
-                )
+                ETCD.failed(&at, "do the request", false, status.message())
             }
             other => {
                 let why = tls::explain(other, "ca").unwrap_or_else(|| other.to_string());
@@ -440,7 +437,10 @@ mod tests {
         );
         assert_eq!(Etcd::new(None).unwrap().endpoints, [DEFAULT_ADDRESS]);
         assert!(Etcd::new(Some("https://x/y")).is_err());
-        assert_eq!(Etcd::new(Some("https://h,h2:1")).unwrap().endpoints, ["h:2379", "h2:1"]);
+        assert_eq!(
+            Etcd::new(Some("https://h,h2:1")).unwrap().endpoints,
+            ["h:2379", "h2:1"]
+        );
         assert!(Etcd::new(Some("http://h,https://h2")).is_err());
         assert!(Etcd::new(Some("http://h?ca=/no/such/ca.pem")).is_err());
     }
