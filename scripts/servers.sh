@@ -9,9 +9,9 @@
 #   scripts/servers.sh stop            stop every one started here and remove its data
 #
 # NAME: mysql (MariaDB), postgres, redis, etcd, nats, rabbitmq; and their TLS faces, whose URLs
-# trust the test CA: postgres-tls (the same server: PostgreSQL takes plain and TLS clients on its
-# one port), redis-tls (the same server, on a TLS port beside the plain one) and nats-tls (a
-# second NATS, for TLS only). MICRO_SERVERS_DIR sets where their data goes (default
+# trust the test CA: mysql-tls and postgres-tls (the same servers: MariaDB and PostgreSQL take
+# plain and TLS clients on their one port), redis-tls and rabbitmq-tls (the same servers, on a TLS
+# port beside the plain one), and etcd-tls and nats-tls (a second etcd and NATS, for TLS only). MICRO_SERVERS_DIR sets where their data goes (default
 # /tmp/libmicro-servers: PostgreSQL runs as the postgres user, who must reach it);
 # MICRO_SERVERS_HOST the address etcd and nats listen on (default 127.0.0.1; a test host's
 # address inside a network namespace); MICRO_MYSQL_PORT MariaDB's port (default 53306), for a
@@ -23,15 +23,17 @@ mysql_port="${MICRO_MYSQL_PORT:-53306}"
 postgres_port=55432
 redis_port=56379
 etcd_port=52379
+etcd_tls_port=52381
 nats_port=54222
 rabbitmq_port=55672
+rabbitmq_tls_port=55671
 redis_tls_port=56380
 nats_tls_port=54223
 # RabbitMQ's Erlang node and its port mapper (epmd), apart from any system RabbitMQ's.
 rabbitmq_dist_port=55673
 rabbitmq_epmd_port=54369
 host="${MICRO_SERVERS_HOST:-127.0.0.1}"
-names="mysql, postgres, redis, etcd, nats, rabbitmq, postgres-tls, redis-tls or nats-tls"
+names="mysql, postgres, redis, etcd, nats, rabbitmq, mysql-tls, postgres-tls, redis-tls, rabbitmq-tls, etcd-tls or nats-tls"
 
 # Installs Debian's packages "$@" without starting their system services.
 install() {
@@ -123,7 +125,9 @@ start_postgres() {
 }
 
 # TLS clients reach the same servers.
+start_mysql_tls() { start_mysql; }
 start_postgres_tls() { start_postgres; }
+start_rabbitmq_tls() { start_rabbitmq; }
 start_redis_tls() { start_redis; }
 
 # The user the MySQL tests connect as (with every privilege), and its password.
@@ -136,7 +140,9 @@ mysql_client() { mariadb --no-defaults --socket="$dir/mysql/mysqld.sock" -u root
 start_mysql() {
     [ -x /usr/sbin/mariadbd ] || install mariadb-server
     local data="$dir/mysql" as=()
-    if mysql_client -e 'SELECT 1' >/dev/null 2>&1; then
+    # One answering on the port, whichever run started it, has the tests' user.
+    if mariadb --no-defaults -h 127.0.0.1 -P "$mysql_port" -u "$mysql_user" -p"$mysql_password" \
+        -e 'SELECT 1' >/dev/null 2>&1; then
         return 0
     fi
     # As root it must be told to run as root; as anyone else it runs as them.
@@ -151,7 +157,10 @@ start_mysql() {
         mariadb-install-db --no-defaults "${options[@]}" --auth-root-authentication-method=normal \
             --skip-test-db >"$dir/mysql-init.log" 2>&1
     fi
+    # Plain and TLS clients on one port; the client chooses.
+    make_tls
     nohup /usr/sbin/mariadbd --no-defaults "${options[@]}" --port="$mysql_port" \
+        --ssl-cert="$tls_dir/server.pem" --ssl-key="$tls_dir/server.key" --ssl-ca="$tls_dir/ca.pem" \
         --bind-address=127.0.0.1 --skip-name-resolve --socket="$data/mysqld.sock" \
         --pid-file="$data/mysqld.pid" --log-error="$dir/mysql.log" --max-connections=200 \
         </dev/null >/dev/null 2>&1 9>&- &
@@ -177,20 +186,34 @@ start_redis() {
     wait_for redis-server "$redis_port" "$dir/redis/redis.log" 10 redis-cli -p "$redis_port" ping
 }
 
-start_etcd() {
+start_etcd() { run_etcd etcd "$etcd_port"; }
+
+# A second etcd, for TLS clients only, under $dir/etcd-tls.
+start_etcd_tls() { run_etcd etcd-tls "$etcd_tls_port" tls; }
+
+# Runs etcd as $1 (its directory under $dir) on port $2 (its peers on $2 + 1), taking clients
+# over TLS only when $3 is "tls".
+run_etcd() {
+    local name=$1 port=$2 tls=${3:-} scheme=http flags=() health=(curl -sf -m 2)
     command -v etcd >/dev/null || install etcd-server
-    if curl -sf -m 2 "http://$host:$etcd_port/health" >/dev/null 2>&1; then
+    if [ "$tls" = tls ]; then
+        make_tls
+        scheme=https
+        flags=(--cert-file "$tls_dir/server.pem" --key-file "$tls_dir/server.key")
+        health+=(--cacert "$tls_dir/ca.pem")
+    fi
+    local client="$scheme://$host:$port" peer="http://$host:$((port + 1))" data="$dir/$name"
+    health+=("$client/health")
+    if "${health[@]}" >/dev/null 2>&1; then
         return 0
     fi
-    mkdir -p "$dir/etcd"
-    local peer="http://$host:$((etcd_port + 1))"
-    ETCD_UNSUPPORTED_ARCH="" nohup etcd --name test --data-dir "$dir/etcd/data" \
-        --listen-client-urls "http://$host:$etcd_port" \
-        --advertise-client-urls "http://$host:$etcd_port" \
+    mkdir -p "$data"
+    ETCD_UNSUPPORTED_ARCH="" nohup etcd --name test --data-dir "$data/data" \
+        --listen-client-urls "$client" --advertise-client-urls "$client" "${flags[@]}" \
         --listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" \
-        --initial-cluster "test=$peer" </dev/null >"$dir/etcd/etcd.log" 2>&1 9>&- &
-    echo $! >"$dir/etcd/pid"
-    wait_for etcd "$etcd_port" "$dir/etcd/etcd.log" 10 curl -sf -m 2 "http://$host:$etcd_port/health"
+        --initial-cluster "test=$peer" </dev/null >"$data/etcd.log" 2>&1 9>&- &
+    echo $! >"$data/pid"
+    wait_for etcd "$port" "$data/etcd.log" 10 "${health[@]}"
 }
 
 # nats-server from the Go module proxy: Debian's (2.9) answers JetStream's account info in a
@@ -272,6 +295,16 @@ start_rabbitmq() {
     [ -f "$data/.erlang.cookie" ] || { head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$data/.erlang.cookie"; }
     chmod 400 "$data/.erlang.cookie"
     printf '[].\n' >"$data/enabled_plugins"
+    # TLS on a port of its own, beside the plain one.
+    make_tls
+    cat >"$data/rabbitmq.conf" <<EOF
+listeners.ssl.default = 127.0.0.1:$rabbitmq_tls_port
+ssl_options.cacertfile = $tls_dir/ca.pem
+ssl_options.certfile = $tls_dir/server.pem
+ssl_options.keyfile = $tls_dir/server.key
+ssl_options.verify = verify_none
+ssl_options.fail_if_no_peer_cert = false
+EOF
     # Debian's /usr/sbin wrapper would switch to the rabbitmq user; the server itself runs as us.
     env "${rabbitmq_env[@]}" nohup "$server" </dev/null >"$data/log/stdout.log" 2>&1 9>&- &
     wait_for rabbitmq-server "$rabbitmq_port" "$data/log" 30 rabbitmq_up
@@ -285,7 +318,10 @@ url() {
         etcd) echo "$host:$etcd_port" ;;
         nats) echo "nats://$host:$nats_port" ;;
         rabbitmq) echo "amqp://guest:guest@127.0.0.1:$rabbitmq_port/" ;;
+        mysql-tls) echo "mysql://$mysql_user:$mysql_password@127.0.0.1:$mysql_port?require_ssl=true&ssl_ca=$tls_dir/ca.pem" ;;
         postgres-tls) echo "postgres://postgres@127.0.0.1:$postgres_port/postgres?sslmode=require&sslrootcert=$tls_dir/ca.pem" ;;
+        etcd-tls) echo "https://$host:$etcd_tls_port?ca=$tls_dir/ca.pem" ;;
+        rabbitmq-tls) echo "amqps://guest:guest@127.0.0.1:$rabbitmq_tls_port/?cacertfile=$tls_dir/ca.pem" ;;
         redis-tls) echo "rediss://127.0.0.1:$redis_tls_port/0?ca=$tls_dir/ca.pem" ;;
         nats-tls) echo "tls://$host:$nats_tls_port?ca=$tls_dir/ca.pem" ;;
         *) echo "unknown server $1: $names" >&2; return 2 ;;
@@ -304,7 +340,7 @@ stop() {
         redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
     fi
     # Whatever did not stop when asked.
-    for name in mysql postgres redis etcd nats nats-tls rabbitmq; do kill_server "$name"; done
+    for name in mysql postgres redis etcd etcd-tls nats nats-tls rabbitmq; do kill_server "$name"; done
     # RabbitMQ's port mapper, once its node is gone.
     if [ -d "$dir/rabbitmq" ]; then
         for _ in $(seq 50); do
@@ -321,8 +357,7 @@ kill_server() {
         mysql) [ ! -f "$dir/mysql/mysqld.pid" ] || kill -KILL "$(cat "$dir/mysql/mysqld.pid")" 2>/dev/null || true ;;
         postgres) [ ! -f "$dir/postgres/postmaster.pid" ] || kill -KILL "$(head -1 "$dir/postgres/postmaster.pid")" 2>/dev/null || true ;;
         redis) [ ! -f "$dir/redis/redis.pid" ] || kill -KILL "$(cat "$dir/redis/redis.pid")" 2>/dev/null || true ;;
-        etcd) [ ! -f "$dir/etcd/pid" ] || kill -KILL "$(cat "$dir/etcd/pid")" 2>/dev/null || true ;;
-        nats | nats-tls) [ ! -f "$dir/$1/pid" ] || kill -KILL "$(cat "$dir/$1/pid")" 2>/dev/null || true ;;
+        etcd | etcd-tls | nats | nats-tls) [ ! -f "$dir/$1/pid" ] || kill -KILL "$(cat "$dir/$1/pid")" 2>/dev/null || true ;;
         rabbitmq) [ ! -f "$dir/rabbitmq/pid" ] || kill -KILL "$(cat "$dir/rabbitmq/pid")" 2>/dev/null || true ;;
         *) url "$1" >/dev/null ;;
     esac

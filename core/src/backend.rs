@@ -1,5 +1,5 @@
 //! What the backends on servers (the stores on MySQL, PostgreSQL and Redis, the broker on
-//! RabbitMQ, the registry, broker and store on NATS)
+//! RabbitMQ, the registry on etcd, the registry, broker and store on NATS)
 //! say the same way: how their address is given, that the server cannot be reached, and that a
 //! request to it failed. Where the server is appears as host, port and database (or virtual
 //! host) only, never with a password.
@@ -94,7 +94,7 @@ pub(crate) fn option<'a>(address: Option<&'a str>, name: &str) -> Option<&'a str
 }
 
 /// `address` without the option `name` in its `?query`, and that option's value if given.
-#[cfg(feature = "postgres")]
+#[cfg(any(feature = "mysql", feature = "postgres"))]
 pub(crate) fn take_option<'a>(address: &'a str, name: &str) -> (String, Option<&'a str>) {
     let value = option(Some(address), name);
     let Some((base, query)) = address.split_once('?') else {
@@ -111,7 +111,7 @@ pub(crate) fn take_option<'a>(address: &'a str, name: &str) -> (String, Option<&
     }
 }
 
-#[cfg(all(test, feature = "postgres"))]
+#[cfg(all(test, any(feature = "mysql", feature = "postgres")))]
 mod tests {
     use super::*;
 

@@ -6,16 +6,27 @@
 //! API, with `auth`), `dashboard` (the gateway's HTML pages, with `gateway`) and `mcp` (the MCP
 //! gateway, with `auth`).
 
+/// Declares `$module`s used only by the backends on servers (etcd, MySQL, NATS, PostgreSQL,
+/// RabbitMQ, Redis): their shared errors and options, reconnecting, and TLS.
+macro_rules! for_servers {
+    ($($module:ident),*) => {
+        $(
+            #[cfg(any(
+                feature = "etcd",
+                feature = "mysql",
+                feature = "nats",
+                feature = "postgres",
+                feature = "rabbitmq",
+                feature = "redis"
+            ))]
+            mod $module;
+        )*
+    };
+}
+for_servers!(backend, reconnect, tls);
+
 #[cfg(feature = "auth")]
 pub mod auth;
-#[cfg(any(
-    feature = "mysql",
-    feature = "nats",
-    feature = "postgres",
-    feature = "rabbitmq",
-    feature = "redis"
-))]
-mod backend;
 pub mod broker;
 pub mod client;
 pub mod codec;
@@ -30,23 +41,12 @@ pub mod log;
 pub mod mcp;
 #[cfg(feature = "nats")]
 mod nats;
-#[cfg(any(
-    feature = "etcd",
-    feature = "mysql",
-    feature = "nats",
-    feature = "postgres",
-    feature = "rabbitmq",
-    feature = "redis"
-))]
-mod reconnect;
 pub mod registry;
 mod retry;
 pub mod schema;
 pub mod server;
 pub mod service;
 pub mod store;
-#[cfg(any(feature = "nats", feature = "postgres", feature = "redis"))]
-mod tls;
 pub mod transport;
 
 pub use client::Client;

@@ -53,9 +53,9 @@ pub(crate) fn client_config(ca: Option<&[u8]>) -> rustls::ClientConfig {
 }
 
 /// Makes ring rustls's process-wide crypto provider unless one is set, for the clients that
-/// build their own configuration on rustls's defaults (redis-rs): rustls picks one by itself
-/// only when a single provider is compiled in.
-#[cfg(feature = "redis")]
+/// build their own configuration on rustls's defaults (redis-rs, mysql_async): rustls picks one
+/// by itself only when a single provider is compiled in.
+#[cfg(any(feature = "mysql", feature = "redis"))]
 pub(crate) fn default_provider() {
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         // Another thread may have set one meanwhile: that one stays.
@@ -65,6 +65,7 @@ pub(crate) fn default_provider() {
 
 /// rustls's provider on ring. rustls deprecates it for lacking post-quantum key exchange, but
 /// its other provider (aws-lc-rs) needs cmake and nasm to build.
+#[cfg(any(feature = "mysql", feature = "nats", feature = "postgres", feature = "redis"))]
 #[allow(deprecated)]
 fn ring() -> rustls::crypto::CryptoProvider {
     rustls::crypto::ring::default_provider()

@@ -185,7 +185,14 @@ async fn errors_and_logs_name_the_server_but_never_the_password() {
 
     for (address, mentions) in [
         ("http://127.0.0.1:5672", "amqp://"),
-        ("amqps://app:s3cret@127.0.0.1:5671", "amqps://"),
+        (
+            "amqp://app:s3cret@127.0.0.1:5672?cacertfile=/ca.pem",
+            "amqps://",
+        ),
+        (
+            "amqps://app:s3cret@127.0.0.1:5671?cacertfile=/no/such/ca.pem",
+            "cacertfile=/no/such/",
+        ),
         ("not a url", "amqp://"),
         ("amqp:app:s3cret@127.0.0.1", "amqp://"),
     ] {

@@ -20,12 +20,17 @@
 //! ([`crate::reconnect`]); a subscription whose connection broke subscribes again by itself,
 //! after pauses that double up to five seconds, until it is unsubscribed. Publishing waits for
 //! the server to confirm the message (go-micro does not wait), so `Ok` means RabbitMQ has it.
+//!
+//! TLS with an `amqps://` URL, the server's certificate checked against the system's roots and,
+//! with `?cacertfile=/path/ca.pem` (as RabbitMQ's URI spec names it), the CA certificates of
+//! that file besides.
 
 use super::{Broker, Handler, Message, SubscribeOptions, Subscription, run};
-use crate::backend::Server;
+use crate::backend::{Server, option};
 use crate::errors::{Error, Result};
 use crate::reconnect::Reconnecting;
 use crate::retry::{FIRST_PAUSE, next_pause};
+use crate::tls;
 use async_trait::async_trait;
 use futures::StreamExt;
 use lapin::message::Delivery;
@@ -33,11 +38,12 @@ use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions,
     ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
 };
+use lapin::tcp::OwnedTLSConfig;
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::uri::{AMQPScheme, AMQPUri};
 use lapin::{
-    BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, Consumer, ErrorKind,
-    ExchangeKind,
+    BasicProperties, Channel, Confirmation, Connect, Connection, ConnectionProperties, Consumer,
+    ErrorKind, ExchangeKind,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -64,7 +70,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Settings of the [`Rabbitmq`] broker. The defaults are go-micro's.
 #[derive(Debug, Clone)]
 pub struct RabbitmqOptions {
-    /// The server's URL, `amqp://user:password@host:5672/vhost` (vhost `/` when left out);
+    /// The server's URL, `amqp://user:password@host:5672/vhost` (vhost `/` when left out), or
+    /// `amqps://` for TLS, with `?cacertfile=/path/ca.pem` to trust a private CA;
     /// [`DEFAULT_ADDRESS`] when `None`. The password is never printed.
     pub address: Option<String>,
     /// The topic exchange messages go through (go-micro: `micro`).
@@ -106,6 +113,8 @@ pub struct Rabbitmq {
 
 struct Inner {
     uri: AMQPUri,
+    /// The CA certificates of `?cacertfile=`, trusted besides the system's roots.
+    tls: OwnedTLSConfig,
     /// Where the server is, for messages: host, port and virtual host, no credentials.
     place: String,
     exchange: ShortString,
@@ -135,11 +144,18 @@ impl Rabbitmq {
         let mut uri: AMQPUri = address
             .parse()
             .map_err(|e: String| RABBITMQ.bad_url(e.replace(address, "the address")))?;
-        if uri.scheme == AMQPScheme::AMQPS {
-            return Err(
-                RABBITMQ.bad_url("amqps:// (TLS) is not supported by this build, only amqp://")
-            );
+        // lapin reads no cacertfile: it is read here, and handed to lapin's TLS.
+        let cacertfile = option(Some(address), "cacertfile");
+        if cacertfile.is_some() && uri.scheme != AMQPScheme::AMQPS {
+            return Err(RABBITMQ.bad_url("cacertfile is for TLS: use amqps://"));
         }
+        let ca = cacertfile
+            .map(|path| tls::read_ca(&RABBITMQ, "cacertfile", path))
+            .transpose()?;
+        let tls = OwnedTLSConfig {
+            identity: None,
+            cert_chain: ca.map(|pem| String::from_utf8_lossy(&pem).into_owned()),
+        };
         // `amqp://host:5672/` names the default virtual host `/` for go-micro's AMQP client,
         // while lapin would read an empty one.
         if uri.vhost.is_empty() {
@@ -153,6 +169,7 @@ impl Rabbitmq {
                 exchange: named("exchange", &options.exchange)?,
                 requeue_on_error: options.requeue_on_error,
                 uri,
+                tls,
                 place,
                 link: Reconnecting::new(),
             }),
@@ -177,16 +194,21 @@ impl Inner {
     /// Connects, opens the publishing channel and declares the exchange.
     async fn connect(&self) -> Result<Link> {
         let properties = ConnectionProperties::default().with_connection_name("libmicro".into());
-        let connection = tokio::time::timeout(
-            CONNECT_TIMEOUT,
-            Connection::connect_uri(self.uri.clone(), properties),
-        )
-        .await
-        .map_err(|_| {
-            let why = format!("no answer within {} s", CONNECT_TIMEOUT.as_secs());
-            RABBITMQ.unreachable(&self.place, why)
-        })?
-        .map_err(|err| RABBITMQ.unreachable(&self.place, err))?;
+        let runtime = lapin::runtime::default_runtime().map_err(|e| self.failed("start", e))?;
+        let connect = self
+            .uri
+            .clone()
+            .connect_with_config(properties, self.tls.clone(), runtime);
+        let connection = tokio::time::timeout(CONNECT_TIMEOUT, connect)
+            .await
+            .map_err(|_| {
+                let why = format!("no answer within {} s", CONNECT_TIMEOUT.as_secs());
+                RABBITMQ.unreachable(&self.place, why)
+            })?
+            .map_err(|err| {
+                let why = tls::explain(&err, "cacertfile").unwrap_or_else(|| err.to_string());
+                RABBITMQ.unreachable(&self.place, why)
+            })?;
         let publisher = connection
             .create_channel()
             .await

@@ -4,12 +4,21 @@
 //! the registration's TTL that a task keeps alive with etcd's keep-alive stream. When a lease
 //! is lost (etcd restarted, or the keep-alive failed for longer than the TTL) the next
 //! registration, which services repeat every register interval, grants a new one.
+//!
+//! TLS with `https://` endpoints, the server's certificate checked against the system's roots,
+//! or with `?ca=/path/ca.pem` after the addresses (which asks for TLS too) against the CA
+//! certificates of that file instead.
 
 use super::{Action, Event, Registry, Service, Watcher};
-use crate::errors::{Error, Kind, Result};
+use crate::backend::{Server, option};
+use crate::errors::{Error, Result};
 use crate::reconnect::Reconnecting;
+use crate::tls;
 use async_trait::async_trait;
-use etcd_client::{Client, ConnectOptions, EventType, GetOptions, PutOptions, WatchOptions};
+use etcd_client::{
+    Certificate, Client, ConnectOptions, EventType, GetOptions, PutOptions, TlsOptions,
+    WatchOptions,
+};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,6 +26,12 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
 const ID: &str = "micro.registry.etcd";
+const ETCD: Server = Server {
+    id: ID,
+    component: "registry",
+    name: "etcd",
+    example: "127.0.0.1:2379",
+};
 /// Where go-micro keeps its registry in etcd.
 pub const PREFIX: &str = "/micro/registry/";
 /// etcd's address when none is given, as go-micro's.
@@ -30,6 +45,8 @@ const WATCH_BUFFER: usize = 1024;
 pub struct Etcd {
     endpoints: Vec<String>,
     options: ConnectOptions,
+    /// The TLS settings, when the endpoints take TLS.
+    tls: Option<TlsOptions>,
     link: Reconnecting<Client>,
     /// The lease and its keep-alive task of each registered node, by node key.
     leases: Arc<Mutex<HashMap<String, Lease>>>,
@@ -50,18 +67,35 @@ impl Drop for Etcd {
 
 impl Etcd {
     /// A registry on the etcd cluster at `addresses` (comma-separated `host[:port]`, default
-    /// [`DEFAULT_ADDRESS`]; `user:password@host:port` logs in); connects on first use.
+    /// [`DEFAULT_ADDRESS`]; `user:password@host:port` logs in; `https://host:port` or
+    /// `?ca=/path/ca.pem` after them for TLS); connects on first use.
     pub fn new(addresses: Option<&str>) -> Result<Etcd> {
         let mut options = ConnectOptions::new()
             .with_connect_timeout(TIMEOUT)
             .with_timeout(TIMEOUT)
             .with_keep_alive(Duration::from_secs(10), TIMEOUT);
+        let ca = option(addresses, "ca")
+            .map(|path| tls::read_ca(&ETCD, "ca", path))
+            .transpose()?;
+        let addresses = addresses.map(|a| a.split_once('?').map_or(a, |(hosts, _)| hosts));
+        // TLS to every endpoint or none: etcd-client takes one setting for all.
+        let (mut plain, mut secure) = (false, ca.is_some());
         let mut endpoints = Vec::new();
         for address in addresses.unwrap_or(DEFAULT_ADDRESS).split(',') {
             let address = address.trim();
             if address.is_empty() {
                 continue;
             }
+            let address = if let Some(host) = address.strip_prefix("https://") {
+                secure = true;
+                host
+            } else if let Some(host) = address.strip_prefix("http://") {
+                plain = true;
+                host
+            } else {
+                address
+            }
+            .trim_end_matches('/');
             let address = match address.rsplit_once('@') {
                 Some((credentials, host)) => {
                     let (user, password) = credentials.split_once(':').unwrap_or((credentials, ""));
@@ -70,10 +104,6 @@ impl Etcd {
                 }
                 None => address,
             };
-            let address = address
-                .strip_prefix("http://")
-                .unwrap_or(address)
-                .trim_end_matches('/');
             if address.contains("://") || address.contains('/') {
                 return Err(Error::bad_request(
                     ID,
@@ -96,9 +126,23 @@ impl Etcd {
         if endpoints.is_empty() {
             endpoints.push(DEFAULT_ADDRESS.to_string());
         }
+        if plain && secure {
+            return Err(Error::bad_request(
+                ID,
+                "etcd addresses mix http:// and TLS (https:// or ?ca=): use TLS for all or none",
+            ));
+        }
+        let tls = secure.then(|| match ca {
+            Some(pem) => TlsOptions::new().ca_certificate(Certificate::from_pem(pem)),
+            None => TlsOptions::new().with_native_roots(),
+        });
+        if let Some(tls) = &tls {
+            options = options.with_tls(tls.clone());
+        }
         Ok(Etcd {
             endpoints,
             options,
+            tls,
             link: Reconnecting::new(),
             leases: Arc::default(),
         })
@@ -106,11 +150,35 @@ impl Etcd {
 
     async fn client(&self) -> Result<Client> {
         let connect = || async {
+            self.handshake().await?;
             Client::connect(&self.endpoints, Some(self.options.clone()))
                 .await
                 .map_err(|err| self.failed(&err))
         };
         self.link.get(|_| true, connect).await
+    }
+
+    /// With TLS on, that an endpoint takes a TLS handshake, or the 503 saying why none did:
+    /// etcd-client's balanced channel hides why it could not connect, TLS's reasons among them.
+    async fn handshake(&self) -> Result<()> {
+        let Some(tls) = &self.tls else {
+            return Ok(());
+        };
+        let mut why = String::new();
+        for endpoint in &self.endpoints {
+            let channel = tonic::transport::Endpoint::from_shared(format!("https://{endpoint}"))
+                .and_then(|e| e.tls_config(tls.clone()))
+                .map(|e| e.connect_timeout(TIMEOUT));
+            let err = match channel {
+                Ok(channel) => match channel.connect().await {
+                    Ok(_) => return Ok(()),
+                    Err(err) => err,
+                },
+                Err(err) => err,
+            };
+            why = tls::explain(&err, "ca").unwrap_or_else(|| err.to_string());
+        }
+        Err(ETCD.unreachable(&self.endpoints.join(","), why))
     }
 
     /// The error for a failed request: a 503 "registry unavailable" when etcd could not be
@@ -133,18 +201,12 @@ impl Etcd {
         let at = self.endpoints.join(",");
         match err {
             etcd_client::Error::GRpcStatus(status) if refused.contains(&status.code()) => {
-                Error::internal(
-                    ID,
-                    format!("etcd at {at} refused the request: {}", status.message()),
-                )
+                ETCD.failed(&at, "do the request", false, status.message())
             }
-            other => Error::of(
-                Kind::Unavailable,
-                ID,
-                format!(
-                    "registry unavailable: cannot reach etcd at {at} ({other}); start etcd or fix MICRO_REGISTRY_ADDRESS, the registry retries by itself"
-                ),
-            ),
+            other => {
+                let why = tls::explain(other, "ca").unwrap_or_else(|| other.to_string());
+                ETCD.unreachable(&at, why)
+            }
         }
     }
 
@@ -366,7 +428,7 @@ mod tests {
     #[test]
     fn addresses_take_go_micros_forms() {
         let etcd = Etcd::new(Some(
-            "10.0.0.1, http://10.0.0.2:2380/ ,admin:pw@10.0.0.3:23790",
+            "10.0.0.1, http://10.0.0.2:2380/ ,http://admin:pw@10.0.0.3:23790",
         ))
         .unwrap();
         assert_eq!(
@@ -375,5 +437,11 @@ mod tests {
         );
         assert_eq!(Etcd::new(None).unwrap().endpoints, [DEFAULT_ADDRESS]);
         assert!(Etcd::new(Some("https://x/y")).is_err());
+        assert_eq!(
+            Etcd::new(Some("https://h,h2:1")).unwrap().endpoints,
+            ["h:2379", "h2:1"]
+        );
+        assert!(Etcd::new(Some("http://h,https://h2")).is_err());
+        assert!(Etcd::new(Some("http://h?ca=/no/such/ca.pem")).is_err());
     }
 }

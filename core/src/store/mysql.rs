@@ -20,9 +20,10 @@ use super::{
     DeleteOptions, ListOptions, Options, ReadOptions, Record, Store, WriteOptions, check_key,
     check_write, not_found, scope, time_left,
 };
-use crate::backend::Server;
+use crate::backend::{Server, take_option};
 use crate::errors::{Error, Result};
 use crate::reconnect::Reconnecting;
+use crate::tls;
 use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, Pool};
@@ -53,6 +54,11 @@ type Row = (
 /// (`mysql://user:password@host:3306/dbname`); the password is never printed. The URL's
 /// database is only where connections start: records go to the databases named by
 /// `Options::database` and the calls' options, created when missing.
+///
+/// TLS as mysql_async's URL options choose it: `require_ssl=true` (TLS, the server's
+/// certificate checked against the Mozilla roots mysql_async carries), with `verify_ca` and
+/// `verify_identity`; and MySQL's `ssl_ca=/path/ca.pem` (which asks for TLS too), trusting the
+/// CA certificates of that file in place of those roots.
 pub struct Mysql {
     options: Options,
     opts: Opts,
@@ -74,11 +80,25 @@ impl Mysql {
     /// A store on the server at `options.address`; connects on first use.
     pub fn new(options: Options) -> Result<Mysql> {
         let url = MYSQL.url(options.address.as_deref())?;
-        let opts = Opts::from_url(url).map_err(|e| MYSQL.bad_url(e))?;
+        // mysql_async's parser refuses options it does not know, and it has none naming a CA
+        // file: MySQL's ssl_ca is taken out here and read by us.
+        let (url, ssl_ca) = take_option(url, "ssl_ca");
+        let ca = ssl_ca
+            .map(|path| tls::read_ca(&MYSQL, "ssl_ca", path))
+            .transpose()?;
+        let opts = Opts::from_url(&url).map_err(|e| MYSQL.bad_url(e))?;
+        let mut ssl = opts.ssl_opts().cloned();
+        if let Some(ca) = ca {
+            let with_ca = ssl.unwrap_or_default().with_root_certs(vec![ca.into()]);
+            ssl = Some(with_ca.with_disable_built_in_roots(true));
+        }
         // Connections go back to the pool as they are: the store changes no session state,
         // and a reset would drop the prepared statements each use then prepares again.
         let pool = opts.pool_opts().clone().with_reset_connection(false);
-        let opts: Opts = OptsBuilder::from_opts(opts).pool_opts(pool).into();
+        let opts: Opts = OptsBuilder::from_opts(opts)
+            .pool_opts(pool)
+            .ssl_opts(ssl)
+            .into();
         let place = format!(
             "{}:{}/{}",
             opts.ip_or_hostname(),
@@ -99,6 +119,7 @@ impl Mysql {
     async fn link(&self) -> Result<Link> {
         let connect = || async {
             self.tables.forget().await;
+            tls::default_provider();
             let pool = Pool::new(self.opts.clone());
             let conn = tokio::time::timeout(CONNECT_TIMEOUT, pool.get_conn())
                 .await
@@ -241,8 +262,12 @@ fn datetime(at: SystemTime) -> Result<PrimitiveDateTime> {
     Ok(PrimitiveDateTime::new(at.date(), at.time()))
 }
 
-/// What went wrong: the server's own message when it sent one, else the client's.
+/// What went wrong: why TLS failed and how to fix it, or the server's own message when it sent
+/// one, else the client's.
 fn describe(err: &mysql_async::Error) -> String {
+    if let Some(why) = tls::explain(err, "ssl_ca") {
+        return why;
+    }
     match err {
         mysql_async::Error::Server(err) => err.message.clone(),
         other => other.to_string(),
