@@ -14,24 +14,26 @@
 # port beside the plain one), and etcd-tls and nats-tls (a second etcd and NATS, for TLS only). MICRO_SERVERS_DIR sets where their data goes (default
 # /tmp/libmicro-servers: PostgreSQL runs as the postgres user, who must reach it);
 # MICRO_SERVERS_HOST the address etcd and nats listen on (default 127.0.0.1; a test host's
-# address inside a network namespace); MICRO_MYSQL_PORT MariaDB's port (default 53306), for a
+# address inside a network namespace); MICRO_MYSQL_PORT MariaDB's port (default 23306), for a
 # second one.
 set -euo pipefail
 
 dir="${MICRO_SERVERS_DIR:-/tmp/libmicro-servers}"
-mysql_port="${MICRO_MYSQL_PORT:-53306}"
-postgres_port=55432
-redis_port=56379
-etcd_port=52379
-etcd_tls_port=52381
-nats_port=54222
-rabbitmq_port=55672
-rabbitmq_tls_port=55671
-redis_tls_port=56380
-nats_tls_port=54223
+# The ports sit below Linux's range of ephemeral ports (32768-60999): an outgoing connection of
+# the tests could otherwise hold one just as its server starts ("address already in use").
+mysql_port="${MICRO_MYSQL_PORT:-23306}"
+postgres_port=25432
+redis_port=26379
+etcd_port=22379
+etcd_tls_port=22381
+nats_port=24222
+rabbitmq_port=25672
+rabbitmq_tls_port=25671
+redis_tls_port=26380
+nats_tls_port=24223
 # RabbitMQ's Erlang node and its port mapper (epmd), apart from any system RabbitMQ's.
-rabbitmq_dist_port=55673
-rabbitmq_epmd_port=54369
+rabbitmq_dist_port=25673
+rabbitmq_epmd_port=24369
 host="${MICRO_SERVERS_HOST:-127.0.0.1}"
 names="mysql, postgres, redis, etcd, nats, rabbitmq, mysql-tls, postgres-tls, redis-tls, rabbitmq-tls, etcd-tls or nats-tls"
 

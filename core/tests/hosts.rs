@@ -217,7 +217,7 @@ fn three_nodes_on_three_hosts_lose_one_to_kill_9_and_no_call_fails() {
         ("MICRO_REGISTRY", "etcd".to_string()),
         (
             "MICRO_REGISTRY_ADDRESS",
-            format!("{}:52379", hosts.address(0)),
+            format!("{}:22379", hosts.address(0)),
         ),
     ];
     let mut nodes = Vec::new();
@@ -252,8 +252,8 @@ fn three_nodes_on_three_hosts_lose_one_to_kill_9_and_no_call_fails() {
 fn registries_restarted_under_load_come_back_across_hosts() {
     let hosts = Hosts::up(4);
     for (server, address) in [
-        ("etcd", format!("{}:52379", hosts.address(0))),
-        ("nats", format!("nats://{}:54222", hosts.address(0))),
+        ("etcd", format!("{}:22379", hosts.address(0))),
+        ("nats", format!("nats://{}:24222", hosts.address(0))),
     ] {
         let running = Server::start(&hosts, server);
         let registry = [
@@ -301,7 +301,7 @@ fn a_jetstream_subscriber_killed_mid_stream_loses_no_message() {
         (
             "MICRO_BROKER_ADDRESS",
             format!(
-                "nats://{}:54222?jetstream=true&ack_wait=2s",
+                "nats://{}:24222?jetstream=true&ack_wait=2s",
                 hosts.address(0)
             ),
         ),

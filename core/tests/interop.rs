@@ -396,7 +396,7 @@ fn go_micro_and_we_meet_on_etcd() {
         "etcd",
         &[
             ("MICRO_REGISTRY", "etcd"),
-            ("MICRO_REGISTRY_ADDRESS", "127.0.0.1:52379"),
+            ("MICRO_REGISTRY_ADDRESS", "127.0.0.1:22379"),
         ],
     );
 }
@@ -411,9 +411,9 @@ fn go_micro_and_we_meet_on_nats() {
         "nats",
         &[
             ("MICRO_REGISTRY", "nats"),
-            ("MICRO_REGISTRY_ADDRESS", "nats://127.0.0.1:54222"),
+            ("MICRO_REGISTRY_ADDRESS", "nats://127.0.0.1:24222"),
             ("MICRO_BROKER", "nats"),
-            ("MICRO_BROKER_ADDRESS", "nats://127.0.0.1:54222"),
+            ("MICRO_BROKER_ADDRESS", "nats://127.0.0.1:24222"),
         ],
     );
 }
@@ -554,7 +554,7 @@ fn broker_messages_flow_both_ways_between_go_micro_and_us_over_rabbitmq() {
             ("MICRO_BROKER", "rabbitmq"),
             (
                 "MICRO_BROKER_ADDRESS",
-                "amqp://guest:guest@127.0.0.1:55672/",
+                "amqp://guest:guest@127.0.0.1:25672/",
             ),
         ],
         async move {

@@ -153,7 +153,7 @@ async fn redis_over_tls() {
     let plain = without(&url, "ca").replace("rediss://", "redis://");
     let store = store::Redis::new(at(&plain)).unwrap();
     let err = round_trip(&store).await.unwrap_err();
-    unavailable(err, &["redis at 127.0.0.1:56380"], "rd-s3cret");
+    unavailable(err, &["redis at 127.0.0.1:26380"], "rd-s3cret");
 }
 
 #[tokio::test]
