@@ -38,9 +38,20 @@ pub(crate) struct Link {
 }
 
 impl Link {
-    /// The servers of `address` (comma-separated `[nats://][user:password@]host[:port]`, or
-    /// `tls://` for TLS; default [`DEFAULT_ADDRESS`]), with the TLS options of its `?query`.
-    pub(crate) fn new(server: Server, address: Option<&str>) -> Result<Link> {
+    /// The connection of the `component` (`registry`, `broker`, `store`) whose errors carry
+    /// `id`, to the servers of `address` (comma-separated `[nats://][user:password@]host[:port]`,
+    /// or `tls://` for TLS; default [`DEFAULT_ADDRESS`]), with the TLS options of its `?query`.
+    pub(crate) fn new(
+        id: &'static str,
+        component: &'static str,
+        address: Option<&str>,
+    ) -> Result<Link> {
+        let server = Server {
+            id,
+            component,
+            name: "NATS",
+            example: DEFAULT_ADDRESS,
+        };
         let ca = option(address, "ca")
             .map(|path| tls::read_ca(&server, "ca", path))
             .transpose()?;
@@ -236,28 +247,20 @@ pub(crate) fn jetstream_name(topic: &str) -> String {
 mod tests {
     use super::*;
 
-    fn role() -> Server {
-        Server {
-            id: "micro.test.nats",
-            component: "registry",
-            name: "NATS",
-            example: DEFAULT_ADDRESS,
-        }
+    fn link_to(address: Option<&str>) -> Result<Link> {
+        Link::new("micro.test.nats", "registry", address)
     }
 
     #[test]
     fn addresses_take_go_micros_forms_and_messages_hide_passwords() {
-        let link = Link::new(
-            role(),
-            Some("10.0.0.1, nats://me:secret@10.0.0.2:4333 ,tls://10.0.0.3?jetstream=true"),
-        )
+        let link = link_to(Some(
+            "10.0.0.1, nats://me:secret@10.0.0.2:4333 ,tls://10.0.0.3?jetstream=true",
+        ))
         .unwrap();
         assert_eq!(link.place, "10.0.0.1:4222,10.0.0.2:4333,10.0.0.3:4222");
         assert!(!link.unavailable("down").to_string().contains("secret"));
-        assert_eq!(Link::new(role(), None).unwrap().place, "127.0.0.1:4222");
-        let bad = Link::new(role(), Some("nats://me:secret@[::1"))
-            .err()
-            .unwrap();
+        assert_eq!(link_to(None).unwrap().place, "127.0.0.1:4222");
+        let bad = link_to(Some("nats://me:secret@[::1")).err().unwrap();
         assert!(!bad.to_string().contains("secret"), "{bad}");
     }
 

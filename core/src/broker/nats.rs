@@ -19,7 +19,6 @@
 //! publishing with its NATS broker feeds our durable subscribers.
 
 use super::{Broker, Handler, Message, SubscribeOptions, Subscription, json, run};
-use crate::backend::Server;
 use crate::errors::{Error, Result};
 use crate::nats::{Link, jetstream_name};
 use crate::retry::{FIRST_PAUSE, next_pause};
@@ -66,12 +65,6 @@ impl Nats {
     /// options `jetstream=true`, `max_deliver=5` and `ack_wait=30s` after a `?` besides the TLS
     /// ones every NATS address takes ([`crate::nats`]); connects on first use.
     pub fn new(address: Option<&str>) -> Result<Nats> {
-        let role = Server {
-            id: ID,
-            component: "broker",
-            name: "NATS",
-            example: crate::nats::DEFAULT_ADDRESS,
-        };
         let jetstream = if crate::nats::flag(ID, address, "jetstream")? {
             Some(JetStreamOptions {
                 max_deliver: match crate::backend::option(address, "max_deliver") {
@@ -90,7 +83,7 @@ impl Nats {
         };
         Ok(Nats {
             inner: Arc::new(Inner {
-                link: Link::new(role, address)?,
+                link: Link::new(ID, "broker", address)?,
                 jetstream,
                 streams: tokio::sync::Mutex::default(),
             }),
@@ -198,12 +191,12 @@ impl Inner {
     ) {
         let mut pause = FIRST_PAUSE;
         loop {
-            if let Some(messages) = match consumer.take() {
+            let messages = match consumer.take() {
                 Some(made) => made.messages().await.ok(),
                 None => None,
-            } {
+            };
+            if let Some(mut messages) = messages {
                 pause = FIRST_PAUSE;
-                let mut messages = messages;
                 while let Some(next) = messages.next().await {
                     match next {
                         Ok(delivered) => {

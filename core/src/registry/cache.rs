@@ -86,13 +86,13 @@ impl Cache {
         };
         self.watch_in_background().await;
         let generation = self.inner.generation.load(Ordering::Acquire);
-        let services = match self.inner.registry.get_service(name).await {
-            Ok(services) => Arc::new(services),
-            Err(err) if err.kind == Kind::Unavailable && stale.is_some() => {
+        let services = match (self.inner.registry.get_service(name).await, stale) {
+            (Ok(services), _) => Arc::new(services),
+            (Err(err), Some(stale)) if err.kind == Kind::Unavailable => {
                 tracing::debug!(%err, service = name, "registry unavailable; using what it said last");
-                return Ok(stale.unwrap_or_default());
+                return Ok(stale);
             }
-            Err(err) => {
+            (Err(err), _) => {
                 if err.kind == Kind::NotFound {
                     self.inner.entries.write().unwrap().remove(name);
                 }

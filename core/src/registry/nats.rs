@@ -8,7 +8,6 @@
 //! back, async-nats resubscribes and the process answers again.
 
 use super::{Action, Event, Registry, Service, Watcher};
-use crate::backend::Server;
 use crate::errors::{Error, Result};
 use crate::nats::Link;
 use async_nats::Client;
@@ -69,15 +68,9 @@ impl Nats {
     /// `[nats://][user:password@]host[:port]`, default `nats://127.0.0.1:4222`; `?timeout=250ms`
     /// sets how long lookups wait for answers); connects on first use.
     pub fn new(address: Option<&str>) -> Result<Nats> {
-        let role = Server {
-            id: ID,
-            component: "registry",
-            name: "NATS",
-            example: crate::nats::DEFAULT_ADDRESS,
-        };
         let timeout = crate::nats::duration(ID, address, "timeout", DEFAULT_TIMEOUT)?;
         Ok(Nats {
-            link: Link::new(role, address)?,
+            link: Link::new(ID, "registry", address)?,
             timeout,
             local: Arc::default(),
             answering: tokio::sync::Mutex::default(),

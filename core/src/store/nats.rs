@@ -14,7 +14,6 @@ use super::{
     DeleteOptions, ListOptions, Options, ReadOptions, Record, Store, WriteOptions, check_key,
     check_write, not_found, scope, time_left,
 };
-use crate::backend::Server;
 use crate::errors::{Error, Result};
 use crate::nats::{Link, jetstream_name};
 use async_nats::jetstream::{self, kv};
@@ -56,14 +55,8 @@ impl Nats {
     /// `[nats://][user:password@]host[:port]`, default `nats://127.0.0.1:4222`); connects on
     /// first use.
     pub fn new(options: Options) -> Result<Nats> {
-        let role = Server {
-            id: ID,
-            component: "store",
-            name: "NATS",
-            example: crate::nats::DEFAULT_ADDRESS,
-        };
         Ok(Nats {
-            link: Link::new(role, options.address.as_deref())?,
+            link: Link::new(ID, "store", options.address.as_deref())?,
             options,
             buckets: tokio::sync::Mutex::default(),
         })
