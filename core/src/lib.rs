@@ -6,10 +6,10 @@
 //! API, with `auth`), `dashboard` (the gateway's HTML pages, with `gateway`) and `mcp` (the MCP
 //! gateway, with `auth`).
 
-/// Declares `$module`s used only by the backends on servers (etcd, MySQL, NATS, PostgreSQL,
-/// RabbitMQ, Redis): their shared errors and options, reconnecting, and TLS.
+/// Keeps `$item`s for the backends on servers only (etcd, MySQL, NATS, PostgreSQL, RabbitMQ,
+/// Redis): their shared errors and options, reconnecting, and TLS's CA files and errors.
 macro_rules! for_servers {
-    ($($module:ident),*) => {
+    ($($item:item)*) => {
         $(
             #[cfg(any(
                 feature = "etcd",
@@ -19,12 +19,28 @@ macro_rules! for_servers {
                 feature = "rabbitmq",
                 feature = "redis"
             ))]
-            mod $module;
+            $item
         )*
     };
 }
-for_servers!(backend, reconnect, tls);
+for_servers! {
+    mod backend;
+    mod reconnect;
+}
+// TLS: for the backends on servers, and for the model providers.
+#[cfg(any(
+    feature = "ai",
+    feature = "etcd",
+    feature = "mysql",
+    feature = "nats",
+    feature = "postgres",
+    feature = "rabbitmq",
+    feature = "redis"
+))]
+mod tls;
 
+#[cfg(feature = "ai")]
+pub mod ai;
 #[cfg(feature = "auth")]
 pub mod auth;
 pub mod broker;

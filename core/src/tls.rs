@@ -6,14 +6,17 @@
 //! system's roots, as libpq's `sslrootcert`, redis-rs and async-nats each take it; without
 //! one, the system's roots are.
 
-use crate::backend::Server;
-use crate::errors::Result;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::{self, PemObject};
-use std::error::Error as StdError;
-use std::fmt::Display;
 use std::sync::Arc;
+for_servers! {
+    use crate::backend::Server;
+    use crate::errors::Result;
+    use std::error::Error as StdError;
+    use std::fmt::Display;
+}
 
+for_servers! {
 /// The CA certificates (PEM) in the file `path`, given as the address option `option`, or
 /// the 400 saying why they cannot be read.
 pub(crate) fn read_ca(server: &Server, option: &str, path: &str) -> Result<Vec<u8>> {
@@ -29,6 +32,7 @@ pub(crate) fn read_ca(server: &Server, option: &str, path: &str) -> Result<Vec<u
         Err(e) => Err(bad(&e)),
     }
 }
+}
 
 /// The certificates in the PEM text `pem`.
 fn certificates(pem: &[u8]) -> std::result::Result<Vec<CertificateDer<'static>>, pem::Error> {
@@ -37,7 +41,7 @@ fn certificates(pem: &[u8]) -> std::result::Result<Vec<CertificateDer<'static>>,
 
 /// A client configuration on ring, trusting the CA certificates of the PEM text `ca` (from
 /// [`read_ca`], which checked it), or without them the system's roots.
-#[cfg(any(feature = "postgres", feature = "nats"))]
+#[cfg(any(feature = "ai", feature = "postgres", feature = "nats"))]
 pub(crate) fn client_config(ca: Option<&[u8]>) -> rustls::ClientConfig {
     let mut roots = rustls::RootCertStore::empty();
     let certs = match ca {
@@ -65,12 +69,19 @@ pub(crate) fn default_provider() {
 
 /// rustls's provider on ring. rustls deprecates it for lacking post-quantum key exchange, but
 /// its other provider (aws-lc-rs) needs cmake and nasm to build.
-#[cfg(any(feature = "mysql", feature = "nats", feature = "postgres", feature = "redis"))]
+#[cfg(any(
+    feature = "ai",
+    feature = "mysql",
+    feature = "nats",
+    feature = "postgres",
+    feature = "redis"
+))]
 #[allow(deprecated)]
 fn ring() -> rustls::crypto::CryptoProvider {
     rustls::crypto::ring::default_provider()
 }
 
+for_servers! {
 /// When TLS is what `err` failed on, why, and how to fix it (`ca_option` names the address
 /// option giving a CA file, e.g. `sslrootcert`); else `None`.
 pub(crate) fn explain(err: &(dyn StdError + 'static), ca_option: &str) -> Option<String> {
@@ -116,4 +127,5 @@ fn rustls_error<'a>(err: &'a (dyn StdError + 'static)) -> Option<&'a rustls::Err
         next = err.source();
     }
     None
+}
 }

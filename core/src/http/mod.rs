@@ -18,7 +18,7 @@ mod stamp;
 
 #[cfg(feature = "auth")]
 pub use caller::{Authenticator, Caller};
-#[cfg(feature = "gateway")]
+#[cfg(any(feature = "gateway", feature = "mcp"))]
 pub(crate) use failure::encode;
 pub use failure::{Failure, json, retry_after, whole_secs};
 pub use hosts::{DEFAULT_ALLOWED_HOSTS, Hosts};

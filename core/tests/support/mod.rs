@@ -10,6 +10,7 @@
 #![allow(dead_code)]
 
 pub mod inbox;
+pub mod provider;
 
 use std::future::Future;
 use std::path::PathBuf;
