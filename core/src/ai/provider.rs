@@ -3,6 +3,7 @@
 
 use crate::errors::{Error, Result};
 use genai::adapter::AdapterKind;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 use super::model::ID;
@@ -166,14 +167,17 @@ impl Provider {
     }
 }
 
-/// Which provider and model to use, with what key, at what address.
-#[derive(Clone, Default, PartialEq, Eq)]
+/// Which provider and model to use, with what key, at what address. Read from JSON with
+/// any field left out; written to JSON without the key.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Settings {
     /// The provider's name; empty means `openai`, as in go-micro.
     pub provider: String,
     /// The model; empty means the provider's default.
     pub model: String,
     /// The API key; empty means the provider's own variable.
+    #[serde(skip_serializing)]
     pub api_key: String,
     /// The API's address; empty means the provider's own.
     pub base_url: String,
