@@ -2,7 +2,7 @@
 // in the registry as its tools decides how to welcome the new user, and does it.
 //
 //   MICRO_AI_PROVIDER=openai MICRO_AI_API_KEY=... node ai-events.js
-//   micro publish signups '{"name":"Ada","email":"ada@example.com"}'
+//   micro broker publish signups '{"name":"Ada","email":"ada@example.com"}'
 const { Agent, Model, Service } = require('go-micro')
 
 /**

@@ -2,7 +2,7 @@
 service in the registry as its tools decides how to welcome the new user, and does it.
 
     MICRO_AI_PROVIDER=openai MICRO_AI_API_KEY=... python examples/python/ai_events.py
-    micro publish signups '{"name": "Ada", "email": "ada@example.com"}'
+    micro broker publish signups '{"name": "Ada", "email": "ada@example.com"}'
 """
 
 from __future__ import annotations
