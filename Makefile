@@ -78,7 +78,7 @@ install: ffi
 # Built against an installed libmicro through pkg-config, as a user would.
 c-examples:
 	mkdir -p $(C_BUILD)
-	for example in service client; do \
+	for example in service client ai_service ai_tools ai_flow; do \
 		$(CC) $(C_FLAGS) examples/c/$$example.c -o $(C_BUILD)/$$example \
 			$$(pkg-config --cflags --libs libmicro) -Wl,-rpath,$$(pkg-config --variable=libdir libmicro) || exit 1; \
 	done
