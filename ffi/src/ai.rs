@@ -84,7 +84,7 @@ pub unsafe extern "C" fn micro_model_new(
     error::run(err, || {
         let settings: Settings = unsafe { args::json(settings_json, "settings_json") }?;
         args::out(out, "out")?;
-        runtime::engine()?;
+        runtime::engine()?; // after micro_runtime_shutdown, MICRO_ERR_SHUTDOWN as everywhere
         let model = Model::new(&settings.or(Settings::from_env()))?;
         unsafe { args::put(out, Box::into_raw(Box::new(micro_model { model })), "out") }
     })
@@ -141,7 +141,7 @@ pub unsafe extern "C" fn micro_model_stream(
         let model = unsafe { args::handle(model, "model") }?.model.clone();
         let request = unsafe { request(request_json) }?;
         args::out(out, "out")?;
-        runtime::engine()?;
+        runtime::engine()?; // after micro_runtime_shutdown, MICRO_ERR_SHUTDOWN as everywhere
         // Opened on the first pull, whose wait a cancellation can end.
         let events = futures::stream::once(async move { model.stream(&request).await })
             .try_flatten()
