@@ -540,7 +540,9 @@ static void test_misuse(micro_model *model) {
 }
 
 int main(void) {
-    unsetenv("MICRO_AI_API_KEY"); /* the settings below are all there is */
+    /* the settings below are all there is */
+    unsetenv("MICRO_AI_API_KEY");
+    unsetenv("MICRO_AI_BASE_URL");
     unsetenv("MISTRAL_API_KEY");
     ST(MICRO_OK, micro_runtime_start("{\"registry\": \"memory\", \"broker\": \"memory\", "
                                      "\"store\": \"memory\", \"worker_threads\": 2}", &err));
