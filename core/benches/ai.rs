@@ -44,7 +44,9 @@ fn rounds(c: &mut Criterion) {
             Arc::new(broker::Memory::new()),
         )
         .naming(Naming::Safe);
-        let tools = Tools::registry(Arc::new(mcp), Caller::new(None)).await.unwrap();
+        let tools = Tools::registry(Arc::new(mcp), Caller::new(None))
+            .await
+            .unwrap();
         (server, model, service, tools)
     });
     let closure_tools = Tools::new(
@@ -62,10 +64,15 @@ fn rounds(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    server.reply(Reply::call("greeter_Greeter_Hello", json!({"name": "Alice"})));
+                    server.reply(Reply::call(
+                        "greeter_Greeter_Hello",
+                        json!({"name": "Alice"}),
+                    ));
                     server.reply(Reply::text("Said hello."));
                     let started = Instant::now();
-                    let answer = rt.block_on(agent.generate(Request::new("Greet Alice"))).unwrap();
+                    let answer = rt
+                        .block_on(agent.generate(Request::new("Greet Alice")))
+                        .unwrap();
                     total += started.elapsed();
                     assert_eq!(answer.tool_calls.len(), 1);
                 }
