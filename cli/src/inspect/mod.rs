@@ -151,7 +151,7 @@ fn go_list<T>(items: &[T], each: impl Fn(&T) -> serde_json::Value) -> serde_json
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are in place when this returns, so a
 /// signal sent after the command has said it is ready is never missed.
 #[cfg(unix)]
-fn interrupted() -> micro::Result<impl Future<Output = ()>> {
+pub(crate) fn interrupted() -> micro::Result<impl Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
     let install =
         |kind| signal(kind).map_err(|e| Error::internal(ID, format!("cannot handle signals: {e}")));
@@ -167,7 +167,7 @@ fn interrupted() -> micro::Result<impl Future<Output = ()>> {
 
 /// Resolves on Ctrl-C.
 #[cfg(not(unix))]
-fn interrupted() -> micro::Result<impl Future<Output = ()>> {
+pub(crate) fn interrupted() -> micro::Result<impl Future<Output = ()>> {
     Ok(async {
         let _ = tokio::signal::ctrl_c().await;
     })

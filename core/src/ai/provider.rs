@@ -220,7 +220,7 @@ impl Settings {
 
     /// The provider these settings name, its model, and the key: the one given, else the
     /// provider's own variable; a 400 saying what to set when a provider needs a key and has
-    /// none.
+    /// none. A base URL of its own (a local server, a proxy) may need no key.
     pub(super) fn resolve(&self) -> Result<(&'static Provider, String, String)> {
         let provider = Provider::named(if self.provider.is_empty() {
             "openai"
@@ -237,7 +237,7 @@ impl Settings {
         } else {
             self.api_key.clone()
         };
-        if key.is_empty() && provider.needs_key {
+        if key.is_empty() && provider.needs_key && self.base_url.is_empty() {
             return Err(Error::bad_request(
                 ID,
                 format!(
