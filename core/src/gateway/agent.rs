@@ -174,25 +174,9 @@ impl Playground {
     /// The model `saved` settings reach, each empty field taken from the gateway's environment;
     /// a 400 saying what to set when there is none.
     pub(super) fn model(&self, saved: &Settings) -> Result<Model, Failure> {
-        let settings = saved.clone().or(Settings::from_env());
-        if !saved.base_url.is_empty() && saved.api_key.is_empty() {
-            let name = match settings.provider.as_str() {
-                "" => "openai",
-                name => name,
-            };
-            let provider = Provider::named(name).map_err(|e| Failure::from_error(&e))?;
-            if provider.needs_key {
-                return Err(Failure::new(
-                    StatusCode::BAD_REQUEST,
-                    format!(
-                        "a base URL of your own needs an API key of your own: the gateway's key \
-                         goes only to {}'s own address (or MICRO_AI_BASE_URL); give your key in \
-                         the settings, or clear the base URL",
-                        provider.name
-                    ),
-                ));
-            }
-        }
+        let settings = effective(saved, Settings::from_env(), |name| {
+            std::env::var(name).unwrap_or_default()
+        })?;
         Model::new(&settings).map_err(|e| Failure::from_error(&e))
     }
 
@@ -244,6 +228,39 @@ impl Playground {
             )
         })
     }
+}
+
+/// The settings a prompt runs with: `saved`, each empty field from `env` (the gateway's
+/// `MICRO_AI_*`), whose provider reads its own key variable through `var` when no key is given.
+/// A 400 when a base URL the account chose would get a key of the gateway's: that key goes only
+/// to the provider's own address or `MICRO_AI_BASE_URL`.
+fn effective(
+    saved: &Settings,
+    env: Settings,
+    var: impl Fn(&str) -> String,
+) -> Result<Settings, Failure> {
+    let settings = saved.clone().or(env);
+    if saved.base_url.is_empty() || !saved.api_key.is_empty() {
+        return Ok(settings);
+    }
+    let name = match settings.provider.as_str() {
+        "" => "openai",
+        name => name,
+    };
+    let provider = Provider::named(name).map_err(|e| Failure::from_error(&e))?;
+    let gateway_key = !settings.api_key.is_empty() || !var(provider.key_var).is_empty();
+    if provider.needs_key && gateway_key {
+        return Err(Failure::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "a base URL of your own needs an API key of your own: the gateway's key goes only \
+                 to {}'s own address (or MICRO_AI_BASE_URL); give your key in the settings (any \
+                 text for a server that takes none), or clear the base URL",
+                provider.name
+            ),
+        ));
+    }
+    Ok(settings)
 }
 
 /// The store key of `caller`'s settings: one per account, one for everyone when auth is off.
@@ -371,4 +388,47 @@ fn parse<T: DeserializeOwned>(body: &[u8], shape: &str) -> Result<T, Failure> {
             format!("the body is not the JSON expected ({err}); send {shape}"),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(provider: &str, api_key: &str, base_url: &str) -> Settings {
+        Settings {
+            provider: provider.into(),
+            api_key: api_key.into(),
+            base_url: base_url.into(),
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn the_gateway_key_never_goes_to_an_address_an_account_chose() {
+        let own = "http://192.0.2.1:9";
+        let env_key = settings("", "sk-gateway", "");
+        let no_env = |_: &str| String::new();
+        let provider_var = |name: &str| match name {
+            "OPENAI_API_KEY" => "sk-openai".to_string(),
+            _ => String::new(),
+        };
+        for (env, var) in [
+            (env_key.clone(), &no_env as &dyn Fn(&str) -> String),
+            (Settings::default(), &provider_var),
+        ] {
+            let refused = effective(&settings("openai", "", own), env, var).unwrap_err();
+            assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+            assert!(refused.message().contains("needs an API key of your own"));
+        }
+        // The account's own key goes there; the gateway's goes to the provider's address.
+        let mine = effective(&settings("openai", "sk-mine", own), env_key.clone(), no_env);
+        assert_eq!(mine.unwrap().api_key, "sk-mine");
+        let gateway = effective(&settings("openai", "", ""), env_key.clone(), no_env);
+        assert_eq!(gateway.unwrap().api_key, "sk-gateway");
+        // A keyless server of the account's own, when the gateway has no key to give, and a
+        // provider that takes no key (ollama) whatever the gateway has.
+        let keyless = effective(&settings("openai", "", own), Settings::default(), no_env);
+        assert_eq!(keyless.unwrap().base_url, own);
+        assert!(effective(&settings("ollama", "", own), env_key, provider_var).is_ok());
+    }
 }
