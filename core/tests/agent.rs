@@ -625,12 +625,14 @@ async fn playground_in_headless_chromium() {
     )
     .await
     .unwrap();
-    // The admin's exchange, then alice's: she is not offered the tool, the model asks anyway.
+    // The admin's exchange, then alice's (she is not offered the tool, the model asks anyway)
+    // and her follow-up.
     s.provider
         .reply(Reply::call(TOOL, json!({"name": "Browser"})))
         .reply(Reply::text("The service answered: Hello Browser"))
         .reply(Reply::call(TOOL, json!({"name": "Alice"})))
-        .reply(Reply::text("I may not call that tool for you."));
+        .reply(Reply::text("I may not call that tool for you."))
+        .reply(Reply::text("Refused again."));
     let base = format!("http://{}", s.gateway.address());
     let key_hint = if environment_has_a_key() { "0" } else { "1" };
     support::browser::run("agent", &base, &[&s.provider.url, KEY, key_hint]).await;
@@ -639,4 +641,8 @@ async fn playground_in_headless_chromium() {
         1,
         "only the admin's call ran"
     );
+    // The follow-up carried alice's conversation, and only hers.
+    let follow_up = s.provider.seen()[4].body["messages"].to_string();
+    assert!(follow_up.contains("Greet Alice"), "{follow_up}");
+    assert!(!follow_up.contains("Greet Browser"), "{follow_up}");
 }

@@ -1,6 +1,7 @@
 // Drives the agent playground (/agent) in headless Chromium, against a gateway with auth and the
 // dashboard in front of `helloworld` (Helloworld.Call needs scope greeter) and a scripted model
-// provider that, for each prompt, asks for helloworld_Helloworld_Call and then answers.
+// provider that, for the first two prompts, asks for helloworld_Helloworld_Call and then
+// answers, and answers the third at once.
 //
 //   node agent.mjs <base-url> <screenshot-dir> <provider-url> <api-key> <expect-key-hint: 1|0>
 //
@@ -111,6 +112,14 @@ await run('agent', async () => {
     assert.ok(error.includes(`there is no tool "${TOOL}"`), `the refusal should be shown: ${error}`);
     assert.equal((await tool.locator('.tool-status').innerText()).trim(), 'refused or failed');
     assert.equal((await reply.locator('p.text').innerText()).trim(), 'I may not call that tool for you.');
+  });
+
+  await step('a follow-up prompt goes on with the conversation', async () => {
+    const reply = await ask('And once more?');
+    assert.equal((await reply.locator('p.text').innerText()).trim(), 'Refused again.');
+    assert.deepEqual(await page.locator('.msg.user').allInnerTexts(), ['Greet Alice', 'And once more?']);
+    await page.locator('#clear').click();
+    assert.equal(await page.locator('#conversation > *').count(), 0, 'New conversation should clear the page');
   });
 
   await noBrowserErrors();

@@ -1,7 +1,7 @@
 //! The agent playground's server side: each account's model settings, kept in the gateway's
 //! store, and go-micro's playground routes, `GET`/`POST /api/agent/settings` and `POST
-//! /api/agent/prompt`, which answers the agent's [`Event`](crate::ai::Event)s as server-sent events while they
-//! happen. The page itself is `/agent` ([`super::pages`]).
+//! /api/agent/prompt`, which answers the agent's [`Event`](crate::ai::Event)s as server-sent
+//! events while they happen. The page itself is `/agent` ([`super::pages`]).
 //!
 //! The model calls the registry's endpoints as the logged-in account, through one [`Mcp`] with
 //! names every provider accepts: the account's scopes decide which tools it is offered, and a
@@ -55,7 +55,7 @@ pub(super) struct Playground {
 
 /// Settings as posted: any field left out or empty is cleared, except the key, which an empty
 /// one keeps unless `forget_key` is set.
-#[derive(Default, Deserialize)]
+#[derive(Deserialize)]
 pub(super) struct Posted {
     /// Provider, model, key and base URL.
     #[serde(flatten)]
@@ -71,15 +71,16 @@ pub(super) struct Posted {
 pub(super) struct View {
     /// Provider, model and base URL as saved (empty: the gateway's default).
     #[serde(flatten)]
-    pub(super) settings: Settings,
+    settings: Settings,
     /// Whether the account stored a key of its own.
-    pub(super) has_key: bool,
-    /// Whether a prompt can reach a model: a key is there, or the provider needs none.
-    pub(super) ready: bool,
+    has_key: bool,
+    /// Whether a prompt can reach a model with these settings: a key was found, or none is
+    /// needed.
+    ready: bool,
     /// The tools the model is offered for this account.
-    pub(super) tools: Vec<ToolSpec>,
+    tools: Vec<ToolSpec>,
     /// What to set up before the agent can work, one sentence each; empty when nothing.
-    pub(super) hints: Vec<String>,
+    hints: Vec<String>,
 }
 
 /// `POST /api/agent/prompt`: a prompt and, to go on with a conversation, its messages so far.
@@ -154,7 +155,7 @@ impl Playground {
         if settings.api_key.is_empty() && !posted.forget_key {
             settings.api_key = self.settings(caller).await?.api_key;
         }
-        // Settings are written without their key: the stored record keeps it.
+        // Settings serialize without their key, which the record must keep.
         let value = json!({
             "provider": settings.provider,
             "model": settings.model,
@@ -199,10 +200,17 @@ impl Playground {
                 false
             }
         };
-        let tools = self.tools(caller).await?.specs().to_vec();
-        if tools.is_empty() {
-            hints.push(self.no_tools().await?);
-        }
+        let tools = match self.tools(caller).await {
+            Ok(tools) if tools.specs().is_empty() => {
+                hints.push(self.no_tools().await);
+                Vec::new()
+            }
+            Ok(tools) => tools.specs().to_vec(),
+            Err(failure) => {
+                hints.push(failure.message().to_string());
+                Vec::new()
+            }
+        };
         Ok(View {
             has_key: !settings.api_key.is_empty(),
             settings,
@@ -213,10 +221,13 @@ impl Playground {
     }
 
     /// Why an account is offered no tools: no service is registered, or it may call none.
-    async fn no_tools(&self) -> Result<String, Failure> {
-        let tools = self.mcp.tools().await.map_err(|e| registry_failure(&e))?;
+    async fn no_tools(&self) -> String {
+        let tools = match self.mcp.tools().await {
+            Ok(tools) => tools,
+            Err(err) => return registry_failure(&err).message().to_string(),
+        };
         let endpoints = tools.iter().filter(|t| !t.is_framework()).count();
-        Ok(if endpoints == 0 {
+        if endpoints == 0 {
             "No services are registered yet: run one (`micro run` in a project) and the agent \
              can call its endpoints."
                 .to_string()
@@ -226,7 +237,7 @@ impl Playground {
                  administrator can give it scopes on the Users page, or change the endpoints' \
                  scopes on the Scopes page."
             )
-        })
+        }
     }
 }
 
