@@ -78,7 +78,7 @@ install: ffi
 # Built against an installed libmicro through pkg-config, as a user would.
 c-examples:
 	mkdir -p $(C_BUILD)
-	for example in service client; do \
+	for example in service client ai_service ai_tools ai_flow; do \
 		$(CC) $(C_FLAGS) examples/c/$$example.c -o $(C_BUILD)/$$example \
 			$$(pkg-config --cflags --libs libmicro) -Wl,-rpath,$$(pkg-config --variable=libdir libmicro) || exit 1; \
 	done
@@ -94,8 +94,11 @@ c-test:
 	$(CC) $(C_FLAGS) tests/c/test_micro.c -o $(C_BUILD)/test_micro_static $$(pkg-config --cflags libmicro) \
 		$(C_PREFIX)/lib/libmicro.a $$(pkg-config --static --libs-only-l libmicro | sed 's/-lmicro//') && \
 	$(CC) $(C_FLAGS) tests/c/test_fork.c -o $(C_BUILD)/test_fork \
-		$$(pkg-config --cflags --libs libmicro) -Wl,-rpath,$(C_PREFIX)/lib
+		$$(pkg-config --cflags --libs libmicro) -Wl,-rpath,$(C_PREFIX)/lib && \
+	$(CC) $(C_FLAGS) tests/c/test_ai.c -o $(C_BUILD)/test_ai \
+		$$(pkg-config --cflags --libs libmicro) -Wl,-rpath,$(C_PREFIX)/lib -lpthread
 	$(VALGRIND) $(C_BUILD)/test_micro
+	$(VALGRIND) $(C_BUILD)/test_ai
 	$(C_BUILD)/test_micro_static
 	$(C_BUILD)/test_fork
 	./tests/c/examples.sh $(C_BUILD)

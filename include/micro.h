@@ -73,6 +73,18 @@
 #define MICRO_EOF 1
 
 /**
+ * A model with tools, running the tool loop. Opaque; share it between threads freely; free
+ * with `micro_agent_free` (streams made from it keep what they need).
+ */
+typedef struct micro_agent micro_agent;
+
+/**
+ * The events of one answer, pulled one at a time with `micro_ai_stream_next`. Opaque; owned
+ * by the caller, who frees it with `micro_ai_stream_free`.
+ */
+typedef struct micro_ai_stream micro_ai_stream;
+
+/**
  * A call started with `micro_client_call_async`, to cancel it. Opaque; owned by the caller,
  * who frees it with `micro_call_free` (before or after the call completes).
  */
@@ -93,6 +105,12 @@ typedef struct micro_gateway micro_gateway;
  * A running MCP server. Opaque; stop with `micro_mcp_stop`, free with `micro_mcp_free`.
  */
 typedef struct micro_mcp micro_mcp;
+
+/**
+ * A model of one provider. Opaque; share it between threads freely; free with
+ * `micro_model_free` (agents and streams made from it keep what they need).
+ */
+typedef struct micro_model micro_model;
 
 /**
  * The answer to one request, given to an endpoint handler. Opaque; consumed by exactly one
@@ -151,6 +169,16 @@ typedef struct micro_error {
 } micro_error;
 
 /**
+ * An endpoint handler. Called on a library thread, where it may block (a handler given to
+ * `micro_service_handle_inline` runs on a runtime worker and must not), with the request
+ * payload (`req_len` bytes, borrowed until it returns) and a reply handle it owns: read the
+ * call metadata from it with `micro_reply_metadata`, and answer it once, now or later and
+ * from any thread, with `micro_reply_send` or `micro_reply_error`. An agent's tool handler
+ * has the same form (see `micro_agent_new`).
+ */
+typedef void (*micro_handler_fn)(void *user_data, const uint8_t *req, size_t req_len, struct micro_reply *reply);
+
+/**
  * A message handler. Called on a library thread (it may block) for each message, with the
  * topic, the payload (`len` bytes) and the message headers as a JSON object of strings, all
  * borrowed until it returns. Returns 0, or an HTTP-like code (>= 400) that the broker
@@ -182,15 +210,6 @@ typedef struct micro_buf {
 typedef void (*micro_call_done_fn)(void *user_data, int32_t status, const uint8_t *rsp, size_t rsp_len, const struct micro_error *error);
 
 /**
- * An endpoint handler. Called on a library thread, where it may block (a handler given to
- * `micro_service_handle_inline` runs on a runtime worker and must not), with the request
- * payload (`req_len` bytes, borrowed until it returns) and a reply handle it owns: read the
- * call metadata from it with `micro_reply_metadata`, and answer it once, now or later and
- * from any thread, with `micro_reply_send` or `micro_reply_error`.
- */
-typedef void (*micro_handler_fn)(void *user_data, const uint8_t *req, size_t req_len, struct micro_reply *reply);
-
-/**
  * A stream endpoint's handler (see `micro_service_stream`): returns 0 or an HTTP-like error
  * code for the caller (or ends the stream with `micro_stream_error`).
  */
@@ -199,6 +218,163 @@ typedef int32_t (*micro_stream_fn)(void *user_data, const char *metadata_json, s
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Makes a model from settings as JSON: `{"provider": "openai", "model": "gpt-4o",
+ * "api_key": "...", "base_url": "http://127.0.0.1:8080/v1"}`, every field optional; NULL,
+ * missing or empty fields come from `MICRO_AI_PROVIDER`, `MICRO_AI_MODEL`, `MICRO_AI_API_KEY`
+ * (or the provider's own variable, such as `OPENAI_API_KEY`) and `MICRO_AI_BASE_URL`; the
+ * provider defaults to `openai` and the model to the provider's default. Providers:
+ * anthropic, openai, gemini, groq, mistral, together, atlascloud, ollama, minimax. 400 for
+ * an unknown provider or a provider without a key, saying what to set. Nothing is sent until
+ * the model is asked. On success `*out` holds the model, owned by the caller
+ * (`micro_model_free`). Keys are never logged nor put in an error. Any thread.
+ *
+ * # Safety
+ * `settings_json` NULL or NUL-terminated; `out`, `err` NULL or writable.
+ */
+int32_t micro_model_new(const char *settings_json, struct micro_model **out, struct micro_error **err);
+
+/**
+ * Asks the model once and blocks until its whole answer. `request_json`: `{"prompt":
+ * "...", "system": "...", "messages": [{"role": "user" | "assistant" | "system" | "tool",
+ * "content": "...", "tool_calls": [...], "tool_call_id": "..."}], "tools": [{"name": "...",
+ * "description": "...", "parameters": {JSON Schema}}]}`, every field optional. On success
+ * `*response_json` holds the answer, a new string the caller frees with
+ * `micro_string_free`: `{"text": "...", "tool_calls": [{"id", "name", "arguments"}],
+ * "usage": {"input_tokens", "output_tokens"}, "messages": [the messages this exchange adds to
+ * the conversation]}`; tool calls come back unrun (an agent runs them). On failure the
+ * provider's refusal with its status (401 for a refused key, 429 when rate limited, ...) or
+ * 503 when it cannot be reached, each saying what to check. Any thread but a runtime worker;
+ * handlers may call it.
+ *
+ * # Safety
+ * `model` NULL or live; `request_json` NULL or NUL-terminated; `response_json`, `err` NULL
+ * or writable.
+ */
+int32_t micro_model_generate(const struct micro_model *model, const char *request_json, char **response_json, struct micro_error **err);
+
+/**
+ * Asks the model and streams its answer: on success `*out` holds a stream, owned by the
+ * caller, to pull events from with `micro_ai_stream_next` and free with
+ * `micro_ai_stream_free`. `request_json` as in `micro_model_generate`. Returns at once: the
+ * provider is asked on the first `micro_ai_stream_next`, which reports its errors. Events:
+ * `text` pieces, a `tool_call` for each tool asked for (unrun), then `done` with the whole
+ * answer. Any thread.
+ *
+ * # Safety
+ * `model` NULL or live; `request_json` NULL or NUL-terminated; `out`, `err` NULL or writable.
+ */
+int32_t micro_model_stream(const struct micro_model *model, const char *request_json, struct micro_ai_stream **out, struct micro_error **err);
+
+/**
+ * Frees a model. NULL is ignored. Call it once, after every other call on it returned;
+ * agents and streams made from it go on working. Any thread.
+ *
+ * # Safety
+ * `model` NULL or live, not used again.
+ */
+void micro_model_free(struct micro_model *model);
+
+/**
+ * Makes an agent: `model` (which may be freed afterwards) with tools, running the tool loop
+ * (the model's tool calls made in parallel, their results or errors given back to it, until
+ * it answers or has asked for tools `max_steps` times). The tools:
+ * - `tools_json` NULL or empty and `handler` NULL: every endpoint in the registry (the
+ *   runtime's, which the process's services and clients share), each a tool named
+ *   `service_Handler_Method` with its request's JSON Schema, called through the client; no
+ *   account is sent with the calls.
+ * - `tools_json` NULL or empty and `handler` set: the same tools, run by `handler` instead,
+ *   to log, guard or route the calls.
+ * - `tools_json` a JSON array of `{"name": "...", "description": "...", "parameters": {JSON
+ *   Schema}}` (names `^[a-zA-Z0-9_-]{1,64}$`): these tools, run by `handler`, which must be
+ *   set.
+ *
+ * `handler` is a `micro_handler_fn`, called on a library thread (it may block; parallel calls
+ * run at once on several) with `user_data` and the call as its request, JSON `{"id": "...",
+ * "name": "...", "arguments": {...}}`. It answers through the reply once, now or later from
+ * any thread: `micro_reply_send` with the result (JSON; other bytes are given to the model as
+ * a string), or `micro_reply_error`, whose detail the model is told as the tool's error. A
+ * tool the model names that was not offered is refused without calling it. `user_data` must
+ * stay valid, and usable from any thread, until the agent and every stream of it are freed.
+ * `options_json` (NULL for defaults): `{"max_steps": 10}`. On success `*out` holds the
+ * agent, owned by the caller (`micro_agent_free`). Any thread but a runtime worker.
+ *
+ * # Safety
+ * `model` NULL or live; strings NULL or NUL-terminated; `out`, `err` NULL or writable.
+ */
+int32_t micro_agent_new(const struct micro_model *model, const char *tools_json, micro_handler_fn handler, void *user_data, const char *options_json, struct micro_agent **out, struct micro_error **err);
+
+/**
+ * Runs the tool loop to the end and blocks until the answer. `request_json` as in
+ * `micro_model_generate` (the agent offers its own tools). On success `*response_json`
+ * holds the answer as in `micro_model_generate`, with every tool call made, each with its
+ * `result` or `error`; the caller frees it with `micro_string_free`. 400 when the model
+ * asked for tools `max_steps` times without answering; the provider's errors as in
+ * `micro_model_generate`. Any thread but a runtime worker; handlers may call it.
+ *
+ * # Safety
+ * `agent` NULL or live; `request_json` NULL or NUL-terminated; `response_json`, `err` NULL
+ * or writable.
+ */
+int32_t micro_agent_generate(const struct micro_agent *agent, const char *request_json, char **response_json, struct micro_error **err);
+
+/**
+ * Runs the tool loop, reporting as it goes: on success `*out` holds a stream, owned by the
+ * caller (`micro_ai_stream_next`, `micro_ai_stream_free`). Events: `text` pieces, a
+ * `tool_call` as the model asks for a tool, a `tool_result` once it ran (the call with its
+ * `result` or `error`), then `done` with the answer as `micro_agent_generate` gives it.
+ * Freeing or cancelling the stream stops the loop (a tool call under way still finishes).
+ * Any thread.
+ *
+ * # Safety
+ * `agent` NULL or live; `request_json` NULL or NUL-terminated; `out`, `err` NULL or writable.
+ */
+int32_t micro_agent_stream(const struct micro_agent *agent, const char *request_json, struct micro_ai_stream **out, struct micro_error **err);
+
+/**
+ * Frees an agent. NULL is ignored. Call it once, after every other call on it returned;
+ * its streams go on working. Any thread.
+ *
+ * # Safety
+ * `agent` NULL or live, not used again.
+ */
+void micro_agent_free(struct micro_agent *agent);
+
+/**
+ * Waits for the next event and stores it in `*event_json`, a new string the caller frees
+ * with `micro_string_free`: `{"type": "text", "text": "..."}`, `{"type": "tool_call",
+ * "call": {"id", "name", "arguments"}}`, `{"type": "tool_result", "call": {..., "result" or
+ * "error"}}` or, last, `{"type": "done", "response": {...}}`. Returns `MICRO_EOF` (not an
+ * error: `*event_json` NULL and `*err` NULL) after `done`, after an error and after
+ * cancellation. A failure (the provider's refusal, the step limit, ...) is returned as its
+ * error once, and ends the stream. A call waiting when the stream is cancelled, or the first
+ * call after, returns 408 ("cancelled"). One call at a time; any thread but a runtime worker.
+ *
+ * # Safety
+ * `s` NULL or a live stream; `event_json`, `err` NULL or writable.
+ */
+int32_t micro_ai_stream_next(struct micro_ai_stream *s, char **event_json, struct micro_error **err);
+
+/**
+ * Cancels the stream: a `micro_ai_stream_next` waiting returns 408 at once, and the model's
+ * answer (or the agent's loop) is dropped. Cancelling twice, or after the end, does nothing.
+ * Returns 0, or `MICRO_ERR_NULL_ARGUMENT`. Any thread, while another waits in
+ * `micro_ai_stream_next`.
+ *
+ * # Safety
+ * `s` NULL or a live stream; `err` NULL or writable.
+ */
+int32_t micro_ai_stream_cancel(struct micro_ai_stream *s, struct micro_error **err);
+
+/**
+ * Frees a stream, dropping what it had not delivered (an agent's loop stops). NULL is
+ * ignored. Call it once, after every other call on it returned. Any thread.
+ *
+ * # Safety
+ * `s` NULL or a live stream, not used again.
+ */
+void micro_ai_stream_free(struct micro_ai_stream *s);
 
 /**
  * Publishes `len` bytes at `body` (copied; NULL allowed when 0) on `topic`, with the headers

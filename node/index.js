@@ -1,6 +1,6 @@
 "use strict";
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.Gateway = exports.HttpServer = exports.Client = exports.Stream = exports.Service = exports.Broker = exports.Subscription = exports.Store = exports.Registry = exports.MicroError = void 0;
+exports.Agent = exports.Model = exports.Events = exports.Gateway = exports.HttpServer = exports.Client = exports.Stream = exports.Service = exports.Broker = exports.Subscription = exports.Store = exports.Registry = exports.MicroError = void 0;
 exports.serveMcp = serveMcp;
 /**
  * go-micro for Node.js: services, clients, pub/sub, streams, the registry, store and broker,
@@ -543,3 +543,89 @@ async function serveMcp(options = {}) {
     const { address = ':3000', registry, store, broker } = options;
     return new HttpServer(await settle(native.serveMcp(address, registry?.native, store?.native, broker?.native)));
 }
+/** The engine's request as JSON text. */
+function askJson(prompt, options) {
+    const { system = '', messages = [], tools = [] } = options;
+    return JSON.stringify({ prompt, system, messages, tools });
+}
+/** A streamed answer: read it with `for await`; a failure (the provider's, a step limit) throws its `MicroError` there. */
+class Events {
+    #native;
+    /** @internal */
+    constructor(events) {
+        this.#native = events;
+    }
+    /** The events, until the answer is done. */
+    async *[Symbol.asyncIterator]() {
+        for (;;) {
+            const text = await settle(this.#native.next());
+            if (text === null)
+                return;
+            yield JSON.parse(text);
+        }
+    }
+}
+exports.Events = Events;
+/**
+ * A model of one provider, spoken to in its own API. The constructor throws a `MicroError`
+ * (400) for an unknown provider or a missing key.
+ */
+class Model {
+    /** @internal */
+    native;
+    /** The model `options` name; the rest from the `MICRO_AI_*` environment. */
+    constructor(options = {}) {
+        this.native = now(() => new native.Model(options));
+    }
+    /** The provider's name. */
+    get provider() {
+        return this.native.provider;
+    }
+    /** The model's name. */
+    get name() {
+        return this.native.name;
+    }
+    /** Asks `prompt` and resolves to the whole answer; the `tools` offered come back in `tool_calls` when asked for, not run (an `Agent` runs them). */
+    async generate(prompt, options = {}) {
+        return JSON.parse(await settle(this.native.generate(askJson(prompt, options))));
+    }
+    /** Asks as `generate` does and streams the answer: `text` pieces, a `tool_call` for each tool asked for (not run), then `done`. */
+    stream(prompt, options = {}) {
+        return new Events(now(() => this.native.stream(askJson(prompt, options))));
+    }
+}
+exports.Model = Model;
+/**
+ * A model with tools, running the tool loop: it asks the model, runs the tools the model asks
+ * for (in parallel when it asks for several), gives it the results, and repeats until the
+ * model answers or has asked `maxSteps` times (then a 400 `MicroError`).
+ */
+class Agent {
+    #native;
+    /** `model` offered `options.tools` run by `options.handler`, or else the registry's endpoints. */
+    constructor(model, options = {}) {
+        const { tools, handler, maxSteps, registry, store, broker } = options;
+        if (handler !== undefined)
+            needFunction(handler, 'a tool handler');
+        const run = handler &&
+            (async (call) => {
+                try {
+                    return { body: encode(await handler(JSON.parse(call))) };
+                }
+                catch (err) {
+                    return { error: errorJson(err, 'go-micro.ai') };
+                }
+            });
+        const specs = tools && JSON.stringify(tools);
+        this.#native = now(() => new native.Agent(model.native, specs, run, maxSteps, registry?.native, store?.native, broker?.native));
+    }
+    /** Runs the loop for `prompt` and resolves to the answer, with every tool call made in `tool_calls`. */
+    async generate(prompt, options = {}) {
+        return JSON.parse(await settle(this.#native.generate(askJson(prompt, options))));
+    }
+    /** Runs the loop as `generate` does, reporting as it goes: `text` pieces, `tool_call` and `tool_result` for each tool, then `done`. */
+    stream(prompt, options = {}) {
+        return new Events(now(() => this.#native.stream(askJson(prompt, options))));
+    }
+}
+exports.Agent = Agent;

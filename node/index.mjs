@@ -2,11 +2,14 @@
 import micro from './index.js'
 
 export const {
+  Agent,
   Broker,
   Client,
+  Events,
   Gateway,
   HttpServer,
   MicroError,
+  Model,
   Registry,
   Service,
   Store,

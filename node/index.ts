@@ -716,3 +716,202 @@ export async function serveMcp(options: ServerOptions = {}): Promise<HttpServer>
   const { address = ':3000', registry, store, broker } = options
   return new HttpServer(await settle(native.serveMcp(address, registry?.native, store?.native, broker?.native)))
 }
+
+/** Which model to use; what is left out comes from `MICRO_AI_PROVIDER`, `MICRO_AI_MODEL`, `MICRO_AI_API_KEY` (or the provider's own key variable, such as `OPENAI_API_KEY`) and `MICRO_AI_BASE_URL`. */
+export interface ModelOptions {
+  /** `anthropic`, `openai`, `gemini`, `groq`, `mistral`, `together`, `atlascloud`, `ollama` or `minimax` (default `openai`). */
+  provider?: string
+  /** The model (default: the provider's). */
+  model?: string
+  /** The API key; never printed. */
+  apiKey?: string
+  /** The API's address, e.g. `http://127.0.0.1:8080/v1` for a local OpenAI-compatible server. */
+  baseUrl?: string
+}
+
+/** A tool as a model sees it. */
+export interface ToolSpec {
+  /** Its name: letters, digits, `_` and `-`, at most 64 (what every provider accepts). */
+  name: string
+  /** What it does, for the model to choose it. */
+  description?: string
+  /** The JSON Schema of its arguments (an object schema). */
+  parameters?: object
+}
+
+/** A tool the model asked for, and once run, its result or error. */
+export interface ToolCall {
+  /** The provider's id for the call, which the result answers. */
+  id: string
+  /** The tool's name, as offered. */
+  name: string
+  /** The arguments the model gave (a JSON object). */
+  arguments: any
+  /** The tool's answer, once it ran and succeeded. */
+  result?: any
+  /** Why it failed or did not run. */
+  error?: string
+}
+
+/** One message of a conversation. */
+export interface ChatMessage {
+  /** Who said it. */
+  role: 'system' | 'user' | 'assistant' | 'tool'
+  /** What was said; for a tool message the tool's result (JSON text). */
+  content: string
+  /** The tools an assistant message asked for. */
+  tool_calls?: ToolCall[]
+  /** The tool call a tool message answers. */
+  tool_call_id?: string
+}
+
+/** Tokens a model read and wrote, as the provider counted them (0 when it did not say). */
+export interface Usage {
+  /** Tokens read: the prompt, the conversation and the tools. */
+  input_tokens: number
+  /** Tokens written. */
+  output_tokens: number
+}
+
+/** A model's answer. */
+export interface ModelResponse {
+  /** The answer's text. */
+  text: string
+  /** From `Model`: the tools asked for, not run. From `Agent`: every call made, each with its `result` or `error`. */
+  tool_calls: ToolCall[]
+  /** Tokens used, over every step. */
+  usage: Usage
+  /** The messages this exchange added (the prompt, tool calls and results, the answer): pass them as `messages` next time to keep the conversation. */
+  messages: ChatMessage[]
+}
+
+/** What a stream reports, in order: text pieces, tool calls and their results, then `done` with the whole answer. */
+export type ModelEvent =
+  | { type: 'text'; text: string }
+  | { type: 'tool_call'; call: ToolCall }
+  | { type: 'tool_result'; call: ToolCall }
+  | { type: 'done'; response: ModelResponse }
+
+/** Runs a tool call: its result (any JSON value), or a throw the model is told about. */
+export type ToolHandler = (call: ToolCall) => unknown | Promise<unknown>
+
+/** What to ask besides the prompt. */
+export interface AskOptions {
+  /** Instructions for the model. */
+  system?: string
+  /** The conversation so far, oldest first (a response's `messages`, gathered). */
+  messages?: ChatMessage[]
+}
+
+/** The engine's request as JSON text. */
+function askJson(prompt: string, options: AskOptions & { tools?: ToolSpec[] }): string {
+  const { system = '', messages = [], tools = [] } = options
+  return JSON.stringify({ prompt, system, messages, tools })
+}
+
+/** A streamed answer: read it with `for await`; a failure (the provider's, a step limit) throws its `MicroError` there. */
+export class Events implements AsyncIterable<ModelEvent> {
+  #native: native.Events
+
+  /** @internal */
+  constructor(events: native.Events) {
+    this.#native = events
+  }
+
+  /** The events, until the answer is done. */
+  async *[Symbol.asyncIterator](): AsyncIterator<ModelEvent> {
+    for (;;) {
+      const text = await settle(this.#native.next())
+      if (text === null) return
+      yield JSON.parse(text) as ModelEvent
+    }
+  }
+}
+
+/**
+ * A model of one provider, spoken to in its own API. The constructor throws a `MicroError`
+ * (400) for an unknown provider or a missing key.
+ */
+export class Model {
+  /** @internal */
+  readonly native: native.Model
+
+  /** The model `options` name; the rest from the `MICRO_AI_*` environment. */
+  constructor(options: ModelOptions = {}) {
+    this.native = now(() => new native.Model(options))
+  }
+
+  /** The provider's name. */
+  get provider(): string {
+    return this.native.provider
+  }
+
+  /** The model's name. */
+  get name(): string {
+    return this.native.name
+  }
+
+  /** Asks `prompt` and resolves to the whole answer; the `tools` offered come back in `tool_calls` when asked for, not run (an `Agent` runs them). */
+  async generate(prompt: string, options: AskOptions & { tools?: ToolSpec[] } = {}): Promise<ModelResponse> {
+    return JSON.parse(await settle(this.native.generate(askJson(prompt, options))))
+  }
+
+  /** Asks as `generate` does and streams the answer: `text` pieces, a `tool_call` for each tool asked for (not run), then `done`. */
+  stream(prompt: string, options: AskOptions & { tools?: ToolSpec[] } = {}): Events {
+    return new Events(now(() => this.native.stream(askJson(prompt, options))))
+  }
+}
+
+/** What an agent offers its model, and how long it may go on. */
+export interface AgentOptions {
+  /** Tools of your own, run by `handler`. Without them, every endpoint of the services in `registry` is a tool, called through the client. */
+  tools?: ToolSpec[]
+  /** Runs each tool call the model makes (in the client's place, for registry tools); what it throws is told to the model as the call's error. */
+  handler?: ToolHandler
+  /** How many times the model may ask for tools before it must answer (default 10). */
+  maxSteps?: number
+  /** Where the registry tools' services are found (default: `MICRO_REGISTRY`). */
+  registry?: Registry
+  /** The store of the registry tools' catalogue (default: `MICRO_STORE`). */
+  store?: Store
+  /** The broker of the registry tools' client (default: `MICRO_BROKER`). */
+  broker?: Broker
+}
+
+/**
+ * A model with tools, running the tool loop: it asks the model, runs the tools the model asks
+ * for (in parallel when it asks for several), gives it the results, and repeats until the
+ * model answers or has asked `maxSteps` times (then a 400 `MicroError`).
+ */
+export class Agent {
+  #native: native.Agent
+
+  /** `model` offered `options.tools` run by `options.handler`, or else the registry's endpoints. */
+  constructor(model: Model, options: AgentOptions = {}) {
+    const { tools, handler, maxSteps, registry, store, broker } = options
+    if (handler !== undefined) needFunction(handler, 'a tool handler')
+    const run =
+      handler &&
+      (async (call: string): Promise<native.Reply> => {
+        try {
+          return { body: encode(await handler(JSON.parse(call) as ToolCall)) }
+        } catch (err) {
+          return { error: errorJson(err, 'go-micro.ai') }
+        }
+      })
+    const specs = tools && JSON.stringify(tools)
+    this.#native = now(
+      () => new native.Agent(model.native, specs, run, maxSteps, registry?.native, store?.native, broker?.native),
+    )
+  }
+
+  /** Runs the loop for `prompt` and resolves to the answer, with every tool call made in `tool_calls`. */
+  async generate(prompt: string, options: AskOptions = {}): Promise<ModelResponse> {
+    return JSON.parse(await settle(this.#native.generate(askJson(prompt, options))))
+  }
+
+  /** Runs the loop as `generate` does, reporting as it goes: `text` pieces, `tool_call` and `tool_result` for each tool, then `done`. */
+  stream(prompt: string, options: AskOptions = {}): Events {
+    return new Events(now(() => this.#native.stream(askJson(prompt, options))))
+  }
+}

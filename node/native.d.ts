@@ -9,6 +9,28 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** A model with tools, running the tool loop. */
+export declare class Agent {
+  /**
+   * `model` offered `specs` (JSON text: a list of `name`, `description`, `parameters`) run
+   * by `handler`, or else the endpoints of the services in `registry` (default the
+   * environment's), called through the client, or by `handler` when given. The model may
+   * ask for tools up to `maxSteps` times (default 10).
+   */
+  constructor(model: Model, specs?: string | undefined | null, handler?: ((call: string) => Promise<Reply>) | undefined | null, maxSteps?: number | undefined | null, registry?: Registry | undefined | null, store?: Store | undefined | null, broker?: Broker | undefined | null)
+  /**
+   * Runs the loop for `request` (JSON text: `prompt`, `system`, `messages`) to the end;
+   * resolves to the answer as JSON text, with every tool call made and its `result` or
+   * `error`.
+   */
+  generate(request: string): Promise<string>
+  /**
+   * Runs the loop for `request` as `generate` does, reporting as it goes; nothing is sent
+   * before the first `next`.
+   */
+  stream(request: string): Events
+}
+
 /**
  * A message broker: `http` (default, go-micro compatible, finds subscribers through a
  * registry), `memory` (this process only), `nats` or `rabbitmq` (go-micro's brokers on those
@@ -62,12 +84,42 @@ export declare class ClientStream {
   close(): Promise<void>
 }
 
+/**
+ * The events of a streamed answer, in order, each as JSON text: `{"type":"text","text"}`
+ * pieces, `{"type":"tool_call","call"}` and `{"type":"tool_result","call"}`, then
+ * `{"type":"done","response"}`.
+ */
+export declare class Events {
+  /** The next event as JSON text; `null` after the last. A failure rejects. */
+  next(): Promise<string | null>
+}
+
 /** An HTTP server running in this process: a gateway or an MCP server. */
 export declare class HttpServer {
   /** Where it listens, `host:port`. */
   get address(): string
   /** Stops serving; stopping twice does nothing. */
   stop(): Promise<void>
+}
+
+/** A model of one provider. */
+export declare class Model {
+  /**
+   * The model `settings` name, the rest from the environment; a 400 for an unknown
+   * provider or a missing key.
+   */
+  constructor(settings?: ModelSettings | undefined | null)
+  /** The provider's name. */
+  get provider(): string
+  /** The model's name. */
+  get name(): string
+  /**
+   * Asks once with `request` (JSON text: `prompt`, `system`, `messages`, `tools`); resolves
+   * to the whole answer as JSON text (`text`, `tool_calls` not run, `usage`, `messages`).
+   */
+  generate(request: string): Promise<string>
+  /** Asks with `request` and streams the answer; nothing is sent before the first `next`. */
+  stream(request: string): Events
 }
 
 /**
@@ -221,6 +273,21 @@ export interface Event {
   header: Record<string, string>
   /** The message body, as text (JSON when published by a go-micro client). */
   body: string
+}
+
+/** Which model to use; what is left out comes from the `MICRO_AI_*` environment. */
+export interface ModelSettings {
+  /**
+   * `anthropic`, `openai`, `gemini`, `groq`, `mistral`, `together`, `atlascloud`, `ollama`
+   * or `minimax` (default `MICRO_AI_PROVIDER`, else `openai`).
+   */
+  provider?: string
+  /** The model (default `MICRO_AI_MODEL`, else the provider's). */
+  model?: string
+  /** The API key (default `MICRO_AI_API_KEY`, else the provider's own variable). */
+  apiKey?: string
+  /** The API's address (default `MICRO_AI_BASE_URL`, else the provider's). */
+  baseUrl?: string
 }
 
 /** A handler's answer: `body` (JSON text), or `error` (go-micro's error JSON). */

@@ -835,10 +835,13 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.Agent = nativeBinding.Agent
 module.exports.Broker = nativeBinding.Broker
 module.exports.Client = nativeBinding.Client
 module.exports.ClientStream = nativeBinding.ClientStream
+module.exports.Events = nativeBinding.Events
 module.exports.HttpServer = nativeBinding.HttpServer
+module.exports.Model = nativeBinding.Model
 module.exports.Registry = nativeBinding.Registry
 module.exports.ServerStream = nativeBinding.ServerStream
 module.exports.Service = nativeBinding.Service

@@ -8,7 +8,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here"
 ./setup.sh
 .venv/bin/python -m mypy.stubtest go_micro._native
-.venv/bin/python -m mypy --strict go_micro ../examples/python/service.py ../examples/python/client.py
+.venv/bin/python -m mypy --strict go_micro ../examples/python/service.py ../examples/python/client.py \
+    ../examples/python/ai_service.py ../examples/python/ai_tools.py ../examples/python/ai_events.py
 (cd .. && ${CARGO:-cargo} build -q -p micro-cli -p helloworld -p rpc-load)
 export MICRO_PY_INTEROP_REQUIRED=1 MICRO_PY_NETNS=1
 exec unshare -n sh -c 'ip link set lo up && ip link set lo multicast on &&

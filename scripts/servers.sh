@@ -4,6 +4,7 @@
 #
 #   scripts/servers.sh start NAME...   start them (one already running is left as it is)
 #   scripts/servers.sh url NAME        the URL a test connects to
+#   scripts/servers.sh install llm     install the model server without starting it
 #   scripts/servers.sh ca              the test CA's certificate, which signed the servers' own
 #   scripts/servers.sh kill NAME       kill it with SIGKILL, keeping its data (start brings it back)
 #   scripts/servers.sh stop            stop every one started here and remove its data
@@ -447,11 +448,17 @@ case "${1:-}" in
         done
         ;;
     url) url "$2" ;;
+    # Installs without starting, for test runs that start it where nothing can be fetched (a
+    # network namespace of their own).
+    install)
+        [ "${2:-}" = llm ] || { echo "install: only llm is installed ahead of a start" >&2; exit 2; }
+        install_llm
+        ;;
     ca) make_tls && echo "$tls_dir/ca.pem" ;;
     kill) kill_server "$2" ;;
     stop) stop ;;
     *)
-        echo "usage: $0 start NAME... | url NAME | ca | kill NAME | stop   (NAME: $names)" >&2
+        echo "usage: $0 start NAME... | url NAME | install llm | ca | kill NAME | stop   (NAME: $names)" >&2
         exit 2
         ;;
 esac

@@ -58,3 +58,8 @@ if ! cmp -s "$mcp_dir/requirements.txt" "$mcp_dir/.venv/installed-requirements.t
     "$mcp_dir/.venv/bin/pip" install -q --disable-pip-version-check -r "$mcp_dir/requirements.txt"
     cp "$mcp_dir/requirements.txt" "$mcp_dir/.venv/installed-requirements.txt"
 fi
+
+# --- The small language model the AI tests ask (SmolLM2 behind llama-cpp-python) --------------
+# Installed here, once, so that the Python and Node suites can start it inside their network
+# namespaces, where nothing can be fetched.
+"$(dirname "$0")/servers.sh" install llm

@@ -39,8 +39,9 @@ type callResult struct {
 }
 
 // microGoHandle runs for each request on the runtime worker that received it (the handler is
-// registered inline): it copies the request and returns at once, leaving the rest to a
-// goroutine, which reads the call metadata from the reply and answers it.
+// registered inline), and for each tool call of an agent whose tools Go runs: it copies the
+// request and returns at once, leaving the rest to a goroutine, which reads the call metadata
+// from the reply and answers it.
 //
 //export microGoHandle
 func microGoHandle(userData unsafe.Pointer, req *C.uint8_t, reqLen C.size_t, reply *C.micro_reply) {

@@ -182,6 +182,11 @@ func stateError(detail string) *Error {
 	return &Error{Id: "micro.go", Code: ErrState.Code, Status: ErrState.Status, Detail: detail}
 }
 
+// invalidArgument is an [ErrInvalidArgument] error raised by this package.
+func invalidArgument(detail string) *Error {
+	return &Error{Id: "micro.go", Code: ErrInvalidArgument.Code, Status: ErrInvalidArgument.Status, Detail: detail}
+}
+
 // Is matches the library's own errors (negative codes) by code, for errors.Is with the Err*
 // values above.
 func (e *Error) Is(target error) bool {

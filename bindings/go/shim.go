@@ -43,6 +43,13 @@ static int32_t go_client_call_async(micro_client *client, const char *service,
 	return micro_client_call_async(client, service, endpoint, req, req_len, options,
 		(micro_call_done_fn)microGoCallDone, (void *)h, call, err);
 }
+
+// An agent's tools run by Go (h not 0) or by the client (h 0).
+static int32_t go_agent_new(const micro_model *model, const char *tools, uintptr_t h,
+		const char *options, micro_agent **out, micro_error **err) {
+	return micro_agent_new(model, tools, h ? (micro_handler_fn)microGoHandle : NULL, (void *)h,
+		options, out, err);
+}
 */
 import "C"
 
@@ -67,4 +74,9 @@ func brokerSubscribe(topic, queue *C.char, h cgo.Handle, out **C.micro_subscript
 func clientCallAsync(client *C.micro_client, service, endpoint *C.char, req *C.uint8_t, reqLen C.size_t,
 	options *C.char, h cgo.Handle, call **C.micro_call, cerr **C.micro_error) C.int32_t {
 	return C.go_client_call_async(client, service, endpoint, req, reqLen, options, C.uintptr_t(h), call, cerr)
+}
+
+func agentNew(model *C.micro_model, tools *C.char, h cgo.Handle, options *C.char, out **C.micro_agent,
+	cerr **C.micro_error) C.int32_t {
+	return C.go_agent_new(model, tools, C.uintptr_t(h), options, out, cerr)
 }

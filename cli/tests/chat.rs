@@ -44,6 +44,18 @@ async fn helloworld() -> (micro::service::Running, mpsc::UnboundedReceiver<Strin
     (service, names)
 }
 
+/// helloworld, once `micro` finds it; the names it greets, and a home for `micro`.
+async fn helloworld_found() -> (
+    micro::service::Running,
+    mpsc::UnboundedReceiver<String>,
+    tempfile::TempDir,
+) {
+    let (service, greeted) = helloworld().await;
+    let home = tempfile::tempdir().unwrap();
+    tools_once_found(home.path(), "helloworld.Helloworld.Call").await;
+    (service, greeted, home)
+}
+
 /// `micro <args>` with the model flags pointing at `provider`.
 fn with_model(home: &Path, provider: &Provider, args: &[&str]) -> tokio::process::Command {
     let mut command = micro(home, args);
@@ -70,21 +82,23 @@ fn said(body: &Value) -> String {
 #[test]
 fn micro_chat_calls_a_service_and_shows_it() {
     support::in_netns("micro_chat_calls_a_service_and_shows_it", async {
-        let (_service, mut greeted) = helloworld().await;
-        let home = tempfile::tempdir().unwrap();
-        tools_once_found(home.path(), "helloworld.Helloworld.Call").await;
+        let (_service, mut greeted, home) = helloworld_found().await;
         let provider = Provider::start("anthropic").await;
         provider.reply(Reply::call(TOOL, json!({"name": "Alice"})));
         provider.reply(Reply::text("I said hello to Alice."));
+        // Logging everything, the key still shows nowhere.
         let output = with_model(home.path(), &provider, &["chat", "--prompt", "Greet Alice"])
+            .env("MICRO_LOG", "trace")
             .output()
             .await
             .unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{stdout}{stderr}");
+        assert!(stderr.len() > 1000, "trace logging is on: {stderr}");
         assert!(
-            output.status.success(),
-            "{stdout}{}",
-            String::from_utf8_lossy(&output.stderr)
+            !format!("{stdout}{stderr}").contains("sk-cli-test"),
+            "the key was logged"
         );
         assert!(
             stdout.contains(&format!("→ {TOOL}({{\"name\":\"Alice\"}})")),
@@ -116,9 +130,7 @@ fn micro_chat_keeps_the_conversation_and_asks_before_tools() {
     support::in_netns(
         "micro_chat_keeps_the_conversation_and_asks_before_tools",
         async {
-            let (_service, mut greeted) = helloworld().await;
-            let home = tempfile::tempdir().unwrap();
-            tools_once_found(home.path(), "helloworld.Helloworld.Call").await;
+            let (_service, mut greeted, home) = helloworld_found().await;
             let provider = Provider::start("openai").await;
             provider.reply(Reply::call(TOOL, json!({"name": "Bob"})));
             provider.reply(Reply::text("You did not let me."));
@@ -198,9 +210,7 @@ fn micro_chat_keeps_the_conversation_and_asks_before_tools() {
 #[test]
 fn micro_flow_runs_the_model_on_each_event() {
     support::in_netns("micro_flow_runs_the_model_on_each_event", async {
-        let (_service, mut greeted) = helloworld().await;
-        let home = tempfile::tempdir().unwrap();
-        tools_once_found(home.path(), "helloworld.Helloworld.Call").await;
+        let (_service, mut greeted, home) = helloworld_found().await;
         let provider = Provider::start("gemini").await;
         provider.reply(Reply::call(TOOL, json!({"name": "Carol"})));
         provider.reply(Reply::text("Welcomed Carol."));

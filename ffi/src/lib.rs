@@ -3,6 +3,7 @@
 //! pointers and UTF-8, catches panics and returns a status with an optional error object.
 #![allow(non_camel_case_types)]
 
+pub mod ai;
 mod args;
 pub mod broker;
 pub mod buf;

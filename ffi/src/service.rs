@@ -43,7 +43,8 @@ enum Phase {
 /// `micro_service_handle_inline` runs on a runtime worker and must not), with the request
 /// payload (`req_len` bytes, borrowed until it returns) and a reply handle it owns: read the
 /// call metadata from it with `micro_reply_metadata`, and answer it once, now or later and
-/// from any thread, with `micro_reply_send` or `micro_reply_error`.
+/// from any thread, with `micro_reply_send` or `micro_reply_error`. An agent's tool handler
+/// has the same form (see `micro_agent_new`).
 pub type micro_handler_fn = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,

@@ -10,15 +10,15 @@ use napi::bindgen_prelude::within_runtime_if_available;
 use napi_derive::napi;
 use std::sync::{Arc, Mutex};
 
-/// What a gateway or MCP server reads.
-struct Components {
-    registry: Arc<dyn micro::registry::Registry>,
-    store: Arc<dyn micro::store::Store>,
-    broker: Arc<dyn micro::broker::Broker>,
+/// What a gateway, an MCP server or an agent's registry tools read.
+pub(crate) struct Components {
+    pub(crate) registry: Arc<dyn micro::registry::Registry>,
+    pub(crate) store: Arc<dyn micro::store::Store>,
+    pub(crate) broker: Arc<dyn micro::broker::Broker>,
 }
 
 /// The components given, else the environment's.
-fn components(
+pub(crate) fn components(
     registry: Option<&Registry>,
     store: Option<&Store>,
     broker: Option<&Broker>,

@@ -68,7 +68,11 @@ impl Reply {
 }
 
 /// Calls a JS function and awaits its reply.
-async fn call<T: ToNapiValue + 'static>(id: &str, f: &JsFn<T>, argument: T) -> Result<Bytes> {
+pub(crate) async fn call<T: ToNapiValue + 'static>(
+    id: &str,
+    f: &JsFn<T>,
+    argument: T,
+) -> Result<Bytes> {
     let promise = f
         .call_async(argument)
         .await

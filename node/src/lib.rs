@@ -1,5 +1,5 @@
 //! The Node.js binding of libmicro: the native half of the npm package `go-micro`. It only
-//! translates: JS values to engine calls, engine errors to JS errors ([`error`]), JS
+//! translates: JS values to engine calls (models and agents included), engine errors to JS errors ([`error`]), JS
 //! functions to engine handlers ([`handlers`]). The package's `index.js` puts the JS
 //! idioms on top (JSON encoding, `MicroError`, async iterators, `run()`).
 //!
@@ -8,6 +8,7 @@
 //! environment. Async methods return promises resolved from it; JS handlers are called
 //! through weak ThreadsafeFunctions and never block a worker.
 
+mod ai;
 mod client;
 mod components;
 mod error;

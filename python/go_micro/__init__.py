@@ -1,6 +1,6 @@
 """go-micro for Python, on libmicro's Rust engine: services, clients, pub/sub, the registry,
-store and broker, the HTTP gateway, the MCP server and its tool catalogue, all in-process and
-speaking go-micro v5's protocols.
+store and broker, the HTTP gateway, the MCP server and its tool catalogue, models and agents
+that call the services as tools, all in-process and speaking go-micro v5's protocols.
 
     import go_micro
 
@@ -23,6 +23,22 @@ import atexit
 import os
 
 from . import _native
+from ._ai import (
+    Agent,
+    ChatMessage,
+    DoneEvent,
+    Event,
+    Events,
+    Model,
+    Response,
+    TextEvent,
+    ToolCall,
+    ToolCallEvent,
+    ToolHandler,
+    ToolResultEvent,
+    ToolSpec,
+    Usage,
+)
 from ._client import Client, Stream
 from ._gateway import Gateway, Server, serve_mcp
 from ._native import Broker, Record, Registry, Store, Subscription
@@ -44,29 +60,43 @@ from .errors import (
 __version__: str = _native.__version__
 
 __all__ = [
+    "Agent",
     "BadRequestError",
     "Broker",
+    "ChatMessage",
     "Client",
     "ConflictError",
     "Context",
+    "DoneEvent",
+    "Event",
+    "Events",
     "ForbiddenError",
     "Gateway",
     "InternalServerError",
     "Message",
     "MicroError",
+    "Model",
     "NotFoundError",
     "Record",
     "Registry",
+    "Response",
     "Server",
     "Service",
     "Store",
     "Stream",
     "Subscription",
+    "TextEvent",
     "TimeoutError",
     "TooManyRequestsError",
+    "ToolCall",
+    "ToolCallEvent",
+    "ToolHandler",
+    "ToolResultEvent",
+    "ToolSpec",
     "Tools",
     "UnauthorizedError",
     "UnavailableError",
+    "Usage",
     "serve_mcp",
 ]
 

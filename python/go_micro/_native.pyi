@@ -22,6 +22,9 @@ __all__ = [
     "Gateway",
     "Server",
     "Tools",
+    "Model",
+    "Agent",
+    "Events",
     "serve_mcp",
     "shutdown",
     "parse",
@@ -243,6 +246,43 @@ class Tools:
     ) -> Tools: ...
     def list(self, *, done: _Done | None = None) -> list[dict[str, Any]]: ...
     def call(self, name: str, arguments: Any = None, *, done: _Done | None = None) -> Any: ...
+
+@final
+class Model:
+    def __new__(
+        cls,
+        provider: str | None = None,
+        model: str | None = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+    ) -> Model: ...
+    @property
+    def provider(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    def generate(self, request: dict[str, Any], *, done: _Done | None = None) -> dict[str, Any]: ...
+    def stream(self, request: dict[str, Any]) -> Events: ...
+
+_Invoke: TypeAlias = Callable[[Any, Reply], None]
+
+@final
+class Agent:
+    def __new__(
+        cls,
+        model: Model,
+        *,
+        specs: list[Any] | None = None,
+        tools: Tools | None = None,
+        max_steps: int | None = None,
+    ) -> Agent: ...
+    def generate(
+        self, request: dict[str, Any], invoke: _Invoke | None = None, *, done: _Done | None = None
+    ) -> dict[str, Any]: ...
+    def stream(self, request: dict[str, Any], invoke: _Invoke | None = None) -> Events: ...
+
+@final
+class Events:
+    def recv(self, *, done: _Done | None = None) -> dict[str, Any] | None: ...
 
 def serve_mcp(
     address: str | None = None,

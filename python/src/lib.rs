@@ -3,6 +3,7 @@
 //! and out of Python data included) and errors, and owns the runtime. Its modules `runtime`
 //! and `components` are public for the in-process bench (benches/handler.rs).
 
+mod ai;
 mod client;
 pub mod components;
 mod error;
@@ -31,6 +32,9 @@ pub fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<gateway::Gateway>()?;
     module.add_class::<gateway::Server>()?;
     module.add_class::<tools::Tools>()?;
+    module.add_class::<ai::Model>()?;
+    module.add_class::<ai::Agent>()?;
+    module.add_class::<ai::Events>()?;
     module.add_function(wrap_pyfunction!(gateway::serve_mcp, module)?)?;
     module.add_function(wrap_pyfunction!(runtime::shutdown, module)?)?;
     module.add_function(wrap_pyfunction!(json::parse, module)?)?;

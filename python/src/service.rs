@@ -288,7 +288,16 @@ pub struct Reply {
 }
 
 impl Reply {
-    fn settle(&self, outcome: micro::Result<Bytes>) {
+    /// A reply that sends the outcome to `sender`, its errors raised by `id` unless they say.
+    pub(crate) fn new(id: &str, sender: oneshot::Sender<micro::Result<Bytes>>) -> Reply {
+        Reply {
+            id: id.to_string(),
+            sender: Mutex::new(Some(sender)),
+        }
+    }
+
+    /// Sends the outcome, the first time only.
+    pub(crate) fn settle(&self, outcome: micro::Result<Bytes>) {
         if let Some(sender) = self.sender.lock().unwrap_or_else(|e| e.into_inner()).take() {
             let _ = sender.send(outcome);
         }
@@ -386,11 +395,8 @@ async fn call_async(call: Arc<Call>, ctx: Context, body: Bytes) -> micro::Result
     let (sender, outcome) = oneshot::channel();
     runtime::keep_thread_state();
     Python::attach(|py| {
-        let reply = Reply {
-            id: call.id.clone(),
-            sender: Mutex::new(Some(sender)),
-        };
-        let reply = Py::new(py, reply).map_err(|err| error::from_py(py, err, &call.id))?;
+        let reply = Py::new(py, Reply::new(&call.id, sender))
+            .map_err(|err| error::from_py(py, err, &call.id))?;
         if let Err(err) = call.call(py, ctx, &body, Some(reply.bind(py).clone().into_any())) {
             reply.get().settle(Err(err));
         }

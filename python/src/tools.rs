@@ -7,7 +7,7 @@ use crate::components::{Broker, Registry, Store, seconds};
 use crate::json;
 use crate::runtime::{self, run};
 use bytes::Bytes;
-use micro::mcp::{CallError, Caller, Mcp};
+use micro::mcp::{CallError, Caller, Mcp, Naming};
 use pyo3::prelude::*;
 use std::sync::Arc;
 
@@ -18,6 +18,16 @@ const ID: &str = "go.micro.mcp";
 #[pyclass(module = "go_micro._native", frozen)]
 pub struct Tools {
     mcp: Arc<Mcp>,
+    /// The same catalogue with names every model provider accepts, for agents.
+    agent: Arc<Mcp>,
+}
+
+impl Tools {
+    /// The catalogue an agent offers its model (`helloworld_Helloworld_Call`: providers refuse
+    /// dotted names).
+    pub fn agent_mcp(&self) -> Arc<Mcp> {
+        self.agent.clone()
+    }
 }
 
 #[pymethods]
@@ -39,11 +49,18 @@ impl Tools {
         let broker = Broker::or_shared(py, broker.as_deref(), registry.clone())?;
         let handle = runtime::handle(py)?;
         let _inside = handle.enter();
-        let mut mcp = Mcp::new(registry, store, broker);
-        if let Some(timeout) = timeout {
-            mcp = mcp.timeout(seconds(py, timeout, "timeout")?);
-        }
-        Ok(Tools { mcp: Arc::new(mcp) })
+        let timeout = timeout.map(|t| seconds(py, t, "timeout")).transpose()?;
+        let catalogue = |naming| {
+            let mcp = Mcp::new(registry.clone(), store.clone(), broker.clone()).naming(naming);
+            Arc::new(match timeout {
+                Some(timeout) => mcp.timeout(timeout),
+                None => mcp,
+            })
+        };
+        Ok(Tools {
+            mcp: catalogue(Naming::Dotted),
+            agent: catalogue(Naming::Safe),
+        })
     }
 
     /// Every tool as a dict (`name`, `description`, `inputSchema`, `service`, `endpoint`,

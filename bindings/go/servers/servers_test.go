@@ -2,7 +2,8 @@
 // and store on NATS (nats-server started by scripts/servers.sh). A Go service is found and
 // called through the NATS registry, gets what is published through the NATS broker, and the
 // store keeps records in JetStream; a registry that cannot be reached is KindUnavailable, apart
-// from a service that is not there, and the engine recovers once NATS is back.
+// from a service that is not there, and the engine recovers once NATS is back. A real model
+// (SmolLM2 behind llama-cpp-python's OpenAI-compatible server) streams an answer.
 package servers_test
 
 import (
@@ -29,9 +30,11 @@ func servers(args ...string) (string, error) {
 }
 
 func TestMain(m *testing.M) {
-	if _, err := servers("start", "nats"); err != nil {
-		fmt.Fprintln(os.Stderr, "starting nats:", err)
-		os.Exit(1)
+	for _, name := range []string{"nats", "llm"} {
+		if _, err := servers("start", name); err != nil {
+			fmt.Fprintf(os.Stderr, "starting %s: %v\n", name, err)
+			os.Exit(1)
+		}
 	}
 	url, err := servers("url", "nats")
 	if err != nil {
