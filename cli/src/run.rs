@@ -584,6 +584,7 @@ fn print_banner(
             "API:     http://{address}/api/{{service}}/{{method}}"
         ));
         lines.push(format!("MCP:     http://{address}/mcp"));
+        lines.push(format!("Agent:   http://{address}/agent"));
         lines.push(format!("Health:  http://{address}/health"));
         lines.push(String::new());
     }

@@ -1,6 +1,7 @@
 //! `micro server` (alias `micro gateway`): the production gateway in front of services that are
-//! already running: the JSON API under `/api/`, MCP at `/mcp`, the web dashboard, and auth on
-//! (accounts, tokens and endpoint scopes, shared by the API and MCP), until Ctrl-C or SIGTERM.
+//! already running: the JSON API under `/api/`, MCP at `/mcp`, the web dashboard with the agent
+//! playground at `/agent`, and auth on (accounts, tokens and endpoint scopes, shared by the API,
+//! MCP and the playground), until Ctrl-C or SIGTERM.
 
 use crate::status::RunFiles;
 use micro::Result;
@@ -129,6 +130,7 @@ pub async fn run(args: Args, config: Config) -> Result<()> {
         running.address()
     );
     println!("  MCP          http://{}/mcp", running.address());
+    println!("  Agent        http://{}/agent", running.address());
     println!("  Health       http://{}/health\n", running.address());
     signal.await;
     println!("shutting down");

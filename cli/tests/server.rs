@@ -1,7 +1,8 @@
 //! `micro server` (and its alias `micro gateway`) as a user runs it: the real binary with the
 //! default mDNS registry and file store, auth on, in front of a real service, inside its own
 //! network namespace. Proves the default admin and its warning, login, tokens on calls, the
-//! dashboard's login redirect, scopes set through the store auth keeps, and the flags.
+//! dashboard's login redirect, the agent playground, scopes set through the store auth keeps,
+//! and the flags.
 
 #[path = "../../core/tests/http/raw.rs"]
 mod raw;
@@ -111,6 +112,28 @@ fn micro_server_guards_calls_with_tokens_and_serves_the_dashboard() {
             let (status, _, body) = http(&address, "GET", "/micro/store", &bearer, "").await;
             assert_eq!(status, 200, "{body}");
             assert!(!body.contains("auth/") && !body.contains("jwt/"), "{body}");
+
+            // The agent playground is served, offers the account the service's endpoint as a
+            // tool, and keeps its settings apart from /micro/store too.
+            let (status, head, _) = http(&address, "GET", "/agent", "", "").await;
+            assert_eq!(status, 303);
+            assert!(
+                head.contains("location: /auth/login?next=%2Fagent"),
+                "{head}"
+            );
+            let settings = r#"{"provider":"anthropic","api_key":"sk-kept-here"}"#;
+            let (status, _, body) =
+                http(&address, "POST", "/api/agent/settings", &bearer, settings).await;
+            assert_eq!(status, 200, "{body}");
+            assert!(!body.contains("sk-kept-here"), "{body}");
+            let view = parse(&body);
+            assert_eq!(view["has_key"], true, "{body}");
+            assert_eq!(
+                view["tools"][0]["name"], "helloworld_Helloworld_Call",
+                "{body}"
+            );
+            let (_, _, body) = http(&address, "GET", "/micro/store", &bearer, "").await;
+            assert!(!body.contains("settings"), "{body}");
 
             // The logs and status pages show what a micro run (here, in another process) keeps
             // in ~/micro.

@@ -3,105 +3,17 @@
 //
 //   node dashboard.mjs <base-url> <screenshot-dir>
 //
-// core/tests/browser.rs starts that gateway and runs this script. Every step prints a line and
-// leaves a screenshot; the first failure prints the page it happened on and exits 1. The whole
-// run is capped at RUN_LIMIT_MS and the browser is always closed.
+// core/tests/browser.rs starts that gateway and runs this script (harness.mjs: every step
+// prints a line and leaves a screenshot).
 
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import {
+  ADMIN, base, bodyText, formFor, login, logout, noBrowserErrors, page, run, step, submit, visit,
+} from './harness.mjs';
 
-const RUN_LIMIT_MS = 55_000;
-const STEP_TIMEOUT_MS = 10_000;
 const ENDPOINT = 'helloworld.Helloworld.Call';
 const ENDPOINT_PAGE = '/helloworld/Helloworld.Call';
-const ADMIN = { id: 'admin', password: 'micro' };
 const ALICE = { id: 'alice', password: 'alice-secret-1' };
-
-const [base, shots] = process.argv.slice(2);
-if (!base || !shots) {
-  console.error('usage: node dashboard.mjs <base-url> <screenshot-dir>');
-  process.exit(2);
-}
-mkdirSync(shots, { recursive: true });
-
-let browser;
-let page;
-let stepNumber = 0;
-/** Content-Security-Policy violations, script errors and failed stylesheet or script loads. */
-const browserErrors = [];
-
-/** Closes the browser and exits with `code`, at most once. */
-let finishing = false;
-async function finish(code) {
-  if (finishing) return;
-  finishing = true;
-  await browser?.close().catch(() => {});
-  process.exit(code);
-}
-
-const watchdog = setTimeout(() => {
-  console.error(`dashboard: FAILED: the run took longer than ${RUN_LIMIT_MS / 1000} s (stuck at step ${stepNumber})`);
-  finish(1);
-}, RUN_LIMIT_MS);
-
-/** Runs one named step, then saves a screenshot named after it. */
-async function step(name, body) {
-  stepNumber += 1;
-  const label = `${String(stepNumber).padStart(2, '0')}-${name.replace(/[^a-z0-9]+/gi, '-').replace(/-$/, '').toLowerCase()}`;
-  try {
-    await body();
-  } catch (err) {
-    err.step = `step ${stepNumber} (${name})`;
-    err.shot = join(shots, `${label}-FAILED.png`);
-    throw err;
-  }
-  await page.screenshot({ path: join(shots, `${label}.png`), fullPage: true });
-  console.log(`ok ${stepNumber} - ${name}`);
-}
-
-/** Goes to `path` and returns the response, which must be a success. */
-async function visit(path) {
-  const response = await page.goto(base + path);
-  assert.ok(response, `no response for ${path}`);
-  assert.ok(response.ok(), `GET ${path} answered ${response.status()}: ${await bodyText()}`);
-  return response;
-}
-
-/** Submits `form` with its submit button and waits for the page that answers. */
-async function submit(form) {
-  const button = form.locator('button[type=submit], input[type=submit], button:not([type])').first();
-  const [response] = await Promise.all([page.waitForNavigation(), button.click()]);
-  return response;
-}
-
-/** The form posting to `action`, holding a field named `field` (an input, select or textarea). */
-function formFor(action, field) {
-  return page.locator(`form[action="${action}"]`).filter({ has: page.locator(`[name="${field}"]`) }).first();
-}
-
-/** The visible text of the page, shortened, for failure messages. */
-async function bodyText() {
-  const text = await page.locator('body').innerText().catch(() => '(no body)');
-  return text.replace(/\s+/g, ' ').slice(0, 600);
-}
-
-/** Logs in through the login form as `who`. */
-async function login(who) {
-  const form = page.locator('form[action^="/auth/login"]');
-  await form.locator('[name="id"]').fill(who.id);
-  await form.locator('[name="password"]').fill(who.password);
-  await submit(form);
-  assert.ok(!new URL(page.url()).pathname.startsWith('/auth/login'),
-    `logging in as ${who.id} stayed on ${page.url()}: ${await bodyText()}`);
-}
-
-/** Logs out with the header's button. */
-async function logout() {
-  await submit(page.locator('form[action="/auth/logout"]'));
-  assert.equal(new URL(page.url()).pathname, '/auth/login', `logout landed on ${page.url()}`);
-}
 
 /** Fills the endpoint page's `name` field, submits the call form and returns status and response text. */
 async function callEndpoint(name) {
@@ -115,40 +27,7 @@ async function callEndpoint(name) {
   };
 }
 
-async function run() {
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    timeout: STEP_TIMEOUT_MS,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
-  page = await context.newPage();
-  page.setDefaultTimeout(STEP_TIMEOUT_MS);
-  page.setDefaultNavigationTimeout(STEP_TIMEOUT_MS);
-  // Pages answering 401/403 on purpose log "Failed to load resource"; the steps check those
-  // statuses themselves, so only other errors and failed sub-resources count here.
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) {
-      browserErrors.push(`${page.url()}: ${msg.text()}`);
-    }
-  });
-  page.on('pageerror', (err) => browserErrors.push(`${page.url()}: ${err.message}`));
-  page.on('response', (response) => {
-    if (response.request().resourceType() !== 'document' && response.status() >= 400) {
-      browserErrors.push(`${response.url()} answered ${response.status()}`);
-    }
-  });
-
+await run('dashboard', async () => {
   await step('login page with security headers', async () => {
     const response = await page.goto(`${base}/services`);
     const url = new URL(page.url());
@@ -284,26 +163,5 @@ async function run() {
     assert.deepEqual(await allowed.json(), { msg: 'Hello Token' });
   });
 
-  await step('no CSP violations or script errors', async () => {
-    assert.deepEqual(browserErrors, [], 'the browser logged errors (inline script or style blocked by the CSP?)');
-  });
-}
-
-try {
-  await run();
-  clearTimeout(watchdog);
-  console.log(`dashboard: all steps passed; screenshots in ${shots}`);
-  await finish(0);
-} catch (err) {
-  clearTimeout(watchdog);
-  console.error(`dashboard: FAILED at ${err.step ?? 'start-up'}: ${err.message}`);
-  if (page) {
-    console.error(`  page: ${page.url()}`);
-    console.error(`  text: ${await bodyText()}`);
-    if (err.shot) {
-      await page.screenshot({ path: err.shot, fullPage: true }).catch(() => {});
-      console.error(`  screenshot: ${err.shot}`);
-    }
-  }
-  await finish(1);
-}
+  await noBrowserErrors();
+});

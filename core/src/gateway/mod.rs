@@ -20,6 +20,8 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(all(feature = "ai", feature = "dashboard"))]
+mod agent;
 #[cfg(feature = "dashboard")]
 mod pages;
 mod routes;
@@ -102,7 +104,9 @@ impl Gateway {
     /// Turns the dashboard on, as `micro server` and `micro run` serve it: `/` and
     /// `/{service}[/{endpoint}]` become HTML pages and the JSON API stays under `/api/` and
     /// `/micro/`. `run_status` answers the logs and status pages (for administrators only);
-    /// with `None` those pages say that no runner is attached.
+    /// with `None` those pages say that no runner is attached. With the `ai` feature the
+    /// dashboard has the agent playground too: the page `/agent`, `/api/agent/settings` and
+    /// `/api/agent/prompt`, its tool calls made as the logged-in account.
     #[cfg(feature = "dashboard")]
     pub fn dashboard(mut self, run_status: Option<Arc<dyn RunStatus>>) -> Gateway {
         self.dashboard = Some(run_status);
@@ -165,7 +169,23 @@ impl Gateway {
                 None => false,
             };
             let on = self.dashboard.is_some();
-            (on, pages::Pages::new(self.dashboard, default_password))
+            // The agent playground comes with the dashboard; its tools are named for models.
+            #[cfg(feature = "ai")]
+            let playground = on.then(|| {
+                Arc::new(agent::Playground::new(
+                    self.registry.clone(),
+                    self.store.clone(),
+                    self.broker.clone(),
+                    self.auth.clone(),
+                ))
+            });
+            let pages = pages::Pages::new(
+                self.dashboard,
+                default_password,
+                #[cfg(feature = "ai")]
+                playground,
+            );
+            (on, pages)
         };
         #[cfg(not(feature = "dashboard"))]
         let dashboard = false;

@@ -1,6 +1,6 @@
 //! What the networked tests share: running a test inside a network namespace of its own,
-//! finding the Go programs built on go-micro (`make go-tools`), the test servers, and the
-//! broker tests' [`inbox`].
+//! finding the Go programs built on go-micro (`make go-tools`), the test servers, the broker
+//! tests' [`inbox`], the AI tests' model [`provider`] and the headless Chromium [`browser`].
 //!
 //! A networked test re-runs its own test binary, filtered to itself, under `unshare -n`: a
 //! fresh network namespace holding only a loopback interface with multicast on and a
@@ -9,6 +9,7 @@
 //! CAP_SYS_ADMIN), `unshare` and `ip`.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod inbox;
 pub mod provider;
 

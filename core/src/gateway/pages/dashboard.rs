@@ -35,6 +35,10 @@ pub(super) async fn page(visit: &Visit<'_>) -> Reply {
     };
     let run = run.as_deref();
     let path = visit.path.trim_matches('/');
+    #[cfg(feature = "ai")]
+    if path == "agent" {
+        return super::agent::page(visit).await;
+    }
     let target = endpoint_target(path);
     if visit.form.is_some() && target.is_none() {
         return visit.error_page(

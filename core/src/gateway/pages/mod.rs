@@ -1,8 +1,11 @@
 //! The gateway's HTML: the login and account pages (`/auth/...`, [`auth`]) and, in dashboard
-//! mode, the dashboard ([`dashboard`]). Pages are rendered on the server with minijinja from
+//! mode, the dashboard ([`dashboard`]) with, given the `ai` feature, the agent playground
+//! (`agent`). Pages are rendered on the server with minijinja from
 //! templates compiled into the binary; forms post back to the page they sit on, carry a CSRF
 //! field, and work without JavaScript.
 
+#[cfg(feature = "ai")]
+mod agent;
 mod auth;
 mod dashboard;
 
@@ -47,9 +50,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("log.html", include_str!("../templates/log.html")),
     ("status.html", include_str!("../templates/status.html")),
     ("password.html", include_str!("../templates/password.html")),
+    #[cfg(feature = "ai")]
+    ("agent.html", include_str!("../templates/agent.html")),
 ];
 const STYLES: &str = include_str!("../templates/styles.css");
 const SCRIPT: &str = include_str!("../templates/main.js");
+/// The agent playground's script: the prompt and its streamed reply.
+#[cfg(feature = "ai")]
+const AGENT_SCRIPT: &str = include_str!("../templates/agent.js");
 
 /// The templates, what every page shows and whether the dashboard is on.
 pub(super) struct Pages {
@@ -58,14 +66,19 @@ pub(super) struct Pages {
     pub(super) dashboard: Option<Option<Arc<dyn super::RunStatus>>>,
     /// True while the default admin still has the default password.
     default_password: AtomicBool,
+    /// The agent playground, served with the dashboard.
+    #[cfg(feature = "ai")]
+    pub(super) agent: Option<Arc<super::agent::Playground>>,
 }
 
 impl Pages {
     /// The compiled-in templates, the dashboard on when `dashboard` (what answers its logs and
-    /// status pages) is given; `default_password` says whether to warn about `admin`/`micro`.
+    /// status pages) is given; `default_password` says whether to warn about `admin`/`micro`;
+    /// `agent` is the agent playground, if served.
     pub(super) fn new(
         dashboard: Option<Option<Arc<dyn super::RunStatus>>>,
         default_password: bool,
+        #[cfg(feature = "ai")] agent: Option<Arc<super::agent::Playground>>,
     ) -> Pages {
         let mut templates = Environment::new();
         for (name, source) in TEMPLATES {
@@ -77,12 +90,15 @@ impl Pages {
             templates,
             dashboard,
             default_password: AtomicBool::new(default_password),
+            #[cfg(feature = "ai")]
+            agent,
         }
     }
 }
 
 /// The pages' router: the style sheet and script, `/auth/...` (login and, for administrators,
-/// accounts, tokens and scopes) and, in dashboard mode, every path no other route takes.
+/// accounts, tokens and scopes) and, in dashboard mode, every path no other route takes, with
+/// the agent playground's script and JSON routes when it is served.
 pub(super) fn router(shared: Arc<Shared>) -> Router {
     let mut router = Router::new()
         .route(
@@ -98,7 +114,20 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
     if shared.pages.dashboard.is_some() {
         router = router.fallback(page);
     }
-    router.with_state(shared)
+    #[cfg(feature = "ai")]
+    let agent = shared.pages.agent.clone();
+    let router = router.with_state(shared);
+    #[cfg(feature = "ai")]
+    let router = match agent {
+        Some(playground) => router
+            .route(
+                "/agent.js",
+                get(|| async { asset(AGENT_SCRIPT, "text/javascript; charset=utf-8") }),
+            )
+            .merge(super::agent::router(playground)),
+        None => router,
+    };
+    router
 }
 
 async fn logout(State(shared): State<Arc<Shared>>, request: Request) -> Reply {
@@ -285,6 +314,7 @@ impl Visit<'_> {
                 auth => self.shared.auth.is_some(),
                 warning => warning,
                 path => self.path,
+                agent => self.has_agent(),
             }
         };
         let mut reply = render(&self.shared.pages, status, name, context);
@@ -295,6 +325,15 @@ impl Visit<'_> {
             );
         }
         reply
+    }
+
+    /// Whether the agent playground is served, for the navigation to link it.
+    fn has_agent(&self) -> bool {
+        #[cfg(feature = "ai")]
+        let served = self.shared.pages.agent.is_some();
+        #[cfg(not(feature = "ai"))]
+        let served = false;
+        served
     }
 
     /// An error page with `status` and `message`.
