@@ -5,17 +5,19 @@
 
 #[allow(dead_code)]
 mod common;
+#[path = "../../core/tests/support/provider.rs"]
+mod provider;
 #[path = "../../core/tests/support/mod.rs"]
 mod support;
 
 use common::{micro, tools_once_found};
 use micro::registry::{Mdns, MdnsOptions, Registry};
+use provider::{Provider, Reply};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
-use support::provider::{Provider, Reply};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 

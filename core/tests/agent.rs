@@ -1,11 +1,14 @@
 //! The agent playground over real loopback sockets: a gateway with auth and the dashboard in
 //! front of a `helloworld` service whose `Helloworld.Call` needs scope `greeter`, and a model
-//! provider on loopback speaking OpenAI's wire format (`support::provider`). Settings kept per
+//! provider on loopback speaking OpenAI's wire format (`provider`). Settings kept per
 //! account and never answered with the key, the streamed tool round trip, scopes deciding the
 //! tools, refusals of anonymous, cross-site and malformed requests, the first-run hints, auth
 //! off, and the page in headless Chromium (`tests/browser/agent.mjs`).
 
-mod support;
+#[path = "support/browser.rs"]
+mod browser;
+#[path = "support/provider.rs"]
+mod provider;
 
 #[allow(dead_code)]
 mod http;
@@ -18,12 +21,12 @@ use micro::registry::{Memory, Registry};
 use micro::server::Context;
 use micro::service;
 use micro::store::{self, Store};
+use provider::{Provider, Reply};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use support::provider::{Provider, Reply};
 use tokio::sync::OnceCell;
 
 /// The key every test saves; it must never come back.
@@ -612,7 +615,7 @@ async fn with_auth_off_the_playground_is_open_like_every_page() {
 
 #[tokio::test]
 async fn playground_in_headless_chromium() {
-    if !support::browser::available() {
+    if !browser::available() {
         return;
     }
     let s = setup().await;
@@ -635,7 +638,7 @@ async fn playground_in_headless_chromium() {
         .reply(Reply::text("Refused again."));
     let base = format!("http://{}", s.gateway.address());
     let key_hint = if environment_has_a_key() { "0" } else { "1" };
-    support::browser::run("agent", &base, &[&s.provider.url, KEY, key_hint]).await;
+    browser::run("agent", &base, &[&s.provider.url, KEY, key_hint]).await;
     assert_eq!(
         s.greeted.load(Ordering::SeqCst),
         1,

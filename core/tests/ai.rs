@@ -3,15 +3,16 @@
 //! tool encoding; text whole and streamed; a tool round trip; parallel tool calls; the step
 //! limit and approval; and 401/429/500 with the provider's own error bodies.
 
-mod support;
+#[path = "support/provider.rs"]
+mod provider;
 
 use futures::StreamExt;
 use micro::ai::{Agent, Event, Model, PROVIDERS, Request, Settings, ToolCall, ToolSpec, Tools};
 use micro::errors::Kind;
+use provider::{INPUT_TOKENS, OUTPUT_TOKENS, Provider, Reply, Seen, Wire};
 use serde_json::{Value as Json, json};
 use std::sync::Arc;
 use std::time::Duration;
-use support::provider::{INPUT_TOKENS, OUTPUT_TOKENS, Provider, Reply, Seen, Wire};
 
 const KEY: &str = "sk-test-5ecret-key";
 const MODEL: &str = "test-model-1";

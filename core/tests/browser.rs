@@ -2,10 +2,11 @@
 //! of a helloworld service, driven in headless Chromium by `tests/browser/dashboard.mjs`
 //! (playwright-core): log in, create a token and a user, set an endpoint's scopes, call the
 //! endpoint from its form as admin (200) and as a user without the scope (403), and over
-//! `/api` with a bearer token lacking the scope (403). [`support::browser`] runs the script,
+//! `/api` with a bearer token lacking the scope (403). [`browser`] runs the script,
 //! or says what is missing to run it.
 
-mod support;
+#[path = "support/browser.rs"]
+mod browser;
 
 use micro::auth::Auth;
 use micro::broker::{self, Broker};
@@ -32,7 +33,7 @@ struct Reply {
 
 #[tokio::test]
 async fn dashboard_in_headless_chromium() {
-    if !support::browser::available() {
+    if !browser::available() {
         return;
     }
 
@@ -65,6 +66,6 @@ async fn dashboard_in_headless_chromium() {
         .unwrap();
 
     let base = format!("http://{}", gateway.address());
-    support::browser::run("dashboard", &base, &[]).await;
+    browser::run("dashboard", &base, &[]).await;
     gateway.stop().await;
 }

@@ -9,9 +9,7 @@
 //! CAP_SYS_ADMIN), `unshare` and `ip`.
 #![allow(dead_code)]
 
-pub mod browser;
 pub mod inbox;
-pub mod provider;
 
 use std::future::Future;
 use std::path::PathBuf;

@@ -2,6 +2,8 @@
 //! loopback that scripts the model's answers, registered over mDNS inside a network namespace
 //! of its own.
 
+#[path = "../../../core/tests/support/provider.rs"]
+mod provider;
 #[path = "../../../core/tests/support/mod.rs"]
 mod support;
 
@@ -9,11 +11,11 @@ use micro::broker::{self, Message, SubscribeOptions};
 use micro::config::Config;
 use micro::registry::{Mdns, MdnsOptions, Registry};
 use micro::{Client, Error};
+use provider::{Provider, Reply};
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
-use support::provider::{Provider, Reply};
 
 /// Runs `binary` with the model settings pointing at `provider`, over mDNS.
 fn spawn(binary: &str, provider: &Provider, args: &[&str]) -> Child {
@@ -30,6 +32,16 @@ fn spawn(binary: &str, provider: &Provider, args: &[&str]) -> Child {
         .unwrap()
 }
 
+/// A child process, killed when dropped: also when an assertion fails first.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn client() -> Client {
     let registry: Arc<dyn Registry> = Arc::new(Mdns::new(MdnsOptions::default()).unwrap());
     Client::new(registry.clone()).broker(Config::default().broker(registry).unwrap())
@@ -40,7 +52,7 @@ fn a_service_asks_a_model() {
     support::in_netns("a_service_asks_a_model", async {
         let provider = Provider::start("anthropic").await;
         provider.always(Reply::text("Bob brings the slides on Tuesday."));
-        let mut service = spawn(env!("CARGO_BIN_EXE_summarize"), &provider, &[]);
+        let _service = Running(spawn(env!("CARGO_BIN_EXE_summarize"), &provider, &[]));
         let client = client();
         let text =
             json!({"text": "The meeting moved to Tuesday. Bob said he would bring the slides."});
@@ -64,7 +76,6 @@ fn a_service_asks_a_model() {
             asked.contains("Summarize the user's text") && asked.contains("moved to Tuesday"),
             "{asked}"
         );
-        service.kill().unwrap();
     });
 }
 
@@ -104,7 +115,7 @@ fn a_model_runs_on_each_event() {
     support::in_netns("a_model_runs_on_each_event", async {
         let provider = Provider::start("groq").await;
         provider.always(Reply::text("Bob"));
-        let mut triage = spawn(env!("CARGO_BIN_EXE_triage"), &provider, &[]);
+        let _triage = Running(spawn(env!("CARGO_BIN_EXE_triage"), &provider, &[]));
         let client = client();
         let (tell, mut assigned) = tokio::sync::mpsc::unbounded_channel();
         let handler = broker::handler(move |_topic: String, message: Message| {
@@ -142,6 +153,5 @@ fn a_model_runs_on_each_event() {
                 .unwrap()
                 .contains("The API is slow")
         );
-        triage.kill().unwrap();
     });
 }
