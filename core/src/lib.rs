@@ -3,8 +3,9 @@
 //!
 //! The optional faces are cargo features, off by default so that a plain service or client
 //! compiles none of their dependencies: `auth` (accounts, tokens, scopes), `gateway` (the HTTP
-//! API, with `auth`), `dashboard` (the gateway's HTML pages, with `gateway`) and `mcp` (the MCP
-//! gateway, with `auth`).
+//! API, with `auth`), `dashboard` (the gateway's HTML pages, with `gateway`), `mcp` (the MCP
+//! gateway, with `auth`) and `ai` (model providers and the tool loop, with `mcp`); and the
+//! backends on servers, `etcd`, `mysql`, `nats`, `postgres`, `rabbitmq` and `redis`.
 
 /// Keeps `$item`s for the backends on servers only (etcd, MySQL, NATS, PostgreSQL, RabbitMQ,
 /// Redis): their shared errors and options, reconnecting, and TLS's CA files and errors.
