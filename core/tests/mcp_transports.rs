@@ -173,6 +173,17 @@ fn names(tools: &Value) -> Vec<String> {
         .collect()
 }
 
+/// rmcp's transport over `config`. Its reqwest client has rustls without a crypto provider of
+/// its own (the engine's models bring ring through their own configuration), so ring is made
+/// the process's provider first.
+fn transport(
+    config: StreamableHttpClientTransportConfig,
+) -> StreamableHttpClientTransport<reqwest::Client> {
+    #[allow(deprecated)]
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    StreamableHttpClientTransport::from_config(config)
+}
+
 /// An rmcp client at `url`, speaking `version`, with `token` when given.
 async fn client<H: ClientHandler>(
     handler: H,
@@ -183,17 +194,12 @@ async fn client<H: ClientHandler>(
     if let Some(token) = token {
         config = config.auth_header(token);
     }
-    handler
-        .serve(StreamableHttpClientTransport::from_config(config))
-        .await
-        .unwrap()
+    handler.serve(transport(config)).await.unwrap()
 }
 
 /// An rmcp client at `url` speaking 2026-07-28: `server/discover` and no session.
 async fn newest_client(url: &str) -> RunningService<RoleClient, ClientConfig> {
-    let transport = StreamableHttpClientTransport::from_config(
-        StreamableHttpClientTransportConfig::with_uri(url),
-    );
+    let transport = transport(StreamableHttpClientTransportConfig::with_uri(url));
     let lifecycle = ClientLifecycleMode::Discover {
         preferred_versions: vec![ProtocolVersion::V_2026_07_28],
     };
