@@ -191,6 +191,8 @@ start() {
             echo "and systemd says:" >&2
             in_host "$name" systemctl --no-pager status ssh.service >&2 || true
         fi
+        # Nothing stays of it.
+        teardown "$name"
         return 1
     fi
 }
@@ -220,18 +222,20 @@ boot() {
     mount -t cgroup -o none,name=systemd,xattr cgroup "$root/sys/fs/cgroup/systemd"
     mount -t cgroup2 cgroup2 "$root/sys/fs/cgroup/unified"
 
-    # /dev: a tmpfs with the usual nodes (bound from ours), its own devpts, /dev/shm; the console
-    # is /dev/null (systemd logs to its stderr, boot.log, in a container).
+    # /dev: a tmpfs with the usual nodes, made afresh (nodes bound from ours would share our
+    # inodes: what systemd and logins do to their owners and modes inside would happen to ours),
+    # its own devpts, /dev/shm. The console is one more null device: systemd logs to its stderr,
+    # boot.log, in a container, and chowns the console to group tty.
     mount -t tmpfs -o mode=0755,nosuid dev "$root/dev"
-    local node
-    for node in null zero full random urandom tty; do
-        touch "$root/dev/$node"
-        mount --bind "/dev/$node" "$root/dev/$node"
-    done
-    touch "$root/dev/console"
-    mount --bind /dev/null "$root/dev/console"
+    mknod -m 0666 "$root/dev/null" c 1 3
+    mknod -m 0666 "$root/dev/zero" c 1 5
+    mknod -m 0666 "$root/dev/full" c 1 7
+    mknod -m 0666 "$root/dev/random" c 1 8
+    mknod -m 0666 "$root/dev/urandom" c 1 9
+    mknod -m 0666 "$root/dev/tty" c 5 0
+    mknod -m 0600 "$root/dev/console" c 1 3
     mkdir -p "$root/dev/pts" "$root/dev/shm"
-    mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$root/dev/pts"
+    mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts "$root/dev/pts"
     ln -s pts/ptmx "$root/dev/ptmx"
     mount -t tmpfs -o mode=1777,nosuid,nodev shm "$root/dev/shm"
     ln -s /proc/self/fd "$root/dev/fd"
@@ -267,7 +271,8 @@ PasswordAuthentication no
 PermitRootLogin no
 EOF
     # The deploy user, with the given key and sudo without a password.
-    chroot "$root" useradd -m -s /bin/bash deploy 2>/dev/null || true
+    # (In group systemd-journal: journalctl shows it every unit's log without sudo.)
+    chroot "$root" useradd -m -s /bin/bash -G systemd-journal deploy
     mkdir -p "$root/home/deploy/.ssh"
     cp "$state/authorized_keys" "$root/home/deploy/.ssh/authorized_keys"
     chroot "$root" chown -R deploy:deploy /home/deploy/.ssh
@@ -290,7 +295,7 @@ EOF
     umount -l /.old-root
     rmdir /.old-root
     exec env -i container=remote-host TERM=dumb PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-        /lib/systemd/systemd --system --log-target=console --show-status=no
+        /lib/systemd/systemd --system --show-status=no
 }
 
 # Runs "${@:2}" inside host $1: all its namespaces, its root, as root.
