@@ -18,31 +18,70 @@
 # does not log in over SSH. MICRO_REMOTE_DIR sets where the hosts' state goes (default
 # /tmp/libmicro-remote). Must run as root (namespaces, mounts, veth).
 #
-# What was found on this machine (Debian 12, kernel 6.18, systemd 252, 2 cores), December 2026:
+# What was found on this machine (Debian 12, kernel 6.18, systemd 252.39, 2 cores, December 2026;
+# hand-checked with the commands at the end of this comment):
 #
-# - Real systemd runs as PID 1 of `unshare --pid --fork --mount --cgroup --uts --ipc` inside the
-#   network namespace. The machine's cgroups are "hybrid" (v1 controllers, a v1 name=systemd
-#   hierarchy at /sys/fs/cgroup/systemd, cgroup2 at /sys/fs/cgroup/unified, and no systemd on the
-#   machine itself: PID 1 is another program). The host gets a cgroup of its own in the
-#   name=systemd and cgroup2 hierarchies (remote-host-NAME), enters it, and then unshares its
-#   cgroup namespace, so that inside, its cgroup is the root of both; fresh name=systemd and
-#   cgroup2 mounts inside show that subtree only. systemd 252 runs in hybrid mode there: it makes
-#   init.scope, system.slice, a unit's cgroup; `systemctl`, `systemd-run`, `journalctl` work.
-#   (The v1 controllers, cpu, memory and the rest, are not mounted inside: resource limits in
-#   units such as MemoryMax= are accepted and not enforced.)
-# - The root is an overlay (upper on a tmpfs) over this machine's own /: the same Debian, the same
-#   packages, openssh-server included (installed here when missing), but /etc, /opt, /home and
-#   the rest written inside it stay inside it and vanish at stop. The overlay drops the units
-#   this machine has enabled for its own test servers (mariadb, postgresql, redis, rabbitmq,
-#   etcd, nats, avahi, timers...): only ssh.service is enabled inside. /proc/sys and /sys are
-#   read-only inside, as systemd-nspawn does; /dev is a small tmpfs with the usual nodes and a
-#   private devpts; /run and /tmp are tmpfs. `container=remote-host` in PID 1's environment tells
-#   systemd it is in a container (udev, getty, sysctl and the like skip themselves).
-# - sshd listens on port 22 of the host's address, with host keys made fresh at each start
-#   (known-hosts prints a file with them); ssh -i KEY -o UserKnownHostsFile=FILE deploy@ADDR
-#   works, sudo works without a password, units installed over ssh start with `sudo systemctl`.
-# - Hand check (see the bottom of this comment for the commands): start (first, installing
-#   nothing) in about TIMING_START; ssh true in about TIMING_SSH; stop in about TIMING_STOP.
+# - Real systemd runs as PID 1 of `unshare --pid --fork --mount --cgroup --uts --ipc`, inside the
+#   network namespace: `systemctl is-system-running` says "running", no unit failed;
+#   `systemctl start`, `enable --now`, `systemd-run --wait --pipe`, `journalctl -u` and
+#   `journalctl -f` all work, over ssh and through `exec`. No fallback service manager was needed.
+# - Cgroups: this machine's are "hybrid" (v1 controllers each at /sys/fs/cgroup/<controller>, a
+#   v1 name=systemd hierarchy at /sys/fs/cgroup/systemd, cgroup2 at /sys/fs/cgroup/unified) and no
+#   systemd runs on the machine itself (its PID 1 is another program). Before the cgroup namespace
+#   is made, the host enters a cgroup of its own, remote-host-NAME, under the caller's in every
+#   hierarchy; inside, that is the root of each. systemd 252 boots in hybrid mode, mounts the v1
+#   controllers itself and makes init.scope, system.slice, a cgroup per unit there; limits are
+#   enforced (MemoryMax=64M became memory.limit_in_bytes 67108864). Without those cgroups of its
+#   own it made its slices in the machine's root devices and pids cgroups: do not drop them.
+#   A machine with cgroup v2 only (no /sys/fs/cgroup/unified) is refused with a clear error:
+#   untried here.
+# - Root: an overlay (upper layer on a tmpfs of at most 4 GiB) over this machine's own /, so the
+#   host has the same Debian and packages (openssh-server, sudo, rsync, git, curl) with nothing
+#   to download, while what is written inside (/etc, /opt, /home, users) stays inside and goes at
+#   stop. The overlay drops the units this machine has enabled for its own test servers (mariadb,
+#   postgresql, redis, rabbitmq, etcd, nats, avahi, apt timers...): of /etc's enabled units only
+#   ssh.service stays, and console-getty and the debugfs/tracefs/configfs/fusectl/hugetlbfs/
+#   binfmt_misc mounts are masked. /proc/sys and /sys are read-only inside (as systemd-nspawn
+#   does), /run and /tmp tmpfs; `container=remote-host` in PID 1's environment makes systemd
+#   behave as in a container (udev, sysctl and the like skip themselves). Changing this machine's
+#   / (apt-get install) while a host runs is overlayfs's "undefined" case: stop hosts first.
+# - /dev is a tmpfs with device nodes made there by mknod. Bind-mounting ours instead shares
+#   their inodes: at the first ssh login, systemd's chown of /dev/console (then bound to
+#   /dev/null) turned this machine's /dev/null into root:tty 0620 (since put back). The console
+#   is a null device of its own; systemd's own messages go to the journal.
+# - SSH: Debian's sshd under systemd (ssh.service) on port 22 of the host's address, keys only,
+#   no root login, host keys made fresh at each start (`known-hosts` prints a file with them, so
+#   no prompt). User `deploy` (uid 1001, in group systemd-journal: journalctl without sudo) has
+#   `sudo` without a password. scp (sftp) works.
+# - Addresses: the first free /30 of 10.77.0.0/24: 10.77.0.1 here and 10.77.0.2 there, then .5
+#   and .6, ...; hosts started side by side get their own (checked with two at once).
+# - Unit files: `systemd-analyze verify` (the `verify` command, on this machine) needs the unit's
+#   ExecStart= binary to exist and a template an instance: micro@.service alone is verified as
+#   micro@i.service and fails on /opt/micro/bin/i. Verify a template inside the host after the
+#   binaries are in place: `exec NAME systemd-analyze verify /etc/systemd/system/micro@svc.service`
+#   passed for a micro@.service with User=, EnvironmentFile=-/opt/micro/env/%i.env and
+#   ExecStart=/opt/micro/bin/%i.
+# - Timings (2 shared cores): start 1.3 s (2.3 s for two at once; + about 8 s when openssh-server
+#   and sudo must be installed first), start again 0.03 s, `ssh ... true` 0.4 s, install and
+#   `enable --now` a unit over ssh 0.55 s, stop 1.5-2 s (most of it the kernel tearing down
+#   the PID namespace after SIGKILL to PID 1).
+# - stop leaves nothing: no process, cgroup, namespace, veth or state (an ssh session open at the
+#   time is cut: "Connection ... closed by remote host"). `ip netns` keeps its own /run/netns
+#   bind mount, as it always does once used.
+#
+# The hand check:
+#   scripts/remote-host.sh keygen /tmp/k2
+#   scripts/remote-host.sh start demo /tmp/k2/id_ed25519.pub
+#   C="$(scripts/remote-host.sh ssh-command demo /tmp/k2/id_ed25519)"
+#     # ssh -i /tmp/k2/id_ed25519 -o UserKnownHostsFile=/tmp/libmicro-remote/demo/known_hosts
+#     #     -o IdentitiesOnly=yes deploy@10.77.0.2
+#   $C true
+#   scripts/remote-host.sh exec demo systemctl is-system-running          # running
+#   $C 'sudo tee /etc/systemd/system/hello.service >/dev/null && sudo systemctl daemon-reload &&
+#       sudo systemctl enable --now hello.service' <hello.service
+#   $C 'systemctl is-active hello; journalctl -u hello -n 3'               # active, its lines
+#   $C 'sudo systemd-run --wait --pipe -p MemoryMax=10M cat /proc/self/cgroup'
+#   scripts/remote-host.sh stop demo
 set -euo pipefail
 
 dir="${MICRO_REMOTE_DIR:-/tmp/libmicro-remote}"
@@ -117,11 +156,9 @@ start() {
     [ -x /lib/systemd/systemd ] || install systemd
     [ -x /usr/sbin/sshd ] || install openssh-server
     command -v sudo >/dev/null || install sudo
+    [ -z "$pubkey" ] || [ -f "$pubkey" ] || die "no public key at $pubkey"
     mkdir -p "$state"
-    if [ -z "$pubkey" ]; then
-        pubkey="$(keygen "$state/key").pub"
-    fi
-    [ -f "$pubkey" ] || die "no public key at $pubkey"
+    [ -n "$pubkey" ] || pubkey="$(keygen "$state/key").pub"
     cp "$pubkey" "$state/authorized_keys"
 
     # The network: namespace NAME, veth rh-NAME here and eth0 there, on a /30 of their own.
@@ -164,6 +201,7 @@ start() {
     # PID 1: this script's `boot`, in the namespace's network and new PID, mount, cgroup, UTS and
     # IPC namespaces; it prepares the root and execs systemd. The shell first moves itself into
     # the cgroups (unshare's child inherits them). Its output goes to boot.log.
+    # shellcheck disable=SC2016 # the inner shell expands them
     nohup setsid nsenter --net="/run/netns/$name" bash -c '
         while read -r cg; do echo $$ >"$cg/cgroup.procs"; done <"$3"
         exec unshare --pid --fork --mount --propagation private --cgroup --uts --ipc "$2" boot "$1"
