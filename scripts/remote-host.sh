@@ -8,7 +8,7 @@
 #   scripts/remote-host.sh start NAME [KEY.pub]    start host NAME (running already: left as it is)
 #   scripts/remote-host.sh address NAME            its address (10.77.0.2 for the first)
 #   scripts/remote-host.sh known-hosts NAME        a known_hosts file with its fresh host key
-#   scripts/remote-host.sh ssh-command NAME KEY    the ssh command line that reaches it
+#   scripts/remote-host.sh ssh-command NAME [KEY]  the ssh command line that reaches it
 #   scripts/remote-host.sh exec NAME CMD...        run CMD inside it (all its namespaces, as root)
 #   scripts/remote-host.sh stop NAME               tear it all down (processes, mounts, veth, netns)
 #   scripts/remote-host.sh verify UNIT-FILE...     systemd-analyze verify, as the tests check units
@@ -223,7 +223,7 @@ start() {
         sleep 0.1
     done
     if [ -z "$ok" ]; then
-        echo "remote-host: host $name did not come up; its boot log ($state/boot.log) ends:" >&2
+        echo "remote-host: host $name did not come up; the end of its boot log:" >&2
         tail -20 "$state/boot.log" >&2
         if [ -n "$(pid1 "$name")" ]; then
             echo "and systemd says:" >&2
