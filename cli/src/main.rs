@@ -9,6 +9,7 @@ mod flow;
 mod init;
 mod inspect;
 mod lang;
+mod manage;
 mod mcp;
 mod new;
 mod project;
@@ -55,6 +56,31 @@ enum Command {
     Run(run::Args),
     /// Prepare this Linux host for `micro deploy`: /opt/micro, systemd units, the gateway.
     Init(init::Args),
+    /// Each service and whether it runs: those `micro run` started here, or on --remote.
+    Status {
+        #[command(flatten)]
+        at: manage::At,
+    },
+    /// A service's log (every service's without one).
+    Logs {
+        /// The service.
+        service: Option<String>,
+        /// Keep printing what is written.
+        #[arg(short, long)]
+        follow: bool,
+        /// How many of the last lines to print first.
+        #[arg(short = 'n', long, default_value_t = 100)]
+        lines: usize,
+        #[command(flatten)]
+        at: manage::At,
+    },
+    /// Stop a service (on a host, `gateway` is the gateway).
+    Stop {
+        /// The service.
+        service: String,
+        #[command(flatten)]
+        at: manage::At,
+    },
     /// The services as MCP tools for AI agents: serve, list, test, docs, export.
     Mcp(mcp::Args),
     /// Talk with a model that calls the running services as tools.
@@ -85,6 +111,14 @@ async fn main() -> ExitCode {
         Command::Build(args) => build::run(args),
         Command::Run(args) => run::run(args, config).await,
         Command::Init(args) => init::run(args),
+        Command::Status { at } => manage::status(at).await,
+        Command::Logs {
+            service,
+            follow,
+            lines,
+            at,
+        } => manage::logs(at, service, follow, lines).await,
+        Command::Stop { service, at } => manage::stop(at, service).await,
         Command::Mcp(args) => mcp::run(args, config).await,
         Command::Chat(args) => chat::run(args, config).await,
         Command::Flow(command) => flow::run(command, config).await,

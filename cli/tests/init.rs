@@ -133,3 +133,133 @@ fn init_server_prepares_a_host_once_and_starts_the_gateway() {
         std::thread::sleep(std::time::Duration::from_millis(300));
     }
 }
+
+/// `micro <args>` reaching the host with this test's key, through a `ssh` first on PATH that
+/// gives OpenSSH a config of the test's own (ssh reads the real user's ~/.ssh, not $HOME's).
+fn micro_over_ssh(dir: &Path, args: &[&str]) -> Command {
+    let key = remote(&["ssh-command", HOST]);
+    let key = key
+        .split_whitespace()
+        .skip_while(|w| *w != "-i")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let config = dir.join("ssh_config");
+    std::fs::write(
+        &config,
+        format!(
+            "Host 10.77.*\n  IdentityFile {key}\n  IdentitiesOnly yes\n  UserKnownHostsFile {}\n",
+            dir.join("known_hosts").display()
+        ),
+    )
+    .unwrap();
+    let wrapper = bin.join("ssh");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nexec /usr/bin/ssh -F {} \"$@\"\n",
+            config.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_micro"));
+    command.args(args).env(
+        "PATH",
+        format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+    );
+    command
+}
+
+#[test]
+fn status_logs_and_stop_reach_a_hosts_units_over_ssh() {
+    remote(&["start", HOST]);
+    let _host = Host;
+    let address = remote(&["address", HOST]);
+    let dir = tempfile::tempdir().unwrap();
+    let at = format!("deploy@{address}");
+    let run = |args: &[&str]| micro_over_ssh(dir.path(), args).output().unwrap();
+
+    // First contact: refused without --accept-new-host-key, recorded with it.
+    let refused = run(&["status", "--remote", &at]);
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && why.contains("--accept-new-host-key"),
+        "{why}"
+    );
+
+    // A host prepared by micro init, with one service: a script that ticks.
+    let (scp, target) = remote(&["ssh-command", HOST])
+        .replacen("ssh ", "scp ", 1)
+        .rsplit_once(' ')
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .unwrap();
+    let ticker = dir.path().join("ticker");
+    std::fs::write(
+        &ticker,
+        "#!/bin/sh\nwhile true; do echo tick; sleep 0.2; done\n",
+    )
+    .unwrap();
+    ok(
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "{scp} {} {} {target}:",
+                env!("CARGO_BIN_EXE_micro"),
+                ticker.display()
+            ))
+            .output()
+            .unwrap(),
+        "scp",
+    );
+    ok(
+        ssh(
+            "sudo ./micro init --server && sudo install -m 755 ticker /opt/micro/bin/ticker && sudo systemctl start micro@ticker",
+        ),
+        "init and start ticker",
+    );
+
+    let status = ok(
+        run(&["status", "--remote", &at, "--accept-new-host-key"]),
+        "status",
+    );
+    assert!(
+        status.contains("ticker") && status.contains("running"),
+        "{status}"
+    );
+    assert!(status.contains("micro (gateway)"), "{status}");
+
+    let logs = ok(run(&["logs", "ticker", "--remote", &at, "-n", "5"]), "logs");
+    assert!(logs.contains("tick"), "{logs}");
+    let mut follow = micro_over_ssh(
+        dir.path(),
+        &["logs", "ticker", "-f", "--remote", &at, "-n", "0"],
+    )
+    .stdout(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(follow.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert!(line.contains("tick"), "followed: {line}");
+    follow.kill().unwrap();
+    follow.wait().unwrap();
+
+    let stopped = ok(run(&["stop", "ticker", "--remote", &at]), "stop");
+    assert!(stopped.contains("Stopped ticker"), "{stopped}");
+    let status = ok(run(&["status", "--remote", &at]), "status after stop");
+    let ticker_line = status
+        .lines()
+        .find(|l| l.starts_with("ticker"))
+        .unwrap_or_default();
+    assert!(ticker_line.contains("inactive"), "{status}");
+}
