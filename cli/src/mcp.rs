@@ -102,7 +102,8 @@ struct Catalogue {
 /// gateway spells them (`--auth jwt`, `--audit` without a file, `--circuit-breaker-timeout 30s`).
 #[derive(clap::Args)]
 pub struct Serve {
-    /// Serve Streamable HTTP here (`:3000` means 127.0.0.1:3000) instead of stdio.
+    /// Serve Streamable HTTP here (`:3000` means 127.0.0.1:3000, `0.0.0.0:3000` every
+    /// interface); without it `micro mcp serve` speaks MCP over stdio.
     #[arg(long)]
     address: Option<String>,
     #[command(flatten)]
