@@ -10,10 +10,6 @@ use std::sync::Arc;
 
 const ID: &str = "micro.ai";
 
-/// The system prompt unless `--system` gives one.
-const SYSTEM: &str = "You help people use the services of a micro system. Each tool calls one \
-    service endpoint; call the tools you need, then answer briefly from their results.";
-
 /// The model flags of `micro chat` and `micro flow`.
 #[derive(clap::Args, Clone)]
 pub struct ModelArgs {
@@ -37,7 +33,7 @@ pub struct ModelArgs {
     #[arg(long = "base_url", alias = "base-url", env = "MICRO_AI_BASE_URL")]
     base_url: Option<String>,
     /// The system prompt.
-    #[arg(long, default_value = SYSTEM, hide_default_value = true)]
+    #[arg(long, default_value = micro::ai::SERVICES_PROMPT, hide_default_value = true)]
     system: String,
     /// How many times the model may call tools before it must answer.
     #[arg(long, default_value_t = micro::ai::DEFAULT_MAX_STEPS)]

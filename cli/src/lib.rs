@@ -7,6 +7,7 @@ mod api;
 mod build;
 mod chat;
 mod flow;
+mod init;
 mod inspect;
 mod lang;
 mod mcp;
@@ -47,6 +48,8 @@ enum Command {
     Build(build::Args),
     /// Build and run the project's services with the API gateway, restarting them on change.
     Run(run::Args),
+    /// Prepare this Linux host for `micro deploy`: /opt/micro, systemd units, the gateway.
+    Init(init::Args),
     /// The services as MCP tools for AI agents: serve, list, test, docs, export.
     Mcp(mcp::Args),
     /// Talk with a model that calls the running services as tools.
@@ -74,6 +77,7 @@ pub async fn micro() -> ExitCode {
         Command::New(args) => new::run(args),
         Command::Build(args) => build::run(args),
         Command::Run(args) => run::run(args, config).await,
+        Command::Init(args) => init::run(args),
         Command::Mcp(args) => mcp::run(args, config).await,
         Command::Chat(args) => chat::run(args, config).await,
         Command::Flow(command) => flow::run(command, config).await,

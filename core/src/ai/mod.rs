@@ -28,6 +28,12 @@ pub use tools::{ToolHandler, ToolSpec, Tools};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+/// The system prompt of an agent over the registry's services (`micro chat`, `micro flow`, the
+/// playground): what the model is for.
+pub const SERVICES_PROMPT: &str = "You help people use the services of a micro system. Each \
+    tool calls one endpoint of a service: call the tools that do what is asked, then say \
+    briefly what you called and what it answered. When no tool fits, say so.";
+
 /// Who said a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -40,11 +40,6 @@ const TABLE: &str = "agent";
 const MAX_SETTINGS_SIZE: usize = 16 << 10;
 /// The largest prompt body taken, the conversation so far included: 1 MiB.
 const MAX_PROMPT_SIZE: usize = 1 << 20;
-/// What the model is told it is for.
-const SYSTEM: &str = "You help people use the services of a micro system. Each tool calls one \
-    endpoint of a service: call the tools that do what is asked, then say briefly what you \
-    called and what it answered. When no tool fits, say so.";
-
 /// The playground's model settings and tools, for every account.
 pub(super) struct Playground {
     /// The registry's endpoints as tools, with names every provider accepts.
@@ -364,7 +359,7 @@ async fn prompt(
     let model = playground.model(&playground.settings(&caller).await?)?;
     let tools = playground.tools(&caller).await?;
     let request = Request::new(asked.prompt)
-        .system(SYSTEM)
+        .system(crate::ai::SERVICES_PROMPT)
         .messages(asked.messages);
     let events = Agent::new(model, tools).stream(request).map(|event| {
         let data = match event {
