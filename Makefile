@@ -18,9 +18,11 @@ test: setup lint rust-test node-test c-test python-test go-test toolkit-test
 setup:
 	@./scripts/setup.sh
 
+# The Dockerfile is checked with hadolint only: no container runs on the project's machines.
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	./scripts/dockerfile.sh
 
 # Go programs built on go-micro v5.30.0 that the Rust tests drive to prove interop, and
 # go-micro's own micro CLI (from the Go module proxy), all into tests/interop/bin/.

@@ -78,9 +78,11 @@ pub async fn logs(at: At, service: Option<String>, follow: bool, lines: usize) -
             return Ok(());
         };
         let mut size = print_tail(&files, &service, lines).await?;
-        while follow {
-            tokio::time::sleep(Duration::from_millis(250)).await;
-            size = print_since(&files.log_file(&service), size)?;
+        if follow {
+            loop {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                size = print_since(&files.log_file(&service), size)?;
+            }
         }
         return Ok(());
     };

@@ -1,7 +1,9 @@
 //! `micro mcp`: every endpoint of the registered services as an MCP tool for AI agents.
 //! `serve` speaks MCP over stdio (or Streamable HTTP with `--address`); `list`, `test`,
-//! `docs` and `export` show, call, document and export the tools from the shell.
+//! `docs` and `export` show, call, document and export the tools from the shell. `serve` is
+//! also the `micro-mcp-gateway` binary ([`Serve`], [`serve`]).
 
+use crate::status::RunFiles;
 use micro::config::Config;
 use micro::mcp::control::Audit;
 use micro::mcp::{Caller, Conflict, Mcp, Naming, Tool};
@@ -10,8 +12,11 @@ use micro::{Error, Result};
 use serde_json::{Map, Value as Json, json};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 const ID: &str = "micro.mcp";
+/// The audit log `--audit` without a file writes, under `~/micro/logs`.
+const DEFAULT_AUDIT_FILE: &str = "mcp-audit.jsonl";
 
 /// The services as MCP tools: serve them to agents, list, call, document or export them.
 #[derive(clap::Args)]
@@ -93,24 +98,27 @@ struct Catalogue {
     scopes: Vec<(String, Vec<String>)>,
 }
 
-/// `micro mcp serve`: the flags of the standalone MCP gateway.
+/// The flags of `micro mcp serve` and of `micro-mcp-gateway`, spelled as go-micro's standalone
+/// gateway spells them (`--auth jwt`, `--audit` without a file, `--circuit-breaker-timeout 30s`).
 #[derive(clap::Args)]
-struct Serve {
-    /// Serve Streamable HTTP here (`:3000` means 127.0.0.1:3000) instead of stdio.
+pub struct Serve {
+    /// Serve Streamable HTTP here (`:3000` means 127.0.0.1:3000, `0.0.0.0:3000` every
+    /// interface); without it `micro mcp serve` speaks MCP over stdio.
     #[arg(long)]
     address: Option<String>,
     #[command(flatten)]
     catalogue: Catalogue,
     /// Require Bearer tokens (the gateway's accounts and keys); over stdio the token is
-    /// MICRO_TOKEN.
-    #[arg(long)]
-    auth: bool,
+    /// MICRO_TOKEN. `--auth` and `--auth jwt` say the same: the tokens are JWTs.
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "jwt")]
+    auth: Option<AuthKind>,
     /// Where the token signing keys live (with --auth).
     #[arg(long, env = "MICRO_AUTH_KEYS", default_value_os_t = micro::auth::default_keys_dir())]
     keys: PathBuf,
-    /// Append an audit record (JSON line) per tool call to this file.
-    #[arg(long)]
-    audit: Option<PathBuf>,
+    /// Append an audit record (JSON line) per tool call to this file; without one, to
+    /// ~/micro/logs/mcp-audit.jsonl.
+    #[arg(long, value_name = "FILE", num_args = 0..=1)]
+    audit: Option<Option<PathBuf>>,
     /// Calls allowed per second, per tool and per account.
     #[arg(long, value_name = "PER_SECOND")]
     rate_limit: Option<f64>,
@@ -120,18 +128,71 @@ struct Serve {
     /// Pause a tool after this many failed calls in a row.
     #[arg(long, value_name = "FAILURES")]
     circuit_breaker: Option<u32>,
-    /// How long a paused tool stays paused, in seconds (with --circuit-breaker).
+    /// How long a paused tool stays paused (with --circuit-breaker): seconds, or a duration
+    /// such as 30s, 1m30s or 500ms.
     #[arg(
         long,
-        value_name = "SECONDS",
-        default_value_t = 30,
+        value_name = "DURATION",
+        default_value = "30s",
+        value_parser = parse_duration,
         requires = "circuit_breaker"
     )]
-    circuit_breaker_timeout: u64,
+    circuit_breaker_timeout: Duration,
     /// A host name the HTTP server answers to, against DNS rebinding (repeatable; default
     /// localhost, 127.0.0.1 and [::1]).
-    #[arg(long = "allowed-host", value_name = "HOST", requires = "address")]
+    #[arg(long = "allowed-host", value_name = "HOST")]
     allowed_hosts: Vec<String>,
+}
+
+/// How `--auth` checks callers.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum AuthKind {
+    /// Bearer JWTs signed with the gateway's keys, for its accounts.
+    Jwt,
+}
+
+impl Serve {
+    /// These flags serving Streamable HTTP on `address` unless `--address` gave one: the
+    /// standalone gateway has no stdio face.
+    pub fn http_by_default(mut self, address: String) -> Serve {
+        self.address.get_or_insert(address);
+        self
+    }
+}
+
+/// Seconds (`30`), or a Go duration (`30s`, `1m30s`, `500ms`, `1h`).
+fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
+    let invalid = || format!("{text:?} is not a duration: give seconds (30) or 30s, 1m30s, 500ms");
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(seconds));
+    }
+    if text.is_empty() {
+        return Err(invalid());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        // A number, then its unit.
+        let unit_at = rest.find(|c: char| !c.is_ascii_digit() && c != '.');
+        let (number, tail) = rest.split_at(unit_at.ok_or_else(invalid)?);
+        let number: f64 = number.parse().map_err(|_| invalid())?;
+        let unit_end = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(unit_end);
+        let seconds = match unit {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 1e-3,
+            "us" | "µs" => 1e-6,
+            "ns" => 1e-9,
+            _ => return Err(invalid()),
+        };
+        total += Duration::try_from_secs_f64(number * seconds).map_err(|_| invalid())?;
+        rest = tail;
+    }
+    Ok(total)
 }
 
 /// `tool=s1,s2` as the tool and its scopes.
@@ -221,7 +282,7 @@ fn some_names(tools: &[Arc<Tool>]) -> String {
 /// Runs a `micro mcp` subcommand.
 pub async fn run(args: Args, config: Config) -> Result<()> {
     match args.command {
-        Command::Serve(serve) => run_serve(serve, config).await,
+        Command::Serve(flags) => serve(flags, config, "micro mcp").await,
         Command::List { catalogue, json } => {
             let tools = catalogue.open(&config).await?.tools().await?;
             if json {
@@ -289,8 +350,16 @@ pub async fn run(args: Args, config: Config) -> Result<()> {
     }
 }
 
-async fn run_serve(serve: Serve, config: Config) -> Result<()> {
-    if !serve.auth {
+/// Serves the tools as `serve`'s flags say, until a signal (HTTP) or the end of stdin (stdio);
+/// `program` names the server in what it prints.
+pub async fn serve(serve: Serve, config: Config, program: &str) -> Result<()> {
+    if serve.address.is_none() && !serve.allowed_hosts.is_empty() {
+        return Err(Error::bad_request(
+            ID,
+            "--allowed-host is for the HTTP server: give --address too",
+        ));
+    }
+    if serve.auth.is_none() {
         let token = std::env::var_os("MICRO_TOKEN").is_some();
         let scoped = !serve.catalogue.scopes.is_empty();
         let ignored = match (token, scoped) {
@@ -301,37 +370,39 @@ async fn run_serve(serve: Serve, config: Config) -> Result<()> {
         };
         if let Some(ignored) = ignored {
             eprintln!(
-                "micro mcp: warning: {ignored} nothing without --auth: every caller may call \
+                "{program}: warning: {ignored} nothing without --auth: every caller may call \
                  every tool. Add --auth to require tokens and scopes"
             );
         }
     }
     let mut mcp = serve.catalogue.mcp(&config)?;
-    if serve.auth {
+    if let Some(AuthKind::Jwt) = serve.auth {
         mcp = mcp.auth(crate::server::open_auth(&config, &serve.keys).await?);
     }
-    if let Some(path) = &serve.audit {
-        mcp = mcp.audit(Audit::new(Some(path))?);
+    if let Some(path) = serve.audit {
+        let path = match path {
+            Some(path) => path,
+            None => RunFiles::in_home()?.logs_dir().join(DEFAULT_AUDIT_FILE),
+        };
+        mcp = mcp.audit(Audit::new(Some(&path))?);
+        eprintln!("{program}: audit log {}", path.display());
     }
     if let Some(per_second) = serve.rate_limit {
         mcp = mcp.rate_limit(per_second, serve.rate_burst);
     }
     if let Some(failures) = serve.circuit_breaker {
-        mcp = mcp.circuit_breaker(
-            failures,
-            std::time::Duration::from_secs(serve.circuit_breaker_timeout),
-        );
+        mcp = mcp.circuit_breaker(failures, serve.circuit_breaker_timeout);
     }
     serve.catalogue.check(&mcp).await?;
     let mcp = Arc::new(mcp);
     let Some(address) = serve.address else {
         // stdout carries JSON-RPC only; anything for people goes to stderr.
-        eprintln!("micro mcp: serving MCP over stdio");
+        eprintln!("{program}: serving MCP over stdio");
         return micro::mcp::serve_stdio(mcp, std::env::var("MICRO_TOKEN").ok()).await;
     };
     let signal = micro::service::shutdown_signal();
     let running = micro::mcp::http::start(mcp, &address, serve.allowed_hosts).await?;
-    println!("\n  micro mcp\n");
+    println!("\n  {program}\n");
     println!("  MCP          http://{}/mcp", running.address());
     println!("  Tools        http://{}/mcp/tools", running.address());
     println!("  Call         http://{}/mcp/call\n", running.address());
@@ -476,4 +547,27 @@ fn openapi(tools: &[Arc<Tool>]) -> Json {
         },
         "paths": paths,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_are_seconds_or_go_durations() {
+        for (text, expected) in [
+            ("30", Duration::from_secs(30)),
+            ("30s", Duration::from_secs(30)),
+            ("1m30s", Duration::from_secs(90)),
+            ("500ms", Duration::from_millis(500)),
+            ("1.5h", Duration::from_secs(5400)),
+        ] {
+            assert_eq!(parse_duration(text), Ok(expected), "{text}");
+        }
+        for text in ["", "s", "30x", "1m30", "-1s"] {
+            let err = parse_duration(text).unwrap_err();
+            assert!(err.contains("is not a duration"), "{text}: {err}");
+        }
+    }
 }

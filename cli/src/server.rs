@@ -42,7 +42,12 @@ pub struct Components {
     registry: Option<String>,
     /// Where the registry is, for registries that need one (etcd: host:port, nats:
     /// nats://host:4222; comma-separated).
-    #[arg(long, global = true, env = "MICRO_REGISTRY_ADDRESS")]
+    #[arg(
+        long,
+        global = true,
+        env = "MICRO_REGISTRY_ADDRESS",
+        alias = "registry_address"
+    )]
     registry_address: Option<String>,
     /// The broker: http, memory, nats or rabbitmq.
     #[arg(long, global = true, env = "MICRO_BROKER")]

@@ -6,8 +6,6 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const HOST: &str = "init-test";
-
 fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/remote-host.sh")
 }
@@ -23,20 +21,27 @@ fn remote(args: &[&str]) -> String {
     String::from_utf8(output.stdout).unwrap().trim().to_string()
 }
 
-/// The host, stopped when dropped.
-struct Host;
+/// A remote host of this name, started, and stopped when dropped.
+struct Host(&'static str);
+
+impl Host {
+    fn start(name: &'static str) -> Host {
+        remote(&["start", name]);
+        Host(name)
+    }
+}
 
 impl Drop for Host {
     fn drop(&mut self) {
-        let _ = Command::new(script()).args(["stop", HOST]).output();
+        let _ = Command::new(script()).args(["stop", self.0]).output();
     }
 }
 
 /// `ssh deploy@host <command>` (through the script's ssh command line; `command` is quoted
 /// for the remote shell, so it holds no single quote).
-fn ssh(command: &str) -> Output {
+fn ssh(host: &Host, command: &str) -> Output {
     assert!(!command.contains('\''), "{command}");
-    let line = remote(&["ssh-command", HOST]);
+    let line = remote(&["ssh-command", host.0]);
     Command::new("sh")
         .arg("-c")
         .arg(format!("{line} '{command}'"))
@@ -56,10 +61,10 @@ fn ok(output: Output, what: &str) -> String {
 
 #[test]
 fn init_server_prepares_a_host_once_and_starts_the_gateway() {
-    remote(&["start", HOST]);
-    let _host = Host;
-    let address = remote(&["address", HOST]);
-    let scp = remote(&["ssh-command", HOST]).replacen("ssh ", "scp ", 1);
+    const NAME: &str = "init-test";
+    let host = Host::start(NAME);
+    let address = remote(&["address", host.0]);
+    let scp = remote(&["ssh-command", host.0]).replacen("ssh ", "scp ", 1);
     let (scp, target) = scp.rsplit_once(' ').unwrap();
     let copy = Command::new("sh")
         .arg("-c")
@@ -71,24 +76,27 @@ fn init_server_prepares_a_host_once_and_starts_the_gateway() {
         .unwrap();
     ok(copy, "scp micro");
 
-    let refused = ssh("./micro init --server");
+    let refused = ssh(&host, "./micro init --server");
     assert!(!refused.status.success());
     let why = String::from_utf8_lossy(&refused.stderr);
     assert!(why.contains("run it as root, e.g. with sudo"), "{why}");
 
-    let first = ok(ssh("sudo ./micro init --server"), "first init");
+    let first = ok(ssh(&host, "sudo ./micro init --server"), "first init");
     assert!(
         first.contains("made or updated") && first.contains("micro@.service"),
         "{first}"
     );
-    let second = ok(ssh("sudo ./micro init --server"), "second init");
+    let second = ok(ssh(&host, "sudo ./micro init --server"), "second init");
     assert!(
         second.contains("nothing changed"),
         "run twice, the same: {second}"
     );
 
     let layout = ok(
-        ssh("stat -c \"%U %n\" /opt/micro/bin/micro /opt/micro/env/micro.env /opt/micro/data/keys"),
+        ssh(
+            &host,
+            "stat -c \"%U %n\" /opt/micro/bin/micro /opt/micro/env/micro.env /opt/micro/data/keys",
+        ),
         "layout",
     );
     assert_eq!(
@@ -99,14 +107,21 @@ fn init_server_prepares_a_host_once_and_starts_the_gateway() {
             "micro /opt/micro/data/keys"
         ]
     );
-    ok(ssh("systemctl is-active micro.service"), "the gateway runs");
     ok(
-        ssh("sudo systemd-analyze verify /etc/systemd/system/micro.service"),
+        ssh(&host, "systemctl is-active micro.service"),
+        "the gateway runs",
+    );
+    ok(
+        ssh(
+            &host,
+            "sudo systemd-analyze verify /etc/systemd/system/micro.service",
+        ),
         "its unit verifies",
     );
     // The template, as an instance whose binary is there: the gateway's own.
     ok(
         ssh(
+            &host,
             "sudo ln -sf micro /opt/micro/bin/gw && cp /etc/systemd/system/micro@.service /tmp/micro@gw.service && sudo systemd-analyze verify /tmp/micro@gw.service",
         ),
         "the template verifies",
@@ -126,7 +141,7 @@ fn init_server_prepares_a_host_once_and_starts_the_gateway() {
             std::time::Instant::now() < deadline,
             "the gateway never answered on {address}:8080: {}",
             ok(
-                ssh("sudo journalctl -u micro.service --no-pager -n 30"),
+                ssh(&host, "sudo journalctl -u micro.service --no-pager -n 30"),
                 "journal"
             )
         );
@@ -136,8 +151,8 @@ fn init_server_prepares_a_host_once_and_starts_the_gateway() {
 
 /// `micro <args>` reaching the host with this test's key, through a `ssh` first on PATH that
 /// gives OpenSSH a config of the test's own (ssh reads the real user's ~/.ssh, not $HOME's).
-fn micro_over_ssh(dir: &Path, args: &[&str]) -> Command {
-    let key = remote(&["ssh-command", HOST]);
+fn micro_over_ssh(host: &Host, dir: &Path, args: &[&str]) -> Command {
+    let key = remote(&["ssh-command", host.0]);
     let key = key
         .split_whitespace()
         .skip_while(|w| *w != "-i")
@@ -179,12 +194,12 @@ fn micro_over_ssh(dir: &Path, args: &[&str]) -> Command {
 
 #[test]
 fn status_logs_and_stop_reach_a_hosts_units_over_ssh() {
-    remote(&["start", HOST]);
-    let _host = Host;
-    let address = remote(&["address", HOST]);
+    const NAME: &str = "manage-test";
+    let host = Host::start(NAME);
+    let address = remote(&["address", host.0]);
     let dir = tempfile::tempdir().unwrap();
     let at = format!("deploy@{address}");
-    let run = |args: &[&str]| micro_over_ssh(dir.path(), args).output().unwrap();
+    let run = |args: &[&str]| micro_over_ssh(&host, dir.path(), args).output().unwrap();
 
     // First contact: refused without --accept-new-host-key, recorded with it.
     let refused = run(&["status", "--remote", &at]);
@@ -195,7 +210,7 @@ fn status_logs_and_stop_reach_a_hosts_units_over_ssh() {
     );
 
     // A host prepared by micro init, with one service: a script that ticks.
-    let (scp, target) = remote(&["ssh-command", HOST])
+    let (scp, target) = remote(&["ssh-command", host.0])
         .replacen("ssh ", "scp ", 1)
         .rsplit_once(' ')
         .map(|(a, b)| (a.to_string(), b.to_string()))
@@ -220,6 +235,7 @@ fn status_logs_and_stop_reach_a_hosts_units_over_ssh() {
     );
     ok(
         ssh(
+            &host,
             "sudo ./micro init --server && sudo install -m 755 ticker /opt/micro/bin/ticker && sudo systemctl start micro@ticker",
         ),
         "init and start ticker",
@@ -238,6 +254,7 @@ fn status_logs_and_stop_reach_a_hosts_units_over_ssh() {
     let logs = ok(run(&["logs", "ticker", "--remote", &at, "-n", "5"]), "logs");
     assert!(logs.contains("tick"), "{logs}");
     let mut follow = micro_over_ssh(
+        &host,
         dir.path(),
         &["logs", "ticker", "-f", "--remote", &at, "-n", "0"],
     )

@@ -10,7 +10,7 @@ mod raw;
 #[path = "../../core/tests/support/mod.rs"]
 mod support;
 
-use common::{NODE, micro, run_to_success, tests_mcp, tools_once_found};
+use common::{NODE, micro, run_to_success, stop, tests_mcp, tools_once_found};
 use micro::Error;
 use micro::registry::{Mdns, MdnsOptions, Registry};
 use raw::{admin_bearer, http, parse, post_until_ok};
@@ -401,32 +401,7 @@ fn micro_mcp_refuses_unknown_scopes_warns_of_unenforced_ones_and_notes_name_clas
 /// Starts `micro <args>` (not only `mcp`) and reads its stdout up to the line starting with
 /// `label` followed by a URL; returns the child and that URL's `host:port`.
 async fn serving(home: &Path, args: &[&str], label: &str) -> (Child, String) {
-    let mut child = micro(home, args).stdout(Stdio::piped()).spawn().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut seen = Vec::new();
-    let address = loop {
-        let line = lines
-            .next_line()
-            .await
-            .unwrap()
-            .unwrap_or_else(|| panic!("micro {args:?} exited; it printed {seen:#?}"));
-        if let Some(url) = line.trim().strip_prefix(label) {
-            let url = url.trim().strip_prefix("http://").unwrap();
-            break url.split('/').next().unwrap().to_string();
-        }
-        seen.push(line);
-    };
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, address)
-}
-
-/// Stops a serving `micro` with SIGTERM, as a user's Ctrl-C would, and checks it exits cleanly.
-async fn stop(mut child: Child) {
-    let pid = child.id().unwrap();
-    // SAFETY: kill(2) takes plain integers.
-    unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
-    let status = child.wait().await.unwrap();
-    assert!(status.success(), "micro exited with {status}");
+    common::serving(micro(home, args), label).await
 }
 
 /// An MCP client on a `micro mcp serve` child's stdin and stdout.

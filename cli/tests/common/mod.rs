@@ -1,14 +1,28 @@
-//! What the `micro mcp` tests share: the `micro` command as the tests run it, waiting for
-//! tools to show up, and the Node and Python tools `scripts/setup.sh` installs in tests/mcp.
+//! What the `micro mcp` tests share: the `micro` and `micro-mcp-gateway` commands as the tests
+//! run them, starting and stopping a server among them, waiting for tools to show up, and the
+//! Node and Python tools `scripts/setup.sh` installs in tests/mcp.
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
 use std::time::Duration;
-use tokio::process::Command;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
 
 /// `micro <args>` with HOME (and so the store and the auth keys) in `home`, on mDNS.
 pub fn micro(home: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_micro"));
+    program(env!("CARGO_BIN_EXE_micro"), home, args)
+}
+
+/// `micro-mcp-gateway <args>`, as [`micro`] runs `micro`.
+pub fn mcp_gateway(home: &Path, args: &[&str]) -> Command {
+    program(env!("CARGO_BIN_EXE_micro-mcp-gateway"), home, args)
+}
+
+/// One of the crate's binaries with HOME in `home`, on mDNS, no component chosen by the
+/// environment the tests run in.
+fn program(binary: &str, home: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(binary);
     command
         .args(args)
         .env("HOME", home)
@@ -18,8 +32,41 @@ pub fn micro(home: &Path, args: &[&str]) -> Command {
         .env_remove("MICRO_STORE_ADDRESS")
         .env_remove("MICRO_AUTH_KEYS")
         .env_remove("MICRO_TOKEN")
+        .env_remove("MCP_ADDRESS")
         .kill_on_drop(true);
     command
+}
+
+/// Starts `command` and reads its stdout up to the line starting with `label` followed by a
+/// URL; returns the child and that URL's `host:port`.
+pub async fn serving(mut command: Command, label: &str) -> (Child, String) {
+    let what = format!("{:?}", command.as_std());
+    let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let address = loop {
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{what} exited; it printed {seen:#?}"));
+        if let Some(url) = line.trim().strip_prefix(label) {
+            let url = url.trim().strip_prefix("http://").unwrap();
+            break url.split('/').next().unwrap().to_string();
+        }
+        seen.push(line);
+    };
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, address)
+}
+
+/// Stops a serving child with SIGTERM, as a user's Ctrl-C would, and checks it exits cleanly.
+pub async fn stop(mut child: Child) {
+    let pid = child.id().unwrap();
+    // SAFETY: kill(2) takes plain integers.
+    unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+    let status = child.wait().await.unwrap();
+    assert!(status.success(), "the server exited with {status}");
 }
 
 /// `micro mcp list --json` until `tool` is in it (mDNS answers take a moment); the tools.
