@@ -6,6 +6,7 @@ mod api;
 mod build;
 mod chat;
 mod flow;
+mod git;
 mod inspect;
 mod lang;
 mod mcp;
