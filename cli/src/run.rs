@@ -194,6 +194,13 @@ impl Runner {
         config: &Config,
         order: Vec<ServiceDef>,
     ) -> Result<Runner> {
+        // The components chosen by flag reach the services as go-micro's variables.
+        let mut env = project.env(args.env.as_deref())?;
+        env.extend(
+            crate::server::flag_env(config)
+                .into_iter()
+                .map(|(name, value)| (name.to_string(), value)),
+        );
         let files = RunFiles::in_home()?;
         files.create()?;
         let width = order.iter().map(|s| s.name.len()).max().unwrap_or(0);
@@ -203,13 +210,6 @@ impl Runner {
             .enumerate()
             .map(|(i, def)| managed(def, i, width, colour, &files))
             .collect::<Result<_>>()?;
-        // The components chosen by flag reach the services as go-micro's variables.
-        let mut env = project.env(args.env.as_deref())?;
-        env.extend(
-            crate::server::flag_env(config)
-                .into_iter()
-                .map(|(name, value)| (name.to_string(), value)),
-        );
         Ok(Runner {
             services,
             env,

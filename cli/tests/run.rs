@@ -539,16 +539,21 @@ fn tiny_service(dir: &Path, name: &str, port: u16, answer: &str) {
     .unwrap();
     std::fs::write(dir.join(".gitignore"), "target/\n").unwrap();
     let main = format!(
-        r#"use std::io::{{Read, Write}};
+        r#"use std::io::{{BufRead, Write}};
 
 fn main() {{
     let address = std::env::var("MICRO_SERVER_ADDRESS").unwrap();
     let listener = std::net::TcpListener::bind(address).unwrap();
     for conn in listener.incoming() {{
-        let mut conn = conn.unwrap();
-        let _ = conn.read(&mut [0; 4096]);
+        let conn = conn.unwrap();
+        // The request's head, up to its empty line; then the answer.
+        let mut request = std::io::BufReader::new(&conn);
+        let mut line = String::new();
+        while request.read_line(&mut line).is_ok_and(|n| n > 2) {{
+            line.clear();
+        }}
         let answer = {answer:?};
-        let _ = write!(conn, "HTTP/1.0 200 OK\r\nContent-Length: {{}}\r\n\r\n{{answer}}", answer.len());
+        let _ = write!(&conn, "HTTP/1.0 200 OK\r\nContent-Length: {{}}\r\n\r\n{{answer}}", answer.len());
     }}
 }}
 "#
@@ -610,13 +615,19 @@ impl GitDaemon {
     /// Serves every repository under `base` and waits until it accepts connections.
     fn serve(base: &Path) -> GitDaemon {
         let port = free_port();
-        let child = Command::new("git")
-            .arg("daemon")
+        // git-daemon itself, not `git daemon`: `git` would run it as a child of its own that
+        // killing `git` leaves behind.
+        let exec_path = Command::new("git").arg("--exec-path").output().unwrap();
+        let exec_path = String::from_utf8(exec_path.stdout).unwrap();
+        let child = Command::new(Path::new(exec_path.trim()).join("git-daemon"))
             .arg("--export-all")
             .arg("--reuseaddr")
             .arg(format!("--base-path={}", base.display()))
             .args(["--listen=127.0.0.1", &format!("--port={port}")])
             .arg(base)
+            // Quiet: the probe below, connecting and hanging up, makes it complain.
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .spawn()
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
