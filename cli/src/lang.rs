@@ -8,8 +8,7 @@ use crate::run::ServiceOutput;
 use micro::{Error, Result};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::ExitStatus;
-use std::process::Stdio;
+use std::process::{ExitStatus, Stdio};
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
