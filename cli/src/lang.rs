@@ -4,10 +4,12 @@
 //! `npm install` when they have dependencies and no `node_modules`, and run with `node`;
 //! Python services run `main.py` with a Python that has the go-micro package.
 
+use crate::run::ServiceOutput;
 use micro::{Error, Result};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{ExitStatus, Stdio};
+use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
 const ID: &str = "micro.run";
@@ -93,15 +95,21 @@ impl Lang {
         !skipped && source
     }
 
-    /// Builds the service `name` in `dir` (its progress shows on stderr) and says how to
-    /// start it.
-    pub async fn build(self, name: &str, dir: &Path, release: bool) -> Result<Launch> {
+    /// Builds the service `name` in `dir`, the build tool's progress and errors going to
+    /// `output` as they come, and says how to start it.
+    pub async fn build(
+        self,
+        name: &str,
+        dir: &Path,
+        release: bool,
+        output: &ServiceOutput,
+    ) -> Result<Launch> {
         match self {
             Lang::Rust => Ok(Launch {
-                program: cargo_build(name, dir, release).await?,
+                program: cargo_build(name, dir, release, output).await?,
                 args: Vec::new(),
             }),
-            Lang::Node => node_build(name, dir).await,
+            Lang::Node => node_build(name, dir, output).await,
             Lang::Python => {
                 let (name, dir) = (name.to_string(), dir.to_path_buf());
                 tokio::task::spawn_blocking(move || python_ready(&name, &dir))
@@ -173,9 +181,45 @@ pub fn python_ready(name: &str, dir: &Path) -> Result<Launch> {
     })
 }
 
-/// Builds the crate in `dir` with cargo and returns the path of its binary: the one named
-/// `name` when it has several.
-async fn cargo_build(name: &str, dir: &Path, release: bool) -> Result<PathBuf> {
+/// Runs `command`, copying its stderr and, unless `keep_stdout`, its stdout to `output` line by
+/// line as they come; returns its exit status and the kept stdout.
+async fn run_shown(
+    command: &mut Command,
+    output: &ServiceOutput,
+    keep_stdout: bool,
+) -> std::io::Result<(ExitStatus, String)> {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let stderr = child
+        .stderr
+        .take()
+        .map(|e| tokio::spawn(output.clone().copy(e)));
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let mut kept = String::new();
+    if keep_stdout {
+        stdout.read_to_string(&mut kept).await?;
+    } else {
+        output.clone().copy(stdout).await;
+    }
+    let status = child.wait().await?;
+    if let Some(copied) = stderr {
+        let _ = copied.await;
+    }
+    Ok((status, kept))
+}
+
+/// Builds the crate in `dir` with cargo, its progress and errors going to `output`, and returns
+/// the path of its binary: the one named `name` when it has several.
+async fn cargo_build(
+    name: &str,
+    dir: &Path,
+    release: bool,
+    output: &ServiceOutput,
+) -> Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let manifest = dir.join("Cargo.toml");
     let mut command = Command::new(cargo);
@@ -183,27 +227,26 @@ async fn cargo_build(name: &str, dir: &Path, release: bool) -> Result<PathBuf> {
         .arg("build")
         .arg("--manifest-path")
         .arg(&manifest)
-        .args(["--message-format", "json-render-diagnostics"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true);
+        .args(["--message-format", "json-render-diagnostics"]);
     if release {
         command.arg("--release");
     }
-    let output = command.output().await.map_err(|e| {
+    let (status, messages) = run_shown(&mut command, output, true).await.map_err(|e| {
         Error::internal(
             ID,
             format!("{name}: cannot run cargo: {e}; is Rust installed?"),
         )
     })?;
-    if !output.status.success() {
+    if !status.success() {
         return Err(Error::internal(
             ID,
-            format!("{name}: cargo build failed (the errors are above)"),
+            format!(
+                "{name}: cargo build failed ({status}; the compiler's errors are above and in {})",
+                output.log().display()
+            ),
         ));
     }
-    let binaries = binaries(&String::from_utf8_lossy(&output.stdout), &manifest);
+    let binaries = binaries(&messages, &manifest);
     binaries
         .iter()
         .find(|(bin, _)| bin == name)
@@ -237,33 +280,28 @@ fn binaries(messages: &str, manifest: &Path) -> Vec<(String, PathBuf)> {
 
 /// Installs a Node service's dependencies when it has some and no `node_modules` yet, and
 /// starts it with `node <entry>`.
-async fn node_build(name: &str, dir: &Path) -> Result<Launch> {
+async fn node_build(name: &str, dir: &Path, output: &ServiceOutput) -> Result<Launch> {
     let package = node_package(name, dir)?;
     let has_dependencies = package["dependencies"]
         .as_object()
         .is_some_and(|d| !d.is_empty());
     if has_dependencies && !dir.join("node_modules").is_dir() {
-        let status = Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund"])
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::inherit())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .status()
-            .await
-            .map_err(|e| {
-                Error::internal(
-                    ID,
-                    format!("{name}: cannot run npm: {e}; install Node.js (with npm) 20 or later"),
-                )
-            })?;
+        let mut npm = Command::new("npm");
+        npm.args(["install", "--no-audit", "--no-fund"])
+            .current_dir(dir);
+        let (status, _) = run_shown(&mut npm, output, false).await.map_err(|e| {
+            Error::internal(
+                ID,
+                format!("{name}: cannot run npm: {e}; install Node.js (with npm) 20 or later"),
+            )
+        })?;
         if !status.success() {
             return Err(Error::internal(
                 ID,
                 format!(
-                    "{name}: npm install failed in {} ({status}; the errors are above)",
-                    dir.display()
+                    "{name}: npm install failed in {} ({status}; its errors are above and in {})",
+                    dir.display(),
+                    output.log().display()
                 ),
             ));
         }

@@ -7,6 +7,7 @@ mod api;
 mod build;
 mod chat;
 mod flow;
+mod git;
 mod init;
 mod inspect;
 mod lang;

@@ -260,15 +260,20 @@ pub fn run(args: Args) -> Result<()> {
         build(&project)?;
     }
     println!("\n{}", tree(&project)?);
-    println!(
-        "Next: cd {} && cargo run, then micro call {} {}.{} '{}'",
-        project.display(),
-        args.name,
-        title(&args.name),
-        args.template.calls()[0].0,
-        args.template.calls()[0].1
-    );
+    let (method, example) = args.template.calls()[0];
+    print_next(&project, &args.name, method, example);
     Ok(())
+}
+
+/// Prints how to call the new service once it runs and, last, the command that runs it.
+pub(crate) fn print_next(project: &Path, name: &str, method: &str, example: &str) {
+    // `--dir .` (the default) gives `./name`; `cd name` says the same more plainly.
+    let project = project.strip_prefix(".").unwrap_or(project);
+    println!(
+        "\nCall it once it runs:\n  micro call {name} {}.{method} '{example}'\n\nRun it:\n  cd {} && micro run",
+        title(name),
+        project.display()
+    );
 }
 
 /// Refuses names that are not valid crate and service names.

@@ -10,6 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 const ID: &str = "micro.run";
+/// The environment `micro run` uses, when the project defines it and none is chosen.
+const DEFAULT_ENV: &str = "development";
 
 /// One service of a project.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -318,9 +320,26 @@ fn service_name(path: &Path) -> String {
 }
 
 impl Project {
-    /// The variables of environment `name`, empty when the project has none by that name.
-    pub fn env(&self, name: &str) -> BTreeMap<String, String> {
-        self.envs.get(name).cloned().unwrap_or_default()
+    /// The variables of environment `name`. `None` (no `--env` given) means `development`
+    /// when the project defines it and no variables otherwise; a name the project does not
+    /// define is an error listing the ones it does.
+    pub fn env(&self, name: Option<&str>) -> Result<BTreeMap<String, String>> {
+        let Some(name) = name else {
+            return Ok(self.envs.get(DEFAULT_ENV).cloned().unwrap_or_default());
+        };
+        self.envs.get(name).cloned().ok_or_else(|| {
+            let defined = if self.envs.is_empty() {
+                "the project defines no environments (add an `env <name>` block to micro.mu)"
+                    .to_string()
+            } else {
+                let names: Vec<&str> = self.envs.keys().map(String::as_str).collect();
+                format!("the project defines {}", names.join(", "))
+            };
+            Error::bad_request(
+                ID,
+                format!("no environment `{name}`: {defined}; pick one with --env or MICRO_ENV"),
+            )
+        })
     }
 
     /// The services in an order where each comes after everything it depends on, keeping file
@@ -438,10 +457,19 @@ deploy prod
         assert_eq!(web.path, PathBuf::from("./web"));
         assert_eq!(web.port, Some(8089));
         assert_eq!(web.depends, ["users", "posts"]);
-        let dev = project.env("development");
+        let dev = project.env(Some("development")).unwrap();
         assert_eq!(dev["STORE_ADDRESS"], "file://./data");
         assert_eq!(dev["GREETING"], "hello from development");
-        assert!(project.env("production").is_empty());
+        assert_eq!(project.env(None).unwrap(), dev);
+        let err = project.env(Some("production")).unwrap_err().detail;
+        assert!(
+            err.contains("no environment `production`: the project defines development"),
+            "{err}"
+        );
+        let none = Project::default();
+        assert!(none.env(None).unwrap().is_empty());
+        let err = none.env(Some("development")).unwrap_err().detail;
+        assert!(err.contains("defines no environments"), "{err}");
         assert_eq!(project.deploy["prod"].ssh, "deploy@prod.example.com");
         assert_eq!(project.deploy["prod"].path.as_deref(), Some("/srv/blog"));
     }

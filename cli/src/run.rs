@@ -1,13 +1,17 @@
-//! `micro run`: the development runner. Reads the project file (or finds the services), builds
-//! each service as its language wants ([`Lang`]: cargo for Rust, npm for Node, a checked Python for Python), starts them in dependency order (waiting for each one's `/health`
-//! before its dependents), gives them the selected environment's variables, prefixes and
-//! colours their log lines (also kept in `~/micro/logs/<service>.log`, with pid files in
-//! `~/micro/run`), serves the API gateway, and rebuilds and restarts a service when its files
-//! change. Ctrl-C or SIGTERM stops every service (SIGTERM, then a wait) and exits.
+//! `micro run`: the development runner. Takes a project directory or a git URL (cloned into a
+//! cache, see [`git`]), reads the project file (or finds the services), builds each service as
+//! its language wants ([`Lang`]: cargo for Rust, npm for Node, a checked Python for Python;
+//! the build's progress and errors shown as they come and kept in the service's log), starts
+//! them in dependency order (waiting for each one's `/health` before its dependents), gives them
+//! the selected environment's variables, prefixes and colours their log lines (also kept in
+//! `~/micro/logs/<service>.log`, with pid files in `~/micro/run`), serves the API gateway, and
+//! rebuilds and restarts a service when its files change. Ctrl-C or SIGTERM stops every service
+//! (SIGTERM, then a wait) and exits.
 //!
 //! Builds are debug builds unless `--release` is given: this is the edit-and-retry loop, and a
 //! debug build of a changed service takes a fraction of a release build's time.
 
+use crate::git;
 use crate::lang::{Lang, Launch};
 use crate::project::{self, Project, ServiceDef};
 use crate::status::{self, RunFiles};
@@ -19,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
@@ -38,12 +42,16 @@ const COLOURS: &[&str] = &["36", "33", "35", "32", "34", "31"];
 /// Options of `micro run`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The project: a directory with micro.mu or micro.json, or with Rust services below it.
+    /// The project: a directory with micro.mu or micro.json, or with services below it; or a
+    /// git URL (`https://`, `git://`, `ssh://`, `file://`, `user@host:path`, or
+    /// `github.com/owner/repo`), with an optional `@branch`, `@tag` or `@commit`, cloned into
+    /// ~/.cache/micro/run and run from there.
     #[arg(default_value = ".")]
-    dir: PathBuf,
-    /// The environment (an `env` block of micro.mu) whose variables every service gets.
-    #[arg(long, env = "MICRO_ENV", default_value = "development")]
-    env: String,
+    project: String,
+    /// The environment (an `env` block of micro.mu) whose variables every service gets;
+    /// without it, `development` when the project defines one.
+    #[arg(long, env = "MICRO_ENV")]
+    env: Option<String>,
     /// Where the API gateway listens; `:8080` means 127.0.0.1:8080.
     #[arg(long, default_value = ":8080")]
     address: String,
@@ -70,11 +78,8 @@ pub struct Args {
 
 /// Runs the project until Ctrl-C or SIGTERM.
 pub async fn run(args: Args, config: Config) -> Result<()> {
+    let dir = project_dir(&args.project).await?;
     let mut shutdown = shutdown_watch()?;
-    let dir = args
-        .dir
-        .canonicalize()
-        .map_err(|e| Error::bad_request(ID, format!("cannot open {}: {e}", args.dir.display())))?;
     let project = match project::load(&dir)? {
         Some(project) => project,
         None => project::discover(&dir)?,
@@ -117,6 +122,23 @@ pub async fn run(args: Args, config: Config) -> Result<()> {
     result
 }
 
+/// The project's directory: `project` itself when it is one, else the checkout of the git URL
+/// it is.
+async fn project_dir(project: &str) -> Result<PathBuf> {
+    let path = Path::new(project);
+    if !path.exists()
+        && let Some(source) = git::Source::parse(project)
+    {
+        return git::checkout(&source).await;
+    }
+    path.canonicalize().map_err(|e| {
+        Error::bad_request(
+            ID,
+            format!("cannot open {project}: {e}; give a project directory or a git URL"),
+        )
+    })
+}
+
 /// A flag that turns true on Ctrl-C or SIGTERM; the handlers are in place when it returns.
 fn shutdown_watch() -> Result<watch::Receiver<bool>> {
     use tokio::signal::unix::{SignalKind, signal};
@@ -141,6 +163,8 @@ struct Managed {
     /// The canonical directory, for matching changed files.
     dir: PathBuf,
     prefix: String,
+    /// Where its build's and its process's output goes.
+    output: ServiceOutput,
     lang: Lang,
     launch: Option<Launch>,
     process: Option<Process>,
@@ -170,6 +194,13 @@ impl Runner {
         config: &Config,
         order: Vec<ServiceDef>,
     ) -> Result<Runner> {
+        // The components chosen by flag reach the services as go-micro's variables.
+        let mut env = project.env(args.env.as_deref())?;
+        env.extend(
+            crate::server::flag_env(config)
+                .into_iter()
+                .map(|(name, value)| (name.to_string(), value)),
+        );
         let files = RunFiles::in_home()?;
         files.create()?;
         let width = order.iter().map(|s| s.name.len()).max().unwrap_or(0);
@@ -177,15 +208,8 @@ impl Runner {
         let services = order
             .into_iter()
             .enumerate()
-            .map(|(i, def)| managed(def, i, width, colour))
+            .map(|(i, def)| managed(def, i, width, colour, &files))
             .collect::<Result<_>>()?;
-        // The components chosen by flag reach the services as go-micro's variables.
-        let mut env = project.env(&args.env);
-        env.extend(
-            crate::server::flag_env(config)
-                .into_iter()
-                .map(|(name, value)| (name.to_string(), value)),
-        );
         Ok(Runner {
             services,
             env,
@@ -225,7 +249,12 @@ impl Runner {
             say(&service.prefix, "building...");
             let launch = service
                 .lang
-                .build(&service.def.name, &service.dir, self.release)
+                .build(
+                    &service.def.name,
+                    &service.dir,
+                    self.release,
+                    &service.output,
+                )
                 .await?;
             self.services[i].launch = Some(launch);
         }
@@ -273,8 +302,12 @@ impl Runner {
         let pid_file = self.files.pid_file(&service.def.name);
         warn_if_left_running(&pid_file, &service.prefix);
         let _ = std::fs::write(&pid_file, format!("{pid}\n"));
-        let log = self.files.log_file(&service.def.name);
-        pipe_output(&mut child, &service.prefix, &log)?;
+        if let Some(stdout) = child.stdout.take() {
+            tokio::spawn(service.output.clone().copy(stdout));
+        }
+        if let Some(stderr) = child.stderr.take() {
+            tokio::spawn(service.output.clone().copy(stderr));
+        }
         say(&service.prefix, &format!("started (pid {pid})"));
         let (stop, stopped) = oneshot::channel();
         let done = tokio::spawn(supervise(child, service.prefix.clone(), stopped, pid_file));
@@ -414,7 +447,12 @@ impl Runner {
         let service = &self.services[i];
         let built = service
             .lang
-            .build(&service.def.name, &service.dir, self.release)
+            .build(
+                &service.def.name,
+                &service.dir,
+                self.release,
+                &service.output,
+            )
             .await;
         match built {
             Ok(launch) => self.services[i].launch = Some(launch),
@@ -434,7 +472,13 @@ impl Runner {
     }
 }
 
-fn managed(def: ServiceDef, i: usize, width: usize, colour: bool) -> Result<Managed> {
+fn managed(
+    def: ServiceDef,
+    i: usize,
+    width: usize,
+    colour: bool,
+    files: &RunFiles,
+) -> Result<Managed> {
     let dir = def.path.canonicalize().map_err(|e| {
         Error::bad_request(
             ID,
@@ -461,10 +505,12 @@ fn managed(def: ServiceDef, i: usize, width: usize, colour: bool) -> Result<Mana
     } else {
         format!("{name} |")
     };
+    let output = ServiceOutput::open(&prefix, &files.log_file(&def.name))?;
     Ok(Managed {
         def,
         dir,
         prefix,
+        output,
         lang,
         launch: None,
         process: None,
@@ -477,34 +523,49 @@ fn say(prefix: &str, line: &str) {
     let _ = out.flush();
 }
 
-/// Copies each line the child writes to its log file and, prefixed, to our stdout.
-fn pipe_output(child: &mut Child, prefix: &str, log: &Path) -> Result<()> {
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .map_err(|e| Error::internal(ID, format!("cannot open {}: {e}", log.display())))?;
-    let file = std::sync::Arc::new(std::sync::Mutex::new(file));
-    if let Some(stdout) = child.stdout.take() {
-        tokio::spawn(copy_lines(stdout, prefix.to_string(), file.clone()));
-    }
-    if let Some(stderr) = child.stderr.take() {
-        tokio::spawn(copy_lines(stderr, prefix.to_string(), file));
-    }
-    Ok(())
+/// Where a service's output goes, its build's and its process's: each line to its log file
+/// and, prefixed, to our stdout.
+#[derive(Clone)]
+pub struct ServiceOutput {
+    prefix: String,
+    log: Arc<PathBuf>,
+    file: Arc<Mutex<std::fs::File>>,
 }
 
-async fn copy_lines(
-    from: impl AsyncRead + Unpin,
-    prefix: String,
-    file: std::sync::Arc<std::sync::Mutex<std::fs::File>>,
-) {
-    let mut lines = BufReader::new(from).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        if let Ok(mut file) = file.lock() {
+impl ServiceOutput {
+    /// Appends to the log file at `log`, printing with `prefix`.
+    fn open(prefix: &str, log: &Path) -> Result<ServiceOutput> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .map_err(|e| Error::internal(ID, format!("cannot open {}: {e}", log.display())))?;
+        Ok(ServiceOutput {
+            prefix: prefix.to_string(),
+            log: Arc::new(log.to_path_buf()),
+            file: Arc::new(Mutex::new(file)),
+        })
+    }
+
+    /// The log file.
+    pub fn log(&self) -> &Path {
+        &self.log
+    }
+
+    /// Writes `line` to the log file and our stdout.
+    pub fn line(&self, line: &str) {
+        if let Ok(mut file) = self.file.lock() {
             let _ = writeln!(file, "{line}");
         }
-        say(&prefix, &line);
+        say(&self.prefix, line);
+    }
+
+    /// Copies each line read from `from` (a child's stdout or stderr) until it ends.
+    pub async fn copy(self, from: impl AsyncRead + Unpin) {
+        let mut lines = BufReader::new(from).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            self.line(&line);
+        }
     }
 }
 

@@ -341,6 +341,36 @@ fn bad_names_and_existing_directories_are_clear_errors() {
     assert!(err.contains("crud") && err.contains("pubsub"), "{err}");
 }
 
+#[test]
+fn every_language_ends_with_the_command_that_runs_the_project() {
+    let parent = tempfile::tempdir().unwrap();
+    for lang in ["rust", "node", "python"] {
+        let name = format!("{lang}-svc");
+        let printed = stdout(
+            &micro()
+                .args(["new", &name, "--lang", lang, "--no-build", "--dir"])
+                .arg(parent.path())
+                .output()
+                .unwrap(),
+        );
+        let project = parent.path().join(&name);
+        assert_eq!(
+            printed.lines().last(),
+            Some(format!("  cd {} && micro run", project.display()).as_str()),
+            "{printed}"
+        );
+    }
+    // Made in the current directory, the project is named as `cd` wants it.
+    let printed = stdout(
+        &micro()
+            .args(["new", "here", "--no-build"])
+            .current_dir(parent.path())
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(printed.lines().last(), Some("  cd here && micro run"));
+}
+
 /// A crate with one binary printing `text` and no dependencies, so its release build is quick.
 fn tiny_crate(dir: &Path, name: &str, text: &str) {
     std::fs::create_dir_all(dir.join("src")).unwrap();

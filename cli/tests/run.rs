@@ -1,7 +1,9 @@
 //! `micro run` as a user runs it: the real binary as a child process building and running the
 //! three-service example (examples/multi) inside a network namespace with mDNS. Proves start
 //! order, environment injection, calls through the gateway, hot reload, clean shutdown, and
-//! that bad project files are refused with the line or the cycle named.
+//! that bad project files are refused with the line or the cycle named; a failing build's
+//! compiler errors on the terminal and in the log, an unknown `--env` refused naming the known
+//! ones; and projects run from git URLs served by a real `git daemon` and `file://`.
 
 #[path = "../../core/tests/support/mod.rs"]
 mod support;
@@ -26,28 +28,37 @@ struct MicroRun {
     home: PathBuf,
 }
 
+/// `micro run <args>` with HOME in `home` (so ~/micro and ~/.cache/micro are the test's own),
+/// cargo and rustup where they really are, cargo working offline (the namespace has no
+/// network), and the test's `env` last.
+fn micro_run(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let real_home = PathBuf::from(std::env::var("HOME").unwrap());
+    let cargo_home = std::env::var("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| real_home.join(".cargo"));
+    let rustup_home = std::env::var("RUSTUP_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| real_home.join(".rustup"));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_micro"));
+    command
+        .arg("run")
+        .args(args)
+        .env("HOME", home)
+        .env("CARGO_HOME", cargo_home)
+        .env("RUSTUP_HOME", rustup_home)
+        .env("CARGO_NET_OFFLINE", "true")
+        .env("MICRO_REGISTRY", "mdns")
+        .env("MICRO_STORE_ADDRESS", home.join("store"))
+        .env_remove("MICRO_ENV")
+        .env_remove("XDG_CACHE_HOME")
+        .envs(env.iter().copied());
+    command
+}
+
 impl MicroRun {
-    /// Starts `micro run <args>` with HOME in `home` (so ~/micro is the test's own) and cargo
-    /// working offline (the namespace has no network).
+    /// Starts [`micro_run`] with its stdout collected.
     fn start(home: &Path, args: &[&str], env: &[(&str, &str)]) -> MicroRun {
-        let real_home = PathBuf::from(std::env::var("HOME").unwrap());
-        let cargo_home = std::env::var("CARGO_HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| real_home.join(".cargo"));
-        let rustup_home = std::env::var("RUSTUP_HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| real_home.join(".rustup"));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_micro"))
-            .arg("run")
-            .args(args)
-            .env("HOME", home)
-            .env("CARGO_HOME", cargo_home)
-            .env("RUSTUP_HOME", rustup_home)
-            .env("CARGO_NET_OFFLINE", "true")
-            .env("MICRO_REGISTRY", "mdns")
-            .env("MICRO_STORE_ADDRESS", home.join("store"))
-            .env_remove("MICRO_ENV")
-            .envs(env.iter().copied())
+        let mut child = micro_run(home, args, env)
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
@@ -170,7 +181,12 @@ fn get(path: &str) -> (u16, String) {
 /// Sends `method path` with `body` and `headers` to the gateway on 127.0.0.1:8080 and returns
 /// status and body.
 fn send(method: &str, path: &str, body: &str, headers: &str) -> (u16, String) {
-    let mut conn = std::net::TcpStream::connect("127.0.0.1:8080").unwrap();
+    send_to(8080, method, path, body, headers)
+}
+
+/// [`send`] to 127.0.0.1:`port`.
+fn send_to(port: u16, method: &str, path: &str, body: &str, headers: &str) -> (u16, String) {
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     conn.set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     write!(
@@ -444,29 +460,27 @@ fn edited_service_is_rebuilt_restarted_and_serves_the_new_answer() {
     );
 }
 
-/// Runs `micro run` on a project holding only `micro.mu` with `text`, returning stderr.
-fn refused(text: &str) -> String {
+/// Runs `micro run <args>` on a project holding only `micro.mu` with `text`, returning stderr.
+fn refused(text: &str, args: &[&str]) -> String {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("micro.mu"), text).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_micro"))
-        .args(["run", dir.path().to_str().unwrap(), "--no-gateway"])
-        .env("HOME", dir.path())
-        .output()
-        .unwrap();
+    let mut all = vec![dir.path().to_str().unwrap(), "--no-gateway"];
+    all.extend(args);
+    let output = micro_run(dir.path(), &all, &[]).output().unwrap();
     assert!(!output.status.success(), "micro run accepted {text:?}");
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 #[test]
 fn bad_micro_mu_is_refused_naming_the_line_and_what_was_expected() {
-    let stderr = refused("# blog\nservice users\n    port eighty\n");
+    let stderr = refused("# blog\nservice users\n    port eighty\n", &[]);
     assert!(stderr.contains("micro.mu:3:"), "{stderr}");
     assert!(stderr.contains("expected a port number"), "{stderr}");
 }
 
 #[test]
 fn service_name_that_would_leave_the_log_directory_is_refused_naming_the_line() {
-    let stderr = refused("# blog\nservice ../../etc/x\n");
+    let stderr = refused("# blog\nservice ../../etc/x\n", &[]);
     assert!(stderr.contains("micro.mu:2:"), "{stderr}");
     assert!(
         stderr.contains("service name \"../../etc/x\" is not allowed"),
@@ -476,9 +490,300 @@ fn service_name_that_would_leave_the_log_directory_is_refused_naming_the_line() 
 
 #[test]
 fn dependency_cycle_is_refused_naming_it() {
-    let stderr = refused("service users\n    depends web\nservice web\n    depends users\n");
+    let stderr = refused(
+        "service users\n    depends web\nservice web\n    depends users\n",
+        &[],
+    );
     assert!(
         stderr.contains("dependency cycle: users -> web -> users"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_unknown_environment_is_refused_listing_the_defined_ones() {
+    let project = "service users\nenv development\n    A 1\nenv production\n    A 2\n";
+    let stderr = refused(project, &["--env", "staging"]);
+    assert!(
+        stderr.contains("no environment `staging`: the project defines development, production"),
+        "{stderr}"
+    );
+    let stderr = refused("service users\n", &["--env", "production"]);
+    assert!(stderr.contains("defines no environments"), "{stderr}");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A service in `dir` that needs nothing but std, so it builds in a second: crate `name`, a
+/// micro.mu giving it `port`, and a main.rs answering every HTTP request (`/health` too) on
+/// MICRO_SERVER_ADDRESS with `answer`.
+fn tiny_service(dir: &Path, name: &str, port: u16, answer: &str) {
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[workspace]\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("micro.mu"),
+        format!("service {name}\n    path .\n    port {port}\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.join(".gitignore"), "target/\n").unwrap();
+    let main = format!(
+        r#"use std::io::{{BufRead, Write}};
+
+fn main() {{
+    let address = std::env::var("MICRO_SERVER_ADDRESS").unwrap();
+    let listener = std::net::TcpListener::bind(address).unwrap();
+    for conn in listener.incoming() {{
+        let conn = conn.unwrap();
+        // The request's head, up to its empty line; then the answer.
+        let mut request = std::io::BufReader::new(&conn);
+        let mut line = String::new();
+        while request.read_line(&mut line).is_ok_and(|n| n > 2) {{
+            line.clear();
+        }}
+        let answer = {answer:?};
+        let _ = write!(&conn, "HTTP/1.0 200 OK\r\nContent-Length: {{}}\r\n\r\n{{answer}}", answer.len());
+    }}
+}}
+"#
+    );
+    std::fs::write(dir.join("src/main.rs"), main).unwrap();
+}
+
+#[test]
+fn a_failing_build_shows_the_compilers_errors_in_the_terminal_and_the_log() {
+    let home = tempfile::tempdir().unwrap();
+    let project = home.path().join("broken");
+    tiny_service(&project, "broken", free_port(), "never");
+    std::fs::write(
+        project.join("src/main.rs"),
+        "fn main() {\n    let x = ;\n}\n",
+    )
+    .unwrap();
+    let target = home.path().join("target");
+    let output = micro_run(
+        home.path(),
+        &[project.to_str().unwrap(), "--no-gateway", "--no-watch"],
+        &[("CARGO_TARGET_DIR", target.to_str().unwrap())],
+    )
+    .output()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stdout}\n{stderr}");
+    // cargo's progress and rustc's own error, with its place, as they came.
+    for text in [
+        "broken | ",
+        "Compiling broken v0.1.0",
+        "error: expected expression, found `;`",
+        "src/main.rs:2:",
+    ] {
+        assert!(stdout.contains(text), "no {text:?} in:\n{stdout}");
+    }
+    let log = home.path().join("micro/logs/broken.log");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("error: expected expression, found `;`"),
+        "{logged}"
+    );
+    assert!(
+        stderr.contains("broken: cargo build failed")
+            && stderr.contains(&format!("above and in {}", log.display())),
+        "{stderr}"
+    );
+}
+
+/// A `git daemon` serving the repositories under a directory on 127.0.0.1, stopped when
+/// dropped.
+struct GitDaemon {
+    child: Child,
+    port: u16,
+}
+
+impl GitDaemon {
+    /// Serves every repository under `base` and waits until it accepts connections.
+    fn serve(base: &Path) -> GitDaemon {
+        let port = free_port();
+        // git-daemon itself, not `git daemon`: `git` would run it as a child of its own that
+        // killing `git` leaves behind.
+        let exec_path = Command::new("git").arg("--exec-path").output().unwrap();
+        let exec_path = String::from_utf8(exec_path.stdout).unwrap();
+        let child = Command::new(Path::new(exec_path.trim()).join("git-daemon"))
+            .arg("--export-all")
+            .arg("--reuseaddr")
+            .arg(format!("--base-path={}", base.display()))
+            .args(["--listen=127.0.0.1", &format!("--port={port}")])
+            .arg(base)
+            // Quiet: the probe below, connecting and hanging up, makes it complain.
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "git daemon never listened");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        GitDaemon { child, port }
+    }
+}
+
+impl Drop for GitDaemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `git <args>` in `dir`, asserting it works; its trimmed stdout.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+/// A project in git: a work tree at `<base>/work` whose main branch answers `v1` at tag `v1`
+/// and `v2` after it, pushed to the bare `<base>/proj.git`. Returns the service's port and
+/// the commit of `v1`.
+fn project_in_git(base: &Path) -> (u16, String) {
+    let work = base.join("work");
+    let port = free_port();
+    tiny_service(&work, "fromgit", port, "v1");
+    git(&work, &["init", "--quiet", "--initial-branch=main"]);
+    git(&work, &["add", "."]);
+    git(&work, &["commit", "--quiet", "-m", "v1"]);
+    git(&work, &["tag", "v1"]);
+    let first = git(&work, &["rev-parse", "HEAD"]);
+    tiny_service(&work, "fromgit", port, "v2");
+    git(&work, &["commit", "--quiet", "-am", "v2"]);
+    git(base, &["clone", "--quiet", "--bare", "work", "proj.git"]);
+    git(&work, &["remote", "add", "origin", "../proj.git"]);
+    (port, first)
+}
+
+/// Runs `micro run <source> --no-gateway --no-watch` with HOME in `home` until the service is
+/// healthy; what it answers on `port`, and micro run's lines.
+async fn answer_of(home: &Path, source: &str, port: u16) -> (String, Vec<String>) {
+    let target = home.join("target");
+    let mut run = MicroRun::start(
+        home,
+        &[source, "--no-gateway", "--no-watch"],
+        &[("CARGO_TARGET_DIR", target.to_str().unwrap())],
+    );
+    run.wait_for(
+        "a healthy service",
+        |l| l.contains("healthy on"),
+        START_TIMEOUT,
+    )
+    .await;
+    let (status, body) = send_to(port, "GET", "/", "", "");
+    assert_eq!(status, 200, "{body}");
+    let lines = run.lines();
+    run.stop().await;
+    (body, lines)
+}
+
+#[tokio::test]
+async fn a_project_is_cloned_from_git_daemon_at_a_tag_and_a_branch_and_fetched_again() {
+    let base = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let (port, _) = project_in_git(base.path());
+    let daemon = GitDaemon::serve(base.path());
+    let url = format!("git://127.0.0.1:{}/proj.git", daemon.port);
+
+    let (answer, lines) = answer_of(home.path(), &format!("{url}@v1"), port).await;
+    assert_eq!(answer, "v1");
+    let cache = home.path().join(".cache/micro/run/127.0.0.1");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&format!("Cloning {url} into {}", cache.display()))),
+        "{lines:#?}"
+    );
+    assert!(cache.join("proj@v1/micro.mu").is_file());
+
+    let (answer, _) = answer_of(home.path(), &format!("{url}@main"), port).await;
+    assert_eq!(answer, "v2");
+    // A new commit on main is fetched into the clone that is there already.
+    let work = base.path().join("work");
+    tiny_service(&work, "fromgit", port, "v3");
+    git(&work, &["commit", "--quiet", "-am", "v3"]);
+    git(&work, &["push", "--quiet", "origin", "main"]);
+    let (answer, lines) = answer_of(home.path(), &format!("{url}@main"), port).await;
+    assert_eq!(answer, "v3");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&format!("Fetching {url} into"))),
+        "{lines:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_project_is_cloned_from_a_file_url_at_a_commit_and_its_default_branch() {
+    let base = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let (port, first) = project_in_git(base.path());
+    let url = format!("file://{}", base.path().join("proj.git").display());
+    let (answer, _) = answer_of(home.path(), &format!("{url}@{first}"), port).await;
+    assert_eq!(answer, "v1");
+    let (answer, _) = answer_of(home.path(), &url, port).await;
+    assert_eq!(answer, "v2");
+}
+
+/// Runs `micro run <source>`, which must fail; its stderr.
+fn run_fails(source: &str) -> String {
+    let home = tempfile::tempdir().unwrap();
+    let output = micro_run(home.path(), &[source, "--no-gateway", "--no-watch"], &[])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        !output.status.success(),
+        "micro run {source} worked: {stderr}"
+    );
+    stderr
+}
+
+#[test]
+fn an_unreachable_remote_or_unknown_ref_is_an_error_naming_the_url_and_what_git_said() {
+    let closed = free_port();
+    let stderr = run_fails(&format!("git://127.0.0.1:{closed}/proj.git@v1"));
+    assert!(
+        stderr.contains(&format!(
+            "cannot fetch git://127.0.0.1:{closed}/proj.git at `v1`: git says: fatal: unable to connect to 127.0.0.1"
+        )),
+        "{stderr}"
+    );
+
+    let base = tempfile::tempdir().unwrap();
+    project_in_git(base.path());
+    let url = format!("file://{}", base.path().join("proj.git").display());
+    let stderr = run_fails(&format!("{url}@nope"));
+    assert!(
+        stderr.contains(&format!(
+            "{url} has no branch, tag or commit `nope` (git says: fatal:"
+        )),
         "{stderr}"
     );
 }

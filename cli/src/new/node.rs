@@ -2,7 +2,7 @@
 //! this checkout (by path: it is not published), an index.js service, a README and a
 //! `micro.mu` entry; then `npm install`, and a check that go-micro loads.
 
-use super::{Args, Template, checkout_dir, render_files, title, tree, write};
+use super::{Args, Template, checkout_dir, print_next, render_files, title, tree, write};
 use micro::{Error, Result};
 use std::path::Path;
 use std::process::Command;
@@ -30,12 +30,7 @@ pub fn run(args: &Args, project: &Path) -> Result<()> {
         install(project, &package)?;
     }
     println!("\n{}", tree(project)?);
-    println!(
-        "\nRun it:\n  cd {}\n  micro run\n\nCall it:\n  micro call {} {}.Call '{{\"name\":\"Alice\"}}'",
-        project.display(),
-        args.name,
-        title(&args.name)
-    );
+    print_next(project, &args.name, "Call", r#"{"name":"Alice"}"#);
     Ok(())
 }
 

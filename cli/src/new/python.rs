@@ -2,7 +2,7 @@
 //! README and a `micro.mu` entry; then a check that the Python `micro run` will use imports
 //! go_micro, so the service runs at once.
 
-use super::{Args, Template, render_files, title, tree, write};
+use super::{Args, Template, print_next, render_files, title, tree, write};
 use crate::lang;
 use micro::{Error, Result};
 use std::path::Path;
@@ -24,12 +24,7 @@ pub fn run(args: &Args, project: &Path) -> Result<()> {
         lang::python_ready(&args.name, project)?;
     }
     println!("\n{}", tree(project)?);
-    println!(
-        "\nRun it:\n  cd {}\n  micro run\n\nCall it:\n  micro call {} {}.Call '{{\"name\":\"Alice\"}}'",
-        project.display(),
-        args.name,
-        title(&args.name)
-    );
+    print_next(project, &args.name, "Call", r#"{"name":"Alice"}"#);
     Ok(())
 }
 
