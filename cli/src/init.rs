@@ -127,44 +127,45 @@ fn gateway_env(prefix: &Path, address: &str) -> String {
 
 /// The template unit of every service: `micro@<service>` runs `bin/<service>`.
 fn service_unit(prefix: &Path, user: &str) -> String {
-    let p = prefix.display();
-    format!(
-        "# Written by micro init --server: one instance per service, micro@<service>.\n\
-         [Unit]\n\
-         Description=micro service %i\n\
-         After=network-online.target micro.service\n\
-         Wants=network-online.target\n\
-         \n\
-         [Service]\n\
-         Type=simple\n\
-         User={user}\n\
-         Group={user}\n\
-         WorkingDirectory={p}/data\n\
-         Environment=HOME={p}/data\n\
-         EnvironmentFile=-{p}/env/common.env\n\
-         EnvironmentFile=-{p}/env/%i.env\n\
-         ExecStart={p}/bin/%i\n\
-         Restart=on-failure\n\
-         RestartSec=2\n\
-         NoNewPrivileges=yes\n\
-         PrivateTmp=yes\n\
-         ProtectSystem=strict\n\
-         ProtectHome=yes\n\
-         ReadWritePaths={p}/data\n\
-         \n\
-         [Install]\n\
-         WantedBy=multi-user.target\n"
+    unit(
+        prefix,
+        user,
+        "one instance per service, micro@<service>",
+        "micro service %i",
+        "After=network-online.target micro.service",
+        ("%i.env", "%i"),
     )
 }
 
 /// The gateway's unit: `micro server` with its keys and store under the prefix.
 fn gateway_unit(prefix: &Path, user: &str) -> String {
+    unit(
+        prefix,
+        user,
+        "the gateway in front of this host's services",
+        "micro gateway (micro server)",
+        "After=network-online.target",
+        ("micro.env", "micro server"),
+    )
+}
+
+/// A unit running `bin/<run.1>` as `user` with `env/common.env` and `env/<run.0>`, its writes
+/// kept to the prefix's data.
+fn unit(
+    prefix: &Path,
+    user: &str,
+    what: &str,
+    description: &str,
+    after: &str,
+    run: (&str, &str),
+) -> String {
     let p = prefix.display();
+    let (env, exec) = run;
     format!(
-        "# Written by micro init --server: the gateway in front of this host's services.\n\
+        "# Written by micro init --server: {what}.\n\
          [Unit]\n\
-         Description=micro gateway (micro server)\n\
-         After=network-online.target\n\
+         Description={description}\n\
+         {after}\n\
          Wants=network-online.target\n\
          \n\
          [Service]\n\
@@ -174,8 +175,8 @@ fn gateway_unit(prefix: &Path, user: &str) -> String {
          WorkingDirectory={p}/data\n\
          Environment=HOME={p}/data\n\
          EnvironmentFile=-{p}/env/common.env\n\
-         EnvironmentFile=-{p}/env/micro.env\n\
-         ExecStart={p}/bin/micro server\n\
+         EnvironmentFile=-{p}/env/{env}\n\
+         ExecStart={p}/bin/{exec}\n\
          Restart=on-failure\n\
          RestartSec=2\n\
          NoNewPrivileges=yes\n\
