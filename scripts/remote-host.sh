@@ -87,18 +87,9 @@ set -euo pipefail
 dir="${MICRO_REMOTE_DIR:-/tmp/libmicro-remote}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
 
-# Installs Debian's packages "$@" without starting their system services.
-install() {
-    local policy=/usr/sbin/policy-rc.d added=""
-    if [ "$(id -u)" = 0 ] && [ ! -e "$policy" ]; then
-        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && added=1
-    fi
-    local sudo=""
-    [ "$(id -u)" = 0 ] || sudo=sudo
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null ||
-        { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null; }
-    [ -z "$added" ] || rm -f "$policy"
-}
+# install: Debian's packages without starting their services.
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 die() {
     echo "remote-host: $*" >&2

@@ -41,18 +41,9 @@ rabbitmq_epmd_port=24369
 host="${MICRO_SERVERS_HOST:-127.0.0.1}"
 names="mysql, postgres, redis, etcd, nats, rabbitmq, mysql-tls, postgres-tls, redis-tls, rabbitmq-tls, etcd-tls, nats-tls or llm"
 
-# Installs Debian's packages "$@" without starting their system services.
-install() {
-    local policy=/usr/sbin/policy-rc.d added=""
-    if [ "$(id -u)" = 0 ] && [ ! -e "$policy" ]; then
-        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && added=1
-    fi
-    local sudo=""
-    [ "$(id -u)" = 0 ] || sudo=sudo
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null ||
-        { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null; }
-    [ -z "$added" ] || rm -f "$policy"
-}
+# install: Debian's packages without starting their services.
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Waits up to $4 seconds until "${@:5}" succeeds, else says that server $1 did not answer on
 # port $2 and where its log $3 is.

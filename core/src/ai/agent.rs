@@ -89,7 +89,6 @@ impl Agent {
     }
 
     async fn run(&self, request: Request, events: &mpsc::Sender<Result<Event>>) -> Result<()> {
-        let gone = || Error::internal(ID, "the listener went away");
         let mut asking = Request {
             tools: self.tools.specs().to_vec(),
             ..request
@@ -186,10 +185,15 @@ impl Agent {
             events
                 .send(Ok(Event::ToolResult { call: call.clone() }))
                 .await
-                .map_err(|_| Error::internal(ID, "the listener went away"))?;
+                .map_err(|_| gone())?;
             done.push((index, call));
         }
         done.sort_by_key(|(index, _)| *index);
         Ok(done.into_iter().map(|(_, call)| call).collect())
     }
+}
+
+/// The error that ends a loop whose stream was dropped.
+fn gone() -> Error {
+    Error::internal(ID, "the listener went away")
 }
